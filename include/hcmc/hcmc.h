@@ -1,0 +1,16 @@
+/* hcmc: Bayesian analysis of XPCS two-time correlations by Consensus Monte
+ * Carlo. Umbrella header of the public API. */
+#ifndef HCMC_HCMC_H
+#define HCMC_HCMC_H
+
+#include "hcmc/dataset.h"
+#include "hcmc/log.h"
+#include "hcmc/model.h"
+#include "hcmc/points.h"
+#include "hcmc/prior.h"
+#include "hcmc/rng.h"
+#include "hcmc/status.h"
+#include "hcmc/target.h"
+#include "hcmc/version.h"
+
+#endif

@@ -1,0 +1,122 @@
+/* The log-density target handed to the sampler (MODEL.md sections 2-4).
+ *
+ * Sampling vector z (unconstrained), in this order:
+ *   physical parameters (3 static, 7 laminar_flow; see model.h),
+ *   scaling: contrast_0..contrast_{n-1}, offset_0..offset_{n-1} (individual),
+ *            or contrast, offset (shared), or nothing (constant modes),
+ *   sigma (log).
+ * Bounded parameters are logit-mapped onto their bounds. The density is
+ *   log L(shard) + tau * (log prior + log Jacobian),  tau = 1/K when
+ * prior_tempering is on, else 1, so that the product of the K shard
+ * targets is the full posterior in z.
+ *
+ * A target is immutable once made and may be shared by threads; each thread
+ * evaluates through its own workspace. */
+#ifndef HCMC_TARGET_H
+#define HCMC_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hcmc/export.h"
+#include "hcmc/model.h"
+#include "hcmc/points.h"
+#include "hcmc/prior.h"
+#include "hcmc/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum hcmc_scaling_mode {
+    HCMC_SCALING_AUTO = 0,      /* shared if n_phi >= threshold, else individual */
+    HCMC_SCALING_INDIVIDUAL,    /* contrast_a, offset_a sampled per angle */
+    HCMC_SCALING_SHARED,        /* one contrast, one offset sampled */
+    HCMC_SCALING_CONSTANT,      /* fixed per angle from the data */
+    HCMC_SCALING_CONSTANT_AVERAGED /* fixed, averaged over angles */
+} hcmc_scaling_mode;
+
+HCMC_API const char *hcmc_scaling_mode_name(hcmc_scaling_mode m);
+/* Accepts auto, individual, constant, constant_averaged (and shared). */
+HCMC_API int hcmc_scaling_mode_parse(const char *s, hcmc_scaling_mode *out,
+                                     hcmc_error *err);
+
+typedef struct hcmc_target_spec {
+    hcmc_model model;
+    hcmc_prior phys[HCMC_NPHYS_MAX]; /* priors of the mode's parameters */
+    hcmc_prior contrast, offset;     /* per-angle scaling priors and bounds */
+    hcmc_scaling_mode scaling;
+    size_t constant_scaling_threshold; /* for auto; default 3 */
+    /* Constant modes: values per angle [n_phi]. NULL: estimated from the
+     * target's own points (pass the full data set's values to shards). */
+    const double *fixed_contrast, *fixed_offset;
+    double sigma_scale; /* HalfNormal scale of sigma; <= 0: 1.5 s_y of the points */
+    size_t num_shards;  /* K >= 1 */
+    bool prior_tempering;
+} hcmc_target_spec;
+
+/* Defaults of MODEL.md: TruncatedNormal priors on the default bounds,
+ * contrast [0, 1], offset [0.5, 1.5], auto scaling with threshold 3, K = 1,
+ * tempering on, physical convention. Geometry (q, L, dt, n_t) is left 0
+ * for the caller. */
+HCMC_API void hcmc_target_spec_defaults(hcmc_target_spec *s, hcmc_mode mode);
+HCMC_API const double *hcmc_default_bounds(int phys_index); /* {min, max} */
+
+/* Per-angle quantile estimates (MODEL.md 3) into contrast[n_phi] and
+ * offset[n_phi]; angles with fewer than 100 points get the prior means. */
+HCMC_API int hcmc_scaling_estimate(const hcmc_points *pts,
+                                   const hcmc_prior *contrast_prior,
+                                   const hcmc_prior *offset_prior, double dt,
+                                   double *contrast, double *offset,
+                                   hcmc_error *err);
+
+typedef struct hcmc_target hcmc_target;
+typedef struct hcmc_target_ws hcmc_target_ws;
+
+/* Makes a target over pts, which must outlive it (it is not copied). */
+HCMC_API int hcmc_target_new(const hcmc_target_spec *spec,
+                             const hcmc_points *pts, hcmc_target **out,
+                             hcmc_error *err);
+HCMC_API void hcmc_target_free(hcmc_target *t);
+
+HCMC_API size_t hcmc_target_dim(const hcmc_target *t);
+HCMC_API const char *hcmc_target_param_name(const hcmc_target *t, size_t k);
+/* The scaling mode in force after auto was resolved. */
+HCMC_API hcmc_scaling_mode hcmc_target_scaling(const hcmc_target *t);
+/* Name of the kernel variant in use ("avx2", "generic"). */
+HCMC_API const char *hcmc_target_kernel_name(const hcmc_target *t);
+/* Bounds of parameter k in constrained units (sigma: 0, +inf). */
+HCMC_API void hcmc_target_bounds(const hcmc_target *t, size_t k, double *lo,
+                                 double *hi);
+/* Fixed contrast/offset of angle a in the constant modes (else NaN). */
+HCMC_API double hcmc_target_fixed_contrast(const hcmc_target *t, size_t a);
+HCMC_API double hcmc_target_fixed_offset(const hcmc_target *t, size_t a);
+
+/* z -> constrained values theta[dim]. */
+HCMC_API void hcmc_target_constrain(const hcmc_target *t, const double *z,
+                                    double *theta);
+/* theta -> z; every bounded value must lie strictly inside its bounds. */
+HCMC_API int hcmc_target_unconstrain(const hcmc_target *t, const double *theta,
+                                     double *z, hcmc_error *err);
+
+/* One workspace per thread. */
+HCMC_API hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t);
+HCMC_API void hcmc_target_ws_free(hcmc_target_ws *ws);
+
+typedef struct hcmc_target_parts {
+    double loglik;   /* full log likelihood of the points */
+    double logprior; /* untempered log prior */
+    double logjac;   /* untempered log Jacobian */
+} hcmc_target_parts;
+
+/* Log density at z and, when grad is not NULL, its gradient in z. parts may
+ * be NULL. Returns HCMC_ENUMERIC (no message: this is the sampler's hot
+ * path) when the log density is not finite, else 0. */
+HCMC_API int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws,
+                              const double *z, double *lp, double *grad,
+                              hcmc_target_parts *parts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,59 @@
+/* Internal: the per-angle likelihood kernel and its ISA variants.
+ *
+ * One call handles the points of one angle, whose constants (contrast,
+ * offset, shear projection A) are scalars. The kernel reads per point two
+ * frame indices and y, and from the per-evaluation row tables the 4-vectors
+ * rowJ[k] = (CJ_k, dCJ_k/dD0, dCJ_k/dalpha, dCJ_k/dD_offset), likewise rowG
+ * for the shear rate. The difference of two rows gives a point's integral
+ * and its parameter derivatives together, so the gradient needs no scatter
+ * and no per-point branch. It returns sums from which target.c forms the
+ * log likelihood and its gradient. Kernels never allocate. */
+#ifndef HCMC_KERNEL_H
+#define HCMC_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hcmc__seg {
+    size_t n;
+    const uint16_t *i, *j;
+    const double *y;
+    const double *rowJ; /* [n_t][4], 32-byte aligned */
+    const double *rowG; /* [n_t][4] for laminar_flow, else unused */
+    double q2;          /* q^2 */
+    double A;           /* X = A * (CG_j - CG_i) */
+    double kappa;       /* sinc argument v = kappa * X */
+    int homodyne;       /* g_S = s(v)^4 instead of s(v)^2 */
+    double contrast, offset;
+} hcmc__seg;
+
+typedef struct hcmc__seg_sums {
+    double rr, rh, r; /* sums of r^2, r*h, r, with r = y - c2, h = g_D g_S */
+    double gJ[4];     /* sum of r*h*dJ (lane 0 unused) */
+    double gG[4];     /* sum of r*g_D*dg_S/dX*dG (lane 0 unused) */
+    double gX;        /* sum of r*g_D*dg_S/dX*(CG_j - CG_i) */
+} hcmc__seg_sums;
+
+typedef void (*hcmc__kernel_fn)(const hcmc__seg *s, hcmc__seg_sums *out);
+/* Floor: the transcendentals the model needs per point and nothing else:
+ * exp(-a*y*(j-i)) (static) plus sin and cos of b*y*(j-i) (laminar). */
+typedef double (*hcmc__floor_fn)(size_t n, const uint16_t *i,
+                                 const uint16_t *j, const double *y, double a,
+                                 double b);
+
+typedef struct hcmc__kernel {
+    const char *isa;
+    hcmc__kernel_fn run_static, run_laminar;
+    hcmc__floor_fn floor_static, floor_laminar;
+} hcmc__kernel;
+
+/* The best variant this CPU runs; HCMC_KERNEL=generic forces the portable
+ * one (for comparisons). */
+const hcmc__kernel *hcmc__kernel_select(void);
+
+extern const hcmc__kernel hcmc__kernel_generic;
+#if defined(__x86_64__)
+extern const hcmc__kernel hcmc__kernel_avx2;
+#endif
+
+#endif

@@ -1,0 +1,436 @@
+#include "hcmc/target.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel.h"
+
+#define NAME_MAX_ 32
+
+struct hcmc_target {
+    hcmc_model model;
+    const hcmc_points *pts;
+    size_t nphys, nscale, dim; /* nscale: sampled scaling parameters */
+    hcmc_scaling_mode scaling; /* resolved: INDIVIDUAL, SHARED or CONSTANT */
+    hcmc_prior *prior;         /* [dim - 1]: every bounded parameter */
+    double sigma_scale;
+    double tau;    /* tempering exponent on prior and Jacobian */
+    double weight; /* likelihood multiplicity: 2 when both triangles count */
+    double *fixed_contrast, *fixed_offset; /* [n_phi], constant modes */
+    char (*names)[NAME_MAX_];
+    const hcmc__kernel *kern;
+};
+
+struct hcmc_target_ws {
+    double *rowJ, *rowG; /* [n_t][4], 32-byte aligned */
+    double *theta, *dtheta, *gtheta; /* [dim] */
+};
+
+static const double default_bounds[HCMC_NPHYS_MAX][2] = {
+    {100.0, 1e5}, {-2.0, 2.0},   {-1e5, 1e5}, {1e-6, 0.5},
+    {-2.0, 2.0},  {-0.1, 0.1},   {-10.0, 10.0}};
+
+const double *hcmc_default_bounds(int k)
+{
+    return (k >= 0 && k < HCMC_NPHYS_MAX) ? default_bounds[k] : NULL;
+}
+
+void hcmc_target_spec_defaults(hcmc_target_spec *s, hcmc_mode mode)
+{
+    memset(s, 0, sizeof *s);
+    s->model.mode = mode;
+    s->model.convention = HCMC_CONVENTION_PHYSICAL;
+    s->model.L = 2e6;
+    for (int k = 0; k < HCMC_NPHYS_MAX; k++)
+        hcmc_prior_init(&s->phys[k], HCMC_PRIOR_TRUNCATED_NORMAL,
+                        default_bounds[k][0], default_bounds[k][1], NAN, NAN,
+                        hcmc_phys_name(k), NULL);
+    hcmc_prior_init(&s->contrast, HCMC_PRIOR_TRUNCATED_NORMAL, 0.0, 1.0, NAN, NAN,
+                    "contrast", NULL);
+    hcmc_prior_init(&s->offset, HCMC_PRIOR_TRUNCATED_NORMAL, 0.5, 1.5, NAN, NAN,
+                    "offset", NULL);
+    s->scaling = HCMC_SCALING_AUTO;
+    s->constant_scaling_threshold = 3;
+    s->num_shards = 1;
+    s->prior_tempering = true;
+}
+
+void hcmc_target_free(hcmc_target *t)
+{
+    if (!t)
+        return;
+    free(t->prior);
+    free(t->fixed_contrast);
+    free(t->fixed_offset);
+    free(t->names);
+    free(t);
+}
+
+static int check_prior(const hcmc_prior *p, const char *name, hcmc_error *err)
+{
+    if (!(p->lo < p->hi) || !isfinite(p->lo) || !isfinite(p->hi))
+        return hcmc_error_set(err, HCMC_EINVAL,
+                              "%s: bounds [%g, %g] are impossible (min >= max "
+                              "or not finite)",
+                              name, p->lo, p->hi);
+    return HCMC_OK;
+}
+
+static int resolve_fixed_scaling(hcmc_target *t, const hcmc_target_spec *spec,
+                                 hcmc_scaling_mode mode, hcmc_error *err)
+{
+    size_t n_phi = t->pts->n_phi;
+    t->fixed_contrast = malloc(n_phi * sizeof(double));
+    t->fixed_offset = malloc(n_phi * sizeof(double));
+    if (!t->fixed_contrast || !t->fixed_offset)
+        return hcmc_error_set(err, HCMC_ENOMEM, "out of memory for scalings");
+    if (spec->fixed_contrast && spec->fixed_offset) {
+        memcpy(t->fixed_contrast, spec->fixed_contrast, n_phi * sizeof(double));
+        memcpy(t->fixed_offset, spec->fixed_offset, n_phi * sizeof(double));
+    } else {
+        int rc = hcmc_scaling_estimate(t->pts, &spec->contrast, &spec->offset,
+                                       spec->model.dt, t->fixed_contrast,
+                                       t->fixed_offset, err);
+        if (rc)
+            return rc;
+    }
+    for (size_t a = 0; a < n_phi; a++)
+        if (!isfinite(t->fixed_contrast[a]) || !isfinite(t->fixed_offset[a]))
+            return hcmc_error_set(err, HCMC_EINVAL,
+                                  "fixed contrast/offset of angle %zu is not finite",
+                                  a);
+    if (mode == HCMC_SCALING_CONSTANT_AVERAGED) {
+        double c = 0, o = 0;
+        for (size_t a = 0; a < n_phi; a++) {
+            c += t->fixed_contrast[a];
+            o += t->fixed_offset[a];
+        }
+        for (size_t a = 0; a < n_phi; a++) {
+            t->fixed_contrast[a] = c / (double)n_phi;
+            t->fixed_offset[a] = o / (double)n_phi;
+        }
+    }
+    return HCMC_OK;
+}
+
+int hcmc_target_new(const hcmc_target_spec *spec, const hcmc_points *pts,
+                    hcmc_target **out, hcmc_error *err)
+{
+    *out = NULL;
+    int rc = hcmc_model_check(&spec->model, err);
+    if (rc)
+        return rc;
+    if ((rc = hcmc_points_check(pts, err)))
+        return rc;
+    if (pts->n_t != spec->model.n_t)
+        return hcmc_error_set(err, HCMC_EINVAL,
+                              "points table has %zu frames but the model %zu",
+                              pts->n_t, spec->model.n_t);
+    if (spec->num_shards < 1)
+        return hcmc_error_set(err, HCMC_EINVAL, "num_shards must be >= 1");
+    hcmc_target *t = calloc(1, sizeof *t);
+    if (!t)
+        return hcmc_error_set(err, HCMC_ENOMEM, "out of memory for a target");
+    t->model = spec->model;
+    t->pts = pts;
+    t->nphys = hcmc_mode_nphys(spec->model.mode);
+    hcmc_scaling_mode mode = spec->scaling;
+    if (mode == HCMC_SCALING_AUTO) {
+        size_t thr = spec->constant_scaling_threshold
+                         ? spec->constant_scaling_threshold
+                         : 3;
+        mode = pts->n_phi >= thr ? HCMC_SCALING_SHARED : HCMC_SCALING_INDIVIDUAL;
+    }
+    t->scaling = mode;
+    if (mode == HCMC_SCALING_INDIVIDUAL)
+        t->nscale = 2 * pts->n_phi;
+    else if (mode == HCMC_SCALING_SHARED)
+        t->nscale = 2;
+    else {
+        t->nscale = 0;
+        t->scaling = HCMC_SCALING_CONSTANT;
+        if ((rc = resolve_fixed_scaling(t, spec, mode, err)))
+            goto fail;
+    }
+    t->dim = t->nphys + t->nscale + 1;
+    t->prior = malloc((t->dim - 1) * sizeof *t->prior);
+    t->names = calloc(t->dim, sizeof *t->names);
+    if (!t->prior || !t->names) {
+        rc = hcmc_error_set(err, HCMC_ENOMEM, "out of memory for a target");
+        goto fail;
+    }
+    for (size_t k = 0; k < t->nphys; k++) {
+        if ((rc = check_prior(&spec->phys[k], hcmc_phys_name((int)k), err)))
+            goto fail;
+        t->prior[k] = spec->phys[k];
+        snprintf(t->names[k], NAME_MAX_, "%s", hcmc_phys_name((int)k));
+    }
+    if ((rc = check_prior(&spec->contrast, "contrast", err)) ||
+        (rc = check_prior(&spec->offset, "offset", err)))
+        goto fail;
+    size_t half = t->nscale / 2;
+    for (size_t k = 0; k < half; k++) {
+        t->prior[t->nphys + k] = spec->contrast;
+        t->prior[t->nphys + half + k] = spec->offset;
+        if (t->scaling == HCMC_SCALING_SHARED) {
+            snprintf(t->names[t->nphys + k], NAME_MAX_, "contrast");
+            snprintf(t->names[t->nphys + half + k], NAME_MAX_, "offset");
+        } else {
+            snprintf(t->names[t->nphys + k], NAME_MAX_, "contrast_%zu", k);
+            snprintf(t->names[t->nphys + half + k], NAME_MAX_, "offset_%zu", k);
+        }
+    }
+    snprintf(t->names[t->dim - 1], NAME_MAX_, "sigma");
+    t->sigma_scale = spec->sigma_scale;
+    if (!(t->sigma_scale > 0)) {
+        double s_y;
+        if ((rc = hcmc_points_noise_scale(pts, &s_y, err)))
+            goto fail;
+        t->sigma_scale = 1.5 * s_y;
+    }
+    if (!isfinite(t->sigma_scale)) {
+        rc = hcmc_error_set(err, HCMC_EINVAL, "sigma prior scale %g is not finite",
+                            t->sigma_scale);
+        goto fail;
+    }
+    t->tau = spec->prior_tempering ? 1.0 / (double)spec->num_shards : 1.0;
+    t->weight = spec->model.convention == HCMC_CONVENTION_HOMODYNE ? 2.0 : 1.0;
+    t->kern = hcmc__kernel_select();
+    *out = t;
+    return HCMC_OK;
+fail:
+    hcmc_target_free(t);
+    return rc;
+}
+
+size_t hcmc_target_dim(const hcmc_target *t) { return t->dim; }
+
+const char *hcmc_target_param_name(const hcmc_target *t, size_t k)
+{
+    return k < t->dim ? t->names[k] : "?";
+}
+
+hcmc_scaling_mode hcmc_target_scaling(const hcmc_target *t) { return t->scaling; }
+
+const char *hcmc_target_kernel_name(const hcmc_target *t) { return t->kern->isa; }
+
+void hcmc_target_bounds(const hcmc_target *t, size_t k, double *lo, double *hi)
+{
+    if (k + 1 < t->dim) {
+        *lo = t->prior[k].lo;
+        *hi = t->prior[k].hi;
+    } else {
+        *lo = 0.0;
+        *hi = INFINITY;
+    }
+}
+
+double hcmc_target_fixed_contrast(const hcmc_target *t, size_t a)
+{
+    return t->fixed_contrast && a < t->pts->n_phi ? t->fixed_contrast[a] : NAN;
+}
+
+double hcmc_target_fixed_offset(const hcmc_target *t, size_t a)
+{
+    return t->fixed_offset && a < t->pts->n_phi ? t->fixed_offset[a] : NAN;
+}
+
+void hcmc_target_constrain(const hcmc_target *t, const double *z, double *theta)
+{
+    for (size_t k = 0; k + 1 < t->dim; k++)
+        theta[k] = hcmc_bounded_from_real(t->prior[k].lo, t->prior[k].hi, z[k],
+                                          NULL, NULL, NULL);
+    theta[t->dim - 1] = exp(z[t->dim - 1]);
+}
+
+int hcmc_target_unconstrain(const hcmc_target *t, const double *theta, double *z,
+                            hcmc_error *err)
+{
+    for (size_t k = 0; k + 1 < t->dim; k++) {
+        const hcmc_prior *p = &t->prior[k];
+        if (!(theta[k] > p->lo && theta[k] < p->hi))
+            return hcmc_error_set(err, HCMC_EINVAL,
+                                  "%s = %g is not strictly inside its bounds "
+                                  "[%g, %g]",
+                                  t->names[k], theta[k], p->lo, p->hi);
+        z[k] = hcmc_bounded_to_real(p->lo, p->hi, theta[k]);
+    }
+    double s = theta[t->dim - 1];
+    if (!(s > 0) || !isfinite(s))
+        return hcmc_error_set(err, HCMC_EINVAL, "sigma = %g must be > 0", s);
+    z[t->dim - 1] = log(s);
+    return HCMC_OK;
+}
+
+hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t)
+{
+    hcmc_target_ws *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        return NULL;
+    size_t rows = 4 * t->model.n_t * sizeof(double);
+    rows = (rows + 31) / 32 * 32;
+    ws->rowJ = aligned_alloc(32, rows);
+    ws->rowG = aligned_alloc(32, rows);
+    ws->theta = malloc(3 * t->dim * sizeof(double));
+    if (!ws->rowJ || !ws->rowG || !ws->theta) {
+        hcmc_target_ws_free(ws);
+        return NULL;
+    }
+    memset(ws->rowG, 0, rows);
+    ws->dtheta = ws->theta + t->dim;
+    ws->gtheta = ws->theta + 2 * t->dim;
+    return ws;
+}
+
+void hcmc_target_ws_free(hcmc_target_ws *ws)
+{
+    if (!ws)
+        return;
+    free(ws->rowJ);
+    free(ws->rowG);
+    free(ws->theta);
+    free(ws);
+}
+
+/* Rows (C_k, dC_k/da, dC_k/de, dC_k/doff) of the cumulative trapezoid of
+ * the rate f = max(a t^e + off, floor); derivatives vanish where clamped. */
+static void build_rows(double dt, size_t n_t, double a, double e, double off,
+                       double *row)
+{
+    double prev[4] = {0, 0, 0, 0};
+    for (size_t k = 0; k < n_t; k++) {
+        double t = k == 0 ? 0.5 * dt : (double)k * dt;
+        double te = pow(t, e), raw = a * te + off, f[4];
+        if (raw > HCMC_RATE_FLOOR) {
+            f[0] = raw;
+            f[1] = te;
+            f[2] = a * te * log(t);
+            f[3] = 1.0;
+        } else {
+            f[0] = HCMC_RATE_FLOOR;
+            f[1] = f[2] = f[3] = 0.0;
+        }
+        double *r = row + 4 * k;
+        for (int c = 0; c < 4; c++) {
+            r[c] = k == 0 ? 0.0 : r[c - 4] + dt * 0.5 * (prev[c] + f[c]);
+            prev[c] = f[c];
+        }
+    }
+}
+
+static const double LOG_SQRT_2PI = 0.91893853320467274178;
+
+int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
+                     double *lp, double *grad, hcmc_target_parts *parts)
+{
+    const size_t dim = t->dim, nb = dim - 1, np = t->nphys;
+    const hcmc_points *pts = t->pts;
+    const hcmc_model *m = &t->model;
+    double *th = ws->theta, *dth = ws->dtheta, *g = ws->gtheta;
+    double logprior = 0, logjac = 0;
+
+    /* transforms and priors; g[] collects d(tau*(prior+jac))/dz pieces */
+    for (size_t k = 0; k < nb; k++) {
+        const hcmc_prior *p = &t->prior[k];
+        double lj, dlj, dpdx;
+        th[k] = hcmc_bounded_from_real(p->lo, p->hi, z[k], &dth[k], &lj, &dlj);
+        logprior += hcmc_prior_logpdf(p, th[k], &dpdx);
+        logjac += lj;
+        g[k] = t->tau * (dpdx * dth[k] + dlj);
+    }
+    double sigma = exp(z[nb]), ss = t->sigma_scale;
+    th[nb] = sigma;
+    logprior += M_LN2 - log(ss) - LOG_SQRT_2PI - 0.5 * (sigma / ss) * (sigma / ss);
+    logjac += z[nb];
+    g[nb] = t->tau * (-(sigma / ss) * (sigma / ss) + 1.0);
+
+    /* row tables of the integrals and their derivatives */
+    build_rows(m->dt, m->n_t, th[HCMC_P_D0], th[HCMC_P_ALPHA],
+               th[HCMC_P_D_OFFSET], ws->rowJ);
+    const int laminar = m->mode == HCMC_MODE_LAMINAR;
+    if (laminar)
+        build_rows(m->dt, m->n_t, th[HCMC_P_GAMMA_DOT_T0], th[HCMC_P_BETA],
+                   th[HCMC_P_GAMMA_DOT_T_OFFSET], ws->rowG);
+
+    hcmc__seg seg = {0};
+    seg.rowJ = ws->rowJ;
+    seg.rowG = ws->rowG;
+    seg.q2 = m->q * m->q;
+    seg.homodyne = m->convention == HCMC_CONVENTION_HOMODYNE;
+    seg.kappa = seg.homodyne ? 0.5 / M_PI : 0.5;
+    double rr = 0, gphys[HCMC_NPHYS_MAX] = {0};
+    const size_t half = t->nscale / 2;
+    double *gc = g + np, *go = g + np + half; /* scaling gradients */
+    double lik_c_shared = 0, lik_o_shared = 0;
+    for (size_t a = 0; a < pts->n_phi; a++) {
+        size_t a0 = pts->angle_start[a], n = pts->angle_start[a + 1] - a0;
+        if (n == 0)
+            continue;
+        double c, o;
+        if (t->scaling == HCMC_SCALING_INDIVIDUAL) {
+            c = th[np + a];
+            o = th[np + half + a];
+        } else if (t->scaling == HCMC_SCALING_SHARED) {
+            c = th[np];
+            o = th[np + 1];
+        } else {
+            c = t->fixed_contrast[a];
+            o = t->fixed_offset[a];
+        }
+        seg.n = n;
+        seg.i = pts->i + a0;
+        seg.j = pts->j + a0;
+        seg.y = pts->y + a0;
+        seg.contrast = c;
+        seg.offset = o;
+        hcmc__seg_sums s;
+        double B = 0;
+        if (laminar) {
+            double ang = (th[HCMC_P_PHI0] - pts->phi[a]) * (M_PI / 180.0);
+            seg.A = m->q * m->L * cos(ang);
+            B = -m->q * m->L * sin(ang) * (M_PI / 180.0);
+            t->kern->run_laminar(&seg, &s);
+        } else {
+            t->kern->run_static(&seg, &s);
+        }
+        rr += s.rr;
+        /* sums of r * dc2/dtheta, scaled by weight/sigma^2 below */
+        for (int k = 0; k < 3; k++)
+            gphys[k] += c * -seg.q2 * s.gJ[k + 1];
+        if (laminar) {
+            for (int k = 0; k < 3; k++)
+                gphys[3 + k] += c * seg.A * s.gG[k + 1];
+            gphys[HCMC_P_PHI0] += c * B * s.gX;
+        }
+        if (t->scaling == HCMC_SCALING_INDIVIDUAL) {
+            double f = t->weight / (sigma * sigma);
+            gc[a] += f * s.rh * dth[np + a];
+            go[a] += f * s.r * dth[np + half + a];
+        } else if (t->scaling == HCMC_SCALING_SHARED) {
+            lik_c_shared += s.rh;
+            lik_o_shared += s.r;
+        }
+    }
+    const double N = (double)pts->n, w = t->weight, is2 = 1.0 / (sigma * sigma);
+    double loglik = w * (-0.5 * rr * is2 - N * (z[nb] + LOG_SQRT_2PI));
+    if (t->scaling == HCMC_SCALING_SHARED) {
+        gc[0] += w * is2 * lik_c_shared * dth[np];
+        go[0] += w * is2 * lik_o_shared * dth[np + 1];
+    }
+    for (size_t k = 0; k < np; k++)
+        g[k] += w * is2 * gphys[k] * dth[k];
+    g[nb] += w * (rr * is2 - N);
+
+    double total = loglik + t->tau * (logprior + logjac);
+    *lp = total;
+    if (grad)
+        memcpy(grad, g, dim * sizeof *grad);
+    if (parts) {
+        parts->loglik = loglik;
+        parts->logprior = logprior;
+        parts->logjac = logjac;
+    }
+    return isfinite(total) ? HCMC_OK : HCMC_ENUMERIC;
+}

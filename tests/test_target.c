@@ -1,0 +1,458 @@
+/* The log-density target: likelihood against the scalar reference model,
+ * analytic gradient against finite differences, kernel variants, tempering,
+ * per-angle scaling modes and bad input. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hcmc/dataset.h"
+#include "hcmc/rng.h"
+#include "hcmc/target.h"
+
+typedef struct {
+    hcmc_target_spec spec;
+    hcmc_dataset ds;
+    hcmc_points pts;
+    double phys[7];
+} problem;
+
+/* A small data set (n_phi angles, 24 frames) whose decay and shear both
+ * show within the window, with test bounds around the truth so that random
+ * points inside them stay in the model's informative range. */
+static void problem_make(problem *p, hcmc_mode mode, hcmc_convention conv,
+                         size_t n_phi, uint64_t seed)
+{
+    memset(p, 0, sizeof *p);
+    hcmc_target_spec_defaults(&p->spec, mode);
+    p->spec.model.convention = conv;
+    p->spec.model.q = 0.0054;
+    p->spec.model.L = 2e6;
+    p->spec.model.dt = 0.1;
+    p->spec.model.n_t = 24;
+    const double truth[7] = {1500, -0.4, 20, 0.002, -0.2, 1e-4, 3.0};
+    const double lo[7] = {100, -1.5, -50, 1e-4, -1, -1e-3, -10};
+    const double hi[7] = {5000, 1.0, 200, 0.01, 1, 1e-3, 10};
+    for (int k = 0; k < 7; k++)
+        hcmc_prior_init(&p->spec.phys[k], HCMC_PRIOR_TRUNCATED_NORMAL, lo[k], hi[k],
+                        NAN, NAN, hcmc_phys_name(k), NULL);
+    /* a mix of declared prior types, so their gradients are exercised */
+    hcmc_prior_init(&p->spec.phys[HCMC_P_D0], HCMC_PRIOR_LOGNORMAL, lo[0], hi[0],
+                    log(1500), 1.0, "D0", NULL);
+    hcmc_prior_init(&p->spec.phys[HCMC_P_ALPHA], HCMC_PRIOR_UNIFORM, lo[1], hi[1],
+                    NAN, NAN, "alpha", NULL);
+    hcmc_prior_init(&p->spec.phys[HCMC_P_BETA], HCMC_PRIOR_BETA_SCALED, lo[4],
+                    hi[4], 0.0, 0.4, "beta", NULL);
+    memcpy(p->phys, truth, sizeof truth);
+    double phi[8], con[8], off[8];
+    for (size_t a = 0; a < n_phi; a++) {
+        phi[a] = -40.0 + 37.0 * (double)a;
+        con[a] = 0.25 + 0.02 * (double)a;
+        off[a] = 1.0 + 0.01 * (double)a;
+    }
+    hcmc_synth_spec ss = {.model = p->spec.model, .n_phi = n_phi, .phi = phi,
+                          .contrast = con, .offset = off, .noise = 0.01,
+                          .seed = seed};
+    memcpy(ss.phys, truth, sizeof truth);
+    hcmc_error e;
+    if (hcmc_synth_dataset(&ss, &p->ds, &e) ||
+        hcmc_dataset_to_points(&p->ds, 1, -1, &p->pts, NULL, &e))
+        fail_msg("%s", e.msg);
+}
+
+static void problem_free(problem *p)
+{
+    hcmc_points_release(&p->pts);
+    hcmc_dataset_release(&p->ds);
+}
+
+static hcmc_target *target_make(const problem *p)
+{
+    hcmc_target *t;
+    hcmc_error e;
+    if (hcmc_target_new(&p->spec, &p->pts, &t, &e))
+        fail_msg("target: %s", e.msg);
+    return t;
+}
+
+/* A point inside the bounds: each bounded value uniform on the middle 90 %
+ * of its range, sigma uniform on [0.005, 0.05]. */
+static void random_z(const hcmc_target *t, hcmc_rng *r, double *z)
+{
+    size_t d = hcmc_target_dim(t);
+    double th[32];
+    for (size_t k = 0; k + 1 < d; k++) {
+        double lo, hi;
+        hcmc_target_bounds(t, k, &lo, &hi);
+        th[k] = lo + (hi - lo) * (0.05 + 0.9 * hcmc_rng_uniform(r));
+    }
+    th[d - 1] = 0.005 + 0.045 * hcmc_rng_uniform(r);
+    hcmc_error e;
+    if (hcmc_target_unconstrain(t, th, z, &e))
+        fail_msg("%s", e.msg);
+}
+
+static double lp_at(const hcmc_target *t, hcmc_target_ws *ws, const double *z)
+{
+    double lp;
+    hcmc_target_eval(t, ws, z, &lp, NULL, NULL);
+    return lp;
+}
+
+/* Analytic gradient against a fourth-order central difference with step
+ * h = 1e-4 in z: truncation ~h^4 f^(5) and rounding ~1e-16 |lp| / h are
+ * both far below the tolerance. Allowed error per component: 1e-5
+ * relative, or 1e-8 of the largest component where a component is near
+ * zero. */
+static void check_gradient(const hcmc_target *t, const double *z0,
+                           const char *what)
+{
+    size_t d = hcmc_target_dim(t);
+    hcmc_target_ws *ws = hcmc_target_ws_new(t);
+    double z[32], g[32], fd[32], lp, gmax = 0;
+    memcpy(z, z0, d * sizeof *z);
+    assert_int_equal(hcmc_target_eval(t, ws, z, &lp, g, NULL), 0);
+    for (size_t k = 0; k < d; k++) {
+        const double h = 1e-4;
+        double v[4], s[4] = {-2, -1, 1, 2};
+        for (int m = 0; m < 4; m++) {
+            z[k] = z0[k] + s[m] * h;
+            v[m] = lp_at(t, ws, z);
+        }
+        z[k] = z0[k];
+        fd[k] = (v[0] - 8 * v[1] + 8 * v[2] - v[3]) / (12 * h);
+        gmax = fmax(gmax, fabs(fd[k]));
+    }
+    for (size_t k = 0; k < d; k++) {
+        double tol = 1e-5 * fmax(fabs(fd[k]), 1e-3 * gmax);
+        if (!(fabs(g[k] - fd[k]) <= tol))
+            fail_msg("%s: d lp / d %s: analytic %.12g, finite difference %.12g", what,
+                     hcmc_target_param_name(t, k), g[k], fd[k]);
+    }
+    hcmc_target_ws_free(ws);
+}
+
+static void test_gradient_all_modes(void **state)
+{
+    (void)state;
+    const hcmc_scaling_mode scal[] = {HCMC_SCALING_INDIVIDUAL, HCMC_SCALING_SHARED,
+                                      HCMC_SCALING_CONSTANT,
+                                      HCMC_SCALING_CONSTANT_AVERAGED,
+                                      HCMC_SCALING_AUTO};
+    hcmc_rng r;
+    hcmc_rng_init(&r, 11, HCMC_RNG_TEST, 0, 0);
+    for (int mode = 0; mode < 2; mode++)
+        for (int conv = 0; conv < 2; conv++)
+            for (size_t s = 0; s < 5; s++) {
+                problem p;
+                problem_make(&p, (hcmc_mode)mode, (hcmc_convention)conv, 3,
+                             100 + s);
+                p.spec.scaling = scal[s];
+                p.spec.num_shards = s % 2 ? 4 : 1;
+                hcmc_target *t = target_make(&p);
+                for (int rep = 0; rep < 4; rep++) {
+                    double z[32];
+                    random_z(t, &r, z);
+                    char what[128];
+                    snprintf(what, sizeof what, "%s/%s/%s/point %d",
+                             hcmc_mode_name((hcmc_mode)mode),
+                             hcmc_convention_name((hcmc_convention)conv),
+                             hcmc_scaling_mode_name(scal[s]), rep);
+                    check_gradient(t, z, what);
+                }
+                hcmc_target_free(t);
+                problem_free(&p);
+            }
+}
+
+/* Where the rate floor clamps J on part of the grid (D_offset very
+ * negative), the gradient stays exact away from the kinks. */
+static void test_gradient_with_clamped_rates(void **state)
+{
+    (void)state;
+    problem p;
+    problem_make(&p, HCMC_MODE_LAMINAR, HCMC_CONVENTION_PHYSICAL, 2, 5);
+    hcmc_target *t = target_make(&p);
+    double th[32], z[32];
+    size_t d = hcmc_target_dim(t);
+    const double v[7] = {300, 0.9, -45, 0.003, 0.5, -9e-4, 2};
+    memcpy(th, v, sizeof v);
+    for (size_t k = 7; k + 1 < d; k++)
+        th[k] = strncmp(hcmc_target_param_name(t, k), "contrast", 8) ? 1.0 : 0.3;
+    th[d - 1] = 0.02;
+    assert_int_equal(hcmc_target_unconstrain(t, th, z, NULL), 0);
+    check_gradient(t, z, "clamped rates");
+    hcmc_target_free(t);
+    problem_free(&p);
+}
+
+/* The likelihood equals the sum over points of the scalar reference model
+ * (model.c) to 1e-11 relative: the kernel uses 1-ulp vector functions and
+ * another summation order. */
+static void test_loglik_matches_reference(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++)
+        for (int conv = 0; conv < 2; conv++) {
+            problem p;
+            problem_make(&p, (hcmc_mode)mode, (hcmc_convention)conv, 3, 7);
+            p.spec.scaling = HCMC_SCALING_INDIVIDUAL;
+            hcmc_target *t = target_make(&p);
+            hcmc_target_ws *ws = hcmc_target_ws_new(t);
+            hcmc_rng r;
+            hcmc_rng_init(&r, 3, HCMC_RNG_TEST, 0, 0);
+            double z[32], th[32], lp;
+            random_z(t, &r, z);
+            hcmc_target_parts parts;
+            hcmc_target_eval(t, ws, z, &lp, NULL, &parts);
+            hcmc_target_constrain(t, z, th);
+            const hcmc_model *m = &p.spec.model;
+            double CJ[24], CG[24], sum = 0, sigma = th[hcmc_target_dim(t) - 1];
+            hcmc_model_integrals(m, th, CJ, CG);
+            size_t np = hcmc_mode_nphys(m->mode), n_phi = p.pts.n_phi;
+            for (size_t a = 0; a < n_phi; a++)
+                for (size_t k = p.pts.angle_start[a]; k < p.pts.angle_start[a + 1];
+                     k++) {
+                    double c2 = hcmc_model_c2(m, th, CJ, CG, p.pts.phi[a], p.pts.i[k],
+                                              p.pts.j[k], th[np + a],
+                                              th[np + n_phi + a]);
+                    double u = (p.pts.y[k] - c2) / sigma;
+                    sum += -0.5 * u * u - log(sigma) - 0.5 * log(2 * M_PI);
+                }
+            if (conv == HCMC_CONVENTION_HOMODYNE)
+                sum *= 2; /* both triangles */
+            if (fabs(parts.loglik - sum) > 1e-11 * fabs(sum))
+                fail_msg("mode %d conv %d: loglik %.15g, reference %.15g", mode, conv,
+                         parts.loglik, sum);
+            hcmc_target_ws_free(ws);
+            hcmc_target_free(t);
+            problem_free(&p);
+        }
+}
+
+/* The portable kernel and the vector one give the same density and
+ * gradient up to the last bits of exp/sin/cos (1e-12 relative, 1e-10 of
+ * the largest component). */
+static void test_kernel_variants_agree(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        problem p;
+        problem_make(&p, (hcmc_mode)mode, HCMC_CONVENTION_PHYSICAL, 3, 9);
+        hcmc_target *fast = target_make(&p);
+        setenv("HCMC_KERNEL", "generic", 1);
+        hcmc_target *slow = target_make(&p);
+        unsetenv("HCMC_KERNEL");
+        assert_string_equal(hcmc_target_kernel_name(slow), "generic");
+        hcmc_target_ws *w1 = hcmc_target_ws_new(fast), *w2 = hcmc_target_ws_new(slow);
+        hcmc_rng r;
+        hcmc_rng_init(&r, 4, HCMC_RNG_TEST, 0, 0);
+        size_t d = hcmc_target_dim(fast);
+        for (int rep = 0; rep < 5; rep++) {
+            double z[32], g1[32], g2[32], l1, l2, gmax = 0;
+            random_z(fast, &r, z);
+            hcmc_target_eval(fast, w1, z, &l1, g1, NULL);
+            hcmc_target_eval(slow, w2, z, &l2, g2, NULL);
+            assert_true(fabs(l1 - l2) <= 1e-12 * fabs(l1));
+            for (size_t k = 0; k < d; k++)
+                gmax = fmax(gmax, fabs(g2[k]));
+            for (size_t k = 0; k < d; k++)
+                assert_true(fabs(g1[k] - g2[k]) <= 1e-10 * gmax);
+        }
+        hcmc_target_ws_free(w1);
+        hcmc_target_ws_free(w2);
+        hcmc_target_free(fast);
+        hcmc_target_free(slow);
+        problem_free(&p);
+    }
+}
+
+/* Tempering multiplies log prior and log Jacobian by exactly 1/K (K = 4 is
+ * a power of two, so the comparison is exact), leaves the likelihood
+ * alone, and prior_tempering = false gives the K = 1 density. */
+static void test_tempering(void **state)
+{
+    (void)state;
+    problem p;
+    problem_make(&p, HCMC_MODE_LAMINAR, HCMC_CONVENTION_PHYSICAL, 3, 1);
+    hcmc_target *t1 = target_make(&p);
+    p.spec.num_shards = 4;
+    hcmc_target *t4 = target_make(&p);
+    p.spec.prior_tempering = false;
+    hcmc_target *tf = target_make(&p);
+    hcmc_target_ws *ws = hcmc_target_ws_new(t1);
+    hcmc_rng r;
+    hcmc_rng_init(&r, 8, HCMC_RNG_TEST, 0, 0);
+    size_t d = hcmc_target_dim(t1);
+    for (int rep = 0; rep < 5; rep++) {
+        double z[32], g1[32], g4[32], gf[32], l1, l4, lf;
+        hcmc_target_parts a, b;
+        random_z(t1, &r, z);
+        hcmc_target_eval(t1, ws, z, &l1, g1, &a);
+        hcmc_target_eval(t4, ws, z, &l4, g4, &b);
+        hcmc_target_eval(tf, ws, z, &lf, gf, NULL);
+        assert_true(a.loglik == b.loglik && a.logprior == b.logprior &&
+                    a.logjac == b.logjac);
+        assert_true(l1 == a.loglik + (a.logprior + a.logjac));
+        assert_true(l4 == a.loglik + 0.25 * (a.logprior + a.logjac));
+        assert_true(lf == l1);
+        for (size_t k = 0; k < d; k++)
+            assert_true(gf[k] == g1[k]);
+    }
+    hcmc_target_ws_free(ws);
+    hcmc_target_free(t1);
+    hcmc_target_free(t4);
+    hcmc_target_free(tf);
+    problem_free(&p);
+}
+
+static void test_scaling_layout(void **state)
+{
+    (void)state;
+    problem p;
+    problem_make(&p, HCMC_MODE_STATIC, HCMC_CONVENTION_PHYSICAL, 3, 1);
+    hcmc_target *t = target_make(&p); /* auto with 3 angles: shared */
+    assert_int_equal(hcmc_target_scaling(t), HCMC_SCALING_SHARED);
+    assert_int_equal(hcmc_target_dim(t), 3 + 2 + 1);
+    assert_string_equal(hcmc_target_param_name(t, 3), "contrast");
+    assert_string_equal(hcmc_target_param_name(t, 5), "sigma");
+    hcmc_target_free(t);
+    p.spec.constant_scaling_threshold = 4; /* now individual */
+    t = target_make(&p);
+    assert_int_equal(hcmc_target_scaling(t), HCMC_SCALING_INDIVIDUAL);
+    assert_int_equal(hcmc_target_dim(t), 3 + 6 + 1);
+    assert_string_equal(hcmc_target_param_name(t, 4), "contrast_1");
+    assert_string_equal(hcmc_target_param_name(t, 8), "offset_2");
+    hcmc_target_free(t);
+    p.spec.scaling = HCMC_SCALING_CONSTANT;
+    t = target_make(&p);
+    assert_int_equal(hcmc_target_dim(t), 3 + 1);
+    /* 231 points per angle: the quantile estimate applies, and with noise
+     * 0.01 it lands near the truth (contrast 0.25 + 0.02 a, offset
+     * 1 + 0.01 a) but not on it: the window does not reach full decay */
+    for (size_t a = 0; a < 3; a++) {
+        double c = hcmc_target_fixed_contrast(t, a), o = hcmc_target_fixed_offset(t, a);
+        assert_true(c > 0 && c <= 1 && o >= 0.5 && o <= 1.5);
+        assert_true(fabs(o + c - (1.25 + 0.03 * (double)a)) < 0.05);
+    }
+    double c0 = hcmc_target_fixed_contrast(t, 0);
+    hcmc_target_free(t);
+    p.spec.scaling = HCMC_SCALING_CONSTANT_AVERAGED;
+    t = target_make(&p);
+    assert_true(hcmc_target_fixed_contrast(t, 0) == hcmc_target_fixed_contrast(t, 2));
+    assert_true(hcmc_target_fixed_contrast(t, 0) != c0);
+    hcmc_target_free(t);
+    /* values given by the caller (a shard receives the full data's) */
+    double fc[3] = {0.1, 0.2, 0.3}, fo[3] = {1, 1.1, 1.2};
+    p.spec.scaling = HCMC_SCALING_CONSTANT;
+    p.spec.fixed_contrast = fc;
+    p.spec.fixed_offset = fo;
+    t = target_make(&p);
+    assert_true(hcmc_target_fixed_contrast(t, 2) == 0.3);
+    assert_true(hcmc_target_fixed_offset(t, 1) == 1.1);
+    hcmc_target_free(t);
+    problem_free(&p);
+}
+
+/* Quantile estimator on data with a known answer: y = 1 + 0.4 exp(-lag),
+ * lag = (j - i) dt. */
+static void test_scaling_estimate_known(void **state)
+{
+    (void)state;
+    hcmc_points pts;
+    assert_int_equal(hcmc_points_init(&pts, 0, 1, 60, NULL), 0);
+    hcmc_points_release(&pts);
+    size_t n = 0, n_t = 60;
+    for (size_t i = 1; i < n_t; i++)
+        n += n_t - 1 - i;
+    assert_int_equal(hcmc_points_init(&pts, n, 1, n_t, NULL), 0);
+    size_t k = 0;
+    for (size_t i = 1; i < n_t; i++)
+        for (size_t j = i + 1; j < n_t; j++, k++) {
+            pts.i[k] = (uint16_t)i;
+            pts.j[k] = (uint16_t)j;
+            pts.y[k] = 1.0 + 0.4 * exp(-0.5 * (double)(j - i));
+        }
+    pts.angle_start[1] = n;
+    hcmc_prior cp, op;
+    hcmc_prior_init(&cp, HCMC_PRIOR_TRUNCATED_NORMAL, 0, 1, NAN, NAN, "c", NULL);
+    hcmc_prior_init(&op, HCMC_PRIOR_TRUNCATED_NORMAL, 0.5, 1.5, NAN, NAN, "o", NULL);
+    double c, o;
+    assert_int_equal(hcmc_scaling_estimate(&pts, &cp, &op, 0.5, &c, &o, NULL), 0);
+    /* long lags: y -> 1 (within 0.4 e^-14); short lags: the 90th
+     * percentile of y over the shortest 20 % of lags is the lag-1 value
+     * 1 + 0.4 e^-0.5 (lag 1 is the most common lag) */
+    assert_true(fabs(o - 1.0) < 1e-5);
+    assert_true(fabs(c - 0.4 * exp(-0.5)) < 1e-5);
+    hcmc_points_release(&pts);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    problem p;
+    problem_make(&p, HCMC_MODE_LAMINAR, HCMC_CONVENTION_PHYSICAL, 3, 1);
+    hcmc_target *t = NULL;
+    hcmc_error e;
+    hcmc_target_spec s = p.spec;
+    s.phys[HCMC_P_BETA].lo = 2;
+    s.phys[HCMC_P_BETA].hi = 1;
+    assert_int_equal(hcmc_target_new(&s, &p.pts, &t, &e), HCMC_EINVAL);
+    assert_null(t);
+    assert_non_null(strstr(e.msg, "beta"));
+    s = p.spec;
+    s.model.dt = -0.1;
+    assert_int_equal(hcmc_target_new(&s, &p.pts, &t, &e), HCMC_EINVAL);
+    assert_non_null(strstr(e.msg, "dt"));
+    s = p.spec;
+    s.model.q = 0;
+    assert_int_equal(hcmc_target_new(&s, &p.pts, &t, &e), HCMC_EINVAL);
+    assert_non_null(strstr(e.msg, "q = 0"));
+    s = p.spec;
+    s.model.n_t = 30;
+    assert_int_equal(hcmc_target_new(&s, &p.pts, &t, &e), HCMC_EINVAL);
+    hcmc_points empty = {0};
+    size_t zero = 0;
+    empty.angle_start = &zero;
+    assert_int_equal(hcmc_target_new(&p.spec, &empty, &t, &e), HCMC_ENODATA);
+    assert_non_null(strstr(e.msg, "empty"));
+    /* out-of-bounds values are refused when mapping to z */
+    t = target_make(&p);
+    double th[32], z[32];
+    for (size_t k = 0; k < hcmc_target_dim(t); k++)
+        th[k] = 0.5;
+    th[HCMC_P_D0] = 1e6;
+    assert_int_equal(hcmc_target_unconstrain(t, th, z, &e), HCMC_EINVAL);
+    assert_non_null(strstr(e.msg, "D0"));
+    /* a non-finite density is reported, not crashed on */
+    hcmc_target_ws *ws = hcmc_target_ws_new(t);
+    for (size_t k = 0; k < hcmc_target_dim(t); k++)
+        z[k] = 0;
+    z[0] = NAN;
+    double lp;
+    assert_int_equal(hcmc_target_eval(t, ws, z, &lp, NULL, NULL), HCMC_ENUMERIC);
+    hcmc_target_ws_free(ws);
+    hcmc_target_free(t);
+    problem_free(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gradient_all_modes),
+        cmocka_unit_test(test_gradient_with_clamped_rates),
+        cmocka_unit_test(test_loglik_matches_reference),
+        cmocka_unit_test(test_kernel_variants_agree),
+        cmocka_unit_test(test_tempering),
+        cmocka_unit_test(test_scaling_layout),
+        cmocka_unit_test(test_scaling_estimate_known),
+        cmocka_unit_test(test_bad_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
