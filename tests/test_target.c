@@ -192,9 +192,30 @@ static void test_gradient_with_clamped_rates(void **state)
     problem_free(&p);
 }
 
-/* The likelihood equals the sum over points of the scalar reference model
- * (model.c) to 1e-11 relative: the kernel uses 1-ulp vector functions and
- * another summation order. */
+/* Sum over points of the scalar reference model (model.c) at z, with the
+ * individual scaling layout (contrast_a, offset_a per angle). */
+static double reference_loglik(const hcmc_target *t, const problem *p,
+                               const hcmc_points *pts, const double *z)
+{
+    double th[32];
+    hcmc_target_constrain(t, z, th);
+    const hcmc_model *m = &p->spec.model;
+    double CJ[64], CG[64], sum = 0, sigma = th[hcmc_target_dim(t) - 1];
+    hcmc_model_integrals(m, th, CJ, CG);
+    size_t np = hcmc_mode_nphys(m->mode), n_phi = pts->n_phi;
+    for (size_t a = 0; a < n_phi; a++)
+        for (size_t k = pts->angle_start[a]; k < pts->angle_start[a + 1]; k++) {
+            double c2 = hcmc_model_c2(m, th, CJ, CG, pts->phi[a], pts->i[k],
+                                      pts->j[k], th[np + a], th[np + n_phi + a]);
+            double u = (pts->y[k] - c2) / sigma;
+            sum += -0.5 * u * u - log(sigma) - 0.5 * log(2 * M_PI);
+        }
+    return m->convention == HCMC_CONVENTION_HOMODYNE ? 2 * sum : sum;
+}
+
+/* The likelihood equals the reference to 1e-11 relative: the kernel uses
+ * 1-ulp vector functions, per-frame exp/sin/cos tables and another
+ * summation order. */
 static void test_loglik_matches_reference(void **state)
 {
     (void)state;
@@ -207,33 +228,85 @@ static void test_loglik_matches_reference(void **state)
             hcmc_target_ws *ws = hcmc_target_ws_new(t);
             hcmc_rng r;
             hcmc_rng_init(&r, 3, HCMC_RNG_TEST, 0, 0);
-            double z[32], th[32], lp;
-            random_z(t, &r, z);
-            hcmc_target_parts parts;
-            hcmc_target_eval(t, ws, z, &lp, NULL, &parts);
-            hcmc_target_constrain(t, z, th);
-            const hcmc_model *m = &p.spec.model;
-            double CJ[24], CG[24], sum = 0, sigma = th[hcmc_target_dim(t) - 1];
-            hcmc_model_integrals(m, th, CJ, CG);
-            size_t np = hcmc_mode_nphys(m->mode), n_phi = p.pts.n_phi;
-            for (size_t a = 0; a < n_phi; a++)
-                for (size_t k = p.pts.angle_start[a]; k < p.pts.angle_start[a + 1];
-                     k++) {
-                    double c2 = hcmc_model_c2(m, th, CJ, CG, p.pts.phi[a], p.pts.i[k],
-                                              p.pts.j[k], th[np + a],
-                                              th[np + n_phi + a]);
-                    double u = (p.pts.y[k] - c2) / sigma;
-                    sum += -0.5 * u * u - log(sigma) - 0.5 * log(2 * M_PI);
-                }
-            if (conv == HCMC_CONVENTION_HOMODYNE)
-                sum *= 2; /* both triangles */
-            if (fabs(parts.loglik - sum) > 1e-11 * fabs(sum))
-                fail_msg("mode %d conv %d: loglik %.15g, reference %.15g", mode, conv,
-                         parts.loglik, sum);
+            for (int rep = 0; rep < 3; rep++) {
+                double z[32], lp;
+                random_z(t, &r, z);
+                hcmc_target_parts parts;
+                hcmc_target_eval(t, ws, z, &lp, NULL, &parts);
+                double sum = reference_loglik(t, &p, &p.pts, z);
+                if (fabs(parts.loglik - sum) > 1e-11 * fabs(sum))
+                    fail_msg("mode %d conv %d: loglik %.15g, reference %.15g", mode,
+                             conv, parts.loglik, sum);
+            }
             hcmc_target_ws_free(ws);
             hcmc_target_free(t);
             problem_free(&p);
         }
+}
+
+/* The kernel's two fallbacks: (a) angles with fewer points than frames
+ * use sincos per point instead of the per-angle table; (b) a decay so
+ * strong that q^2 CJ exceeds 600 uses exp per point instead of the
+ * per-frame table. Both must match the reference and the finite
+ * differences as the main paths do. */
+static void test_kernel_fallback_paths(void **state)
+{
+    (void)state;
+    for (int conv = 0; conv < 2; conv++) {
+        problem p;
+        problem_make(&p, HCMC_MODE_LAMINAR, (hcmc_convention)conv, 3, 21);
+        /* (a) 10 points per angle on a 24-frame grid */
+        size_t idx[30];
+        for (size_t a = 0; a < 3; a++)
+            for (size_t k = 0; k < 10; k++)
+                idx[10 * a + k] = p.pts.angle_start[a] + 17 * k + 3;
+        hcmc_points few;
+        assert_int_equal(hcmc_points_subset(&p.pts, idx, 30, &few, NULL), 0);
+        assert_true(few.angle_start[1] - few.angle_start[0] < few.n_t);
+        p.spec.scaling = HCMC_SCALING_INDIVIDUAL;
+        hcmc_target *t;
+        assert_int_equal(hcmc_target_new(&p.spec, &few, &t, NULL), 0);
+        hcmc_target_ws *ws = hcmc_target_ws_new(t);
+        hcmc_rng r;
+        hcmc_rng_init(&r, 12, HCMC_RNG_TEST, 0, 0);
+        for (int rep = 0; rep < 3; rep++) {
+            double z[32], lp;
+            hcmc_target_parts parts;
+            random_z(t, &r, z);
+            hcmc_target_eval(t, ws, z, &lp, NULL, &parts);
+            double ref = reference_loglik(t, &p, &few, z);
+            assert_true(fabs(parts.loglik - ref) <= 1e-11 * fabs(ref));
+            check_gradient(t, z, "few points per angle");
+        }
+        hcmc_target_ws_free(ws);
+        hcmc_target_free(t);
+        hcmc_points_release(&few);
+        /* (b) q = 0.3: q^2 = 0.09, and D0 near 5000 makes q^2 CJ > 600 */
+        problem_free(&p);
+        problem_make(&p, HCMC_MODE_LAMINAR, (hcmc_convention)conv, 3, 22);
+        p.spec.model.q = 0.3;
+        p.spec.scaling = HCMC_SCALING_INDIVIDUAL;
+        t = target_make(&p);
+        ws = hcmc_target_ws_new(t);
+        double th[32], z[32], lp, CJ[24], CG[24];
+        size_t d = hcmc_target_dim(t);
+        const double v[7] = {4500, 0.5, 100, 0.003, 0.2, 1e-4, 2};
+        memcpy(th, v, sizeof v);
+        for (size_t k = 7; k + 1 < d; k++)
+            th[k] = k < 10 ? 0.3 : 1.0;
+        th[d - 1] = 0.02;
+        hcmc_model_integrals(&p.spec.model, th, CJ, CG);
+        assert_true(0.09 * CJ[23] > 600); /* the fallback is really taken */
+        assert_int_equal(hcmc_target_unconstrain(t, th, z, NULL), 0);
+        hcmc_target_parts parts;
+        hcmc_target_eval(t, ws, z, &lp, NULL, &parts);
+        double ref = reference_loglik(t, &p, &p.pts, z);
+        assert_true(fabs(parts.loglik - ref) <= 1e-11 * fabs(ref));
+        check_gradient(t, z, "strong decay");
+        hcmc_target_ws_free(ws);
+        hcmc_target_free(t);
+        problem_free(&p);
+    }
 }
 
 /* The portable kernel and the vector one give the same density and
@@ -448,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_gradient_all_modes),
         cmocka_unit_test(test_gradient_with_clamped_rates),
         cmocka_unit_test(test_loglik_matches_reference),
+        cmocka_unit_test(test_kernel_fallback_paths),
         cmocka_unit_test(test_kernel_variants_agree),
         cmocka_unit_test(test_tempering),
         cmocka_unit_test(test_scaling_layout),

@@ -6,7 +6,8 @@
  * rowJ[k] = (CJ_k, dCJ_k/dD0, dCJ_k/dalpha, dCJ_k/dD_offset), likewise rowG
  * for the shear rate. The difference of two rows gives a point's integral
  * and its parameter derivatives together, so the gradient needs no scatter
- * and no per-point branch. It returns sums from which target.c forms the
+ * and no per-point branch. Where it pays, exp, sin and cos are evaluated
+ * per frame rather than per point (see ef and trig below). It returns sums from which target.c forms the
  * log likelihood and its gradient. Kernels never allocate. */
 #ifndef HCMC_KERNEL_H
 #define HCMC_KERNEL_H
@@ -25,6 +26,17 @@ typedef struct hcmc__seg {
     double kappa;       /* sinc argument v = kappa * X */
     int homodyne;       /* g_S = s(v)^4 instead of s(v)^2 */
     double contrast, offset;
+    /* Per-frame tables that replace per-point transcendentals:
+     * ef[2k] = exp(-q^2 CJ_k), ef[2k+1] = exp(+q^2 CJ_k), so that
+     * exp(-q^2 (CJ_j - CJ_i)) = ef[2j] * ef[2i+1]; NULL: exp per point
+     * (used when q^2 CJ would overflow the second factor).
+     * trig: caller-sized workspace of 2 (n_t + 4) doubles; not NULL asks
+     * the laminar kernel to fill it with sin/cos of kappa A CG_k for this
+     * angle and use angle addition per point; NULL: sincos per point
+     * (better when the angle has fewer points than frames). */
+    const double *ef;
+    double *trig;
+    size_t n_t;
 } hcmc__seg;
 
 typedef struct hcmc__seg_sums {

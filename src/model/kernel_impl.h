@@ -21,19 +21,43 @@ static inline vd vabs(vd v)
     return (vd)((vl)v & (vl){m, m, m, m});
 }
 
-/* Static: W points at positions pos[], lanes scaled by mask (0 for padding). */
+/* sinc(v) = sin(v)/v and its derivative (v cos v - sin v)/v^2 from sin
+ * and cos of v; below |v| = 0.1 their series (to v^8 and v^7, truncation
+ * below 1e-14 relative) avoid the cancellation of the quotients. */
+static inline __attribute__((always_inline)) void
+sinc_pair(vd v, vd sn, vd cs, vl small, vd *sc, vd *dsc)
+{
+    vd vs = vsel(small, vsplat(1.0), v);
+    vd inv = vsplat(1.0) / vs;
+    vd sq = sn * inv, dq = (cs - sq) * inv;
+    vd v2 = v * v;
+    vd ss = 1.0 + v2 * (-1.0 / 6 + v2 * (1.0 / 120 + v2 * (-1.0 / 5040 +
+                                                           v2 * (1.0 / 362880))));
+    vd ds = v * (-1.0 / 3 + v2 * (1.0 / 30 + v2 * (-1.0 / 840 +
+                                                  v2 * (1.0 / 45360))));
+    *sc = vsel(small, ss, sq);
+    *dsc = vsel(small, ds, dq);
+}
+
+/* Static: W points at positions pos[], lanes scaled by mask (0 for
+ * padding). use_ef is a compile-time constant at every call. */
 static inline __attribute__((always_inline)) void
 block_static(const hcmc__seg *s, const vd *RJ, const size_t *pos, vd mask,
-             vd *rr, vd *rh, vd *r1, vd *gj)
+             const int use_ef, vd *rr, vd *rh, vd *r1, vd *gj)
 {
-    vd d[W], ij, y;
+    vd d[W], ij, y, h;
     for (int l = 0; l < W; l++) {
         size_t p = pos[l];
-        d[l] = RJ[s->j[p]] - RJ[s->i[p]];
-        ij[l] = d[l][0];
+        unsigned a = s->i[p], b = s->j[p];
+        d[l] = RJ[b] - RJ[a];
+        if (use_ef)
+            h[l] = s->ef[2 * b] * s->ef[2 * a + 1];
+        else
+            ij[l] = d[l][0];
         y[l] = s->y[p];
     }
-    vd h = VEXP(vsplat(-s->q2) * ij);
+    if (!use_ef)
+        h = VEXP(vsplat(-s->q2) * ij);
     vd r = (y - (vsplat(s->offset) + vsplat(s->contrast) * h)) * mask;
     *rr += r * r;
     *rh += r * h;
@@ -43,24 +67,35 @@ block_static(const hcmc__seg *s, const vd *RJ, const size_t *pos, vd mask,
         *gj += vsplat(w[l]) * d[l];
 }
 
+/* Runs body(pos, mask) over full blocks, then once over the padded tail. */
+#define FOR_BLOCKS(n, BODY)                                                    \
+    do {                                                                       \
+        size_t p_ = 0;                                                         \
+        for (; p_ + W <= (n); p_ += W) {                                       \
+            size_t pos[W] = {p_, p_ + 1, p_ + 2, p_ + 3};                      \
+            vd mask = vsplat(1.0);                                             \
+            BODY;                                                              \
+        }                                                                      \
+        if (p_ < (n)) {                                                        \
+            size_t pos[W];                                                     \
+            vd mask;                                                           \
+            for (int l_ = 0; l_ < W; l_++) {                                   \
+                int in_ = p_ + (size_t)l_ < (n);                               \
+                pos[l_] = in_ ? p_ + (size_t)l_ : p_;                          \
+                mask[l_] = in_ ? 1.0 : 0.0;                                    \
+            }                                                                  \
+            BODY;                                                              \
+        }                                                                      \
+    } while (0)
+
 static void KERNEL_NAME(run_static)(const hcmc__seg *s, hcmc__seg_sums *o)
 {
     const vd *RJ = (const vd *)s->rowJ;
     vd rr = {0}, rh = {0}, r1 = {0}, gj = {0};
-    size_t n = s->n, p = 0;
-    for (; p + W <= n; p += W) {
-        size_t pos[W] = {p, p + 1, p + 2, p + 3};
-        block_static(s, RJ, pos, vsplat(1.0), &rr, &rh, &r1, &gj);
-    }
-    if (p < n) {
-        size_t pos[W];
-        vd mask;
-        for (int l = 0; l < W; l++) {
-            pos[l] = p + (size_t)l < n ? p + (size_t)l : p;
-            mask[l] = p + (size_t)l < n ? 1.0 : 0.0;
-        }
-        block_static(s, RJ, pos, mask, &rr, &rh, &r1, &gj);
-    }
+    if (s->ef)
+        FOR_BLOCKS(s->n, block_static(s, RJ, pos, mask, 1, &rr, &rh, &r1, &gj));
+    else
+        FOR_BLOCKS(s->n, block_static(s, RJ, pos, mask, 0, &rr, &rh, &r1, &gj));
     memset(o, 0, sizeof *o);
     o->rr = vsum(rr);
     o->rh = vsum(rh);
@@ -69,11 +104,30 @@ static void KERNEL_NAME(run_static)(const hcmc__seg *s, hcmc__seg_sums *o)
         o->gJ[k] = gj[k];
 }
 
+/* sin and cos of kappa A CG_k for every frame of the grid, interleaved. */
+static void trig_table(const hcmc__seg *s)
+{
+    const double f = s->kappa * s->A;
+    for (size_t k = 0; k < s->n_t; k += W) {
+        vd ph, sn, cs;
+        for (int l = 0; l < W; l++) {
+            size_t kk = k + (size_t)l < s->n_t ? k + (size_t)l : s->n_t - 1;
+            ph[l] = f * s->rowG[4 * kk];
+        }
+        VSINCOS(ph, sn, cs);
+        for (int l = 0; l < W; l++) {
+            s->trig[2 * (k + (size_t)l)] = sn[l];
+            s->trig[2 * (k + (size_t)l) + 1] = cs[l];
+        }
+    }
+}
+
 static inline __attribute__((always_inline)) void
 block_laminar(const hcmc__seg *s, const vd *RJ, const vd *RG, const size_t *pos,
-              vd mask, vd *rr, vd *rh, vd *r1, vd *gj, vd *gg, vd *gx)
+              vd mask, const int use_ef, const int use_trig, vd *rr, vd *rh,
+              vd *r1, vd *gj, vd *gg, vd *gx)
 {
-    vd dj[W], dg[W], ij, ig, y;
+    vd dj[W], dg[W], ij, ig, y, gd, sn, cs;
     for (int l = 0; l < W; l++) {
         size_t p = pos[l];
         unsigned a = s->i[p], b = s->j[p];
@@ -82,23 +136,22 @@ block_laminar(const hcmc__seg *s, const vd *RJ, const vd *RG, const size_t *pos,
         ij[l] = dj[l][0];
         ig[l] = dg[l][0];
         y[l] = s->y[p];
+        if (use_ef)
+            gd[l] = s->ef[2 * b] * s->ef[2 * a + 1];
+        if (use_trig) { /* angle addition: v = phase_j - phase_i */
+            const double *tb = s->trig + 2 * b, *ta = s->trig + 2 * a;
+            sn[l] = tb[0] * ta[1] - tb[1] * ta[0];
+            cs[l] = tb[1] * ta[1] + tb[0] * ta[0];
+        }
     }
-    vd gd = VEXP(vsplat(-s->q2) * ij);
+    if (!use_ef)
+        gd = VEXP(vsplat(-s->q2) * ij);
     vd v = vsplat(s->kappa * s->A) * ig;
-    /* sinc(v) = sin(v)/v and its derivative (v cos v - sin v)/v^2; below
-     * |v| = 1e-2 their series (to v^8, error < 1e-20) avoid the
-     * cancellation of the quotient. */
-    vl small = vabs(v) < vsplat(1e-2);
-    vd vs = vsel(small, vsplat(1.0), v), sn, cs;
-    VSINCOS(vs, sn, cs);
-    vd inv = vsplat(1.0) / vs;
-    vd sq = sn * inv, dq = (cs - sq) * inv;
-    vd v2 = v * v;
-    vd ss = 1.0 + v2 * (-1.0 / 6 + v2 * (1.0 / 120 + v2 * (-1.0 / 5040 +
-                                                           v2 * (1.0 / 362880))));
-    vd ds = v * (-1.0 / 3 + v2 * (1.0 / 30 + v2 * (-1.0 / 840 +
-                                                  v2 * (1.0 / 45360))));
-    vd sc = vsel(small, ss, sq), dsc = vsel(small, ds, dq);
+    vl small = vabs(v) < vsplat(0.1);
+    if (!use_trig)
+        VSINCOS(vsel(small, vsplat(1.0), v), sn, cs);
+    vd sc, dsc;
+    sinc_pair(v, sn, cs, small, &sc, &dsc);
     vd gs, dgs; /* g_S and dg_S/dX */
     if (s->homodyne) {
         vd s2 = sc * sc;
@@ -121,24 +174,24 @@ block_laminar(const hcmc__seg *s, const vd *RJ, const vd *RG, const size_t *pos,
     }
 }
 
+#define LAMINAR_LOOP(EF, TRIG)                                                 \
+    FOR_BLOCKS(s->n, block_laminar(s, RJ, RG, pos, mask, EF, TRIG, &rr, &rh,   \
+                                   &r1, &gj, &gg, &gx))
+
 static void KERNEL_NAME(run_laminar)(const hcmc__seg *s, hcmc__seg_sums *o)
 {
     const vd *RJ = (const vd *)s->rowJ, *RG = (const vd *)s->rowG;
     vd rr = {0}, rh = {0}, r1 = {0}, gj = {0}, gg = {0}, gx = {0};
-    size_t n = s->n, p = 0;
-    for (; p + W <= n; p += W) {
-        size_t pos[W] = {p, p + 1, p + 2, p + 3};
-        block_laminar(s, RJ, RG, pos, vsplat(1.0), &rr, &rh, &r1, &gj, &gg, &gx);
-    }
-    if (p < n) {
-        size_t pos[W];
-        vd mask;
-        for (int l = 0; l < W; l++) {
-            pos[l] = p + (size_t)l < n ? p + (size_t)l : p;
-            mask[l] = p + (size_t)l < n ? 1.0 : 0.0;
-        }
-        block_laminar(s, RJ, RG, pos, mask, &rr, &rh, &r1, &gj, &gg, &gx);
-    }
+    if (s->trig)
+        trig_table(s);
+    if (s->ef && s->trig)
+        LAMINAR_LOOP(1, 1);
+    else if (s->ef)
+        LAMINAR_LOOP(1, 0);
+    else if (s->trig)
+        LAMINAR_LOOP(0, 1);
+    else
+        LAMINAR_LOOP(0, 0);
     memset(o, 0, sizeof *o);
     o->rr = vsum(rr);
     o->rh = vsum(rh);

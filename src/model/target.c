@@ -25,6 +25,8 @@ struct hcmc_target {
 
 struct hcmc_target_ws {
     double *rowJ, *rowG; /* [n_t][4], 32-byte aligned */
+    double *ef;          /* [n_t][2]: exp(-q^2 CJ_k), exp(+q^2 CJ_k) */
+    double *trig;        /* [n_t + 4][2]: per-angle sin/cos table */
     double *theta, *dtheta, *gtheta; /* [dim] */
 };
 
@@ -274,7 +276,9 @@ hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t)
     ws->rowJ = aligned_alloc(32, rows);
     ws->rowG = aligned_alloc(32, rows);
     ws->theta = malloc(3 * t->dim * sizeof(double));
-    if (!ws->rowJ || !ws->rowG || !ws->theta) {
+    ws->ef = malloc(2 * t->model.n_t * sizeof(double));
+    ws->trig = malloc(2 * (t->model.n_t + 4) * sizeof(double));
+    if (!ws->rowJ || !ws->rowG || !ws->theta || !ws->ef || !ws->trig) {
         hcmc_target_ws_free(ws);
         return NULL;
     }
@@ -291,6 +295,8 @@ void hcmc_target_ws_free(hcmc_target_ws *ws)
     free(ws->rowJ);
     free(ws->rowG);
     free(ws->theta);
+    free(ws->ef);
+    free(ws->trig);
     free(ws);
 }
 
@@ -321,6 +327,10 @@ static void build_rows(double dt, size_t n_t, double a, double e, double off,
 }
 
 static const double LOG_SQRT_2PI = 0.91893853320467274178;
+
+/* Largest q^2 CJ for which exp(q^2 CJ) is tabulated: far below overflow
+ * (709) and with E_k = exp(-q^2 CJ_k) still a normal number. */
+#define EF_MAX_EXPONENT 600.0
 
 int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
                      double *lp, double *grad, hcmc_target_parts *parts)
@@ -358,6 +368,17 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
     seg.rowJ = ws->rowJ;
     seg.rowG = ws->rowG;
     seg.q2 = m->q * m->q;
+    seg.n_t = m->n_t;
+    /* exp per frame instead of per point, while exp(+q^2 CJ) stays far
+     * from overflow (CJ grows with k, so its last entry is the largest) */
+    if (seg.q2 * ws->rowJ[4 * (m->n_t - 1)] <= EF_MAX_EXPONENT) {
+        for (size_t k = 0; k < m->n_t; k++) {
+            double x = seg.q2 * ws->rowJ[4 * k];
+            ws->ef[2 * k] = exp(-x);
+            ws->ef[2 * k + 1] = exp(x);
+        }
+        seg.ef = ws->ef;
+    }
     seg.homodyne = m->convention == HCMC_CONVENTION_HOMODYNE;
     seg.kappa = seg.homodyne ? 0.5 / M_PI : 0.5;
     double rr = 0, gphys[HCMC_NPHYS_MAX] = {0};
@@ -387,6 +408,8 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
         seg.offset = o;
         hcmc__seg_sums s;
         double B = 0;
+        /* a sin/cos table costs n_t evaluations, sincos per point n */
+        seg.trig = n >= m->n_t ? ws->trig : NULL;
         if (laminar) {
             double ang = (th[HCMC_P_PHI0] - pts->phi[a]) * (M_PI / 180.0);
             seg.A = m->q * m->L * cos(ang);
