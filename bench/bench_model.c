@@ -46,8 +46,13 @@ static int run(hcmc_mode mode, size_t N)
         con[a] = 0.3;
         off[a] = 1.0;
     }
-    hcmc_synth_spec ss = {.model = spec.model, .n_phi = n_phi, .phi = phi,
-                          .contrast = con, .offset = off, .noise = 0.01, .seed = 1};
+    hcmc_synth_spec ss = {.model = spec.model,
+                          .n_phi = n_phi,
+                          .phi = phi,
+                          .contrast = con,
+                          .offset = off,
+                          .noise = 0.01,
+                          .seed = 1};
     memcpy(ss.phys, truth, sizeof truth);
     hcmc_error err;
     hcmc_dataset ds;
@@ -88,8 +93,8 @@ static int run(hcmc_mode mode, size_t N)
     hcmc_target_unconstrain(t, th, z, &err);
     hcmc_target_ws *ws = hcmc_target_ws_new(t);
     const hcmc__kernel *k = hcmc__kernel_select();
-    hcmc__floor_fn floor = mode == HCMC_MODE_LAMINAR ? k->floor_laminar
-                                                     : k->floor_static;
+    hcmc__floor_fn floor =
+        mode == HCMC_MODE_LAMINAR ? k->floor_laminar : k->floor_static;
     /* floor arguments span the model's: the decay exponent q^2 D0 lag and
      * the sinc argument X/2 = q L gdot lag / 2 at lag = (j - i) dt */
     double fa = spec.model.q * spec.model.q * truth[0] * spec.model.dt;
@@ -118,8 +123,7 @@ static int run(hcmc_mode mode, size_t N)
     printf("BENCH model.%s.floor_ratio.%zu %.3f ratio\n", mn, N, nk / nf);
     if (N == 1000000)
         printf("BENCH model.%s.floor_ratio %.3f ratio\n", mn, nk / nf);
-    fprintf(stderr, "# %s N=%zu n_t=%zu kernel=%s lp=%.6g\n", mn, N, n_t, k->isa,
-            lp);
+    fprintf(stderr, "# %s N=%zu n_t=%zu kernel=%s lp=%.6g\n", mn, N, n_t, k->isa, lp);
     hcmc_target_ws_free(ws);
     hcmc_target_free(t);
     hcmc_points_release(&pts);

@@ -12,8 +12,7 @@
 
 #define NO NAN
 
-static hcmc_prior make(hcmc_prior_type t, double lo, double hi, double mu,
-                       double sd)
+static hcmc_prior make(hcmc_prior_type t, double lo, double hi, double mu, double sd)
 {
     hcmc_prior p;
     hcmc_error e;
@@ -43,7 +42,8 @@ static void test_closed_forms(void **state)
         {make(HCMC_PRIOR_NORMAL, 0, 1, 0.3, 0.2), 0.5, 0.25989214889488432},
         {make(HCMC_PRIOR_LOGNORMAL, 0, 10, 0, 1), 2.0, -1.8416039924036918},
         {make(HCMC_PRIOR_BETA_SCALED, 1, 3, 1.5, 0.3), 2.0, -1.07466689741418},
-        {make(HCMC_PRIOR_TRUNCATED_NORMAL, 100, 1e5, NO, NO), 5000, -12.624855305737571},
+        {make(HCMC_PRIOR_TRUNCATED_NORMAL, 100, 1e5, NO, NO), 5000,
+         -12.624855305737571},
         {make(HCMC_PRIOR_TRUNCATED_NORMAL, 8, 9, 0, 1), 8.5, -2.03031993976753},
         {make(HCMC_PRIOR_UNIFORM, -2, 2, NO, NO), 0.7, -log(4.0)},
     };

@@ -26,8 +26,8 @@ typedef struct {
 /* A small data set (n_phi angles, 24 frames) whose decay and shear both
  * show within the window, with test bounds around the truth so that random
  * points inside them stay in the model's informative range. */
-static void problem_make(problem *p, hcmc_mode mode, hcmc_convention conv,
-                         size_t n_phi, uint64_t seed)
+static void problem_make(problem *p, hcmc_mode mode, hcmc_convention conv, size_t n_phi,
+                         uint64_t seed)
 {
     memset(p, 0, sizeof *p);
     hcmc_target_spec_defaults(&p->spec, mode);
@@ -45,10 +45,10 @@ static void problem_make(problem *p, hcmc_mode mode, hcmc_convention conv,
     /* a mix of declared prior types, so their gradients are exercised */
     hcmc_prior_init(&p->spec.phys[HCMC_P_D0], HCMC_PRIOR_LOGNORMAL, lo[0], hi[0],
                     log(1500), 1.0, "D0", NULL);
-    hcmc_prior_init(&p->spec.phys[HCMC_P_ALPHA], HCMC_PRIOR_UNIFORM, lo[1], hi[1],
-                    NAN, NAN, "alpha", NULL);
-    hcmc_prior_init(&p->spec.phys[HCMC_P_BETA], HCMC_PRIOR_BETA_SCALED, lo[4],
-                    hi[4], 0.0, 0.4, "beta", NULL);
+    hcmc_prior_init(&p->spec.phys[HCMC_P_ALPHA], HCMC_PRIOR_UNIFORM, lo[1], hi[1], NAN,
+                    NAN, "alpha", NULL);
+    hcmc_prior_init(&p->spec.phys[HCMC_P_BETA], HCMC_PRIOR_BETA_SCALED, lo[4], hi[4],
+                    0.0, 0.4, "beta", NULL);
     memcpy(p->phys, truth, sizeof truth);
     double phi[8], con[8], off[8];
     for (size_t a = 0; a < n_phi; a++) {
@@ -56,8 +56,12 @@ static void problem_make(problem *p, hcmc_mode mode, hcmc_convention conv,
         con[a] = 0.25 + 0.02 * (double)a;
         off[a] = 1.0 + 0.01 * (double)a;
     }
-    hcmc_synth_spec ss = {.model = p->spec.model, .n_phi = n_phi, .phi = phi,
-                          .contrast = con, .offset = off, .noise = 0.01,
+    hcmc_synth_spec ss = {.model = p->spec.model,
+                          .n_phi = n_phi,
+                          .phi = phi,
+                          .contrast = con,
+                          .offset = off,
+                          .noise = 0.01,
                           .seed = seed};
     memcpy(ss.phys, truth, sizeof truth);
     hcmc_error e;
@@ -110,8 +114,7 @@ static double lp_at(const hcmc_target *t, hcmc_target_ws *ws, const double *z)
  * both far below the tolerance. Allowed error per component: 1e-5
  * relative, or 1e-8 of the largest component where a component is near
  * zero. */
-static void check_gradient(const hcmc_target *t, const double *z0,
-                           const char *what)
+static void check_gradient(const hcmc_target *t, const double *z0, const char *what)
 {
     size_t d = hcmc_target_dim(t);
     hcmc_target_ws *ws = hcmc_target_ws_new(t);
@@ -141,18 +144,16 @@ static void check_gradient(const hcmc_target *t, const double *z0,
 static void test_gradient_all_modes(void **state)
 {
     (void)state;
-    const hcmc_scaling_mode scal[] = {HCMC_SCALING_INDIVIDUAL, HCMC_SCALING_SHARED,
-                                      HCMC_SCALING_CONSTANT,
-                                      HCMC_SCALING_CONSTANT_AVERAGED,
-                                      HCMC_SCALING_AUTO};
+    const hcmc_scaling_mode scal[] = {
+        HCMC_SCALING_INDIVIDUAL, HCMC_SCALING_SHARED, HCMC_SCALING_CONSTANT,
+        HCMC_SCALING_CONSTANT_AVERAGED, HCMC_SCALING_AUTO};
     hcmc_rng r;
     hcmc_rng_init(&r, 11, HCMC_RNG_TEST, 0, 0);
     for (int mode = 0; mode < 2; mode++)
         for (int conv = 0; conv < 2; conv++)
             for (size_t s = 0; s < 5; s++) {
                 problem p;
-                problem_make(&p, (hcmc_mode)mode, (hcmc_convention)conv, 3,
-                             100 + s);
+                problem_make(&p, (hcmc_mode)mode, (hcmc_convention)conv, 3, 100 + s);
                 p.spec.scaling = scal[s];
                 p.spec.num_shards = s % 2 ? 4 : 1;
                 hcmc_target *t = target_make(&p);
@@ -205,8 +206,8 @@ static double reference_loglik(const hcmc_target *t, const problem *p,
     size_t np = hcmc_mode_nphys(m->mode), n_phi = pts->n_phi;
     for (size_t a = 0; a < n_phi; a++)
         for (size_t k = pts->angle_start[a]; k < pts->angle_start[a + 1]; k++) {
-            double c2 = hcmc_model_c2(m, th, CJ, CG, pts->phi[a], pts->i[k],
-                                      pts->j[k], th[np + a], th[np + n_phi + a]);
+            double c2 = hcmc_model_c2(m, th, CJ, CG, pts->phi[a], pts->i[k], pts->j[k],
+                                      th[np + a], th[np + n_phi + a]);
             double u = (pts->y[k] - c2) / sigma;
             sum += -0.5 * u * u - log(sigma) - 0.5 * log(2 * M_PI);
         }

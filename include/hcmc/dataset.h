@@ -22,8 +22,8 @@ extern "C" {
 
 typedef struct hcmc_dataset {
     size_t n_phi, n_frames;
-    double *phi;   /* [n_phi] degrees, as recorded */
-    double *c2;    /* [n_phi][n_frames][n_frames], row-major */
+    double *phi; /* [n_phi] degrees, as recorded */
+    double *c2;  /* [n_phi][n_frames][n_frames], row-major */
     double q, L, dt;
     char source[256]; /* file name or "synthetic", for messages */
 } hcmc_dataset;
@@ -56,12 +56,12 @@ HCMC_API int hcmc_dataset_to_points(const hcmc_dataset *ds, long start_frame,
  * triangles and the diagonal), plus Normal(0, noise) on the upper triangle
  * mirrored to the lower one, from the stream (seed, HCMC_RNG_SYNTH, angle). */
 typedef struct hcmc_synth_spec {
-    hcmc_model model;  /* n_t = frames to make */
+    hcmc_model model; /* n_t = frames to make */
     size_t n_phi;
     const double *phi; /* [n_phi] degrees */
     double phys[HCMC_NPHYS_MAX];
     const double *contrast, *offset; /* [n_phi] */
-    double noise;      /* >= 0 */
+    double noise;                    /* >= 0 */
     uint64_t seed;
 } hcmc_synth_spec;
 

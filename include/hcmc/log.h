@@ -18,8 +18,7 @@ typedef enum hcmc_log_level {
 } hcmc_log_level;
 
 /* A sink receives one formatted line without trailing newline. */
-typedef void (*hcmc_log_sink)(hcmc_log_level level, const char *line,
-                              void *user);
+typedef void (*hcmc_log_sink)(hcmc_log_level level, const char *line, void *user);
 
 HCMC_API void hcmc_log_set_level(hcmc_log_level level);
 HCMC_API hcmc_log_level hcmc_log_get_level(void);

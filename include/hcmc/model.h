@@ -53,10 +53,10 @@ enum {
 typedef struct hcmc_model {
     hcmc_mode mode;
     hcmc_convention convention;
-    double q;      /* wavevector, 1/Angstrom, > 0 */
-    double L;      /* stator-rotor gap, Angstrom, > 0 */
-    double dt;     /* frame step, s, > 0 */
-    size_t n_t;    /* kept frames, 2 .. HCMC_MAX_FRAMES */
+    double q;   /* wavevector, 1/Angstrom, > 0 */
+    double L;   /* stator-rotor gap, Angstrom, > 0 */
+    double dt;  /* frame step, s, > 0 */
+    size_t n_t; /* kept frames, 2 .. HCMC_MAX_FRAMES */
 } hcmc_model;
 
 HCMC_API size_t hcmc_mode_nphys(hcmc_mode mode);
@@ -78,17 +78,16 @@ HCMC_API int hcmc_model_check(const hcmc_model *m, hcmc_error *err);
 /* Cumulative integrals CJ[k] (and CG[k] for laminar_flow; CG may be NULL
  * for static) on the grid, for physical parameters phys[nphys]. CJ and CG
  * are caller-sized to m->n_t. */
-HCMC_API void hcmc_model_integrals(const hcmc_model *m, const double *phys,
-                                   double *CJ, double *CG);
+HCMC_API void hcmc_model_integrals(const hcmc_model *m, const double *phys, double *CJ,
+                                   double *CG);
 
 /* Shear factor g_S(X) of the convention (1 for static). */
 HCMC_API double hcmc_model_shear_factor(hcmc_convention c, double X);
 
 /* c2 for angle phi_deg at frames (i, j), from integrals made by
  * hcmc_model_integrals with the same phys. i == j gives offset+contrast. */
-HCMC_API double hcmc_model_c2(const hcmc_model *m, const double *phys,
-                              const double *CJ, const double *CG,
-                              double phi_deg, size_t i, size_t j,
+HCMC_API double hcmc_model_c2(const hcmc_model *m, const double *phys, const double *CJ,
+                              const double *CG, double phi_deg, size_t i, size_t j,
                               double contrast, double offset);
 
 /* Angle normalised into (-180, 180]. */

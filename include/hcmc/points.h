@@ -33,16 +33,16 @@ typedef struct hcmc_points {
 
 /* Allocates arrays for n points and n_phi angles; the caller fills them.
  * On failure p is left released. Free with hcmc_points_release. */
-HCMC_API int hcmc_points_init(hcmc_points *p, size_t n, size_t n_phi,
-                              size_t n_t, hcmc_error *err);
+HCMC_API int hcmc_points_init(hcmc_points *p, size_t n, size_t n_phi, size_t n_t,
+                              hcmc_error *err);
 /* Frees the arrays (accepts a zeroed or released struct). */
 HCMC_API void hcmc_points_release(hcmc_points *p);
 HCMC_API int hcmc_points_check(const hcmc_points *p, hcmc_error *err);
 
 /* dst = the points src[idx[0..m)], grouped by angle, within an angle in the
  * order given. dst is initialised here; release it. */
-HCMC_API int hcmc_points_subset(const hcmc_points *src, const size_t *idx,
-                                size_t m, hcmc_points *dst, hcmc_error *err);
+HCMC_API int hcmc_points_subset(const hcmc_points *src, const size_t *idx, size_t m,
+                                hcmc_points *dst, hcmc_error *err);
 
 /* Robust noise scale s_y = max(1.4826 * MAD(y), 1e-3) over all points; the
  * scale of sigma's HalfNormal prior is 1.5 s_y. */

@@ -17,9 +17,9 @@ extern "C" {
 typedef enum hcmc_prior_type {
     HCMC_PRIOR_TRUNCATED_NORMAL = 0, /* default */
     HCMC_PRIOR_UNIFORM,
-    HCMC_PRIOR_NORMAL,               /* a normal truncated to the bounds */
-    HCMC_PRIOR_LOGNORMAL,            /* mu, sigma of log x; needs lo >= 0 */
-    HCMC_PRIOR_BETA_SCALED           /* Beta on [lo, hi] with mean mu, sd sigma */
+    HCMC_PRIOR_NORMAL,     /* a normal truncated to the bounds */
+    HCMC_PRIOR_LOGNORMAL,  /* mu, sigma of log x; needs lo >= 0 */
+    HCMC_PRIOR_BETA_SCALED /* Beta on [lo, hi] with mean mu, sd sigma */
 } hcmc_prior_type;
 
 /* Caller-owned value type, filled by hcmc_prior_init. */
@@ -39,9 +39,9 @@ HCMC_API int hcmc_prior_type_parse(const char *s, hcmc_prior_type *out,
 /* Validates the bounds and parameters and precomputes constants. mu and
  * sigma may be NaN for the defaults: midpoint and range/4 (LogNormal:
  * log of the midpoint and 1). name is used in messages only. */
-HCMC_API int hcmc_prior_init(hcmc_prior *p, hcmc_prior_type type, double lo,
-                             double hi, double mu, double sigma,
-                             const char *name, hcmc_error *err);
+HCMC_API int hcmc_prior_init(hcmc_prior *p, hcmc_prior_type type, double lo, double hi,
+                             double mu, double sigma, const char *name,
+                             hcmc_error *err);
 
 /* Log density at x (-inf outside the bounds); *dx (may be NULL) receives
  * d log p / dx. */
@@ -50,9 +50,8 @@ HCMC_API double hcmc_prior_logpdf(const hcmc_prior *p, double x, double *dx);
 /* x = lo + (hi - lo) * logistic(z). When logjac is not NULL it receives
  * log dx/dz; dlogjac (may be NULL) its derivative in z; dxdz (may be NULL)
  * dx/dz. */
-HCMC_API double hcmc_bounded_from_real(double lo, double hi, double z,
-                                       double *dxdz, double *logjac,
-                                       double *dlogjac);
+HCMC_API double hcmc_bounded_from_real(double lo, double hi, double z, double *dxdz,
+                                       double *logjac, double *dlogjac);
 /* The inverse; x must lie strictly inside (lo, hi). */
 HCMC_API double hcmc_bounded_to_real(double lo, double hi, double x);
 

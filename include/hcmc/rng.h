@@ -36,8 +36,8 @@ typedef struct hcmc_rng {
     uint64_t key[2];
     uint64_t ctr[4];
     uint64_t buf[4];
-    int left;          /* unread words in buf */
-    int has_spare;     /* Box-Muller yields pairs */
+    int left;      /* unread words in buf */
+    int has_spare; /* Box-Muller yields pairs */
     double spare;
 } hcmc_rng;
 

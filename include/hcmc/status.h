@@ -45,8 +45,7 @@ HCMC_API void hcmc_error_clear(hcmc_error *err);
  * returns code, so that failures read `return hcmc_error_set(err, ...)`. */
 HCMC_API int hcmc_error_set(hcmc_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-HCMC_API int hcmc_error_vset(hcmc_error *err, int code, const char *fmt,
-                             va_list ap);
+HCMC_API int hcmc_error_vset(hcmc_error *err, int code, const char *fmt, va_list ap);
 
 /* Puts "context: " in front of an existing message, for callers that know
  * more about where the failure happened (e.g. the file name). */

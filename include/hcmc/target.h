@@ -29,10 +29,10 @@ extern "C" {
 #endif
 
 typedef enum hcmc_scaling_mode {
-    HCMC_SCALING_AUTO = 0,      /* shared if n_phi >= threshold, else individual */
-    HCMC_SCALING_INDIVIDUAL,    /* contrast_a, offset_a sampled per angle */
-    HCMC_SCALING_SHARED,        /* one contrast, one offset sampled */
-    HCMC_SCALING_CONSTANT,      /* fixed per angle from the data */
+    HCMC_SCALING_AUTO = 0,         /* shared if n_phi >= threshold, else individual */
+    HCMC_SCALING_INDIVIDUAL,       /* contrast_a, offset_a sampled per angle */
+    HCMC_SCALING_SHARED,           /* one contrast, one offset sampled */
+    HCMC_SCALING_CONSTANT,         /* fixed per angle from the data */
     HCMC_SCALING_CONSTANT_AVERAGED /* fixed, averaged over angles */
 } hcmc_scaling_mode;
 
@@ -67,16 +67,14 @@ HCMC_API const double *hcmc_default_bounds(int phys_index); /* {min, max} */
 HCMC_API int hcmc_scaling_estimate(const hcmc_points *pts,
                                    const hcmc_prior *contrast_prior,
                                    const hcmc_prior *offset_prior, double dt,
-                                   double *contrast, double *offset,
-                                   hcmc_error *err);
+                                   double *contrast, double *offset, hcmc_error *err);
 
 typedef struct hcmc_target hcmc_target;
 typedef struct hcmc_target_ws hcmc_target_ws;
 
 /* Makes a target over pts, which must outlive it (it is not copied). */
-HCMC_API int hcmc_target_new(const hcmc_target_spec *spec,
-                             const hcmc_points *pts, hcmc_target **out,
-                             hcmc_error *err);
+HCMC_API int hcmc_target_new(const hcmc_target_spec *spec, const hcmc_points *pts,
+                             hcmc_target **out, hcmc_error *err);
 HCMC_API void hcmc_target_free(hcmc_target *t);
 
 HCMC_API size_t hcmc_target_dim(const hcmc_target *t);
@@ -112,9 +110,8 @@ typedef struct hcmc_target_parts {
 /* Log density at z and, when grad is not NULL, its gradient in z. parts may
  * be NULL. Returns HCMC_ENUMERIC (no message: this is the sampler's hot
  * path) when the log density is not finite, else 0. */
-HCMC_API int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws,
-                              const double *z, double *lp, double *grad,
-                              hcmc_target_parts *parts);
+HCMC_API int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
+                              double *lp, double *grad, hcmc_target_parts *parts);
 
 #ifdef __cplusplus
 }

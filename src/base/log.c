@@ -7,8 +7,14 @@ static hcmc_log_level log_level = HCMC_LOG_INFO;
 static hcmc_log_sink log_sink;
 static void *log_user;
 
-void hcmc_log_set_level(hcmc_log_level level) { log_level = level; }
-hcmc_log_level hcmc_log_get_level(void) { return log_level; }
+void hcmc_log_set_level(hcmc_log_level level)
+{
+    log_level = level;
+}
+hcmc_log_level hcmc_log_get_level(void)
+{
+    return log_level;
+}
 
 void hcmc_log_set_sink(hcmc_log_sink sink, void *user)
 {

@@ -4,8 +4,7 @@
 
 #include <Random123/philox.h>
 
-void hcmc_rng_philox4x64(const uint64_t ctr[4], const uint64_t key[2],
-                         uint64_t out[4])
+void hcmc_rng_philox4x64(const uint64_t ctr[4], const uint64_t key[2], uint64_t out[4])
 {
     philox4x64_ctr_t c = {{ctr[0], ctr[1], ctr[2], ctr[3]}};
     philox4x64_key_t k = {{key[0], key[1]}};
@@ -14,8 +13,8 @@ void hcmc_rng_philox4x64(const uint64_t ctr[4], const uint64_t key[2],
         out[i] = r.v[i];
 }
 
-void hcmc_rng_init(hcmc_rng *rng, uint64_t seed, uint32_t purpose,
-                   uint32_t shard, uint32_t chain)
+void hcmc_rng_init(hcmc_rng *rng, uint64_t seed, uint32_t purpose, uint32_t shard,
+                   uint32_t chain)
 {
     rng->key[0] = seed;
     rng->key[1] = purpose;

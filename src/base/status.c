@@ -74,7 +74,7 @@ void hcmc_error_prefix(hcmc_error *err, const char *fmt, ...)
         return;
     size_t used = (size_t)n < sizeof out ? (size_t)n : sizeof out - 1;
     /* ": " and the old message, cut to what still fits */
-    snprintf(out + used, sizeof out - used, ": %.*s",
-             (int)(sizeof out - used), err->msg);
+    snprintf(out + used, sizeof out - used, ": %.*s", (int)(sizeof out - used),
+             err->msg);
     memcpy(err->msg, out, sizeof out);
 }

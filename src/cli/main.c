@@ -18,26 +18,24 @@ static double now_s(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: hcmc [--version] [--help] COMMAND [OPTIONS]\n"
-            "\n"
-            "commands:\n"
-            "  demo    simulate a data set and evaluate the model's log density\n"
-            "          and gradient at the true parameters\n"
-            "\n"
-            "hcmc COMMAND --help shows the options of a command.\n");
+    fprintf(f, "usage: hcmc [--version] [--help] COMMAND [OPTIONS]\n"
+               "\n"
+               "commands:\n"
+               "  demo    simulate a data set and evaluate the model's log density\n"
+               "          and gradient at the true parameters\n"
+               "\n"
+               "hcmc COMMAND --help shows the options of a command.\n");
 }
 
 static void demo_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: hcmc demo [OPTIONS]\n"
-            "  --mode MODE     static or laminar_flow (default laminar_flow)\n"
-            "  --angles N      number of angles (default 3)\n"
-            "  --frames N      frames per angle (default 200)\n"
-            "  --noise SIGMA   noise added to c2 (default 0.01)\n"
-            "  --seed S        random seed (default 42)\n"
-            "  --convention C  physical or homodyne (default physical)\n");
+    fprintf(f, "usage: hcmc demo [OPTIONS]\n"
+               "  --mode MODE     static or laminar_flow (default laminar_flow)\n"
+               "  --angles N      number of angles (default 3)\n"
+               "  --frames N      frames per angle (default 200)\n"
+               "  --noise SIGMA   noise added to c2 (default 0.01)\n"
+               "  --seed S        random seed (default 42)\n"
+               "  --convention C  physical or homodyne (default physical)\n");
 }
 
 static int parse_size(const char *opt, const char *s, size_t *out)
@@ -46,8 +44,8 @@ static int parse_size(const char *opt, const char *s, size_t *out)
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (errno || *end || v <= 0) {
-        fprintf(stderr, "hcmc: error: %s expects a positive integer, got '%s'\n",
-                opt, s);
+        fprintf(stderr, "hcmc: error: %s expects a positive integer, got '%s'\n", opt,
+                s);
         return -1;
     }
     *out = (size_t)v;
@@ -69,11 +67,14 @@ static int parse_double(const char *opt, const char *s, double *out)
 
 static int cmd_demo(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"mode", required_argument, 0, 'm'},  {"angles", required_argument, 0, 'a'},
-        {"frames", required_argument, 0, 'f'}, {"noise", required_argument, 0, 'n'},
-        {"seed", required_argument, 0, 's'},  {"convention", required_argument, 0, 'c'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"mode", required_argument, 0, 'm'},
+                                         {"angles", required_argument, 0, 'a'},
+                                         {"frames", required_argument, 0, 'f'},
+                                         {"noise", required_argument, 0, 'n'},
+                                         {"seed", required_argument, 0, 's'},
+                                         {"convention", required_argument, 0, 'c'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     hcmc_mode mode = HCMC_MODE_LAMINAR;
     hcmc_convention conv = HCMC_CONVENTION_PHYSICAL;
     size_t n_phi = 3, n_t = 200, seed = 42;
@@ -144,8 +145,12 @@ static int cmd_demo(int argc, char **argv)
         con[a] = 0.3;
         off[a] = 1.0;
     }
-    hcmc_synth_spec ss = {.model = spec.model, .n_phi = n_phi, .phi = phi,
-                          .contrast = con, .offset = off, .noise = noise,
+    hcmc_synth_spec ss = {.model = spec.model,
+                          .n_phi = n_phi,
+                          .phi = phi,
+                          .contrast = con,
+                          .offset = off,
+                          .noise = noise,
                           .seed = seed};
     memcpy(ss.phys, truth, sizeof truth);
     double t0 = now_s();
@@ -186,19 +191,18 @@ static int cmd_demo(int argc, char **argv)
         reps++;
     } while ((elapsed = now_s() - t0) < 0.5);
 
-    printf("hcmc %s demo: %s, %s convention\n", HCMC_VERSION,
-           hcmc_mode_name(mode), hcmc_convention_name(conv));
-    printf("simulated %zu angles x %zu frames (noise %g, seed %zu) in %.2f s\n",
-           n_phi, n_t, noise, seed, t_sim);
+    printf("hcmc %s demo: %s, %s convention\n", HCMC_VERSION, hcmc_mode_name(mode),
+           hcmc_convention_name(conv));
+    printf("simulated %zu angles x %zu frames (noise %g, seed %zu) in %.2f s\n", n_phi,
+           n_t, noise, seed, t_sim);
     printf("points: %zu (upper triangle, frame 0 excluded; %zu non-finite "
            "dropped)\n",
            pts.n, rep.n_nonfinite);
     printf("sampled parameters: %zu (per-angle scaling: %s), kernel: %s\n", dim,
-           hcmc_scaling_mode_name(hcmc_target_scaling(t)),
-           hcmc_target_kernel_name(t));
+           hcmc_scaling_mode_name(hcmc_target_scaling(t)), hcmc_target_kernel_name(t));
     printf("at the true parameters:\n");
-    printf("  log likelihood %.6f, log prior %.6f, log Jacobian %.6f\n",
-           parts.loglik, parts.logprior, parts.logjac);
+    printf("  log likelihood %.6f, log prior %.6f, log Jacobian %.6f\n", parts.loglik,
+           parts.logprior, parts.logjac);
     printf("  %-20s %14s %16s\n", "parameter", "value", "d lp / d z");
     for (size_t k = 0; k < dim; k++)
         printf("  %-20s %14.6g %16.6g\n", hcmc_target_param_name(t, k), theta[k],

@@ -7,8 +7,7 @@
 
 #include "hcmc/log.h"
 
-int hcmc_dataset_init(hcmc_dataset *ds, size_t n_phi, size_t n_frames,
-                      hcmc_error *err)
+int hcmc_dataset_init(hcmc_dataset *ds, size_t n_phi, size_t n_frames, hcmc_error *err)
 {
     memset(ds, 0, sizeof *ds);
     if (n_phi == 0 || n_frames == 0)
@@ -24,8 +23,8 @@ int hcmc_dataset_init(hcmc_dataset *ds, size_t n_phi, size_t n_frames,
     if (!ds->phi || !ds->c2) {
         hcmc_dataset_release(ds);
         return hcmc_error_set(err, HCMC_ENOMEM,
-                              "out of memory for %zu angles of %zu x %zu frames",
-                              n_phi, n_frames, n_frames);
+                              "out of memory for %zu angles of %zu x %zu frames", n_phi,
+                              n_frames, n_frames);
     }
     for (size_t k = 0; k < cells; k++)
         ds->c2[k] = NAN;
@@ -43,9 +42,8 @@ void hcmc_dataset_release(hcmc_dataset *ds)
     memset(ds, 0, sizeof *ds);
 }
 
-int hcmc_dataset_to_points(const hcmc_dataset *ds, long start_frame,
-                           long end_frame, hcmc_points *out,
-                           hcmc_points_report *rep, hcmc_error *err)
+int hcmc_dataset_to_points(const hcmc_dataset *ds, long start_frame, long end_frame,
+                           hcmc_points *out, hcmc_points_report *rep, hcmc_error *err)
 {
     memset(out, 0, sizeof *out);
     const char *src = ds->source[0] ? ds->source : "data set";
@@ -73,11 +71,10 @@ int hcmc_dataset_to_points(const hcmc_dataset *ds, long start_frame,
                               src, start_frame, end, n_t);
     if (n_t > HCMC_MAX_FRAMES)
         return hcmc_error_set(err, HCMC_EINVAL,
-                              "%s: %zu frames selected; at most %d are supported",
-                              src, n_t, HCMC_MAX_FRAMES);
+                              "%s: %zu frames selected; at most %d are supported", src,
+                              n_t, HCMC_MAX_FRAMES);
     if (!(ds->dt > 0))
-        return hcmc_error_set(err, HCMC_EINVAL, "%s: dt = %g must be > 0", src,
-                              ds->dt);
+        return hcmc_error_set(err, HCMC_EINVAL, "%s: dt = %g must be > 0", src, ds->dt);
 
     /* count first so the table is allocated once */
     size_t *per_angle = calloc(ds->n_phi, sizeof *per_angle);

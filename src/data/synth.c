@@ -5,8 +5,7 @@
 #include "hcmc/dataset.h"
 #include "hcmc/rng.h"
 
-int hcmc_synth_dataset(const hcmc_synth_spec *spec, hcmc_dataset *out,
-                       hcmc_error *err)
+int hcmc_synth_dataset(const hcmc_synth_spec *spec, hcmc_dataset *out, hcmc_error *err)
 {
     const hcmc_model *m = &spec->model;
     int rc = hcmc_model_check(m, err);
@@ -14,8 +13,7 @@ int hcmc_synth_dataset(const hcmc_synth_spec *spec, hcmc_dataset *out,
         return rc;
     if (!(spec->noise >= 0) || !isfinite(spec->noise))
         return hcmc_error_set(err, HCMC_EINVAL,
-                              "noise sigma = %g must be finite and >= 0",
-                              spec->noise);
+                              "noise sigma = %g must be finite and >= 0", spec->noise);
     for (size_t k = 0; k < hcmc_mode_nphys(m->mode); k++)
         if (!isfinite(spec->phys[k]))
             return hcmc_error_set(err, HCMC_EINVAL, "true %s is not finite",

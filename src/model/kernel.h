@@ -7,8 +7,8 @@
  * for the shear rate. The difference of two rows gives a point's integral
  * and its parameter derivatives together, so the gradient needs no scatter
  * and no per-point branch. Where it pays, exp, sin and cos are evaluated
- * per frame rather than per point (see ef and trig below). It returns sums from which target.c forms the
- * log likelihood and its gradient. Kernels never allocate. */
+ * per frame rather than per point (see ef and trig below). It returns sums from which
+ * target.c forms the log likelihood and its gradient. Kernels never allocate. */
 #ifndef HCMC_KERNEL_H
 #define HCMC_KERNEL_H
 
@@ -49,9 +49,8 @@ typedef struct hcmc__seg_sums {
 typedef void (*hcmc__kernel_fn)(const hcmc__seg *s, hcmc__seg_sums *out);
 /* Floor: the transcendentals the model needs per point and nothing else:
  * exp(-a*y*(j-i)) (static) plus sin and cos of b*y*(j-i) (laminar). */
-typedef double (*hcmc__floor_fn)(size_t n, const uint16_t *i,
-                                 const uint16_t *j, const double *y, double a,
-                                 double b);
+typedef double (*hcmc__floor_fn)(size_t n, const uint16_t *i, const uint16_t *j,
+                                 const double *y, double a, double b);
 
 typedef struct hcmc__kernel {
     const char *isa;

@@ -5,15 +5,14 @@
 
 #define KERNEL_NAME(x) avx2_##x
 #define VEXP(v) ((vd)Sleef_expd4_u10avx2((__m256d)(v)))
-#define VSINCOS(v, s, c)                                                       \
-    do {                                                                       \
-        Sleef___m256d_2 sc_ = Sleef_sincosd4_u10avx2((__m256d)(v));            \
-        (s) = (vd)sc_.x;                                                       \
-        (c) = (vd)sc_.y;                                                       \
+#define VSINCOS(v, s, c)                                                               \
+    do {                                                                               \
+        Sleef___m256d_2 sc_ = Sleef_sincosd4_u10avx2((__m256d)(v));                    \
+        (s) = (vd)sc_.x;                                                               \
+        (c) = (vd)sc_.y;                                                               \
     } while (0)
 
 #include "kernel_impl.h"
 
-const hcmc__kernel hcmc__kernel_avx2 = {"avx2", avx2_run_static,
-                                        avx2_run_laminar, avx2_floor_static,
-                                        avx2_floor_laminar};
+const hcmc__kernel hcmc__kernel_avx2 = {"avx2", avx2_run_static, avx2_run_laminar,
+                                        avx2_floor_static, avx2_floor_laminar};

@@ -11,17 +11,17 @@ static inline vd_ lane_exp(vd_ v)
 
 #define KERNEL_NAME(x) generic_##x
 #define VEXP(v) lane_exp(v)
-#define VSINCOS(v, s, c)                                                       \
-    do {                                                                       \
-        vd v_ = (v);                                                           \
-        for (int l_ = 0; l_ < 4; l_++) {                                       \
-            (s)[l_] = sin(v_[l_]);                                             \
-            (c)[l_] = cos(v_[l_]);                                             \
-        }                                                                      \
+#define VSINCOS(v, s, c)                                                               \
+    do {                                                                               \
+        vd v_ = (v);                                                                   \
+        for (int l_ = 0; l_ < 4; l_++) {                                               \
+            (s)[l_] = sin(v_[l_]);                                                     \
+            (c)[l_] = cos(v_[l_]);                                                     \
+        }                                                                              \
     } while (0)
 
 #include "kernel_impl.h"
 
-const hcmc__kernel hcmc__kernel_generic = {
-    "generic", generic_run_static, generic_run_laminar, generic_floor_static,
-    generic_floor_laminar};
+const hcmc__kernel hcmc__kernel_generic = {"generic", generic_run_static,
+                                           generic_run_laminar, generic_floor_static,
+                                           generic_floor_laminar};

@@ -9,12 +9,18 @@ typedef double vd __attribute__((vector_size(32)));
 typedef long long vl __attribute__((vector_size(32)));
 #define W 4
 
-static inline vd vsplat(double x) { return (vd){x, x, x, x}; }
+static inline vd vsplat(double x)
+{
+    return (vd){x, x, x, x};
+}
 static inline vd vsel(vl m, vd a, vd b)
 {
     return (vd)((m & (vl)a) | (~m & (vl)b));
 }
-static inline double vsum(vd v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+static inline double vsum(vd v)
+{
+    return (v[0] + v[1]) + (v[2] + v[3]);
+}
 static inline vd vabs(vd v)
 {
     const long long m = 0x7fffffffffffffffLL;
@@ -24,17 +30,16 @@ static inline vd vabs(vd v)
 /* sinc(v) = sin(v)/v and its derivative (v cos v - sin v)/v^2 from sin
  * and cos of v; below |v| = 0.1 their series (to v^8 and v^7, truncation
  * below 1e-14 relative) avoid the cancellation of the quotients. */
-static inline __attribute__((always_inline)) void
-sinc_pair(vd v, vd sn, vd cs, vl small, vd *sc, vd *dsc)
+static inline __attribute__((always_inline)) void sinc_pair(vd v, vd sn, vd cs,
+                                                            vl small, vd *sc, vd *dsc)
 {
     vd vs = vsel(small, vsplat(1.0), v);
     vd inv = vsplat(1.0) / vs;
     vd sq = sn * inv, dq = (cs - sq) * inv;
     vd v2 = v * v;
-    vd ss = 1.0 + v2 * (-1.0 / 6 + v2 * (1.0 / 120 + v2 * (-1.0 / 5040 +
-                                                           v2 * (1.0 / 362880))));
-    vd ds = v * (-1.0 / 3 + v2 * (1.0 / 30 + v2 * (-1.0 / 840 +
-                                                  v2 * (1.0 / 45360))));
+    vd ss = 1.0 + v2 * (-1.0 / 6 +
+                        v2 * (1.0 / 120 + v2 * (-1.0 / 5040 + v2 * (1.0 / 362880))));
+    vd ds = v * (-1.0 / 3 + v2 * (1.0 / 30 + v2 * (-1.0 / 840 + v2 * (1.0 / 45360))));
     *sc = vsel(small, ss, sq);
     *dsc = vsel(small, ds, dq);
 }
@@ -68,24 +73,24 @@ block_static(const hcmc__seg *s, const vd *RJ, const size_t *pos, vd mask,
 }
 
 /* Runs body(pos, mask) over full blocks, then once over the padded tail. */
-#define FOR_BLOCKS(n, BODY)                                                    \
-    do {                                                                       \
-        size_t p_ = 0;                                                         \
-        for (; p_ + W <= (n); p_ += W) {                                       \
-            size_t pos[W] = {p_, p_ + 1, p_ + 2, p_ + 3};                      \
-            vd mask = vsplat(1.0);                                             \
-            BODY;                                                              \
-        }                                                                      \
-        if (p_ < (n)) {                                                        \
-            size_t pos[W];                                                     \
-            vd mask;                                                           \
-            for (int l_ = 0; l_ < W; l_++) {                                   \
-                int in_ = p_ + (size_t)l_ < (n);                               \
-                pos[l_] = in_ ? p_ + (size_t)l_ : p_;                          \
-                mask[l_] = in_ ? 1.0 : 0.0;                                    \
-            }                                                                  \
-            BODY;                                                              \
-        }                                                                      \
+#define FOR_BLOCKS(n, BODY)                                                            \
+    do {                                                                               \
+        size_t p_ = 0;                                                                 \
+        for (; p_ + W <= (n); p_ += W) {                                               \
+            size_t pos[W] = {p_, p_ + 1, p_ + 2, p_ + 3};                              \
+            vd mask = vsplat(1.0);                                                     \
+            BODY;                                                                      \
+        }                                                                              \
+        if (p_ < (n)) {                                                                \
+            size_t pos[W];                                                             \
+            vd mask;                                                                   \
+            for (int l_ = 0; l_ < W; l_++) {                                           \
+                int in_ = p_ + (size_t)l_ < (n);                                       \
+                pos[l_] = in_ ? p_ + (size_t)l_ : p_;                                  \
+                mask[l_] = in_ ? 1.0 : 0.0;                                            \
+            }                                                                          \
+            BODY;                                                                      \
+        }                                                                              \
     } while (0)
 
 static void KERNEL_NAME(run_static)(const hcmc__seg *s, hcmc__seg_sums *o)
@@ -124,8 +129,8 @@ static void trig_table(const hcmc__seg *s)
 
 static inline __attribute__((always_inline)) void
 block_laminar(const hcmc__seg *s, const vd *RJ, const vd *RG, const size_t *pos,
-              vd mask, const int use_ef, const int use_trig, vd *rr, vd *rh,
-              vd *r1, vd *gj, vd *gg, vd *gx)
+              vd mask, const int use_ef, const int use_trig, vd *rr, vd *rh, vd *r1,
+              vd *gj, vd *gg, vd *gx)
 {
     vd dj[W], dg[W], ij, ig, y, gd, sn, cs;
     for (int l = 0; l < W; l++) {
@@ -174,9 +179,9 @@ block_laminar(const hcmc__seg *s, const vd *RJ, const vd *RG, const size_t *pos,
     }
 }
 
-#define LAMINAR_LOOP(EF, TRIG)                                                 \
-    FOR_BLOCKS(s->n, block_laminar(s, RJ, RG, pos, mask, EF, TRIG, &rr, &rh,   \
-                                   &r1, &gj, &gg, &gx))
+#define LAMINAR_LOOP(EF, TRIG)                                                         \
+    FOR_BLOCKS(s->n, block_laminar(s, RJ, RG, pos, mask, EF, TRIG, &rr, &rh, &r1, &gj, \
+                                   &gg, &gx))
 
 static void KERNEL_NAME(run_laminar)(const hcmc__seg *s, hcmc__seg_sums *o)
 {
@@ -212,9 +217,8 @@ static inline vd floor_arg(size_t p, const uint16_t *i, const uint16_t *j,
     return x;
 }
 
-static double KERNEL_NAME(floor_static)(size_t n, const uint16_t *i,
-                                        const uint16_t *j, const double *y,
-                                        double a, double b)
+static double KERNEL_NAME(floor_static)(size_t n, const uint16_t *i, const uint16_t *j,
+                                        const double *y, double a, double b)
 {
     (void)b;
     vd acc = {0};
@@ -223,9 +227,8 @@ static double KERNEL_NAME(floor_static)(size_t n, const uint16_t *i,
     return vsum(acc);
 }
 
-static double KERNEL_NAME(floor_laminar)(size_t n, const uint16_t *i,
-                                         const uint16_t *j, const double *y,
-                                         double a, double b)
+static double KERNEL_NAME(floor_laminar)(size_t n, const uint16_t *i, const uint16_t *j,
+                                         const double *y, double a, double b)
 {
     vd acc = {0};
     for (size_t p = 0; p + W <= n; p += W) {

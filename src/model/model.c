@@ -4,8 +4,7 @@
 #include <string.h>
 
 static const char *const phys_names[HCMC_NPHYS_MAX] = {
-    "D0", "alpha", "D_offset", "gamma_dot_t0", "beta", "gamma_dot_t_offset",
-    "phi0"};
+    "D0", "alpha", "D_offset", "gamma_dot_t0", "beta", "gamma_dot_t_offset", "phi0"};
 
 size_t hcmc_mode_nphys(hcmc_mode mode)
 {
@@ -50,8 +49,7 @@ int hcmc_convention_parse(const char *s, hcmc_convention *out, hcmc_error *err)
         return HCMC_OK;
     }
     return hcmc_error_set(err, HCMC_EINVAL,
-                          "model_convention '%s' is not physical or homodyne",
-                          s);
+                          "model_convention '%s' is not physical or homodyne", s);
 }
 
 const char *hcmc_phys_name(int k)
@@ -77,16 +75,14 @@ int hcmc_model_check(const hcmc_model *m, hcmc_error *err)
 {
     if (!(m->q > 0) || !isfinite(m->q))
         return hcmc_error_set(err, HCMC_EINVAL,
-                              "wavevector q = %g must be a finite value > 0",
-                              m->q);
+                              "wavevector q = %g must be a finite value > 0", m->q);
     if (!(m->L > 0) || !isfinite(m->L))
         return hcmc_error_set(err, HCMC_EINVAL,
                               "stator_rotor_gap L = %g must be a finite value > 0",
                               m->L);
     if (!(m->dt > 0) || !isfinite(m->dt))
         return hcmc_error_set(err, HCMC_EINVAL,
-                              "frame step dt = %g must be a finite value > 0",
-                              m->dt);
+                              "frame step dt = %g must be a finite value > 0", m->dt);
     if (m->n_t < 3 || m->n_t > HCMC_MAX_FRAMES)
         return hcmc_error_set(err, HCMC_EINVAL,
                               "%zu frames kept: need 3 to %d (frame 0 is "
@@ -98,8 +94,8 @@ int hcmc_model_check(const hcmc_model *m, hcmc_error *err)
     return HCMC_OK;
 }
 
-static void cumulative_rate(double dt, size_t n_t, double a, double e,
-                            double off, double *C)
+static void cumulative_rate(double dt, size_t n_t, double a, double e, double off,
+                            double *C)
 {
     double prev = 0.0;
     C[0] = 0.0;
@@ -118,8 +114,8 @@ void hcmc_model_integrals(const hcmc_model *m, const double *phys, double *CJ,
     cumulative_rate(m->dt, m->n_t, phys[HCMC_P_D0], phys[HCMC_P_ALPHA],
                     phys[HCMC_P_D_OFFSET], CJ);
     if (m->mode == HCMC_MODE_LAMINAR && CG)
-        cumulative_rate(m->dt, m->n_t, phys[HCMC_P_GAMMA_DOT_T0],
-                        phys[HCMC_P_BETA], phys[HCMC_P_GAMMA_DOT_T_OFFSET], CG);
+        cumulative_rate(m->dt, m->n_t, phys[HCMC_P_GAMMA_DOT_T0], phys[HCMC_P_BETA],
+                        phys[HCMC_P_GAMMA_DOT_T_OFFSET], CG);
 }
 
 /* sin(v)/v, by its series where the quotient loses accuracy. */

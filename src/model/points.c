@@ -41,12 +41,11 @@ int hcmc_points_check(const hcmc_points *p, hcmc_error *err)
 {
     if (p->n_phi == 0 || p->n == 0)
         return hcmc_error_set(err, HCMC_ENODATA,
-                              "points table is empty (%zu points, %zu angles)",
-                              p->n, p->n_phi);
+                              "points table is empty (%zu points, %zu angles)", p->n,
+                              p->n_phi);
     if (p->n_t < 3 || p->n_t > 65535)
         return hcmc_error_set(err, HCMC_EINVAL,
-                              "points table has %zu frames: need 3 to 65535",
-                              p->n_t);
+                              "points table has %zu frames: need 3 to 65535", p->n_t);
     if (p->angle_start[0] != 0 || p->angle_start[p->n_phi] != p->n)
         return hcmc_error_set(err, HCMC_EINVAL,
                               "points table angle ranges do not cover its %zu "
@@ -93,8 +92,8 @@ int hcmc_points_subset(const hcmc_points *src, const size_t *idx, size_t m,
             free(angle_of);
             hcmc_points_release(dst);
             return hcmc_error_set(err, HCMC_EINVAL,
-                                  "subset index %zu is beyond the %zu points",
-                                  idx[k], src->n);
+                                  "subset index %zu is beyond the %zu points", idx[k],
+                                  src->n);
         }
         size_t lo = 0, hi = src->n_phi; /* angle_start[lo] <= idx < [hi] */
         while (hi - lo > 1) {

@@ -3,8 +3,8 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const prior_names[] = {"TruncatedNormal", "Uniform",
-                                          "Normal", "LogNormal", "BetaScaled"};
+static const char *const prior_names[] = {"TruncatedNormal", "Uniform", "Normal",
+                                          "LogNormal", "BetaScaled"};
 
 const char *hcmc_prior_type_name(hcmc_prior_type t)
 {
@@ -49,20 +49,20 @@ int hcmc_prior_init(hcmc_prior *p, hcmc_prior_type type, double lo, double hi,
                               "finite and below max",
                               name, lo, hi);
     if ((unsigned)type > HCMC_PRIOR_BETA_SCALED)
-        return hcmc_error_set(err, HCMC_EINVAL, "%s: unknown prior type %d",
-                              name, (int)type);
+        return hcmc_error_set(err, HCMC_EINVAL, "%s: unknown prior type %d", name,
+                              (int)type);
     if (type == HCMC_PRIOR_LOGNORMAL && lo < 0)
         return hcmc_error_set(err, HCMC_EINVAL,
-                              "%s: LogNormal prior needs min >= 0, got min = %g",
-                              name, lo);
+                              "%s: LogNormal prior needs min >= 0, got min = %g", name,
+                              lo);
     double mid = 0.5 * (lo + hi);
     if (isnan(mu))
         mu = type == HCMC_PRIOR_LOGNORMAL ? log(mid) : mid;
     if (isnan(sigma))
         sigma = type == HCMC_PRIOR_LOGNORMAL ? 1.0 : 0.25 * (hi - lo);
     if (!isfinite(mu))
-        return hcmc_error_set(err, HCMC_EINVAL, "%s: prior_mu = %g is not finite",
-                              name, mu);
+        return hcmc_error_set(err, HCMC_EINVAL, "%s: prior_mu = %g is not finite", name,
+                              mu);
     if (!(sigma > 0) || !isfinite(sigma))
         return hcmc_error_set(err, HCMC_EINVAL,
                               "%s: prior_sigma = %g must be finite and > 0", name,

@@ -4,16 +4,15 @@
 
 #include "hcmc/target.h"
 
-static const char *const scaling_names[] = {
-    "auto", "individual", "shared", "constant", "constant_averaged"};
+static const char *const scaling_names[] = {"auto", "individual", "shared", "constant",
+                                            "constant_averaged"};
 
 const char *hcmc_scaling_mode_name(hcmc_scaling_mode m)
 {
     return (unsigned)m < 5 ? scaling_names[m] : "?";
 }
 
-int hcmc_scaling_mode_parse(const char *s, hcmc_scaling_mode *out,
-                            hcmc_error *err)
+int hcmc_scaling_mode_parse(const char *s, hcmc_scaling_mode *out, hcmc_error *err)
 {
     for (int k = 0; k < 5; k++)
         if (!strcmp(s, scaling_names[k])) {
@@ -38,10 +37,9 @@ static double prior_centre(const hcmc_prior *p)
 }
 
 /* Quantile estimate for one angle; n >= 100. */
-static void estimate_angle(const hcmc_points *pts, size_t a0, size_t n,
-                           double dt, double *buf, double *lagbuf,
-                           const hcmc_prior *cp, const hcmc_prior *op,
-                           double *contrast, double *offset)
+static void estimate_angle(const hcmc_points *pts, size_t a0, size_t n, double dt,
+                           double *buf, double *lagbuf, const hcmc_prior *cp,
+                           const hcmc_prior *op, double *contrast, double *offset)
 {
     for (size_t k = 0; k < n; k++)
         lagbuf[k] = dt * (double)(pts->j[a0 + k] - pts->i[a0 + k]);

@@ -24,15 +24,15 @@ struct hcmc_target {
 };
 
 struct hcmc_target_ws {
-    double *rowJ, *rowG; /* [n_t][4], 32-byte aligned */
-    double *ef;          /* [n_t][2]: exp(-q^2 CJ_k), exp(+q^2 CJ_k) */
-    double *trig;        /* [n_t + 4][2]: per-angle sin/cos table */
+    double *rowJ, *rowG;             /* [n_t][4], 32-byte aligned */
+    double *ef;                      /* [n_t][2]: exp(-q^2 CJ_k), exp(+q^2 CJ_k) */
+    double *trig;                    /* [n_t + 4][2]: per-angle sin/cos table */
     double *theta, *dtheta, *gtheta; /* [dim] */
 };
 
 static const double default_bounds[HCMC_NPHYS_MAX][2] = {
-    {100.0, 1e5}, {-2.0, 2.0},   {-1e5, 1e5}, {1e-6, 0.5},
-    {-2.0, 2.0},  {-0.1, 0.1},   {-10.0, 10.0}};
+    {100.0, 1e5}, {-2.0, 2.0}, {-1e5, 1e5},  {1e-6, 0.5},
+    {-2.0, 2.0},  {-0.1, 0.1}, {-10.0, 10.0}};
 
 const double *hcmc_default_bounds(int k)
 {
@@ -46,9 +46,8 @@ void hcmc_target_spec_defaults(hcmc_target_spec *s, hcmc_mode mode)
     s->model.convention = HCMC_CONVENTION_PHYSICAL;
     s->model.L = 2e6;
     for (int k = 0; k < HCMC_NPHYS_MAX; k++)
-        hcmc_prior_init(&s->phys[k], HCMC_PRIOR_TRUNCATED_NORMAL,
-                        default_bounds[k][0], default_bounds[k][1], NAN, NAN,
-                        hcmc_phys_name(k), NULL);
+        hcmc_prior_init(&s->phys[k], HCMC_PRIOR_TRUNCATED_NORMAL, default_bounds[k][0],
+                        default_bounds[k][1], NAN, NAN, hcmc_phys_name(k), NULL);
     hcmc_prior_init(&s->contrast, HCMC_PRIOR_TRUNCATED_NORMAL, 0.0, 1.0, NAN, NAN,
                     "contrast", NULL);
     hcmc_prior_init(&s->offset, HCMC_PRIOR_TRUNCATED_NORMAL, 0.5, 1.5, NAN, NAN,
@@ -128,8 +127,8 @@ int hcmc_target_new(const hcmc_target_spec *spec, const hcmc_points *pts,
         return rc;
     if (pts->n_t != spec->model.n_t)
         return hcmc_error_set(err, HCMC_EINVAL,
-                              "points table has %zu frames but the model %zu",
-                              pts->n_t, spec->model.n_t);
+                              "points table has %zu frames but the model %zu", pts->n_t,
+                              spec->model.n_t);
     if (spec->num_shards < 1)
         return hcmc_error_set(err, HCMC_EINVAL, "num_shards must be >= 1");
     hcmc_target *t = calloc(1, sizeof *t);
@@ -140,9 +139,8 @@ int hcmc_target_new(const hcmc_target_spec *spec, const hcmc_points *pts,
     t->nphys = hcmc_mode_nphys(spec->model.mode);
     hcmc_scaling_mode mode = spec->scaling;
     if (mode == HCMC_SCALING_AUTO) {
-        size_t thr = spec->constant_scaling_threshold
-                         ? spec->constant_scaling_threshold
-                         : 3;
+        size_t thr =
+            spec->constant_scaling_threshold ? spec->constant_scaling_threshold : 3;
         mode = pts->n_phi >= thr ? HCMC_SCALING_SHARED : HCMC_SCALING_INDIVIDUAL;
     }
     t->scaling = mode;
@@ -207,16 +205,25 @@ fail:
     return rc;
 }
 
-size_t hcmc_target_dim(const hcmc_target *t) { return t->dim; }
+size_t hcmc_target_dim(const hcmc_target *t)
+{
+    return t->dim;
+}
 
 const char *hcmc_target_param_name(const hcmc_target *t, size_t k)
 {
     return k < t->dim ? t->names[k] : "?";
 }
 
-hcmc_scaling_mode hcmc_target_scaling(const hcmc_target *t) { return t->scaling; }
+hcmc_scaling_mode hcmc_target_scaling(const hcmc_target *t)
+{
+    return t->scaling;
+}
 
-const char *hcmc_target_kernel_name(const hcmc_target *t) { return t->kern->isa; }
+const char *hcmc_target_kernel_name(const hcmc_target *t)
+{
+    return t->kern->isa;
+}
 
 void hcmc_target_bounds(const hcmc_target *t, size_t k, double *lo, double *hi)
 {
@@ -242,8 +249,8 @@ double hcmc_target_fixed_offset(const hcmc_target *t, size_t a)
 void hcmc_target_constrain(const hcmc_target *t, const double *z, double *theta)
 {
     for (size_t k = 0; k + 1 < t->dim; k++)
-        theta[k] = hcmc_bounded_from_real(t->prior[k].lo, t->prior[k].hi, z[k],
-                                          NULL, NULL, NULL);
+        theta[k] = hcmc_bounded_from_real(t->prior[k].lo, t->prior[k].hi, z[k], NULL,
+                                          NULL, NULL);
     theta[t->dim - 1] = exp(z[t->dim - 1]);
 }
 
@@ -357,8 +364,8 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
     g[nb] = t->tau * (-(sigma / ss) * (sigma / ss) + 1.0);
 
     /* row tables of the integrals and their derivatives */
-    build_rows(m->dt, m->n_t, th[HCMC_P_D0], th[HCMC_P_ALPHA],
-               th[HCMC_P_D_OFFSET], ws->rowJ);
+    build_rows(m->dt, m->n_t, th[HCMC_P_D0], th[HCMC_P_ALPHA], th[HCMC_P_D_OFFSET],
+               ws->rowJ);
     const int laminar = m->mode == HCMC_MODE_LAMINAR;
     if (laminar)
         build_rows(m->dt, m->n_t, th[HCMC_P_GAMMA_DOT_T0], th[HCMC_P_BETA],
