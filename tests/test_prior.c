@@ -21,6 +21,16 @@ static hcmc_prior make(hcmc_prior_type t, double lo, double hi, double mu, doubl
     return p;
 }
 
+/* One prior of each kind (Normal is TruncatedNormal's alias), bounded
+ * away from their singular points. */
+static void four_priors(hcmc_prior ps[4])
+{
+    ps[0] = make(HCMC_PRIOR_TRUNCATED_NORMAL, -1, 4, 0.5, 0.7);
+    ps[1] = make(HCMC_PRIOR_LOGNORMAL, 0.5, 20, 1.0, 0.8);
+    ps[2] = make(HCMC_PRIOR_BETA_SCALED, -3, 5, 0.0, 1.5);
+    ps[3] = make(HCMC_PRIOR_UNIFORM, 2, 3, NO, NO);
+}
+
 /* Expected values from Python's math module (erf, erfc, lgamma):
  *   TruncatedNormal(0.3, 0.2) on [0,1] at 0.5:
  *     -0.5*(1)^2 - log(0.2 sqrt(2 pi)) - log(Phi(3.5) - Phi(-1.5))
@@ -63,12 +73,8 @@ static void test_closed_forms(void **state)
 static void test_normalised(void **state)
 {
     (void)state;
-    hcmc_prior ps[] = {
-        make(HCMC_PRIOR_TRUNCATED_NORMAL, -1, 4, 0.5, 0.7),
-        make(HCMC_PRIOR_LOGNORMAL, 0.5, 20, 1.0, 0.8),
-        make(HCMC_PRIOR_BETA_SCALED, -3, 5, 0.0, 1.5),
-        make(HCMC_PRIOR_UNIFORM, 2, 3, NO, NO),
-    };
+    hcmc_prior ps[4];
+    four_priors(ps);
     for (size_t k = 0; k < 4; k++) {
         const int n = 20000;
         double lo = ps[k].lo, hi = ps[k].hi, h = (hi - lo) / n, s = 0;
@@ -87,12 +93,8 @@ static void test_normalised(void **state)
 static void test_prior_derivatives(void **state)
 {
     (void)state;
-    hcmc_prior ps[] = {
-        make(HCMC_PRIOR_TRUNCATED_NORMAL, -1, 4, 0.5, 0.7),
-        make(HCMC_PRIOR_LOGNORMAL, 0.5, 20, 1.0, 0.8),
-        make(HCMC_PRIOR_BETA_SCALED, -3, 5, 0.0, 1.5),
-        make(HCMC_PRIOR_UNIFORM, 2, 3, NO, NO),
-    };
+    hcmc_prior ps[4];
+    four_priors(ps);
     for (size_t k = 0; k < 4; k++)
         for (double f = 0.1; f < 0.95; f += 0.2) {
             double x = ps[k].lo + f * (ps[k].hi - ps[k].lo);
