@@ -391,7 +391,6 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
     double rr = 0, gphys[HCMC_NPHYS_MAX] = {0};
     const size_t half = t->nscale / 2;
     double *gc = g + np, *go = g + np + half; /* scaling gradients */
-    double lik_c_shared = 0, lik_o_shared = 0;
     for (size_t a = 0; a < pts->n_phi; a++) {
         size_t a0 = pts->angle_start[a], n = pts->angle_start[a + 1] - a0;
         if (n == 0)
@@ -434,21 +433,15 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
                 gphys[3 + k] += c * seg.A * s.gG[k + 1];
             gphys[HCMC_P_PHI0] += c * B * s.gX;
         }
-        if (t->scaling == HCMC_SCALING_INDIVIDUAL) {
+        if (half) { /* sampled scaling: slot a, or slot 0 when shared */
+            size_t k = t->scaling == HCMC_SCALING_INDIVIDUAL ? a : 0;
             double f = t->weight / (sigma * sigma);
-            gc[a] += f * s.rh * dth[np + a];
-            go[a] += f * s.r * dth[np + half + a];
-        } else if (t->scaling == HCMC_SCALING_SHARED) {
-            lik_c_shared += s.rh;
-            lik_o_shared += s.r;
+            gc[k] += f * s.rh * dth[np + k];
+            go[k] += f * s.r * dth[np + half + k];
         }
     }
     const double N = (double)pts->n, w = t->weight, is2 = 1.0 / (sigma * sigma);
     double loglik = w * (-0.5 * rr * is2 - N * (z[nb] + LOG_SQRT_2PI));
-    if (t->scaling == HCMC_SCALING_SHARED) {
-        gc[0] += w * is2 * lik_c_shared * dth[np];
-        go[0] += w * is2 * lik_o_shared * dth[np + 1];
-    }
     for (size_t k = 0; k < np; k++)
         g[k] += w * is2 * gphys[k] * dth[k];
     g[nb] += w * (rr * is2 - N);
