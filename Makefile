@@ -7,7 +7,8 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
 # Debian packages the build and the tests need.
 DEPS := cmake make gcc pkg-config libc6-dev libcmocka-dev librandom123-dev \
-        libsleef-dev python3
+        libsleef-dev liblapacke-dev libopenblas-dev \
+        libcminpack-dev python3
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 

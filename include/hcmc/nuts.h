@@ -1,0 +1,114 @@
+/* The No-U-Turn sampler as Stan implements it (MODEL.md section 6).
+ *
+ * One transition: multinomial sampling along a trajectory doubled in random
+ * directions, uniform progressive sampling inside a new subtree and biased
+ * progressive sampling when it joins the old one, the generalised no-U-turn
+ * criterion checked over every merged tree and across the boundaries of its
+ * two halves, a divergence when the energy error exceeds max_delta_h.
+ * Warmup: Stan's step-size search, dual averaging on the step size, and the
+ * metric (diagonal or dense, regularised) estimated in doubling windows.
+ *
+ * Each chain draws from its own counter-based streams (seed, purpose,
+ * shard, chain), so chains are independent of how they are scheduled: run on
+ * threads or one after another they give the same bytes.
+ *
+ * The sampler knows nothing of XPCS: it samples any hcmc_density. */
+#ifndef HCMC_NUTS_H
+#define HCMC_NUTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hcmc/export.h"
+#include "hcmc/status.h"
+#include "hcmc/target.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A log density on R^dim. eval returns 0 with a finite lp and gradient, any
+ * other value (or a non-finite lp) for a point outside the support. ctx is
+ * shared read-only by the chains; each chain evaluates through its own
+ * workspace from ws_new (ws_new and ws_free may be NULL: no workspace). */
+typedef struct hcmc_density {
+    size_t dim;
+    const void *ctx;
+    int (*eval)(const void *ctx, void *ws, const double *z, double *lp, double *grad);
+    void *(*ws_new)(const void *ctx);
+    void (*ws_free)(void *ws);
+    /* Optional: z -> constrained values theta[dim], kept with every draw. */
+    void (*constrain)(const void *ctx, const double *z, double *theta);
+    /* Optional: name of coordinate k, for error messages. */
+    const char *(*param_name)(const void *ctx, size_t k);
+} hcmc_density;
+
+/* The XPCS target as a density (constrain and names included). */
+HCMC_API hcmc_density hcmc_density_from_target(const hcmc_target *t);
+
+typedef struct hcmc_nuts_settings {
+    size_t num_warmup;    /* default 500 */
+    size_t num_samples;   /* default 1500 */
+    size_t num_chains;    /* default 4 */
+    int max_tree_depth;   /* default 10, at most HCMC_NUTS_MAX_DEPTH */
+    double target_accept; /* dual averaging target, default 0.85 */
+    bool dense_mass;      /* default true */
+    bool parallel;        /* chains on threads (true) or one after another */
+    bool keep_warmup;     /* also return the warmup draws */
+    double step_size;     /* step size the search starts from, default 1 */
+    double max_delta_h;   /* divergence threshold, default 1000 */
+    /* Initial point of chain c: init (or 0) + init_radius * u * scale_k with
+     * u uniform on (-1, 1) from the chain's own stream, scale_k =
+     * init_scale[k] or 1. Default radius 2 (Stan's), 0 = no jitter. */
+    double init_radius;
+    uint64_t seed;
+    uint32_t shard; /* stream key: chains of different shards differ */
+} hcmc_nuts_settings;
+
+#define HCMC_NUTS_MAX_DEPTH 20
+
+HCMC_API void hcmc_nuts_settings_defaults(hcmc_nuts_settings *s);
+
+/* Draws of one phase, chain-major: value k of draw d of chain c is
+ * z[(c * n + d) * dim + k]; statistics are [c * n + d]. */
+typedef struct hcmc_nuts_draws {
+    size_t n; /* draws per chain */
+    double *z, *theta; /* theta NULL when the density has no constrain */
+    double *lp;        /* log density */
+    double *energy;    /* Hamiltonian at the draw */
+    double *step_size;
+    double *accept_stat;
+    int *tree_depth;
+    int *n_steps;
+    unsigned char *diverging;
+} hcmc_nuts_draws;
+
+typedef struct hcmc_nuts_result {
+    size_t dim, num_chains;
+    hcmc_nuts_draws sampling;
+    hcmc_nuts_draws warmup; /* n = 0 unless keep_warmup */
+    bool dense;
+    double *step_size;    /* [chain] adapted step size */
+    double *inv_metric;   /* [chain][dim*dim] dense or [chain][dim] diagonal */
+    double *init;         /* [chain][dim] starting points */
+    uint64_t n_gradients; /* evaluations over all chains, warmup included */
+    double warmup_seconds, sampling_seconds; /* summed over chains */
+} hcmc_nuts_result;
+
+/* Runs the chains. init (dim values, may be NULL) and init_scale (may be
+ * NULL) set the starting points as described in the settings. On error
+ * nothing is returned and err names the chain and the parameter values at
+ * fault. */
+HCMC_API int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s,
+                           const double *init, const double *init_scale,
+                           hcmc_nuts_result **out, hcmc_error *err);
+HCMC_API void hcmc_nuts_result_free(hcmc_nuts_result *r);
+
+/* Divergent transitions of the sampling phase, all chains. */
+HCMC_API size_t hcmc_nuts_divergences(const hcmc_nuts_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
