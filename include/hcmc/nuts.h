@@ -58,9 +58,10 @@ typedef struct hcmc_nuts_settings {
     bool keep_warmup;     /* also return the warmup draws */
     double step_size;     /* step size the search starts from, default 1 */
     double max_delta_h;   /* divergence threshold, default 1000 */
-    /* Initial point of chain c: init (or 0) + init_radius * u * scale_k with
-     * u uniform on (-1, 1) from the chain's own stream, scale_k =
-     * init_scale[k] or 1. Default radius 2 (Stan's), 0 = no jitter. */
+    /* Initial point of chain c: init (or 0) + init_radius * L u with u
+     * uniform on (-1, 1)^dim from the chain's own stream and L the Cholesky
+     * factor of init_cov (identity without one). Default radius 2 (Stan's
+     * uniform(-2, 2)), 0 = no jitter. */
     double init_radius;
     uint64_t seed;
     uint32_t shard; /* stream key: chains of different shards differ */
@@ -96,12 +97,14 @@ typedef struct hcmc_nuts_result {
     double warmup_seconds, sampling_seconds; /* summed over chains */
 } hcmc_nuts_result;
 
-/* Runs the chains. init (dim values, may be NULL) and init_scale (may be
- * NULL) set the starting points as described in the settings. On error
- * nothing is returned and err names the chain and the parameter values at
- * fault. */
+/* Runs the chains. init (dim values, may be NULL) and init_cov (dim * dim,
+ * row-major, may be NULL) set the starting points as described in the
+ * settings; init_cov, an approximation of the posterior covariance such as
+ * the warm start's, is also the metric warmup starts from (its diagonal for
+ * a diagonal metric; else the identity, as in Stan). On error nothing is
+ * returned and err names the chain and the parameter values at fault. */
 HCMC_API int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s,
-                           const double *init, const double *init_scale,
+                           const double *init, const double *init_cov,
                            hcmc_nuts_result **out, hcmc_error *err);
 HCMC_API void hcmc_nuts_result_free(hcmc_nuts_result *r);
 

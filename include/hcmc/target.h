@@ -113,6 +113,18 @@ typedef struct hcmc_target_parts {
 HCMC_API int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
                               double *lp, double *grad, hcmc_target_parts *parts);
 
+/* The points the target was made over. */
+HCMC_API const hcmc_points *hcmc_target_points(const hcmc_target *t);
+
+/* Least-squares view of the model, for warm starts: for the points pts
+ * (any subset of the data with the target's angles and frames), residuals
+ * r[p] = c2_p(z) - y_p and, when J is not NULL, the analytic Jacobian
+ * J[p * ldj + k] = d c2_p / d z_k for every coordinate but sigma (k < dim - 1).
+ * HCMC_EINVAL when pts does not match the target's angles and frames. */
+HCMC_API int hcmc_target_residuals(const hcmc_target *t, hcmc_target_ws *ws,
+                                   const hcmc_points *pts, const double *z, double *r,
+                                   double *J, size_t ldj);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,7 @@
 #include "hcmc/target.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -456,4 +457,94 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
         parts->logjac = logjac;
     }
     return isfinite(total) ? HCMC_OK : HCMC_ENUMERIC;
+}
+
+const hcmc_points *hcmc_target_points(const hcmc_target *t) { return t->pts; }
+
+/* d sinc(v)/dv, by its series where the quotient loses accuracy. */
+static void sinc_and_slope(double v, double *s, double *ds)
+{
+    if (fabs(v) < 1e-4) {
+        double v2 = v * v;
+        *s = 1.0 - v2 / 6.0 + v2 * v2 / 120.0;
+        *ds = -v / 3.0 + v * v2 / 30.0;
+        return;
+    }
+    double sv = sin(v), cv = cos(v);
+    *s = sv / v;
+    *ds = (cv - *s) / v;
+}
+
+int hcmc_target_residuals(const hcmc_target *t, hcmc_target_ws *ws,
+                          const hcmc_points *pts, const double *z, double *r,
+                          double *J, size_t ldj)
+{
+    const size_t nb = t->dim - 1, np = t->nphys, half = t->nscale / 2;
+    const hcmc_model *m = &t->model;
+    double *th = ws->theta, *dth = ws->dtheta;
+    if (pts->n_phi != t->pts->n_phi || pts->n_t != m->n_t)
+        return HCMC_EINVAL;
+    for (size_t k = 0; k < nb; k++)
+        th[k] = hcmc_bounded_from_real(t->prior[k].lo, t->prior[k].hi, z[k], &dth[k],
+                                       NULL, NULL);
+    build_rows(m->dt, m->n_t, th[HCMC_P_D0], th[HCMC_P_ALPHA], th[HCMC_P_D_OFFSET],
+               ws->rowJ);
+    const int laminar = m->mode == HCMC_MODE_LAMINAR;
+    const int homodyne = m->convention == HCMC_CONVENTION_HOMODYNE;
+    if (laminar)
+        build_rows(m->dt, m->n_t, th[HCMC_P_GAMMA_DOT_T0], th[HCMC_P_BETA],
+                   th[HCMC_P_GAMMA_DOT_T_OFFSET], ws->rowG);
+    const double q2 = m->q * m->q, kappa = homodyne ? 0.5 / M_PI : 0.5;
+    for (size_t a = 0; a < pts->n_phi; a++) {
+        size_t kc = SIZE_MAX, ko = SIZE_MAX; /* sampled scaling slots */
+        double c, o;
+        if (t->scaling == HCMC_SCALING_INDIVIDUAL) {
+            kc = np + a;
+            ko = np + half + a;
+        } else if (t->scaling == HCMC_SCALING_SHARED) {
+            kc = np;
+            ko = np + 1;
+        }
+        c = kc != SIZE_MAX ? th[kc] : t->fixed_contrast[a];
+        o = ko != SIZE_MAX ? th[ko] : t->fixed_offset[a];
+        double A = 0, B = 0;
+        if (laminar) {
+            double ang = (th[HCMC_P_PHI0] - pts->phi[a]) * (M_PI / 180.0);
+            A = m->q * m->L * cos(ang);
+            B = -m->q * m->L * sin(ang) * (M_PI / 180.0);
+        }
+        for (size_t p = pts->angle_start[a]; p < pts->angle_start[a + 1]; p++) {
+            size_t lo = pts->i[p] < pts->j[p] ? pts->i[p] : pts->j[p];
+            size_t hi = pts->i[p] < pts->j[p] ? pts->j[p] : pts->i[p];
+            const double *J0 = ws->rowJ + 4 * lo, *J1 = ws->rowJ + 4 * hi;
+            double gD = exp(-q2 * (J1[0] - J0[0])), gS = 1.0, dgS = 0.0;
+            double dG[4] = {0, 0, 0, 0};
+            if (laminar) {
+                const double *G0 = ws->rowG + 4 * lo, *G1 = ws->rowG + 4 * hi;
+                for (int k = 0; k < 4; k++)
+                    dG[k] = G1[k] - G0[k];
+                double s, ds;
+                sinc_and_slope(kappa * A * dG[0], &s, &ds);
+                gS = homodyne ? s * s * s * s : s * s;
+                dgS = (homodyne ? 4.0 * s * s * s : 2.0 * s) * ds * kappa;
+            }
+            r[p] = o + c * gD * gS - pts->y[p];
+            if (!J)
+                continue;
+            double *row = J + p * ldj;
+            memset(row, 0, nb * sizeof(double));
+            for (int k = 0; k < 3; k++)
+                row[k] = c * gD * gS * -q2 * (J1[k + 1] - J0[k + 1]) * dth[k];
+            if (laminar) {
+                for (int k = 0; k < 3; k++)
+                    row[3 + k] = c * gD * dgS * A * dG[k + 1] * dth[3 + k];
+                row[HCMC_P_PHI0] = c * gD * dgS * B * dG[0] * dth[HCMC_P_PHI0];
+            }
+            if (kc != SIZE_MAX) {
+                row[kc] = gD * gS * dth[kc];
+                row[ko] = dth[ko];
+            }
+        }
+    }
+    return HCMC_OK;
 }

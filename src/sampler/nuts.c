@@ -576,7 +576,7 @@ static bool win_learn(windowed *w, metric *m, const double *q, double *delta)
 typedef struct {
     const hcmc_density *d;
     const hcmc_nuts_settings *s;
-    const double *init, *init_scale;
+    const double *init, *init_cov, *init_chol;
     hcmc_nuts_result *r;
     size_t c;
     int rc;
@@ -635,11 +635,17 @@ static int chain_start(chain *ch, chain_job *job, double *start)
     double radius = job->s->init_radius;
     int tries = radius > 0 ? 100 : 1;
     for (int t = 0; t < tries; t++) {
+        double *u = ch->tmp;
+        for (size_t k = 0; k < n; k++)
+            u[k] = radius > 0 ? radius * (2.0 * hcmc_rng_uniform(&irng) - 1.0) : 0.0;
         for (size_t k = 0; k < n; k++) {
-            double base = job->init ? job->init[k] : 0.0;
-            double scale = job->init_scale ? job->init_scale[k] : 1.0;
-            double u = radius > 0 ? 2.0 * hcmc_rng_uniform(&irng) - 1.0 : 0.0;
-            ch->z.q[k] = base + radius * u * scale;
+            double jitter = u[k];
+            if (job->init_chol) {
+                jitter = 0.0;
+                for (size_t c = 0; c <= k; c++)
+                    jitter += job->init_chol[k * n + c] * u[c];
+            }
+            ch->z.q[k] = (job->init ? job->init[k] : 0.0) + jitter;
         }
         if (t == 0)
             memcpy(start, ch->z.q, n * sizeof(double));
@@ -730,7 +736,9 @@ static void *chain_main(void *arg)
     ch.m.n = n;
     ch.m.dense = s->dense_mass;
     for (size_t k = 0; k < n; k++)
-        ch.m.inv[s->dense_mass ? k * n + k : k] = 1.0;
+        ch.m.inv[s->dense_mass ? k * n + k : k] = job->init_cov ? job->init_cov[k * n + k] : 1.0;
+    if (job->init_cov && s->dense_mass)
+        memcpy(ch.m.inv, job->init_cov, n * n * sizeof(double));
     metric_factor(&ch.m);
     ch.eps = s->step_size;
 
@@ -870,7 +878,7 @@ static int check_settings(const hcmc_density *d, const hcmc_nuts_settings *s,
 }
 
 int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s, const double *init,
-                  const double *init_scale, hcmc_nuts_result **out, hcmc_error *err)
+                  const double *init_cov, hcmc_nuts_result **out, hcmc_error *err)
 {
     *out = NULL;
     int rc = check_settings(d, s, err);
@@ -880,8 +888,24 @@ int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s, const doub
     hcmc_nuts_result *r = calloc(1, sizeof *r);
     chain_job *jobs = calloc(C, sizeof *jobs);
     pthread_t *tid = calloc(C, sizeof *tid);
-    if (!r || !jobs || !tid)
+    double *chol = init_cov ? calloc(n * n, sizeof(double)) : NULL;
+    if (!r || !jobs || !tid || (init_cov && !chol))
         goto nomem;
+    if (init_cov) {
+        metric mc = {.n = n, .dense = true, .inv = (double *)init_cov, .chol = chol};
+        bool finite = true;
+        for (size_t k = 0; k < n * n; k++)
+            finite = finite && isfinite(init_cov[k]);
+        if (!finite || metric_factor(&mc)) {
+            free(jobs);
+            free(tid);
+            free(chol);
+            hcmc_nuts_result_free(r);
+            return hcmc_error_set(err, HCMC_EINVAL,
+                                  "sampler: the initial covariance is not a finite "
+                                  "positive definite matrix");
+        }
+    }
     r->dim = n;
     r->num_chains = C;
     r->dense = s->dense_mass;
@@ -895,8 +919,8 @@ int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s, const doub
         goto nomem;
 
     for (size_t c = 0; c < C; c++)
-        jobs[c] = (chain_job){.d = d, .s = s, .init = init, .init_scale = init_scale,
-                              .r = r, .c = c};
+        jobs[c] = (chain_job){.d = d, .s = s, .init = init, .init_cov = init_cov,
+                              .init_chol = chol, .r = r, .c = c};
     size_t started = 0;
     if (s->parallel && C > 1) {
         for (; started < C; started++)
@@ -924,6 +948,7 @@ int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s, const doub
     }
     free(jobs);
     free(tid);
+    free(chol);
     if (rc) {
         hcmc_nuts_result_free(r);
         return rc;
@@ -933,6 +958,7 @@ int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s, const doub
 nomem:
     free(jobs);
     free(tid);
+    free(chol);
     hcmc_nuts_result_free(r);
     return hcmc_error_set(err, HCMC_ENOMEM, "sampler: out of memory for %zu chains",
                           s->num_chains);
