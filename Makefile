@@ -12,7 +12,7 @@ DEPS := cmake make gcc pkg-config libc6-dev libcmocka-dev librandom123-dev \
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps build check test-asan demo bench format clean
+.PHONY: all deps build check test-asan demo bench bench-stan format clean
 
 all: build
 
@@ -52,6 +52,21 @@ demo: build
 
 bench: build
 	./$(BUILD)/bench/bench_model
+	./$(BUILD)/bench/bench_nuts
+
+# hcmc's sampler against Stan (rstan) on the same shard; installs R and
+# rstan on first use (not needed by build or check).
+STAN_DEPS := r-base-core r-base-dev r-cran-rstan r-cran-posterior
+bench-stan: build
+	@missing=""; for p in $(STAN_DEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
+	    || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install \
+	    -y -q --no-install-recommends $$missing; fi
+	mkdir -p $(BUILD)/bench/stan
+	./$(BUILD)/bench/bench_nuts --export $(BUILD)/bench/stan
+	Rscript bench/stan/run_stan.R $(BUILD)/bench/stan
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
