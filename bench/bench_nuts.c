@@ -3,8 +3,8 @@
  * 1500 draws, 4 chains, dense metric, target acceptance 0.9 as MODEL.md
  * asks for laminar_flow).
  *
- *   BENCH nuts.laminar.grad_per_s    log density + gradient evaluations per s, one thread
- *   BENCH nuts.laminar.ess_per_s     min bulk ESS over parameters / sampling time
+ *   BENCH nuts.laminar.grad_per_s    log density + gradient evaluations per s, one
+ * thread BENCH nuts.laminar.ess_per_s     min bulk ESS over parameters / sampling time
  *   BENCH nuts.laminar.shard_s       warm start + warmup + sampling, wall clock
  *
  * Sampling time is summed over chains (one core's worth), as Stan reports
@@ -37,8 +37,9 @@ static void rdump_vec(FILE *f, const char *name, const double *v, size_t n)
     fprintf(f, ")\n");
 }
 
-static int export_shard(const char *dir, const synth_problem *p, const hcmc_nuts_result *r,
-                        const hcmc_param_summary *sum, double ess_per_s)
+static int export_shard(const char *dir, const synth_problem *p,
+                        const hcmc_nuts_result *r, const hcmc_param_summary *sum,
+                        double ess_per_s)
 {
     char path[1024];
     const hcmc_points *pts = &p->pts;
@@ -47,8 +48,8 @@ static int export_shard(const char *dir, const synth_problem *p, const hcmc_nuts
     if (!f)
         return -1;
     fprintf(f, "N <- %zu\nn_t <- %zu\nn_phi <- %zu\n", pts->n, pts->n_t, pts->n_phi);
-    fprintf(f, "q <- %.17g\nL <- %.17g\ndt <- %.17g\n", p->spec.model.q, p->spec.model.L,
-            p->spec.model.dt);
+    fprintf(f, "q <- %.17g\nL <- %.17g\ndt <- %.17g\n", p->spec.model.q,
+            p->spec.model.L, p->spec.model.dt);
     int *ia = malloc(3 * pts->n * sizeof(int));
     double *tmp = malloc(pts->n * sizeof(double));
     const char *names[3] = {"ii", "jj", "aa"};
@@ -121,7 +122,8 @@ int main(int argc, char **argv)
     hcmc_error err;
 
     /* gradient evaluations per second, one thread */
-    double *z = calloc((3 + dim) * dim, sizeof(double)), *g = z + dim, *cov = z + 2 * dim;
+    double *z = calloc((3 + dim) * dim, sizeof(double)), *g = z + dim,
+           *cov = z + 2 * dim;
     hcmc_target_ws *ws = hcmc_target_ws_new(p.t);
     double th[16];
     for (size_t k = 0; k < dim; k++)
@@ -165,10 +167,11 @@ int main(int argc, char **argv)
 
     printf("laminar_flow shard: %zu points, %zu angles, %zu parameters, kernel %s\n",
            p.pts.n, p.pts.n_phi, dim, hcmc_target_kernel_name(p.t));
-    printf("warm start %.2f s (%d LM runs); warmup %.1f s, sampling %.1f s (summed over "
-           "%zu chains); mean tree depth %.2f, step %.3g, %zu divergences\n",
-           wi.seconds, wi.starts, r->warmup_seconds, r->sampling_seconds, C,
-           depth / (double)S, r->step_size[0], hcmc_nuts_divergences(r));
+    printf(
+        "warm start %.2f s (%d LM runs); warmup %.1f s, sampling %.1f s (summed over "
+        "%zu chains); mean tree depth %.2f, step %.3g, %zu divergences\n",
+        wi.seconds, wi.starts, r->warmup_seconds, r->sampling_seconds, C,
+        depth / (double)S, r->step_size[0], hcmc_nuts_divergences(r));
     printf("%-20s %12s %10s %9s %8s\n", "parameter", "mean", "sd", "ess_bulk", "rhat");
     for (size_t k = 0; k < dim; k++)
         printf("%-20s %12.6g %10.4g %9.0f %8.4f\n", hcmc_target_param_name(p.t, k),

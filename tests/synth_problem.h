@@ -23,7 +23,7 @@ typedef struct synth_problem {
     double contrast, offset, noise;
 } synth_problem;
 
-static const double synth_truth[HCMC_NPHYS_MAX] = {2e4, -0.5, 100.0, 2e-4,
+static const double synth_truth[HCMC_NPHYS_MAX] = {2e4,  -0.5, 100.0, 2e-4,
                                                    -0.3, 1e-5, 4.0};
 
 /* Bounds suited to synth_truth: wide enough to be uninformative, narrow
@@ -32,15 +32,16 @@ static const double synth_truth[HCMC_NPHYS_MAX] = {2e4, -0.5, 100.0, 2e-4,
  * a log at the truth and bends the linear gamma_dot_t0 / gamma_dot_t_offset
  * ridge into a banana. */
 static const double synth_bounds[HCMC_NPHYS_MAX][2] = {
-    {1e3, 1e5}, {-1.5, 1.0}, {-1e4, 1e4}, {1e-5, 2e-3}, {-1.5, 1.0}, {-2e-4, 2e-4},
-    {-10.0, 10.0}};
+    {1e3, 1e5},  {-1.5, 1.0},   {-1e4, 1e4},  {1e-5, 2e-3},
+    {-1.5, 1.0}, {-2e-4, 2e-4}, {-10.0, 10.0}};
 
 /* truth: physical parameters (NULL: synth_truth); bounds: NULL for
  * MODEL.md's defaults, else [nphys][2] with TruncatedNormal priors. Returns
  * 0, or prints the error and returns -1. */
-static int synth_problem_make(synth_problem *p, hcmc_mode mode, size_t n_phi, size_t n_t,
-                              hcmc_scaling_mode scaling, double noise, uint64_t seed,
-                              const double *truth, const double (*bounds)[2])
+static int synth_problem_make(synth_problem *p, hcmc_mode mode, size_t n_phi,
+                              size_t n_t, hcmc_scaling_mode scaling, double noise,
+                              uint64_t seed, const double *truth,
+                              const double (*bounds)[2])
 {
     memset(p, 0, sizeof *p);
     hcmc_target_spec_defaults(&p->spec, mode);
@@ -65,8 +66,13 @@ static int synth_problem_make(synth_problem *p, hcmc_mode mode, size_t n_phi, si
         con[a] = p->contrast;
         off[a] = p->offset;
     }
-    hcmc_synth_spec ss = {.model = p->spec.model, .n_phi = n_phi, .phi = phi,
-                          .contrast = con, .offset = off, .noise = noise, .seed = seed};
+    hcmc_synth_spec ss = {.model = p->spec.model,
+                          .n_phi = n_phi,
+                          .phi = phi,
+                          .contrast = con,
+                          .offset = off,
+                          .noise = noise,
+                          .seed = seed};
     memcpy(ss.phys, p->truth, sizeof p->truth);
     hcmc_error e;
     int rc = hcmc_synth_dataset(&ss, &p->ds, &e) ||

@@ -27,9 +27,8 @@ static void read_draws(double x[3][NCH * NDR])
     assert_non_null(fgets(line, sizeof line, f));
     for (size_t i = 0; i < NCH * NDR; i++) {
         int c, d;
-        assert_int_equal(fscanf(f, "%d,%d,%lf,%lf,%lf", &c, &d, &x[0][i], &x[1][i],
-                                &x[2][i]),
-                         5);
+        assert_int_equal(
+            fscanf(f, "%d,%d,%lf,%lf,%lf", &c, &d, &x[0][i], &x[1][i], &x[2][i]), 5);
         assert_int_equal((size_t)((c - 1) * NDR + d - 1), i);
     }
     fclose(f);
@@ -112,8 +111,8 @@ static void test_ar1(void **state)
         double want = 40000.0 * (1 - rho) / (1 + rho);
         double em = hcmc_ess_mean(x, 4, 10000, 1);
         double eb = hcmc_ess_bulk(x, 4, 10000, 1);
-        print_message("AR(1) rho %.1f: ess_mean %.0f, ess_bulk %.0f, theory %.0f\n", rho,
-                      em, eb, want);
+        print_message("AR(1) rho %.1f: ess_mean %.0f, ess_bulk %.0f, theory %.0f\n",
+                      rho, em, eb, want);
         assert_true(fabs(em / want - 1.0) < 0.1);
         assert_true(fabs(eb / want - 1.0) < 0.1);
         free(x);

@@ -327,7 +327,8 @@ static void test_parallel_equals_sequential(void **state)
     assert_memory_equal(a->sampling.z, b->sampling.z, m * 6 * sizeof(double));
     assert_memory_equal(a->sampling.energy, b->sampling.energy, m * sizeof(double));
     assert_memory_equal(a->sampling.n_steps, b->sampling.n_steps, m * sizeof(int));
-    assert_memory_equal(a->warmup.z, b->warmup.z, s.num_warmup * 4 * 6 * sizeof(double));
+    assert_memory_equal(a->warmup.z, b->warmup.z,
+                        s.num_warmup * 4 * 6 * sizeof(double));
     assert_memory_equal(a->step_size, b->step_size, 4 * sizeof(double));
     assert_int_equal(a->n_gradients, b->n_gradients);
     /* and different chains are different */

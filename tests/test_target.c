@@ -280,7 +280,8 @@ static void test_residuals_and_jacobian(void **state)
                 hcmc_model_integrals(m, th, CJ, CG);
                 size_t np = hcmc_mode_nphys(m->mode);
                 for (size_t a = 0; a < sub.n_phi; a++)
-                    for (size_t k = sub.angle_start[a]; k < sub.angle_start[a + 1]; k++) {
+                    for (size_t k = sub.angle_start[a]; k < sub.angle_start[a + 1];
+                         k++) {
                         double c = sc ? th[np] : th[np + a];
                         double o = sc ? th[np + 1] : th[np + sub.n_phi + a];
                         double c2 = hcmc_model_c2(m, th, CJ, CG, sub.phi[a], sub.i[k],

@@ -34,7 +34,9 @@ static void run_case(hcmc_mode mode, size_t n_phi, size_t n_t, hcmc_scaling_mode
                      uint64_t seed)
 {
     synth_problem p;
-    assert_int_equal(synth_problem_make(&p, mode, n_phi, n_t, sc, 0.02, seed, NULL, synth_bounds), 0);
+    assert_int_equal(
+        synth_problem_make(&p, mode, n_phi, n_t, sc, 0.02, seed, NULL, synth_bounds),
+        0);
     size_t dim = hcmc_target_dim(p.t);
     double *z = malloc((2 + dim) * dim * sizeof(double)), *sd = z + dim,
            *cov = z + 2 * dim;
@@ -52,8 +54,9 @@ static void run_case(hcmc_mode mode, size_t n_phi, size_t n_t, hcmc_scaling_mode
     for (size_t k = 0; k < dim; k++) {
         double lo, hi;
         hcmc_target_bounds(p.t, k, &lo, &hi);
-        double ztrue = k + 1 < dim ? hcmc_bounded_to_real(lo, hi, synth_problem_true(&p, k))
-                                   : log(p.noise);
+        double ztrue = k + 1 < dim
+                           ? hcmc_bounded_to_real(lo, hi, synth_problem_true(&p, k))
+                           : log(p.noise);
         if (!(fabs(z[k] - ztrue) < 4 * sd[k] + 1e-9)) {
             print_message("  warm start %s: z %.6g, true z %.6g, sd %.3g\n",
                           hcmc_target_param_name(p.t, k), z[k], ztrue, sd[k]);
@@ -81,7 +84,8 @@ static void run_case(hcmc_mode mode, size_t n_phi, size_t n_t, hcmc_scaling_mode
                   r->sampling_seconds / (double)C);
     for (size_t k = 0; k < dim; k++) {
         hcmc_param_summary ps;
-        assert_int_equal(hcmc_param_summarise(r->sampling.theta + k, C, D, dim, &ps), 0);
+        assert_int_equal(hcmc_param_summarise(r->sampling.theta + k, C, D, dim, &ps),
+                         0);
         double truth = synth_problem_true(&p, k);
         print_message("  %-18s true %-10.5g mean %-10.5g sd %-9.3g rhat %.4f ess_bulk "
                       "%.0f\n",
@@ -135,18 +139,32 @@ static void test_warm_start_exact(void **state)
     }
 }
 
-static void test_static_23(void **s) { (void)s; run_case(HCMC_MODE_STATIC, 23, 50, HCMC_SCALING_AUTO, 101); }
-static void test_static_3(void **s) { (void)s; run_case(HCMC_MODE_STATIC, 3, 83, HCMC_SCALING_INDIVIDUAL, 102); }
-static void test_laminar_23(void **s) { (void)s; run_case(HCMC_MODE_LAMINAR, 23, 50, HCMC_SCALING_AUTO, 103); }
-static void test_laminar_3(void **s) { (void)s; run_case(HCMC_MODE_LAMINAR, 3, 83, HCMC_SCALING_INDIVIDUAL, 104); }
+static void test_static_23(void **s)
+{
+    (void)s;
+    run_case(HCMC_MODE_STATIC, 23, 50, HCMC_SCALING_AUTO, 101);
+}
+static void test_static_3(void **s)
+{
+    (void)s;
+    run_case(HCMC_MODE_STATIC, 3, 83, HCMC_SCALING_INDIVIDUAL, 102);
+}
+static void test_laminar_23(void **s)
+{
+    (void)s;
+    run_case(HCMC_MODE_LAMINAR, 23, 50, HCMC_SCALING_AUTO, 103);
+}
+static void test_laminar_3(void **s)
+{
+    (void)s;
+    run_case(HCMC_MODE_LAMINAR, 3, 83, HCMC_SCALING_INDIVIDUAL, 104);
+}
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_warm_start_exact),
-        cmocka_unit_test(test_static_23),
-        cmocka_unit_test(test_static_3),
-        cmocka_unit_test(test_laminar_23),
+        cmocka_unit_test(test_warm_start_exact), cmocka_unit_test(test_static_23),
+        cmocka_unit_test(test_static_3),         cmocka_unit_test(test_laminar_23),
         cmocka_unit_test(test_laminar_3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

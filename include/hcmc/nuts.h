@@ -74,7 +74,7 @@ HCMC_API void hcmc_nuts_settings_defaults(hcmc_nuts_settings *s);
 /* Draws of one phase, chain-major: value k of draw d of chain c is
  * z[(c * n + d) * dim + k]; statistics are [c * n + d]. */
 typedef struct hcmc_nuts_draws {
-    size_t n; /* draws per chain */
+    size_t n;          /* draws per chain */
     double *z, *theta; /* theta NULL when the density has no constrain */
     double *lp;        /* log density */
     double *energy;    /* Hamiltonian at the draw */

@@ -459,7 +459,10 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
     return isfinite(total) ? HCMC_OK : HCMC_ENUMERIC;
 }
 
-const hcmc_points *hcmc_target_points(const hcmc_target *t) { return t->pts; }
+const hcmc_points *hcmc_target_points(const hcmc_target *t)
+{
+    return t->pts;
+}
 
 /* d sinc(v)/dv, by its series where the quotient loses accuracy. */
 static void sinc_and_slope(double v, double *s, double *ds)
@@ -476,8 +479,8 @@ static void sinc_and_slope(double v, double *s, double *ds)
 }
 
 int hcmc_target_residuals(const hcmc_target *t, hcmc_target_ws *ws,
-                          const hcmc_points *pts, const double *z, double *r,
-                          double *J, size_t ldj)
+                          const hcmc_points *pts, const double *z, double *r, double *J,
+                          size_t ldj)
 {
     const size_t nb = t->dim - 1, np = t->nphys, half = t->nscale / 2;
     const hcmc_model *m = &t->model;

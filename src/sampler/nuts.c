@@ -38,8 +38,14 @@ static int target_eval_cb(const void *ctx, void *ws, const double *z, double *lp
 {
     return hcmc_target_eval(ctx, ws, z, lp, grad, NULL);
 }
-static void *target_ws_new_cb(const void *ctx) { return hcmc_target_ws_new(ctx); }
-static void target_ws_free_cb(void *ws) { hcmc_target_ws_free(ws); }
+static void *target_ws_new_cb(const void *ctx)
+{
+    return hcmc_target_ws_new(ctx);
+}
+static void target_ws_free_cb(void *ws)
+{
+    hcmc_target_ws_free(ws);
+}
 static void target_constrain_cb(const void *ctx, const double *z, double *theta)
 {
     hcmc_target_constrain(ctx, z, theta);
@@ -135,8 +141,8 @@ static int metric_factor(metric *m)
         return 0;
     size_t n = m->n;
     memcpy(m->chol, m->inv, n * n * sizeof(double));
-    lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, m->chol,
-                                     (lapack_int)n);
+    lapack_int info =
+        LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, m->chol, (lapack_int)n);
     for (size_t r = 0; r < n; r++)
         for (size_t c = r + 1; c < n; c++)
             m->chol[r * n + c] = 0.0;
@@ -276,12 +282,13 @@ static bool build_tree(chain *ch, int depth, ps_point *z_propose, double *p_shar
     ps_copy(&L->propose_final, &ch->z, n);
     double log_sum_weight_final = -INFINITY;
     memset(L->rho_final, 0, n * sizeof(double));
-    if (!build_tree(ch, depth - 1, &L->propose_final, L->p_sharp_final_beg,
-                    p_sharp_end, L->rho_final, L->p_final_beg, p_end, H0, sign,
-                    n_leapfrog, &log_sum_weight_final, sum_metro_prob))
+    if (!build_tree(ch, depth - 1, &L->propose_final, L->p_sharp_final_beg, p_sharp_end,
+                    L->rho_final, L->p_final_beg, p_end, H0, sign, n_leapfrog,
+                    &log_sum_weight_final, sum_metro_prob))
         return false;
     /* multinomial sample from the right subtree */
-    double log_sum_weight_subtree = log_sum_exp(log_sum_weight_init, log_sum_weight_final);
+    double log_sum_weight_subtree =
+        log_sum_exp(log_sum_weight_init, log_sum_weight_final);
     *log_sum_weight = log_sum_exp(*log_sum_weight, log_sum_weight_subtree);
     if (log_sum_weight_final > log_sum_weight_subtree) {
         ps_copy(z_propose, &L->propose_final, n);
@@ -497,8 +504,8 @@ static void win_init(windowed *w, unsigned num_warmup)
 
 static bool win_in_window(const windowed *w)
 {
-    return w->counter >= w->init_buffer && w->counter < w->num_warmup - w->term_buffer &&
-           w->counter != w->num_warmup;
+    return w->counter >= w->init_buffer &&
+           w->counter < w->num_warmup - w->term_buffer && w->counter != w->num_warmup;
 }
 
 static bool win_end_window(const windowed *w)
@@ -615,8 +622,8 @@ static void describe_point(const hcmc_density *d, const double *z, char *buf,
     buf[0] = 0;
     for (size_t k = 0; k < d->dim && used + 40 < cap; k++) {
         const char *name = d->param_name ? d->param_name(d->ctx, k) : NULL;
-        int w = name ? snprintf(buf + used, cap - used, "%s%s=%.6g", k ? ", " : "", name,
-                                z[k])
+        int w = name ? snprintf(buf + used, cap - used, "%s%s=%.6g", k ? ", " : "",
+                                name, z[k])
                      : snprintf(buf + used, cap - used, "%sz[%zu]=%.6g", k ? ", " : "",
                                 k, z[k]);
         used += (size_t)w;
@@ -697,9 +704,9 @@ static int chain_alloc(chain *ch, size_t n, bool dense, int depth_max, top *T,
         pts[i]->p = TAKE(n);
         pts[i]->g = TAKE(n);
     }
-    double **vecs[12] = {&T->p_fwd_fwd, &T->p_fwd_bck, &T->p_bck_fwd, &T->p_bck_bck,
+    double **vecs[12] = {&T->p_fwd_fwd,  &T->p_fwd_bck,  &T->p_bck_fwd,  &T->p_bck_bck,
                          &T->ps_fwd_fwd, &T->ps_fwd_bck, &T->ps_bck_fwd, &T->ps_bck_bck,
-                         &T->rho, &T->rho_fwd, &T->rho_bck, &T->rho_ext};
+                         &T->rho,        &T->rho_fwd,    &T->rho_bck,    &T->rho_ext};
     for (int i = 0; i < 12; i++)
         *vecs[i] = TAKE(n);
     ch->m.inv = TAKE(nm);
@@ -726,7 +733,8 @@ static void *chain_main(void *arg)
         job->rc = hcmc_error_set(&job->err, HCMC_ENOMEM, "chain %zu: out of memory", c);
         return NULL;
     }
-    double *delta = T.rho_ext; /* Welford scratch; rho_ext is free between transitions */
+    double *delta =
+        T.rho_ext; /* Welford scratch; rho_ext is free between transitions */
     if (d->ws_new && !(ch.ws = d->ws_new(d->ctx))) {
         free(ch.block);
         job->rc = hcmc_error_set(&job->err, HCMC_ENOMEM, "chain %zu: out of memory", c);
@@ -736,7 +744,8 @@ static void *chain_main(void *arg)
     ch.m.n = n;
     ch.m.dense = s->dense_mass;
     for (size_t k = 0; k < n; k++)
-        ch.m.inv[s->dense_mass ? k * n + k : k] = job->init_cov ? job->init_cov[k * n + k] : 1.0;
+        ch.m.inv[s->dense_mass ? k * n + k : k] =
+            job->init_cov ? job->init_cov[k * n + k] : 1.0;
     if (job->init_cov && s->dense_mass)
         memcpy(ch.m.inv, job->init_cov, n * n * sizeof(double));
     metric_factor(&ch.m);
@@ -748,8 +757,8 @@ static void *chain_main(void *arg)
     if (job->rc)
         goto done;
 
-    dual_averaging da = {.delta = s->target_accept, .gamma = 0.05, .kappa = 0.75,
-                         .t0 = 10};
+    dual_averaging da = {
+        .delta = s->target_accept, .gamma = 0.05, .kappa = 0.75, .t0 = 10};
     da.mu = log(10 * ch.eps);
     da_restart(&da);
     win_init(&w, (unsigned)s->num_warmup);
@@ -855,8 +864,8 @@ static int check_settings(const hcmc_density *d, const hcmc_nuts_settings *s,
     if (!d || !d->eval || d->dim == 0)
         return hcmc_error_set(err, HCMC_EINVAL, "sampler: no density, or dimension 0");
     if (s->num_chains < 1 || s->num_chains > 1024)
-        return hcmc_error_set(err, HCMC_EINVAL,
-                              "num_chains = %zu: expected 1 to 1024", s->num_chains);
+        return hcmc_error_set(err, HCMC_EINVAL, "num_chains = %zu: expected 1 to 1024",
+                              s->num_chains);
     if (s->num_samples < 1)
         return hcmc_error_set(err, HCMC_EINVAL, "num_samples must be at least 1");
     if (s->max_tree_depth < 1 || s->max_tree_depth > HCMC_NUTS_MAX_DEPTH)
@@ -877,8 +886,9 @@ static int check_settings(const hcmc_density *d, const hcmc_nuts_settings *s,
     return HCMC_OK;
 }
 
-int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s, const double *init,
-                  const double *init_cov, hcmc_nuts_result **out, hcmc_error *err)
+int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s,
+                  const double *init, const double *init_cov, hcmc_nuts_result **out,
+                  hcmc_error *err)
 {
     *out = NULL;
     int rc = check_settings(d, s, err);
@@ -919,16 +929,23 @@ int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s, const doub
         goto nomem;
 
     for (size_t c = 0; c < C; c++)
-        jobs[c] = (chain_job){.d = d, .s = s, .init = init, .init_cov = init_cov,
-                              .init_chol = chol, .r = r, .c = c};
+        jobs[c] = (chain_job){.d = d,
+                              .s = s,
+                              .init = init,
+                              .init_cov = init_cov,
+                              .init_chol = chol,
+                              .r = r,
+                              .c = c};
     size_t started = 0;
     if (s->parallel && C > 1) {
         for (; started < C; started++)
             if (pthread_create(&tid[started], NULL, chain_main, &jobs[started]))
                 break;
         if (started < C)
-            hcmc_log(HCMC_LOG_WARN, "could start only %zu chain threads; the other "
-                     "chains run one after another", started);
+            hcmc_log(HCMC_LOG_WARN,
+                     "could start only %zu chain threads; the other "
+                     "chains run one after another",
+                     started);
     }
     for (size_t c = started; c < C; c++)
         chain_main(&jobs[c]);

@@ -17,7 +17,7 @@ typedef struct {
     size_t dim, nb;     /* nb = dim - 1: every coordinate but sigma */
     const size_t *free; /* LM variables x[i] = z[free[i]] */
     size_t nfree;
-    double *z;   /* full coordinate vector, fixed entries kept */
+    double *z;    /* full coordinate vector, fixed entries kept */
     double *Jrow; /* [n][nb] row-major Jacobian scratch */
 } lm_problem;
 
@@ -113,8 +113,11 @@ static int default_guess(const hcmc_target *t, const hcmc_points *pts, double *z
         hcmc_target_bounds(t, np, &clo, &chi);
         hcmc_target_bounds(t, mode == HCMC_SCALING_SHARED ? np + 1 : np + na, &olo,
                            &ohi);
-        if (!c || hcmc_prior_init(&cp, HCMC_PRIOR_UNIFORM, clo, chi, NAN, NAN, "contrast", err) ||
-            hcmc_prior_init(&op, HCMC_PRIOR_UNIFORM, olo, ohi, NAN, NAN, "offset", err) ||
+        if (!c ||
+            hcmc_prior_init(&cp, HCMC_PRIOR_UNIFORM, clo, chi, NAN, NAN, "contrast",
+                            err) ||
+            hcmc_prior_init(&op, HCMC_PRIOR_UNIFORM, olo, ohi, NAN, NAN, "offset",
+                            err) ||
             hcmc_scaling_estimate(pts, &cp, &op, 1.0, c, o, err)) {
             free(c);
             return err && err->code ? err->code : HCMC_ENOMEM;
@@ -171,7 +174,8 @@ static void fit_cov(lm_problem *P, double *r, double sigma, size_t n_full, doubl
         }
         ok = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, A, (lapack_int)nb) ==
                  0 &&
-             LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, A, (lapack_int)nb) == 0;
+             LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, A, (lapack_int)nb) ==
+                 0;
     }
     double scale = sigma * sigma * (double)m / (double)n_full;
     for (size_t k = 0; ok && k < nb; k++)
@@ -237,9 +241,9 @@ int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points
         goto out;
     P.z[nb] = 0.0;
 
-    const int laminar = nb >= HCMC_NPHYS_MAX &&
-                        hcmc_phys_index(hcmc_target_param_name(t, HCMC_P_PHI0)) ==
-                            HCMC_P_PHI0;
+    const int laminar =
+        nb >= HCMC_NPHYS_MAX &&
+        hcmc_phys_index(hcmc_target_param_name(t, HCMC_P_PHI0)) == HCMC_P_PHI0;
     for (size_t k = 0; k < nb; k++) {
         freeall[k] = k;
         if (!laminar || k < HCMC_P_GAMMA_DOT_T0 || k > HCMC_P_PHI0)
