@@ -7,8 +7,11 @@
  * thread BENCH nuts.laminar.ess_per_s     min bulk ESS over parameters / sampling time
  *   BENCH nuts.laminar.shard_s       warm start + warmup + sampling, wall clock
  *
- * Sampling time is summed over chains (one core's worth), as Stan reports
- * it, so the figure does not depend on how many cores ran the chains.
+ * Chains run one after another (chain_method sequential: the same draws as
+ * parallel) and sampling time is summed over them, as Stan reports it: one
+ * core's worth, free of the contention of chains sharing the machine, so
+ * that run_stan.R (which also runs its chains one at a time) compares like
+ * with like.
  * `--export DIR` also writes the shard, the chains' starting points and
  * hcmc's posterior summary for bench/stan/run_stan.R. */
 #include <math.h>
@@ -147,6 +150,7 @@ int main(int argc, char **argv)
     hcmc_nuts_settings s;
     hcmc_nuts_settings_defaults(&s);
     s.target_accept = 0.9;
+    s.parallel = false;
     hcmc_nuts_result *r;
     if (hcmc_nuts_run(&d, &s, z, cov, &r, &err)) {
         fprintf(stderr, "sampler: %s\n", err.msg);

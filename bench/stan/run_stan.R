@@ -15,7 +15,9 @@ hc <- read.csv(file.path(dir, "hcmc_summary.csv"))
 t0 <- Sys.time()
 model <- stan_model(file.path(here, "laminar.stan"), boost_lib = "/usr/include")
 cat(sprintf("Stan model compiled in %.0f s\n", as.numeric(Sys.time() - t0, units = "secs")))
-fit <- sampling(model, data = data, chains = 4, cores = min(4, parallel::detectCores()),
+# chains one at a time, as bench_nuts runs them: per-chain times on an
+# otherwise idle core
+fit <- sampling(model, data = data, chains = 4, cores = 1,
                 warmup = 500, iter = 2000, seed = 42, init = inits, refresh = 0,
                 control = list(adapt_delta = 0.9, metric = "dense_e", max_treedepth = 10))
 times <- get_elapsed_time(fit)

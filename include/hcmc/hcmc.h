@@ -3,14 +3,18 @@
 #ifndef HCMC_HCMC_H
 #define HCMC_HCMC_H
 
+#include "hcmc/config.h"
 #include "hcmc/dataset.h"
+#include "hcmc/diagnostics.h"
 #include "hcmc/log.h"
 #include "hcmc/model.h"
+#include "hcmc/nuts.h"
 #include "hcmc/points.h"
 #include "hcmc/prior.h"
 #include "hcmc/rng.h"
 #include "hcmc/status.h"
 #include "hcmc/target.h"
 #include "hcmc/version.h"
+#include "hcmc/warmstart.h"
 
 #endif

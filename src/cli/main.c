@@ -1,4 +1,4 @@
-/* The hcmc command. Subcommands so far: demo. */
+/* The hcmc command. Subcommands so far: demo, config. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "hcmc/hcmc.h"
 
 static double now_s(void)
@@ -23,6 +24,7 @@ static void usage(FILE *f)
                "commands:\n"
                "  demo    simulate a data set and evaluate the model's log density\n"
                "          and gradient at the true parameters\n"
+               "  config  write a configuration template, or check a configuration\n"
                "\n"
                "hcmc COMMAND --help shows the options of a command.\n");
 }
@@ -242,6 +244,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "demo"))
         return cmd_demo(argc - 1, argv + 1);
+    if (!strcmp(cmd, "config"))
+        return cmd_config(argc - 1, argv + 1);
     fprintf(stderr, "hcmc: error: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -1,0 +1,17 @@
+/* Subcommands of the hcmc command, one file each. */
+#ifndef HCMC_CLI_H
+#define HCMC_CLI_H
+
+#include "hcmc/config.h"
+
+int cmd_config(int argc, char **argv);
+
+/* The common command-line overrides of config keys (--num-shards,
+ * --backend, --seed, --num-samples, --num-warmup, --num-chains,
+ * -o/--output-dir). Returns 1 when opt is one of them (applied, or an
+ * error printed and *failed set), 0 when it is not. */
+int cli_override(hcmc_config *c, const char *opt, const char *value, int *failed);
+/* The usage lines of the overrides. */
+extern const char cli_override_usage[];
+
+#endif

@@ -1,0 +1,186 @@
+/* hcmc config: write a configuration template, or check a configuration
+ * (with command-line overrides) and print the settings in force. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "hcmc/hcmc.h"
+
+static const struct {
+    const char *opt, *key;
+} override_keys[] = {
+    {"--num-shards", "optimization.cmc.sharding.num_shards"},
+    {"--backend", "optimization.cmc.backend_config.name"},
+    {"--seed", "optimization.cmc.seed"},
+    {"--num-samples", "optimization.cmc.per_shard_mcmc.num_samples"},
+    {"--num-warmup", "optimization.cmc.per_shard_mcmc.num_warmup"},
+    {"--num-chains", "optimization.cmc.per_shard_mcmc.num_chains"},
+    {"--output-dir", "output.directory"},
+    {"-o", "output.directory"},
+};
+
+const char cli_override_usage[] =
+    "  --num-shards N|auto   optimization.cmc.sharding.num_shards\n"
+    "  --backend NAME        optimization.cmc.backend_config.name\n"
+    "  --seed S              optimization.cmc.seed\n"
+    "  --num-samples N       optimization.cmc.per_shard_mcmc.num_samples\n"
+    "  --num-warmup N        optimization.cmc.per_shard_mcmc.num_warmup\n"
+    "  --num-chains N        optimization.cmc.per_shard_mcmc.num_chains\n"
+    "  -o, --output-dir DIR  output.directory\n";
+
+int cli_override(hcmc_config *c, const char *opt, const char *value, int *failed)
+{
+    for (size_t k = 0; k < sizeof override_keys / sizeof *override_keys; k++) {
+        if (strcmp(opt, override_keys[k].opt))
+            continue;
+        hcmc_error err;
+        if (!value) {
+            fprintf(stderr, "hcmc: error: %s needs a value\n", opt);
+            *failed = 1;
+        } else if (hcmc_config_set(c, override_keys[k].key, value, &err)) {
+            fprintf(stderr, "hcmc: error: %s: %s\n", opt, err.msg);
+            *failed = 1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static void config_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: hcmc config --mode static|laminar_flow [-o FILE]\n"
+            "       hcmc config --check CONFIG.yaml [OVERRIDES]\n"
+            "\n"
+            "The first form writes a commented configuration template (to stdout,\n"
+            "or FILE). The second reads CONFIG.yaml, applies the overrides and prints\n"
+            "the settings in force; it exits non-zero on any error.\n"
+            "\n"
+            "overrides (win over the file):\n%s",
+            cli_override_usage);
+}
+
+static void print_settings(const hcmc_config *c)
+{
+    printf("configuration %s\n", c->source);
+    printf("  analysis_mode       %s (%s convention)\n", hcmc_mode_name(c->mode),
+           hcmc_convention_name(c->convention));
+    printf("  data file           %s\n", c->data_file[0] ? c->data_file : "(none)");
+    printf("  q, gap, dt          %g 1/A, %g A, %g s\n", c->q, c->L, c->dt);
+    printf("  frames              %ld..%ld%s\n", c->start_frame, c->end_frame,
+           c->end_frame == -1 ? " (last)" : "");
+    printf("  phi filtering       %s, %zu ranges\n", c->phi_filter ? "on" : "off",
+           c->n_ranges);
+    printf("  priors:\n");
+    for (size_t k = 0; k < hcmc_mode_nphys(c->mode); k++) {
+        const hcmc_prior *p = &c->phys[k];
+        printf("    %-20s %-15s [%g, %g] mu %g sigma %g%s\n", hcmc_phys_name((int)k),
+               hcmc_prior_type_name(p->type), p->lo, p->hi, p->mu, p->sigma,
+               isnan(c->init_phys[k]) ? "" : "  (initial value given)");
+    }
+    printf("    %-20s %-15s [%g, %g]\n", "contrast", hcmc_prior_type_name(c->contrast.type),
+           c->contrast.lo, c->contrast.hi);
+    printf("    %-20s %-15s [%g, %g]\n", "offset", hcmc_prior_type_name(c->offset.type),
+           c->offset.lo, c->offset.hi);
+    printf("  cmc                 enable %s from %zu points, seed %" PRIu64 "\n",
+           c->cmc_enable == HCMC_AUTO ? "auto" : c->cmc_enable ? "true" : "false",
+           c->min_points_for_cmc, c->seed);
+    printf("  backend             %s, workers %s, retries %d\n", c->backend,
+           c->num_workers ? "" : "auto", c->max_retries);
+    printf("  sharding            %s, shards ", c->strategy);
+    c->num_shards ? printf("%zu", c->num_shards) : printf("auto");
+    printf(", max points per shard ");
+    c->max_points_per_shard ? printf("%zu\n", c->max_points_per_shard) : printf("auto\n");
+    printf("  per-angle scaling   %s (threshold %zu), prior tempering %s\n",
+           hcmc_scaling_mode_name(c->per_angle_mode), c->constant_scaling_threshold,
+           c->prior_tempering ? "on" : "off");
+    printf("  per-shard NUTS      %zu warmup, %zu draws, %zu chains (%s), target %.2f, "
+           "depth %d, %s metric\n",
+           c->num_warmup, c->num_samples, c->num_chains,
+           c->chain_parallel ? "parallel" : "sequential", c->target_accept_prob,
+           c->max_tree_depth, c->dense_mass ? "dense" : "diagonal");
+    printf("  combination         %s, min success rate %g\n", c->combination,
+           c->min_success_rate);
+    printf("  output directory    %s\n", c->output_dir);
+    for (size_t k = 0; k < c->n_overrides; k++)
+        printf("  override            %s\n", c->overrides[k]);
+}
+
+int cmd_config(int argc, char **argv)
+{
+    const char *mode_s = NULL, *out = NULL, *check = NULL;
+    hcmc_config *c = calloc(1, sizeof *c);
+    int failed = 0;
+    if (!c) {
+        fprintf(stderr, "hcmc: error: out of memory\n");
+        return 1;
+    }
+    /* the config must be read before overrides apply: find --check first */
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--check"))
+            check = argv[i + 1];
+    hcmc_error err;
+    if (check && hcmc_config_load(check, c, &err)) {
+        fprintf(stderr, "hcmc: error: %s\n", err.msg);
+        free(c);
+        return 1;
+    }
+    for (int i = 1; i < argc && !failed; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            config_usage(stdout);
+            hcmc_config_release(c);
+            free(c);
+            return 0;
+        }
+        if (!strcmp(a, "--check")) {
+            i++;
+        } else if (!strcmp(a, "--mode") && v) {
+            mode_s = v;
+            i++;
+        } else if (!check && !strcmp(a, "-o") && v) {
+            out = v;
+            i++;
+        } else if (check && cli_override(c, a, v, &failed)) {
+            i++;
+        } else {
+            fprintf(stderr, "hcmc: error: config: unknown or incomplete option '%s'\n", a);
+            config_usage(stderr);
+            failed = 2;
+        }
+    }
+    int status = failed;
+    if (!failed && check) {
+        print_settings(c);
+    } else if (!failed && mode_s) {
+        hcmc_mode mode;
+        if (hcmc_mode_parse(mode_s, &mode, &err)) {
+            fprintf(stderr, "hcmc: error: --mode: %s\n", err.msg);
+            status = 2;
+        } else {
+            FILE *f = out ? fopen(out, "w") : stdout;
+            if (!f) {
+                fprintf(stderr, "hcmc: error: %s: cannot write\n", out);
+                status = 1;
+            } else {
+                status = hcmc_config_write_template(f, mode) ? 1 : 0;
+                if (out && fclose(f)) {
+                    fprintf(stderr, "hcmc: error: %s: write failed\n", out);
+                    status = 1;
+                }
+                if (out && !status)
+                    fprintf(stderr, "hcmc: wrote %s\n", out);
+            }
+        }
+    } else if (!failed) {
+        fprintf(stderr, "hcmc: error: config needs --mode or --check\n");
+        config_usage(stderr);
+        status = 2;
+    }
+    hcmc_config_release(c);
+    free(c);
+    return status;
+}
