@@ -3,16 +3,20 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+# seconds per fuzz target: brief in `make check`, longer in `make fuzz`
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS := config
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
 # Debian packages the build and the tests need.
 DEPS := cmake make gcc pkg-config libc6-dev libcmocka-dev librandom123-dev \
         libsleef-dev liblapacke-dev libopenblas-dev \
-        libcminpack-dev python3
+        libcminpack-dev libyaml-dev clang libclang-rt-14-dev python3
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps build check test-asan demo bench bench-stan format clean
+.PHONY: all deps build check test-asan fuzz demo bench bench-stan format clean
 
 all: build
 
@@ -33,10 +37,12 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD) -j $(JOBS)
 
-# All tests, then the unit tests once more under ASan + UBSan.
+# All tests, then the unit tests once more under ASan + UBSan, then each
+# libFuzzer target for 20 s.
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHCMC_SANITIZE=ON \
@@ -45,6 +51,24 @@ test-asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) -L unit
+
+# libFuzzer targets, built with clang + ASan + UBSan in their own folder;
+# new inputs go to $(FUZZ_BUILD)/corpus, the seeds stay in fuzz/corpus.
+fuzz: deps
+	@if ! command -v clang >/dev/null; then \
+	  echo "make fuzz: clang not found, fuzz targets skipped"; exit 0; fi; \
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHCMC_FUZZ=ON \
+	  -DHCMC_BUILD_TESTS=OFF -DHCMC_BUILD_BENCH=OFF >/dev/null && \
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) && \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t && \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	  ./$(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t \
+	    > $(FUZZ_BUILD)/fuzz_$$t.log 2>&1 \
+	    || { tail -n 60 $(FUZZ_BUILD)/fuzz_$$t.log; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_BUILD)/fuzz_$$t.log; \
+	done
 
 demo: build
 	./$(BUILD)/hcmc demo --mode static --angles 3 --frames 200
@@ -72,4 +96,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
