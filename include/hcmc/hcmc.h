@@ -3,6 +3,7 @@
 #ifndef HCMC_HCMC_H
 #define HCMC_HCMC_H
 
+#include "hcmc/aps.h"
 #include "hcmc/config.h"
 #include "hcmc/dataset.h"
 #include "hcmc/diagnostics.h"

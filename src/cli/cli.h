@@ -5,6 +5,8 @@
 #include "hcmc/config.h"
 
 int cmd_config(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 /* The common command-line overrides of config keys (--num-shards,
  * --backend, --seed, --num-samples, --num-warmup, --num-chains,

@@ -1,4 +1,4 @@
-/* The hcmc command. Subcommands so far: demo, config. */
+/* The hcmc command. Subcommands so far: demo, config, simulate, inspect. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -24,7 +24,9 @@ static void usage(FILE *f)
                "commands:\n"
                "  demo    simulate a data set and evaluate the model's log density\n"
                "          and gradient at the true parameters\n"
-               "  config  write a configuration template, or check a configuration\n"
+               "  config    write a configuration template, or check a configuration\n"
+               "  simulate  write synthetic two-time data as an APS HDF5 file\n"
+               "  inspect   show what an APS HDF5 file holds\n"
                "\n"
                "hcmc COMMAND --help shows the options of a command.\n");
 }
@@ -246,6 +248,10 @@ int main(int argc, char **argv)
         return cmd_demo(argc - 1, argv + 1);
     if (!strcmp(cmd, "config"))
         return cmd_config(argc - 1, argv + 1);
+    if (!strcmp(cmd, "simulate"))
+        return cmd_simulate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "inspect"))
+        return cmd_inspect(argc - 1, argv + 1);
     fprintf(stderr, "hcmc: error: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -1,0 +1,93 @@
+#include "h5util.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int init_status;
+
+static void init_once(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    init_status = hcmc__lzf_register();
+}
+
+int hcmc__h5_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_once);
+    /* every thread has its own error stack: silence this one too */
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return init_status;
+}
+
+int hcmc__h5_exists(hid_t file, const char *path)
+{
+    /* check each component: H5Lexists fails on a missing parent */
+    char buf[512];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf)
+        return 0;
+    memcpy(buf, path, n + 1);
+    for (size_t k = 1; k <= n; k++) {
+        if (buf[k] != '/' && buf[k] != 0)
+            continue;
+        char save = buf[k];
+        buf[k] = 0;
+        htri_t e = H5Lexists(file, buf, H5P_DEFAULT);
+        buf[k] = save;
+        if (e <= 0)
+            return 0;
+    }
+    return 1;
+}
+
+int hcmc__h5_read_vector(hid_t file, const char *path, double **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!hcmc__h5_exists(file, path))
+        return -1;
+    hid_t ds = H5Dopen2(file, path, H5P_DEFAULT);
+    if (ds < 0)
+        return -1;
+    hid_t sp = H5Dget_space(ds);
+    int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    hsize_t dims[2] = {1, 1};
+    int rc = -1;
+    if (rank >= 0 && rank <= 2 && H5Sget_simple_extent_dims(sp, dims, NULL) >= 0) {
+        size_t count = rank == 0 ? 1 : rank == 1 ? dims[0] : dims[0] * dims[1];
+        int vector_like = rank < 2 || dims[0] == 1 || dims[1] == 1;
+        hid_t t = H5Dget_type(ds);
+        int numeric = t >= 0 && (H5Tget_class(t) == H5T_FLOAT || H5Tget_class(t) == H5T_INTEGER);
+        if (t >= 0)
+            H5Tclose(t);
+        if (vector_like && numeric && count > 0 && count < ((size_t)1 << 31)) {
+            double *v = malloc(count * sizeof(double));
+            if (v && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0) {
+                *out = v;
+                *n = count;
+                rc = 0;
+            } else {
+                free(v);
+            }
+        }
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Dclose(ds);
+    return rc;
+}
+
+int hcmc__h5_read_scalar(hid_t file, const char *path, double *out)
+{
+    double *v;
+    size_t n;
+    if (hcmc__h5_read_vector(file, path, &v, &n))
+        return -1;
+    int rc = n == 1 ? 0 : -1;
+    if (!rc)
+        *out = v[0];
+    free(v);
+    return rc;
+}

@@ -1,0 +1,23 @@
+/* Internal HDF5 helpers of the data layer. All return 0 or -1 and leave
+ * messages to the caller, which knows the file and dataset names. */
+#ifndef HCMC_H5UTIL_H
+#define HCMC_H5UTIL_H
+
+#include <stddef.h>
+
+#include <hdf5.h>
+
+/* Silences HDF5's own error printing and registers the LZF filter, once. */
+int hcmc__h5_init(void);
+int hcmc__lzf_register(void);
+int hcmc__lzf_filter_id(void);
+
+/* Whether path (absolute, may be nested) names an existing link. */
+int hcmc__h5_exists(hid_t file, const char *path);
+/* A numeric dataset read as doubles: shape (n), (1, n) or (n, 1), or a
+ * scalar () / (1) / (1, 1) when *n is 1 on return. *out is malloc'ed. */
+int hcmc__h5_read_vector(hid_t file, const char *path, double **out, size_t *n);
+/* A scalar as (), (1) or (1, 1); -1 if missing or larger. */
+int hcmc__h5_read_scalar(hid_t file, const char *path, double *out);
+
+#endif
