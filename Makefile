@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 # seconds per fuzz target: brief in `make check`, longer in `make fuzz`
 FUZZ_SECONDS ?= 300
-FUZZ_TARGETS := config
+FUZZ_TARGETS := config aps
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
 # Debian packages the build and the tests need.

@@ -91,6 +91,21 @@ static void test_round_trip(void **state)
                                      a, i, j, y[i * 40 + j], want);
                     }
             }
+            if (layout == 0) { /* noise 0: the model's c2 exactly, to float32 */
+                hcmc_model m = {.mode = HCMC_MODE_LAMINAR, .q = 0.0054, .L = 2e6, .dt = 0.1,
+                                .n_t = 40};
+                const double truth[7] = {2e4, -0.5, 100, 2e-4, -0.3, 1e-5, 4};
+                double CJ[40], CG[40];
+                hcmc_model_integrals(&m, truth, CJ, CG);
+                for (size_t a = 0; a < 4; a++)
+                    for (size_t i = 0; i < 40; i++)
+                        for (size_t j = i; j < 40; j++) {
+                            double c2 = hcmc_model_c2(&m, truth, CJ, CG, ds.phi[a], i, j,
+                                                      0.3, 1.0);
+                            assert_true(hcmc_dataset_matrix(&back, a)[i * 40 + j] ==
+                                        (double)(float)c2);
+                        }
+            }
             /* frames 3..20 are the block [2, 19] */
             hcmc_dataset sub;
             s.start_frame = 3;

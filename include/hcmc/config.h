@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hcmc/aps.h"
 #include "hcmc/export.h"
 #include "hcmc/model.h"
 #include "hcmc/prior.h"
@@ -123,6 +124,10 @@ HCMC_API int hcmc_config_write_template(FILE *f, hcmc_mode mode);
 /* The target spec this configuration asks for (geometry from the data's
  * frames is the caller's: n_t). */
 HCMC_API void hcmc_config_target_spec(const hcmc_config *c, hcmc_target_spec *s);
+
+/* The data selection this configuration asks for (q, phi ranges, frames,
+ * dt), for hcmc_aps_read on c->data_file. */
+HCMC_API void hcmc_config_selection(const hcmc_config *c, hcmc_aps_select *s);
 
 #ifdef __cplusplus
 }

@@ -109,6 +109,35 @@ static void print_settings(const hcmc_config *c)
         printf("  override            %s\n", c->overrides[k]);
 }
 
+/* Reads the data the configuration selects and says what it got. */
+static int check_data(const hcmc_config *c)
+{
+    hcmc_aps_select sel;
+    hcmc_config_selection(c, &sel);
+    hcmc_dataset ds;
+    hcmc_aps_report rep;
+    hcmc_error err;
+    if (hcmc_aps_read(c->data_file, &sel, &ds, &rep, &err)) {
+        fprintf(stderr, "hcmc: error: %s\n", err.msg);
+        return 1;
+    }
+    hcmc_points pts;
+    hcmc_points_report prep;
+    int status = 0;
+    if (hcmc_dataset_to_points(&ds, 1, -1, &pts, &prep, &err)) {
+        fprintf(stderr, "hcmc: error: %s\n", err.msg);
+        status = 1;
+    } else {
+        printf("data                %s layout, q bin %g (%zu maps), %zu angles kept,\n"
+               "                    %zu frames, %zu points (%zu non-finite dropped)\n",
+               hcmc_aps_layout_name(rep.layout), rep.q_used, rep.n_maps_at_q, pts.n_phi,
+               ds.n_frames, pts.n, prep.n_nonfinite);
+        hcmc_points_release(&pts);
+    }
+    hcmc_dataset_release(&ds);
+    return status;
+}
+
 int cmd_config(int argc, char **argv)
 {
     const char *mode_s = NULL, *out = NULL, *check = NULL;
@@ -155,6 +184,8 @@ int cmd_config(int argc, char **argv)
     int status = failed;
     if (!failed && check) {
         print_settings(c);
+        if (c->data_file[0])
+            status = check_data(c);
     } else if (!failed && mode_s) {
         hcmc_mode mode;
         if (hcmc_mode_parse(mode_s, &mode, &err)) {

@@ -1,5 +1,6 @@
 /* hcmc simulate (synthetic APS files) and hcmc inspect (what a file holds). */
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -250,7 +251,10 @@ int cmd_simulate(int argc, char **argv)
                 hcmc_aps_layout_name(layout), n_phi, (size_t)frames,
                 compress ? ", LZF" : "");
         if (config_out) {
-            if (write_config(config_out, out, mode, &m, (size_t)frames, truth)) {
+            /* an absolute data path: the config may live elsewhere */
+            char abs_out[4096];
+            const char *data = realpath(out, abs_out) ? abs_out : out;
+            if (write_config(config_out, data, mode, &m, (size_t)frames, truth)) {
                 fprintf(stderr, "hcmc: error: %s: cannot write the config\n", config_out);
                 status = 1;
             } else {

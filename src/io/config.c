@@ -1013,3 +1013,15 @@ void hcmc_config_target_spec(const hcmc_config *c, hcmc_target_spec *s)
     s->constant_scaling_threshold = c->constant_scaling_threshold;
     s->prior_tempering = c->prior_tempering;
 }
+
+void hcmc_config_selection(const hcmc_config *c, hcmc_aps_select *s)
+{
+    memset(s, 0, sizeof *s);
+    s->q = c->q;
+    s->n_ranges = c->phi_filter ? c->n_ranges : 0;
+    s->ranges = (const double(*)[2])c->ranges;
+    s->fallback_all = c->phi_fallback_all;
+    s->start_frame = c->start_frame;
+    s->end_frame = c->end_frame;
+    s->dt = c->dt;
+}
