@@ -115,6 +115,7 @@ static void test_round_trip(void **state)
             assert_true(hcmc_dataset_matrix(&sub, 1)[0 * 18 + 5] ==
                         hcmc_dataset_matrix(&back, 1)[2 * 40 + 7]);
             /* a config dt 5 % off the file's frame time is flagged */
+            hcmc_dataset_release(&sub);
             if (layout == 0) {
                 hcmc_log_set_sink(quiet, NULL);
                 s.dt = 0.105;
@@ -123,7 +124,6 @@ static void test_round_trip(void **state)
                 hcmc_dataset_release(&sub);
                 hcmc_log_set_sink(NULL, NULL);
             }
-            hcmc_dataset_release(&sub);
             hcmc_dataset_release(&back);
             hcmc_dataset_release(&ds);
             remove(path);
