@@ -290,6 +290,30 @@ static void test_hand_built_legacy_and_2024(void **state)
     }
 }
 
+/* A file written by h5py with its own LZF filter (tests/ref/h5py_lzf.h5,
+ * made by tests/ref/make_h5py_lzf.py): hcmc's filter must decode it. */
+static void test_h5py_lzf_file(void **state)
+{
+    (void)state;
+    const char *path = HCMC_TEST_REF_DIR "/h5py_lzf.h5";
+    hcmc_dataset ds;
+    hcmc_error e;
+    hcmc_aps_select s = all_frames(0.006, 0.05);
+    if (hcmc_aps_read(path, &s, &ds, NULL, &e))
+        fail_msg("%s", e.msg);
+    assert_int_equal(ds.n_phi, 3);
+    assert_int_equal(ds.n_frames, 24);
+    for (size_t a = 0; a < 3; a++) {
+        assert_true(ds.phi[a] == 30.0 - 10.0 * (double)a);
+        for (size_t i = 0; i < 24; i++)
+            for (size_t j = 0; j < 24; j++) {
+                float want = (float)(a + 1) + 0.001f * (float)(i + j);
+                assert_true(hcmc_dataset_matrix(&ds, a)[i * 24 + j] == (double)want);
+            }
+    }
+    hcmc_dataset_release(&ds);
+}
+
 static void expect_error(const char *path, int code, const char *what)
 {
     hcmc_dataset ds;
@@ -404,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_hand_built_current),
         cmocka_unit_test(test_hand_built_legacy_and_2024),
+        cmocka_unit_test(test_h5py_lzf_file),
         cmocka_unit_test(test_bad_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
