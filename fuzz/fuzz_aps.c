@@ -69,7 +69,8 @@ static void put_vec(hid_t f, const char *path, bytes *b, size_t n, int twod)
     hsize_t dims[2] = {1, n};
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
-    hid_t sp = twod ? H5Screate_simple(2, dims, NULL) : H5Screate_simple(1, dims + 1, NULL);
+    hid_t sp =
+        twod ? H5Screate_simple(2, dims, NULL) : H5Screate_simple(1, dims + 1, NULL);
     hid_t ds = H5Dcreate2(f, path, H5T_IEEE_F64LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     if (ds >= 0) {
         H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
@@ -112,7 +113,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0)
         return 0;
-    const char *grp = layout == 0 ? "/xpcs/twotime/correlation_map" : "/exchange/C2T_all";
+    const char *grp =
+        layout == 0 ? "/xpcs/twotime/correlation_map" : "/exchange/C2T_all";
     for (size_t k = 0; k < n_maps; k++) {
         char name[128];
         unsigned style = take(&b, 8);
@@ -128,9 +130,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         put_vec(f, "/xpcs/qmap/dynamic_v_list_dim0", &b, nq, take(&b, 2));
         put_vec(f, "/xpcs/qmap/dynamic_v_list_dim1", &b, np, 0);
         if (take(&b, 2))
-            put_vec(f, "/xpcs/qmap/dynamic_index_mapping", &b, nq * np + take(&b, 3) - 1, 0);
+            put_vec(f, "/xpcs/qmap/dynamic_index_mapping", &b,
+                    nq * np + take(&b, 3) - 1, 0);
         if (take(&b, 2))
-            put_vec(f, "/entry/instrument/detector_1/frame_time", &b, 1 + take(&b, 2), 1);
+            put_vec(f, "/entry/instrument/detector_1/frame_time", &b, 1 + take(&b, 2),
+                    1);
     } else {
         put_vec(f, "/xpcs/dqlist", &b, len, take(&b, 2));
         put_vec(f, "/xpcs/dphilist", &b, n_maps, 0);

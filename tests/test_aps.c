@@ -38,17 +38,24 @@ static void quiet(hcmc_log_level l, const char *line, void *u)
 
 static hcmc_aps_select all_frames(double q, double dt)
 {
-    hcmc_aps_select s = {.q = q, .start_frame = 1, .end_frame = -1, .dt = dt,
-                         .fallback_all = true};
+    hcmc_aps_select s = {
+        .q = q, .start_frame = 1, .end_frame = -1, .dt = dt, .fallback_all = true};
     return s;
 }
 
 static void synth(hcmc_dataset *ds, size_t n_phi, size_t n_t, double noise)
 {
-    hcmc_model m = {.mode = HCMC_MODE_LAMINAR, .q = 0.0054, .L = 2e6, .dt = 0.1, .n_t = n_t};
-    double phi[4] = {-60, 0, 45, 135}, con[4] = {0.3, 0.3, 0.3, 0.3}, off[4] = {1, 1, 1, 1};
-    hcmc_synth_spec ss = {.model = m, .n_phi = n_phi, .phi = phi, .contrast = con,
-                          .offset = off, .noise = noise, .seed = 5};
+    hcmc_model m = {
+        .mode = HCMC_MODE_LAMINAR, .q = 0.0054, .L = 2e6, .dt = 0.1, .n_t = n_t};
+    double phi[4] = {-60, 0, 45, 135}, con[4] = {0.3, 0.3, 0.3, 0.3},
+           off[4] = {1, 1, 1, 1};
+    hcmc_synth_spec ss = {.model = m,
+                          .n_phi = n_phi,
+                          .phi = phi,
+                          .contrast = con,
+                          .offset = off,
+                          .noise = noise,
+                          .seed = 5};
     const double truth[7] = {2e4, -0.5, 100, 2e-4, -0.3, 1e-5, 4};
     memcpy(ss.phys, truth, sizeof truth);
     hcmc_error e;
@@ -63,8 +70,10 @@ static void test_round_trip(void **state)
         for (int compress = 0; compress < 2; compress++) {
             hcmc_dataset ds, back;
             synth(&ds, 4, 40, layout ? 0.01 : 0.0);
-            hcmc_aps_write_spec w = {.layout = (hcmc_aps_layout)layout, .ds = &ds,
-                                     .frame_time = 0.1, .mode = HCMC_MODE_LAMINAR,
+            hcmc_aps_write_spec w = {.layout = (hcmc_aps_layout)layout,
+                                     .ds = &ds,
+                                     .frame_time = 0.1,
+                                     .mode = HCMC_MODE_LAMINAR,
                                      .compress = compress};
             hcmc_error e;
             const char *path = tmp("rt.h5");
@@ -81,18 +90,22 @@ static void test_round_trip(void **state)
             assert_false(rep.dt_mismatch);
             for (size_t a = 0; a < 4; a++) {
                 assert_true(back.phi[a] == ds.phi[a]);
-                const double *x = hcmc_dataset_matrix(&ds, a), *y = hcmc_dataset_matrix(&back, a);
+                const double *x = hcmc_dataset_matrix(&ds, a),
+                             *y = hcmc_dataset_matrix(&back, a);
                 for (size_t i = 0; i < 40; i++)
                     for (size_t j = 0; j < 40; j++) {
                         /* stored: the upper triangle, as float32 */
                         double want = (float)x[(i < j ? i : j) * 40 + (i < j ? j : i)];
                         if (y[i * 40 + j] != want)
-                            fail_msg("layout %d angle %zu (%zu,%zu): %.9g vs %.9g", layout,
-                                     a, i, j, y[i * 40 + j], want);
+                            fail_msg("layout %d angle %zu (%zu,%zu): %.9g vs %.9g",
+                                     layout, a, i, j, y[i * 40 + j], want);
                     }
             }
             if (layout == 0) { /* noise 0: the model's c2 exactly, to float32 */
-                hcmc_model m = {.mode = HCMC_MODE_LAMINAR, .q = 0.0054, .L = 2e6, .dt = 0.1,
+                hcmc_model m = {.mode = HCMC_MODE_LAMINAR,
+                                .q = 0.0054,
+                                .L = 2e6,
+                                .dt = 0.1,
                                 .n_t = 40};
                 const double truth[7] = {2e4, -0.5, 100, 2e-4, -0.3, 1e-5, 4};
                 double CJ[40], CG[40];
@@ -100,8 +113,8 @@ static void test_round_trip(void **state)
                 for (size_t a = 0; a < 4; a++)
                     for (size_t i = 0; i < 40; i++)
                         for (size_t j = i; j < 40; j++) {
-                            double c2 = hcmc_model_c2(&m, truth, CJ, CG, ds.phi[a], i, j,
-                                                      0.3, 1.0);
+                            double c2 = hcmc_model_c2(&m, truth, CJ, CG, ds.phi[a], i,
+                                                      j, 0.3, 1.0);
                             assert_true(hcmc_dataset_matrix(&back, a)[i * 40 + j] ==
                                         (double)(float)c2);
                         }
@@ -168,14 +181,17 @@ static void test_hand_built_current(void **state)
     double qg[2] = {0.003, 0.006}, pg[3] = {10, 20, 30};
     double mapping[6] = {5, 4, 3, 2, 1, 0};
     hsize_t d2 = 2, d3 = 3, d6 = 6, d11[2] = {1, 1};
-    put(f, "/xpcs/qmap/dynamic_v_list_dim0", H5T_IEEE_F64LE, 1, &d2, qg, H5T_NATIVE_DOUBLE);
-    put(f, "/xpcs/qmap/dynamic_v_list_dim1", H5T_IEEE_F32LE, 1, &d3, pg, H5T_NATIVE_DOUBLE);
+    put(f, "/xpcs/qmap/dynamic_v_list_dim0", H5T_IEEE_F64LE, 1, &d2, qg,
+        H5T_NATIVE_DOUBLE);
+    put(f, "/xpcs/qmap/dynamic_v_list_dim1", H5T_IEEE_F32LE, 1, &d3, pg,
+        H5T_NATIVE_DOUBLE);
     put(f, "/xpcs/qmap/dynamic_index_mapping", H5T_STD_I64LE, 1, &d6, mapping,
         H5T_NATIVE_DOUBLE);
     /* maps c2_1, c2_2, c2_10 (string order 1, 10, 2); map k has label
      * bins[k]: labels 1, 2, 3 -> natural 5, 4, 3 -> q index 1, phi 30, 20, 10 */
     double bins[3] = {1, 2, 3};
-    put(f, "/xpcs/twotime/processed_bins", H5T_STD_I32LE, 1, &d3, bins, H5T_NATIVE_DOUBLE);
+    put(f, "/xpcs/twotime/processed_bins", H5T_STD_I32LE, 1, &d3, bins,
+        H5T_NATIVE_DOUBLE);
     put_map(f, "/xpcs/twotime/correlation_map/c2_1", 12, 1.0f, 0);
     put_map(f, "/xpcs/twotime/correlation_map/c2_2", 12, 2.0f, 0);
     put_map(f, "/xpcs/twotime/correlation_map/c2_10", 12, 3.0f, 0);
@@ -204,7 +220,8 @@ static void test_hand_built_current(void **state)
     for (size_t a = 0; a < 3; a++) {
         assert_true(ds.phi[a] == want_phi[a]);
         /* lower triangle mirrored from the upper */
-        assert_true(fabs(hcmc_dataset_matrix(&ds, a)[5 * 12 + 2] - (want_v[a] + 0.007)) < 1e-6);
+        assert_true(
+            fabs(hcmc_dataset_matrix(&ds, a)[5 * 12 + 2] - (want_v[a] + 0.007)) < 1e-6);
     }
     hcmc_dataset_release(&ds);
 
@@ -253,13 +270,16 @@ static void test_hand_built_legacy_and_2024(void **state)
         const char *grp = variant ? "/exchange/C2T_all" : "/xpcs/output_data";
         char name[64];
         for (int k = 0; k < 3; k++) {
-            snprintf(name, sizeof name, "%s/g2_%d", grp, k == 0 ? 2 : k == 1 ? 11 : 100);
+            snprintf(name, sizeof name, "%s/g2_%d", grp,
+                     k == 0   ? 2
+                     : k == 1 ? 11
+                              : 100);
             put_map(f, name, 8, (float)(k + 1), 0);
         }
         if (variant) {
             double ft = 0.2;
-            put(f, "/entry/instrument/bluesky/metadata/frame_time", H5T_IEEE_F64LE, 2, d11,
-                &ft, H5T_NATIVE_DOUBLE);
+            put(f, "/entry/instrument/bluesky/metadata/frame_time", H5T_IEEE_F64LE, 2,
+                d11, &ft, H5T_NATIVE_DOUBLE);
         }
         H5Fclose(f);
         hcmc_aps_info info;
@@ -273,7 +293,7 @@ static void test_hand_built_legacy_and_2024(void **state)
         hcmc_dataset ds;
         hcmc_aps_select s = all_frames(0.0049, 0.2);
         assert_int_equal(hcmc_aps_read(path, &s, &ds, NULL, &e), 0);
-        assert_int_equal(ds.n_phi, 2); /* maps g2_11 and g2_100 */
+        assert_int_equal(ds.n_phi, 2);  /* maps g2_11 and g2_100 */
         assert_true(ds.phi[0] == -170); /* 190 normalised */
         assert_true(ds.phi[1] == 95);
         assert_true(fabs(hcmc_dataset_matrix(&ds, 1)[0] - 3.0) < 1e-6);
@@ -288,6 +308,40 @@ static void test_hand_built_legacy_and_2024(void **state)
         hcmc_dataset_release(&ds);
         remove(path);
     }
+}
+
+/* Current layout without the optional label mapping and frame time: labels
+ * are natural bins + 1. */
+static void test_current_without_optional_metadata(void **state)
+{
+    (void)state;
+    const char *path = tmp("bare.h5");
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    double qg[1] = {0.005}, pg[2] = {-90, 90}, bins[2] = {2, 1};
+    hsize_t d1 = 1, d2 = 2;
+    put(f, "/xpcs/qmap/dynamic_v_list_dim0", H5T_IEEE_F64LE, 1, &d1, qg,
+        H5T_NATIVE_DOUBLE);
+    put(f, "/xpcs/qmap/dynamic_v_list_dim1", H5T_IEEE_F64LE, 1, &d2, pg,
+        H5T_NATIVE_DOUBLE);
+    put(f, "/xpcs/twotime/processed_bins", H5T_IEEE_F64LE, 1, &d2, bins,
+        H5T_NATIVE_DOUBLE);
+    put_map(f, "/xpcs/twotime/correlation_map/c2_00001", 5, 1.0f, 0);
+    put_map(f, "/xpcs/twotime/correlation_map/c2_00002", 5, 2.0f, 0);
+    H5Fclose(f);
+    hcmc_aps_info info;
+    hcmc_error e;
+    assert_int_equal(hcmc_aps_inspect(path, &info, &e), 0);
+    assert_true(isnan(info.frame_time));
+    assert_true(info.maps[0].phi == 90 && info.maps[1].phi == -90);
+    hcmc_aps_info_release(&info);
+    hcmc_dataset ds;
+    hcmc_aps_select s = all_frames(0.005, 0.1);
+    hcmc_aps_report rep;
+    assert_int_equal(hcmc_aps_read(path, &s, &ds, &rep, &e), 0);
+    assert_false(rep.dt_mismatch);
+    assert_true(ds.phi[0] == 90 && hcmc_dataset_matrix(&ds, 0)[0] == 1.0);
+    hcmc_dataset_release(&ds);
+    remove(path);
 }
 
 /* A file written by h5py with its own LZF filter (tests/ref/h5py_lzf.h5,
@@ -362,12 +416,13 @@ static void test_bad_files(void **state)
     put_map(f, "/exchange/C2T_all/g2_00001", 6, 1.0f, 0);
     put_map(f, "/exchange/C2T_all/g2_00002", 6, 1.0f, 0);
     H5Fclose(f);
-    expect_error(count, HCMC_EFORMAT, "/xpcs/dqlist and /xpcs/dphilist have 1 and 1 entries");
+    expect_error(count, HCMC_EFORMAT,
+                 "/xpcs/dqlist and /xpcs/dphilist have 1 and 1 entries");
     /* truncated: the first half of a real file */
     hcmc_dataset ds;
     synth(&ds, 2, 60, 0.01);
-    hcmc_aps_write_spec w = {.layout = HCMC_APS_CURRENT, .ds = &ds, .frame_time = 0.1,
-                             .compress = 1};
+    hcmc_aps_write_spec w = {
+        .layout = HCMC_APS_CURRENT, .ds = &ds, .frame_time = 0.1, .compress = 1};
     hcmc_error e;
     const char *full = tmp("full.h5"), *cut = tmp("cut.h5");
     assert_int_equal(hcmc_aps_write(full, &w, &e), 0);
@@ -428,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_hand_built_current),
         cmocka_unit_test(test_hand_built_legacy_and_2024),
+        cmocka_unit_test(test_current_without_optional_metadata),
         cmocka_unit_test(test_h5py_lzf_file),
         cmocka_unit_test(test_bad_files),
     };

@@ -55,8 +55,10 @@ static void test_template_round_trip(void **state)
         assert_int_equal(c->num_shards, 0);
         assert_true(c->target_accept_prob == d->target_accept_prob);
         for (size_t k = 0; k < hcmc_mode_nphys((hcmc_mode)mode); k++) {
-            assert_true(c->phys[k].lo == d->phys[k].lo && c->phys[k].hi == d->phys[k].hi);
-            assert_true(fabs(c->phys[k].mu - d->phys[k].mu) <= 1e-9 * fabs(d->phys[k].mu) + 1e-300);
+            assert_true(c->phys[k].lo == d->phys[k].lo &&
+                        c->phys[k].hi == d->phys[k].hi);
+            assert_true(fabs(c->phys[k].mu - d->phys[k].mu) <=
+                        1e-9 * fabs(d->phys[k].mu) + 1e-300);
         }
         assert_string_equal(c->data_file, "/runs/exp1/./data/experiment.hdf");
         free(c);
@@ -90,7 +92,8 @@ static const char homodyne_style[] =
     "    - {min_angle: 170, max_angle: -170}\n"
     "  tolerance: 3.0\n"
     "initial_parameters:\n"
-    "  parameter_names: [D0, alpha, D_offset, gamma_dot_0, beta, gamma_dot_offset, phi_0]\n"
+    "  parameter_names: [D0, alpha, D_offset, gamma_dot_0, beta, gamma_dot_offset, "
+    "phi_0]\n"
     "  values: [1000.0, -1.2, 0.0, 0.01, 0.0, 0.0, 0.0]\n"
     "  per_angle_scaling:\n"
     "    contrast: [0.05, 0.06]\n"
@@ -185,7 +188,8 @@ static void test_fallback_order_and_modes(void **state)
     assert_int_equal(c->num_chains, 6);
     assert_int_equal(parse(b, c, &err), 0);
     assert_int_equal(c->num_chains, 6);
-    const char *m[] = {"analysis_mode: static_isotropic\n", "analysis_mode: static_anisotropic\n",
+    const char *m[] = {"analysis_mode: static_isotropic\n",
+                       "analysis_mode: static_anisotropic\n",
                        "analysis_mode: static\n"};
     for (int k = 0; k < 3; k++) {
         assert_int_equal(parse(m[k], c, &err), 0);
@@ -215,7 +219,8 @@ static void test_unknown_keys_warned(void **state)
                     "  cmc: {}\n";
     assert_int_equal(parse(t, c, &err), 0);
     assert_int_equal(c->n_warnings, 2);
-    assert_non_null(strstr(logged, "cfg.yaml:4: unknown key 'analyzer_parameters.wavevector'"));
+    assert_non_null(
+        strstr(logged, "cfg.yaml:4: unknown key 'analyzer_parameters.wavevector'"));
     assert_non_null(strstr(logged, "cfg.yaml:5: unknown key 'optimisation'"));
     hcmc_log_set_sink(NULL, NULL);
     free(c);
@@ -230,7 +235,8 @@ static void test_bad_values(void **state)
         const char *text, *want;
     } cases[] = {
         {"optimization:\n  cmc:\n    per_shard_mcmc:\n      num_chains: four\n",
-         "cfg.yaml:4:19: optimization.cmc.per_shard_mcmc.num_chains: expected an integer >= 1, "
+         "cfg.yaml:4:19: optimization.cmc.per_shard_mcmc.num_chains: expected an "
+         "integer >= 1, "
          "got 'four'"},
         {"optimization:\n  cmc:\n    per_shard_mcmc:\n      target_accept_prob: 1.5\n",
          "expected a number in (0, 1), got 1.5"},
@@ -250,7 +256,8 @@ static void test_bad_values(void **state)
         {"parameter_space:\n  bounds:\n    - name: D0\n      type: Cauchy\n",
          "unknown prior type 'Cauchy'"},
         {"initial_parameters:\n  values: [1, 2]\n", "2 values for 3 parameters"},
-        {"initial_parameters:\n  parameter_names: [D0, gamma]\n", "unknown parameter 'gamma'"},
+        {"initial_parameters:\n  parameter_names: [D0, gamma]\n",
+         "unknown parameter 'gamma'"},
         {"key: [unclosed\n", "not valid YAML"},
         {"- a\n- b\n", "expected a mapping of settings at the top level"},
         {"", "the configuration is empty"},
@@ -302,14 +309,16 @@ static void test_overrides(void **state)
     assert_int_equal(parse("optimization:\n  cmc:\n    seed: 3\n", c, &err), 0);
     assert_int_equal(hcmc_config_set(c, "optimization.cmc.seed", "99", &err), 0);
     assert_true(c->seed == 99);
-    assert_int_equal(hcmc_config_set(c, "optimization.cmc.sharding.num_shards", "auto", &err),
-                     0);
+    assert_int_equal(
+        hcmc_config_set(c, "optimization.cmc.sharding.num_shards", "auto", &err), 0);
     assert_int_equal(c->num_shards, 0);
     assert_int_equal(c->n_overrides, 2);
     assert_string_equal(c->overrides[0], "optimization.cmc.seed=99");
-    assert_int_equal(hcmc_config_set(c, "optimization.cmc.seed", "-4", &err), HCMC_EINVAL);
+    assert_int_equal(hcmc_config_set(c, "optimization.cmc.seed", "-4", &err),
+                     HCMC_EINVAL);
     assert_non_null(strstr(err.msg, "command line: optimization.cmc.seed"));
-    assert_int_equal(hcmc_config_set(c, "optimization.cmc.speed", "1", &err), HCMC_EINVAL);
+    assert_int_equal(hcmc_config_set(c, "optimization.cmc.speed", "1", &err),
+                     HCMC_EINVAL);
     assert_non_null(strstr(err.msg, "unknown setting"));
     free(c);
 }
@@ -317,10 +326,13 @@ static void test_overrides(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_template_round_trip), cmocka_unit_test(test_homodyne_style),
+        cmocka_unit_test(test_template_round_trip),
+        cmocka_unit_test(test_homodyne_style),
         cmocka_unit_test(test_fallback_order_and_modes),
-        cmocka_unit_test(test_unknown_keys_warned), cmocka_unit_test(test_bad_values),
-        cmocka_unit_test(test_load_errors),         cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_unknown_keys_warned),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_overrides),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "hcmc/diagnostics.h"
+#include "hcmc/log.h"
 #include "hcmc/nuts.h"
 #include "hcmc/warmstart.h"
 #include "synth_problem.h"
@@ -139,6 +140,43 @@ static void test_warm_start_exact(void **state)
     }
 }
 
+/* Config initial values: inside the bounds they are kept exactly, on or
+ * beyond a bound moved just inside, missing ones (NaN) get the default. */
+static void test_initial_point(void **state)
+{
+    (void)state;
+    synth_problem p;
+    assert_int_equal(synth_problem_make(&p, HCMC_MODE_LAMINAR, 3, 20,
+                                        HCMC_SCALING_INDIVIDUAL, 0.02, 9, NULL,
+                                        synth_bounds),
+                     0);
+    size_t dim = hcmc_target_dim(p.t);
+    double theta[32], z[32], back[32];
+    for (size_t k = 0; k < dim; k++)
+        theta[k] = NAN;
+    theta[HCMC_P_D0] = 2e4;            /* inside */
+    theta[HCMC_P_ALPHA] = 5.0;         /* above its bound 1.0 */
+    theta[HCMC_P_GAMMA_DOT_T0] = 1e-5; /* on its lower bound */
+    hcmc_error err;
+    hcmc_log_set_level(HCMC_LOG_ERROR);
+    assert_int_equal(hcmc_initial_point(p.t, theta, z, &err), 0);
+    hcmc_log_set_level(HCMC_LOG_INFO);
+    hcmc_target_constrain(p.t, z, back);
+    assert_true(fabs(back[HCMC_P_D0] - 2e4) < 1e-9 * 2e4);
+    assert_true(back[HCMC_P_ALPHA] < 1.0 && back[HCMC_P_ALPHA] > 1.0 - 1e-5);
+    assert_true(back[HCMC_P_GAMMA_DOT_T0] > 1e-5);
+    for (size_t k = 0; k < dim; k++)
+        assert_true(isfinite(z[k]));
+    double lp, g[32];
+    hcmc_target_ws *ws = hcmc_target_ws_new(p.t);
+    assert_int_equal(hcmc_target_eval(p.t, ws, z, &lp, g, NULL), 0);
+    hcmc_target_ws_free(ws);
+    theta[HCMC_P_BETA] = INFINITY;
+    assert_int_equal(hcmc_initial_point(p.t, theta, z, &err), HCMC_EINVAL);
+    assert_non_null(strstr(err.msg, "beta"));
+    synth_problem_free(&p);
+}
+
 static void test_static_23(void **s)
 {
     (void)s;
@@ -163,9 +201,9 @@ static void test_laminar_3(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_warm_start_exact), cmocka_unit_test(test_static_23),
-        cmocka_unit_test(test_static_3),         cmocka_unit_test(test_laminar_23),
-        cmocka_unit_test(test_laminar_3),
+        cmocka_unit_test(test_warm_start_exact), cmocka_unit_test(test_initial_point),
+        cmocka_unit_test(test_static_23),        cmocka_unit_test(test_static_3),
+        cmocka_unit_test(test_laminar_23),       cmocka_unit_test(test_laminar_3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

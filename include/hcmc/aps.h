@@ -52,10 +52,10 @@ typedef struct hcmc_aps_info {
     size_t n_maps;
     hcmc_aps_map *maps; /* numeric order */
     size_t n_frames;
-    double frame_time;     /* NaN when the file has none */
-    char compression[32];  /* filter of the first map: lzf, deflate, none, ... */
-    size_t n_q_bins;       /* current layout: size of the q grid; else distinct q */
-    double *q_bins;        /* [n_q_bins] */
+    double frame_time;    /* NaN when the file has none */
+    char compression[32]; /* filter of the first map: lzf, deflate, none, ... */
+    size_t n_q_bins;      /* current layout: size of the q grid; else distinct q */
+    double *q_bins;       /* [n_q_bins] */
 } hcmc_aps_info;
 
 HCMC_API int hcmc_aps_inspect(const char *path, hcmc_aps_info *out, hcmc_error *err);
@@ -92,8 +92,8 @@ typedef struct hcmc_aps_write_spec {
     double frame_time;      /* written as detector frame_time (current) */
     /* attributes of the root group: the truth (NaN entries skipped) */
     hcmc_mode mode;
-    const double *phys;               /* [nphys] */
-    const double *contrast, *offset;  /* [n_phi] */
+    const double *phys;              /* [nphys] */
+    const double *contrast, *offset; /* [n_phi] */
     double noise;
     unsigned long long seed;
     bool compress; /* LZF */

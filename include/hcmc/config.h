@@ -69,8 +69,8 @@ typedef struct hcmc_config {
     hcmc_scaling_mode per_angle_mode;
     size_t constant_scaling_threshold;
     bool prior_tempering;
-    char backend[32];     /* backend_config.name (or backend); "auto" */
-    size_t num_workers;   /* 0: usable cores */
+    char backend[32];   /* backend_config.name (or backend); "auto" */
+    size_t num_workers; /* 0: usable cores */
     int max_retries;
     double per_shard_timeout, heartbeat_timeout; /* seconds */
     uint64_t seed;

@@ -40,6 +40,16 @@ HCMC_API int hcmc_warm_start(const hcmc_target *t, const double *guess,
                              size_t max_points, double *z, double *cov,
                              hcmc_warm_start_info *info, hcmc_error *err);
 
+/* A starting point from given values (MODEL.md 6: config initial values
+ * mapped into the bounds): theta[k] in constrained units, NaN where none is
+ * given; a value on or outside its bounds is moved just inside (1e-6 of
+ * the range) with a warning naming the parameter. Coordinates without a
+ * value get the warm start's default guess (prior centres; per-angle
+ * scaling from the data's quantile estimate); sigma without a value gets
+ * the data's noise scale s_y. */
+HCMC_API int hcmc_initial_point(const hcmc_target *t, const double *theta, double *z,
+                                hcmc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -81,19 +81,22 @@ static void print_settings(const hcmc_config *c)
                hcmc_prior_type_name(p->type), p->lo, p->hi, p->mu, p->sigma,
                isnan(c->init_phys[k]) ? "" : "  (initial value given)");
     }
-    printf("    %-20s %-15s [%g, %g]\n", "contrast", hcmc_prior_type_name(c->contrast.type),
-           c->contrast.lo, c->contrast.hi);
+    printf("    %-20s %-15s [%g, %g]\n", "contrast",
+           hcmc_prior_type_name(c->contrast.type), c->contrast.lo, c->contrast.hi);
     printf("    %-20s %-15s [%g, %g]\n", "offset", hcmc_prior_type_name(c->offset.type),
            c->offset.lo, c->offset.hi);
     printf("  cmc                 enable %s from %zu points, seed %" PRIu64 "\n",
-           c->cmc_enable == HCMC_AUTO ? "auto" : c->cmc_enable ? "true" : "false",
+           c->cmc_enable == HCMC_AUTO ? "auto"
+           : c->cmc_enable            ? "true"
+                                      : "false",
            c->min_points_for_cmc, c->seed);
     printf("  backend             %s, workers %s, retries %d\n", c->backend,
            c->num_workers ? "" : "auto", c->max_retries);
     printf("  sharding            %s, shards ", c->strategy);
     c->num_shards ? printf("%zu", c->num_shards) : printf("auto");
     printf(", max points per shard ");
-    c->max_points_per_shard ? printf("%zu\n", c->max_points_per_shard) : printf("auto\n");
+    c->max_points_per_shard ? printf("%zu\n", c->max_points_per_shard)
+                            : printf("auto\n");
     printf("  per-angle scaling   %s (threshold %zu), prior tempering %s\n",
            hcmc_scaling_mode_name(c->per_angle_mode), c->constant_scaling_threshold,
            c->prior_tempering ? "on" : "off");
@@ -176,7 +179,8 @@ int cmd_config(int argc, char **argv)
         } else if (check && cli_override(c, a, v, &failed)) {
             i++;
         } else {
-            fprintf(stderr, "hcmc: error: config: unknown or incomplete option '%s'\n", a);
+            fprintf(stderr, "hcmc: error: config: unknown or incomplete option '%s'\n",
+                    a);
             config_usage(stderr);
             failed = 2;
         }

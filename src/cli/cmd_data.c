@@ -13,7 +13,7 @@
 
 #define MAX_ANGLES 360
 
-static const double default_truth[HCMC_NPHYS_MAX] = {2e4, -0.5, 100.0, 2e-4,
+static const double default_truth[HCMC_NPHYS_MAX] = {2e4,  -0.5, 100.0, 2e-4,
                                                      -0.3, 1e-5, 4.0};
 
 static void simulate_usage(FILE *f)
@@ -92,20 +92,22 @@ static int write_config(const char *path, const char *data, hcmc_mode mode,
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fprintf(f,
-            "# Written by `hcmc simulate` for %s; true values in the file's attributes.\n"
-            "analysis_mode: %s\n"
-            "experimental_data:\n  file_path: %s\n"
-            "analyzer_parameters:\n  dt: %.17g\n  start_frame: 1\n  end_frame: -1\n"
-            "  scattering:\n    wavevector_q: %.17g\n"
-            "  geometry:\n    stator_rotor_gap: %.17g\n"
-            "parameter_space:\n  bounds:\n",
-            data, hcmc_mode_name(mode), data, m->dt, m->q, m->L);
+    fprintf(
+        f,
+        "# Written by `hcmc simulate` for %s; true values in the file's attributes.\n"
+        "analysis_mode: %s\n"
+        "experimental_data:\n  file_path: %s\n"
+        "analyzer_parameters:\n  dt: %.17g\n  start_frame: 1\n  end_frame: -1\n"
+        "  scattering:\n    wavevector_q: %.17g\n"
+        "  geometry:\n    stator_rotor_gap: %.17g\n"
+        "parameter_space:\n  bounds:\n",
+        data, hcmc_mode_name(mode), data, m->dt, m->q, m->L);
     for (size_t k = 0; k < hcmc_mode_nphys(mode); k++) {
         double b[2];
         bounds_for((int)k, truth[k], b, truth);
-        fprintf(f, "    - name: %s\n      min: %.10g\n      max: %.10g\n      type: "
-                   "TruncatedNormal\n",
+        fprintf(f,
+                "    - name: %s\n      min: %.10g\n      max: %.10g\n      type: "
+                "TruncatedNormal\n",
                 hcmc_phys_name((int)k), b[0], b[1]);
     }
     (void)n_t;
@@ -177,7 +179,8 @@ int cmd_simulate(int argc, char **argv)
             const char *eq = strchr(v, '=');
             char name[64];
             if (!eq || (size_t)(eq - v) >= sizeof name) {
-                fprintf(stderr, "hcmc: error: --param expects NAME=VALUE, got '%s'\n", v);
+                fprintf(stderr, "hcmc: error: --param expects NAME=VALUE, got '%s'\n",
+                        v);
                 return 2;
             }
             memcpy(name, v, (size_t)(eq - v));
@@ -217,10 +220,11 @@ int cmd_simulate(int argc, char **argv)
         simulate_usage(stderr);
         return 2;
     }
-    if (frames != floor(frames) || frames < 3 || frames > HCMC_MAX_FRAMES || noise < 0 ||
-        seed < 0 || seed != floor(seed)) {
-        fprintf(stderr, "hcmc: error: simulate: --frames must be an integer from 3 to %d, "
-                        "--noise >= 0, --seed an integer >= 0\n",
+    if (frames != floor(frames) || frames < 3 || frames > HCMC_MAX_FRAMES ||
+        noise < 0 || seed < 0 || seed != floor(seed)) {
+        fprintf(stderr,
+                "hcmc: error: simulate: --frames must be an integer from 3 to %d, "
+                "--noise >= 0, --seed an integer >= 0\n",
                 HCMC_MAX_FRAMES);
         return 2;
     }
@@ -229,19 +233,35 @@ int cmd_simulate(int argc, char **argv)
         con[a] = contrast;
         off[a] = offset;
     }
-    hcmc_model m = {.mode = mode, .convention = HCMC_CONVENTION_PHYSICAL, .q = q, .L = gap,
-                    .dt = dt, .n_t = (size_t)frames};
-    hcmc_synth_spec ss = {.model = m, .n_phi = n_phi, .phi = phi, .contrast = con,
-                          .offset = off, .noise = noise, .seed = (uint64_t)seed};
+    hcmc_model m = {.mode = mode,
+                    .convention = HCMC_CONVENTION_PHYSICAL,
+                    .q = q,
+                    .L = gap,
+                    .dt = dt,
+                    .n_t = (size_t)frames};
+    hcmc_synth_spec ss = {.model = m,
+                          .n_phi = n_phi,
+                          .phi = phi,
+                          .contrast = con,
+                          .offset = off,
+                          .noise = noise,
+                          .seed = (uint64_t)seed};
     memcpy(ss.phys, truth, sizeof truth);
     hcmc_dataset ds;
     if (hcmc_synth_dataset(&ss, &ds, &err)) {
         fprintf(stderr, "hcmc: error: simulate: %s\n", err.msg);
         return 1;
     }
-    hcmc_aps_write_spec w = {.layout = layout, .ds = &ds, .frame_time = dt, .mode = mode,
-                             .phys = truth, .contrast = con, .offset = off, .noise = noise,
-                             .seed = (unsigned long long)seed, .compress = compress};
+    hcmc_aps_write_spec w = {.layout = layout,
+                             .ds = &ds,
+                             .frame_time = dt,
+                             .mode = mode,
+                             .phys = truth,
+                             .contrast = con,
+                             .offset = off,
+                             .noise = noise,
+                             .seed = (unsigned long long)seed,
+                             .compress = compress};
     int status = 0;
     if (hcmc_aps_write(out, &w, &err)) {
         fprintf(stderr, "hcmc: error: %s\n", err.msg);
@@ -255,7 +275,8 @@ int cmd_simulate(int argc, char **argv)
             char abs_out[4096];
             const char *data = realpath(out, abs_out) ? abs_out : out;
             if (write_config(config_out, data, mode, &m, (size_t)frames, truth)) {
-                fprintf(stderr, "hcmc: error: %s: cannot write the config\n", config_out);
+                fprintf(stderr, "hcmc: error: %s: cannot write the config\n",
+                        config_out);
                 status = 1;
             } else {
                 fprintf(stderr, "hcmc: wrote %s\n", config_out);
@@ -282,7 +303,8 @@ int cmd_inspect(int argc, char **argv)
         return 1;
     }
     printf("file         %s\n", argv[1]);
-    printf("layout       %s (maps in %s)\n", hcmc_aps_layout_name(info.layout), info.group);
+    printf("layout       %s (maps in %s)\n", hcmc_aps_layout_name(info.layout),
+           info.group);
     printf("maps         %zu, %zu x %zu frames, compression %s\n", info.n_maps,
            info.n_frames, info.n_frames, info.compression);
     if (isnan(info.frame_time))

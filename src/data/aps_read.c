@@ -113,7 +113,8 @@ static void compression_of(hid_t file, const char *full, char *out, size_t cap)
         unsigned flags;
         size_t nc = 0;
         char name[64] = "";
-        H5Z_filter_t id = H5Pget_filter2(dcpl, 0, &flags, &nc, NULL, sizeof name, name, NULL);
+        H5Z_filter_t id =
+            H5Pget_filter2(dcpl, 0, &flags, &nc, NULL, sizeof name, name, NULL);
         if (id == H5Z_FILTER_DEFLATE)
             snprintf(out, cap, "deflate");
         else if (id == (H5Z_filter_t)hcmc__lzf_filter_id())
@@ -140,7 +141,8 @@ static int add_q_bin(hcmc_aps_info *info, double q)
 }
 
 /* q and phi of every map, current layout. */
-static int label_current(hid_t f, const char *path, hcmc_aps_info *info, hcmc_error *err)
+static int label_current(hid_t f, const char *path, hcmc_aps_info *info,
+                         hcmc_error *err)
 {
     static const char *const bins_p = "/xpcs/twotime/processed_bins",
                              *qg_p = "/xpcs/qmap/dynamic_v_list_dim0",
@@ -150,7 +152,8 @@ static int label_current(hid_t f, const char *path, hcmc_aps_info *info, hcmc_er
     size_t nb, nq, np, nm = 0;
     int rc = 0;
     if (hcmc__h5_read_vector(f, bins_p, &bins, &nb))
-        rc = fail(err, HCMC_EFORMAT, path, "%s: missing or not a numeric vector", bins_p);
+        rc = fail(err, HCMC_EFORMAT, path, "%s: missing or not a numeric vector",
+                  bins_p);
     else if (hcmc__h5_read_vector(f, qg_p, &qg, &nq))
         rc = fail(err, HCMC_EFORMAT, path, "%s: missing or not a numeric vector", qg_p);
     else if (hcmc__h5_read_vector(f, pg_p, &pg, &np))
@@ -158,13 +161,13 @@ static int label_current(hid_t f, const char *path, hcmc_aps_info *info, hcmc_er
     else if (hcmc__h5_exists(f, map_p) && hcmc__h5_read_vector(f, map_p, &mp, &nm))
         rc = fail(err, HCMC_EFORMAT, path, "%s: not a numeric vector", map_p);
     else if (nb != info->n_maps)
-        rc = fail(err, HCMC_EFORMAT, path, "%s has %zu entries for %zu maps in %s", bins_p,
-                  nb, info->n_maps, info->group);
+        rc = fail(err, HCMC_EFORMAT, path, "%s has %zu entries for %zu maps in %s",
+                  bins_p, nb, info->n_maps, info->group);
     for (size_t k = 0; !rc && k < nb; k++) {
         double label = bins[k];
         if (!(label >= 1) || label != floor(label) || (mp && label > (double)nm)) {
-            rc = fail(err, HCMC_EFORMAT, path, "%s[%zu] = %g is not a valid 1-based label",
-                      bins_p, k, label);
+            rc = fail(err, HCMC_EFORMAT, path,
+                      "%s[%zu] = %g is not a valid 1-based label", bins_p, k, label);
             break;
         }
         double nat = mp ? mp[(size_t)label - 1] : label - 1;
@@ -199,8 +202,9 @@ static int label_legacy(hid_t f, const char *path, hcmc_aps_info *info, hcmc_err
     else if (hcmc__h5_read_vector(f, dp_p, &dp, &np))
         rc = fail(err, HCMC_EFORMAT, path, "%s: missing or not a numeric vector", dp_p);
     else if (nq != info->n_maps || np != info->n_maps)
-        rc = fail(err, HCMC_EFORMAT, path, "%s and %s have %zu and %zu entries for %zu maps",
-                  dq_p, dp_p, nq, np, info->n_maps);
+        rc = fail(err, HCMC_EFORMAT, path,
+                  "%s and %s have %zu and %zu entries for %zu maps", dq_p, dp_p, nq, np,
+                  info->n_maps);
     for (size_t k = 0; !rc && k < info->n_maps; k++) {
         info->maps[k].q = dq[k];
         info->maps[k].phi = dp[k];
@@ -224,8 +228,9 @@ static int inspect_open(hid_t f, const char *path, hcmc_aps_info *info, hcmc_err
         info->layout = hcmc__h5_exists(f, "/entry/instrument/bluesky/metadata")
                            ? HCMC_APS_2024
                            : HCMC_APS_LEGACY;
-        strcpy(info->group, hcmc__h5_exists(f, "/exchange/C2T_all") ? "/exchange/C2T_all"
-                                                                      : "/xpcs/output_data");
+        strcpy(info->group, hcmc__h5_exists(f, "/exchange/C2T_all")
+                                ? "/exchange/C2T_all"
+                                : "/xpcs/output_data");
         prefix = "g2_";
     } else {
         return fail(err, HCMC_EFORMAT, path,
@@ -258,7 +263,8 @@ static int inspect_open(hid_t f, const char *path, hcmc_aps_info *info, hcmc_err
         hsize_t dims[2];
         snprintf(full, sizeof full, "%s/%s", info->group, L.maps[k].name);
         if (map_shape(f, full, dims))
-            return fail(err, HCMC_EFORMAT, path, "%s: not a readable 2-D dataset", full);
+            return fail(err, HCMC_EFORMAT, path, "%s: not a readable 2-D dataset",
+                        full);
         if (dims[0] != dims[1] || dims[0] < 3 || (k > 0 && dims[0] != info->n_frames))
             return fail(err, HCMC_EFORMAT, path,
                         "%s has shape %llu x %llu; expected a square map%s%zu frames",
@@ -277,7 +283,7 @@ static int inspect_open(hid_t f, const char *path, hcmc_aps_info *info, hcmc_err
     if (hcmc__h5_exists(f, ft_path) && hcmc__h5_read_scalar(f, ft_path, &ft) == 0)
         info->frame_time = ft;
     return info->layout == HCMC_APS_CURRENT ? label_current(f, path, info, err)
-                                             : label_legacy(f, path, info, err);
+                                            : label_legacy(f, path, info, err);
 }
 
 /* H5Fopen on something that is not HDF5 fails; say so plainly. */
@@ -390,13 +396,14 @@ int hcmc_aps_read(const char *path, const hcmc_aps_select *sel, hcmc_dataset *ou
             n_at_q++;
     if (n_at_q == 0) {
         rc = fail(err, HCMC_ENODATA, path,
-                  "the q bin %g nearest wavevector_q = %g has no two-time maps in %s", q_used,
-                  sel->q, info.group);
+                  "the q bin %g nearest wavevector_q = %g has no two-time maps in %s",
+                  q_used, sel->q, info.group);
         goto out;
     }
     for (size_t k = 0; k < info.n_maps; k++)
         if (info.maps[k].q == q_used &&
-            (sel->n_ranges == 0 || in_ranges(hcmc_angle_normalize(info.maps[k].phi), sel)))
+            (sel->n_ranges == 0 ||
+             in_ranges(hcmc_angle_normalize(info.maps[k].phi), sel)))
             pick[n++] = k;
     if (n == 0) {
         if (!sel->fallback_all) {
@@ -406,35 +413,38 @@ int hcmc_aps_read(const char *path, const hcmc_aps_select *sel, hcmc_dataset *ou
                       q_used);
             goto out;
         }
-        hcmc_log(HCMC_LOG_WARN,
-                 "%s: no angle of q bin %g lies in the phi_filtering ranges; using all %zu "
-                 "angles",
-                 path, q_used, n_at_q);
+        hcmc_log(
+            HCMC_LOG_WARN,
+            "%s: no angle of q bin %g lies in the phi_filtering ranges; using all %zu "
+            "angles",
+            path, q_used, n_at_q);
         for (size_t k = 0; k < info.n_maps; k++)
             if (info.maps[k].q == q_used)
                 pick[n++] = k;
     }
     /* frames */
-    long s = sel->start_frame, e = sel->end_frame == -1 ? (long)info.n_frames
-                                                         : sel->end_frame;
+    long s = sel->start_frame,
+         e = sel->end_frame == -1 ? (long)info.n_frames : sel->end_frame;
     if (s < 1 || e < 1 || s > e) {
-        rc = fail(err, HCMC_EINVAL, path,
-                  "frames start_frame = %ld .. end_frame = %ld: need 1 <= start_frame <= "
-                  "end_frame",
-                  sel->start_frame, sel->end_frame);
+        rc = fail(
+            err, HCMC_EINVAL, path,
+            "frames start_frame = %ld .. end_frame = %ld: need 1 <= start_frame <= "
+            "end_frame",
+            sel->start_frame, sel->end_frame);
         goto out;
     }
     if ((size_t)e > info.n_frames) {
-        rc = fail(err, HCMC_EINVAL, path, "end_frame = %ld is beyond the %zu frames of %s", e,
-                  info.n_frames, info.group);
+        rc = fail(err, HCMC_EINVAL, path,
+                  "end_frame = %ld is beyond the %zu frames of %s", e, info.n_frames,
+                  info.group);
         goto out;
     }
     size_t m = (size_t)(e - s + 1);
     if ((rc = hcmc_dataset_init(out, n, m, err)))
         goto out;
     if (!(buf = malloc(m * m * sizeof(float)))) {
-        rc = hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory for %zu x %zu frames", path,
-                            m, m);
+        rc = hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory for %zu x %zu frames",
+                            path, m, m);
         goto out;
     }
     for (size_t a = 0; a < n; a++) {
@@ -457,10 +467,11 @@ int hcmc_aps_read(const char *path, const hcmc_aps_select *sel, hcmc_dataset *ou
     bool mismatch = isfinite(info.frame_time) && sel->dt > 0 &&
                     fabs(info.frame_time - sel->dt) > 0.01 * sel->dt;
     if (mismatch)
-        hcmc_log(HCMC_LOG_WARN,
-                 "%s: the file's frame_time %g s differs from the configured dt %g s by "
-                 "more than 1 %%; using dt = %g s from the configuration",
-                 path, info.frame_time, sel->dt, sel->dt);
+        hcmc_log(
+            HCMC_LOG_WARN,
+            "%s: the file's frame_time %g s differs from the configured dt %g s by "
+            "more than 1 %%; using dt = %g s from the configuration",
+            path, info.frame_time, sel->dt, sel->dt);
     if (rep) {
         rep->layout = info.layout;
         rep->q_used = q_used;

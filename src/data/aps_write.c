@@ -18,10 +18,12 @@
 static int put_vector(hid_t loc, const char *name, const double *v, size_t n, int row)
 {
     hsize_t dims[2] = {1, n};
-    hid_t sp = row ? H5Screate_simple(2, dims, NULL) : H5Screate_simple(1, dims + 1, NULL);
+    hid_t sp =
+        row ? H5Screate_simple(2, dims, NULL) : H5Screate_simple(1, dims + 1, NULL);
     hid_t ds = H5Dcreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT,
                           H5P_DEFAULT);
-    int rc = ds >= 0 && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0
+    int rc = ds >= 0 && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                 v) >= 0
                  ? 0
                  : -1;
     if (ds >= 0)
@@ -76,9 +78,11 @@ static int put_map(hid_t g, const char *name, const double *c2, size_t n, float 
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, 2, chunk);
     if (compress)
-        H5Pset_filter(dcpl, (H5Z_filter_t)hcmc__lzf_filter_id(), H5Z_FLAG_OPTIONAL, 0, NULL);
+        H5Pset_filter(dcpl, (H5Z_filter_t)hcmc__lzf_filter_id(), H5Z_FLAG_OPTIONAL, 0,
+                      NULL);
     hid_t ds = H5Dcreate2(g, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    int rc = ds >= 0 && H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0
+    int rc = ds >= 0 && H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                 buf) >= 0
                  ? 0
                  : -1;
     if (ds >= 0)
@@ -100,7 +104,8 @@ static int write_file(hid_t f, const hcmc_aps_write_spec *w)
     if (w->layout == HCMC_APS_CURRENT) {
         const double qg[3] = {0.8 * ds->q, ds->q, 1.25 * ds->q};
         size_t nbins = 3 * na;
-        double *mapping = malloc(nbins * sizeof(double)), *bins = malloc(na * sizeof(double));
+        double *mapping = malloc(nbins * sizeof(double)),
+               *bins = malloc(na * sizeof(double));
         hid_t qm = make_groups(f, "/xpcs/qmap");
         hid_t cm = make_groups(f, "/xpcs/twotime/correlation_map");
         hid_t tt = H5Gopen2(f, "/xpcs/twotime", H5P_DEFAULT);
@@ -150,7 +155,8 @@ static int write_file(hid_t f, const hcmc_aps_write_spec *w)
             snprintf(name, sizeof name, "g2_%05zu", a + 1);
             rc = put_map(cm, name, hcmc_dataset_matrix(ds, a), n, buf, w->compress);
         }
-        rc = rc || put_vector(xp, "dqlist", qv, na, 1) || put_vector(xp, "dphilist", ds->phi, na, 1);
+        rc = rc || put_vector(xp, "dqlist", qv, na, 1) ||
+             put_vector(xp, "dphilist", ds->phi, na, 1);
         free(qv);
         if (cm >= 0)
             H5Gclose(cm);
@@ -173,7 +179,8 @@ static int write_file(hid_t f, const hcmc_aps_write_spec *w)
         if (!rc && w->offset)
             rc = put_attr(root, "true_offset", w->offset, na);
         double extra[2] = {w->noise, (double)w->seed};
-        rc = rc || put_attr(root, "noise", &extra[0], 1) || put_attr(root, "seed", &extra[1], 1);
+        rc = rc || put_attr(root, "noise", &extra[0], 1) ||
+             put_attr(root, "seed", &extra[1], 1);
     }
     if (root >= 0)
         H5Gclose(root);
@@ -187,10 +194,11 @@ int hcmc_aps_write(const char *path, const hcmc_aps_write_spec *w, hcmc_error *e
         return hcmc_error_set(err, HCMC_EUNSUPPORTED,
                               "%s: cannot register the LZF filter with HDF5", path);
     if (w->layout == HCMC_APS_2024)
-        return hcmc_error_set(err, HCMC_EUNSUPPORTED,
-                              "%s: writing the 2024 transitional layout is not supported "
-                              "(current or legacy)",
-                              path);
+        return hcmc_error_set(
+            err, HCMC_EUNSUPPORTED,
+            "%s: writing the 2024 transitional layout is not supported "
+            "(current or legacy)",
+            path);
     if (!w->ds || w->ds->n_phi == 0 || w->ds->n_frames < 3)
         return hcmc_error_set(err, HCMC_EINVAL, "%s: nothing to write", path);
     char tmp[4200];
@@ -199,7 +207,8 @@ int hcmc_aps_write(const char *path, const hcmc_aps_write_spec *w, hcmc_error *e
         return hcmc_error_set(err, HCMC_EINVAL, "%s: path too long", path);
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0)
-        return hcmc_error_set(err, HCMC_EIO, "%s: cannot create (%s)", tmp, strerror(errno));
+        return hcmc_error_set(err, HCMC_EIO, "%s: cannot create (%s)", tmp,
+                              strerror(errno));
     int rc = write_file(f, w);
     if (H5Fclose(f) < 0)
         rc = -1;

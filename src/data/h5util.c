@@ -59,12 +59,14 @@ int hcmc__h5_read_vector(hid_t file, const char *path, double **out, size_t *n)
         size_t count = rank == 0 ? 1 : rank == 1 ? dims[0] : dims[0] * dims[1];
         int vector_like = rank < 2 || dims[0] == 1 || dims[1] == 1;
         hid_t t = H5Dget_type(ds);
-        int numeric = t >= 0 && (H5Tget_class(t) == H5T_FLOAT || H5Tget_class(t) == H5T_INTEGER);
+        int numeric =
+            t >= 0 && (H5Tget_class(t) == H5T_FLOAT || H5Tget_class(t) == H5T_INTEGER);
         if (t >= 0)
             H5Tclose(t);
         if (vector_like && numeric && count > 0 && count < ((size_t)1 << 31)) {
             double *v = malloc(count * sizeof(double));
-            if (v && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0) {
+            if (v &&
+                H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0) {
                 *out = v;
                 *n = count;
                 rc = 0;

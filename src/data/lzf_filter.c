@@ -77,14 +77,9 @@ static herr_t status_of_registration;
 
 static void register_once(void)
 {
-    static const H5Z_class2_t cls = {H5Z_CLASS_T_VERS,
-                                     (H5Z_filter_t)LZF_FILTER_ID,
-                                     1,
-                                     1,
-                                     "lzf",
-                                     NULL,
-                                     lzf_set_local,
-                                     (H5Z_func_t)lzf_filter};
+    static const H5Z_class2_t cls = {
+        H5Z_CLASS_T_VERS, (H5Z_filter_t)LZF_FILTER_ID, 1, 1, "lzf", NULL,
+        lzf_set_local,    (H5Z_func_t)lzf_filter};
     status_of_registration = H5Zregister(&cls);
 }
 
@@ -95,4 +90,7 @@ int hcmc__lzf_register(void)
     return status_of_registration < 0 ? -1 : 0;
 }
 
-int hcmc__lzf_filter_id(void) { return LZF_FILTER_ID; }
+int hcmc__lzf_filter_id(void)
+{
+    return LZF_FILTER_ID;
+}

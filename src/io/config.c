@@ -62,27 +62,31 @@ enum { K_WARMUP = 0, K_SAMPLES, K_CHAINS, K_ACCEPT, K_DEPTH, K_DENSE, K_BACKEND 
 
 static const key_spec keys[] = {
     /* primaries with fallbacks first (their index is the enum above) */
-    {"optimization.cmc.per_shard_mcmc.num_warmup", V_COUNT0, F(num_warmup), NULL, 0, 0, -1},
-    {"optimization.cmc.per_shard_mcmc.num_samples", V_COUNT, F(num_samples), NULL, 0, 0, -1},
-    {"optimization.cmc.per_shard_mcmc.num_chains", V_COUNT, F(num_chains), NULL, 0, 0, -1},
+    {"optimization.cmc.per_shard_mcmc.num_warmup", V_COUNT0, F(num_warmup), NULL, 0, 0,
+     -1},
+    {"optimization.cmc.per_shard_mcmc.num_samples", V_COUNT, F(num_samples), NULL, 0, 0,
+     -1},
+    {"optimization.cmc.per_shard_mcmc.num_chains", V_COUNT, F(num_chains), NULL, 0, 0,
+     -1},
     {"optimization.cmc.per_shard_mcmc.target_accept_prob", V_OPEN_UNIT,
      F(target_accept_prob), NULL, 0, 0, -1},
     {"optimization.cmc.per_shard_mcmc.max_tree_depth", V_INT_RANGE, F(max_tree_depth),
      NULL, 1, 20, -1},
-    {"optimization.cmc.per_shard_mcmc.dense_mass", V_BOOL, F(dense_mass), NULL, 0, 0, -1},
+    {"optimization.cmc.per_shard_mcmc.dense_mass", V_BOOL, F(dense_mass), NULL, 0, 0,
+     -1},
     {"optimization.cmc.backend_config.name", V_CHOICE, F(backend),
      "auto|serial|threads|multiprocessing|pool|slurm|pbs|mpi|jax|pjit", 0, 0, -1},
     /* fallbacks */
     {"optimization.mcmc.num_warmup", V_COUNT0, F(num_warmup), NULL, 0, 0, K_WARMUP},
     {"optimization.mcmc.num_samples", V_COUNT, F(num_samples), NULL, 0, 0, K_SAMPLES},
     {"optimization.mcmc.num_chains", V_COUNT, F(num_chains), NULL, 0, 0, K_CHAINS},
-    {"optimization.mcmc.target_accept_prob", V_OPEN_UNIT, F(target_accept_prob), NULL, 0,
-     0, K_ACCEPT},
+    {"optimization.mcmc.target_accept_prob", V_OPEN_UNIT, F(target_accept_prob), NULL,
+     0, 0, K_ACCEPT},
     {"optimization.mcmc.max_tree_depth", V_INT_RANGE, F(max_tree_depth), NULL, 1, 20,
      K_DEPTH},
     {"optimization.mcmc.dense_mass_matrix", V_BOOL, F(dense_mass), NULL, 0, 0, K_DENSE},
-    {"optimization.cmc.per_shard_mcmc.dense_mass_matrix", V_BOOL, F(dense_mass), NULL, 0,
-     0, K_DENSE},
+    {"optimization.cmc.per_shard_mcmc.dense_mass_matrix", V_BOOL, F(dense_mass), NULL,
+     0, 0, K_DENSE},
     {"optimization.cmc.backend", V_CHOICE, F(backend),
      "auto|serial|threads|multiprocessing|pool|slurm|pbs|mpi|jax|pjit|numpy", 0, 0,
      K_BACKEND},
@@ -96,35 +100,37 @@ static const key_spec keys[] = {
     {"analyzer_parameters.scattering.wavevector_q", V_POS, F(q), NULL, 0, 0, -1},
     {"analyzer_parameters.geometry.stator_rotor_gap", V_POS, F(L), NULL, 0, 0, -1},
     {"phi_filtering.enabled", V_BOOL, F(phi_filter), NULL, 0, 0, -1},
-    {"phi_filtering.fallback_to_all_angles", V_BOOL, F(phi_fallback_all), NULL, 0, 0, -1},
+    {"phi_filtering.fallback_to_all_angles", V_BOOL, F(phi_fallback_all), NULL, 0, 0,
+     -1},
     {"optimization.cmc.enable", V_TRI, F(cmc_enable), NULL, 0, 0, -1},
     {"optimization.cmc.min_points_for_cmc", V_COUNT0, F(min_points_for_cmc), NULL, 0, 0,
      -1},
     {"optimization.cmc.per_angle_mode", V_SCALING, F(per_angle_mode), NULL, 0, 0, -1},
-    {"optimization.cmc.constant_scaling_threshold", V_COUNT, F(constant_scaling_threshold),
-     NULL, 0, 0, -1},
+    {"optimization.cmc.constant_scaling_threshold", V_COUNT,
+     F(constant_scaling_threshold), NULL, 0, 0, -1},
     {"optimization.cmc.prior_tempering", V_BOOL, F(prior_tempering), NULL, 0, 0, -1},
-    {"optimization.cmc.backend_config.num_workers", V_COUNT_AUTO, F(num_workers), NULL, 0,
-     0, -1},
-    {"optimization.cmc.backend_config.max_retries", V_INT_RANGE, F(max_retries), NULL, 0,
-     100, -1},
+    {"optimization.cmc.backend_config.num_workers", V_COUNT_AUTO, F(num_workers), NULL,
+     0, 0, -1},
+    {"optimization.cmc.backend_config.max_retries", V_INT_RANGE, F(max_retries), NULL,
+     0, 100, -1},
     {"optimization.cmc.per_shard_timeout", V_POS, F(per_shard_timeout), NULL, 0, 0, -1},
     {"optimization.cmc.heartbeat_timeout", V_POS, F(heartbeat_timeout), NULL, 0, 0, -1},
     {"optimization.cmc.seed", V_SEED, F(seed), NULL, 0, 0, -1},
     {"optimization.cmc.sharding.strategy", V_CHOICE, F(strategy),
      "random|stratified|contiguous", 0, 0, -1},
-    {"optimization.cmc.sharding.num_shards", V_COUNT_AUTO, F(num_shards), NULL, 0, 0, -1},
+    {"optimization.cmc.sharding.num_shards", V_COUNT_AUTO, F(num_shards), NULL, 0, 0,
+     -1},
     {"optimization.cmc.sharding.max_points_per_shard", V_COUNT_AUTO,
      F(max_points_per_shard), NULL, 0, 0, -1},
     {"optimization.cmc.combination.method", V_CHOICE, F(combination),
-     "auto|consensus_mc|robust_consensus_mc|gaussian|weighted_gaussian|simple_average", 0,
-     0, -1},
-    {"optimization.cmc.combination.min_success_rate", V_UNIT, F(min_success_rate), NULL, 0,
-     0, -1},
+     "auto|consensus_mc|robust_consensus_mc|gaussian|weighted_gaussian|simple_average",
+     0, 0, -1},
+    {"optimization.cmc.combination.min_success_rate", V_UNIT, F(min_success_rate), NULL,
+     0, 0, -1},
     {"optimization.cmc.validation.max_divergence_rate", V_UNIT, F(max_divergence_rate),
      NULL, 0, 0, -1},
-    {"optimization.cmc.validation.max_parameter_cv", V_POS, F(max_parameter_cv), NULL, 0, 0,
-     -1},
+    {"optimization.cmc.validation.max_parameter_cv", V_POS, F(max_parameter_cv), NULL,
+     0, 0, -1},
     {"optimization.cmc.validation.heterogeneity_abort", V_BOOL, F(heterogeneity_abort),
      NULL, 0, 0, -1},
     {"optimization.cmc.per_shard_mcmc.chain_method", V_CHAIN_METHOD, F(chain_parallel),
@@ -150,31 +156,60 @@ static const char *const structured[] = {
 /* homodyne keys for its other methods and outputs: accepted, not used.
  * An entry ending in '.' covers the whole subtree. */
 static const char *const ignored[] = {
-    "metadata.", "analysis_settings.", "noise_estimation.", "performance.", "logging.",
-    "quality_control.", "plotting.", "validation.", "output.", "streaming.",
-    "experimental_data.phi_angles_path", "experimental_data.phi_angles_file",
-    "experimental_data.cache_file_path", "experimental_data.cache_filename_template",
-    "experimental_data.cache_compression", "experimental_data.data_type",
-    "experimental_data.file_format", "experimental_data.exchange_key",
-    "phi_filtering.algorithm", "phi_filtering.tolerance", "phi_filtering.quality_control.",
-    "initial_parameters.units", "initial_parameters.active_parameters",
-    "initial_parameters.fixed_parameters", "parameter_space.model",
-    "parameter_space.priors", "optimization.method", "optimization.nlsq.",
-    "optimization.vi.", "optimization.hybrid.", "optimization.streaming.",
-    "optimization.stratification.", "optimization.sequential.", "optimization.recovery.",
-    "optimization.mcmc.backend", "optimization.mcmc.progress_bar",
-    "optimization.mcmc.initial_values.", "optimization.mcmc.enabled",
-    "optimization.mcmc.adaptation_window", "optimization.mcmc.step_size_adaptation",
-    "optimization.mcmc.mass_matrix_adaptation", "optimization.mcmc.max_treedepth",
-    "optimization.cmc.run_id", "optimization.cmc.backend_config.enable_checkpoints",
+    "metadata.",
+    "analysis_settings.",
+    "noise_estimation.",
+    "performance.",
+    "logging.",
+    "quality_control.",
+    "plotting.",
+    "validation.",
+    "output.",
+    "streaming.",
+    "experimental_data.phi_angles_path",
+    "experimental_data.phi_angles_file",
+    "experimental_data.cache_file_path",
+    "experimental_data.cache_filename_template",
+    "experimental_data.cache_compression",
+    "experimental_data.data_type",
+    "experimental_data.file_format",
+    "experimental_data.exchange_key",
+    "phi_filtering.algorithm",
+    "phi_filtering.tolerance",
+    "phi_filtering.quality_control.",
+    "initial_parameters.units",
+    "initial_parameters.active_parameters",
+    "initial_parameters.fixed_parameters",
+    "parameter_space.model",
+    "parameter_space.priors",
+    "optimization.method",
+    "optimization.nlsq.",
+    "optimization.vi.",
+    "optimization.hybrid.",
+    "optimization.streaming.",
+    "optimization.stratification.",
+    "optimization.sequential.",
+    "optimization.recovery.",
+    "optimization.mcmc.backend",
+    "optimization.mcmc.progress_bar",
+    "optimization.mcmc.initial_values.",
+    "optimization.mcmc.enabled",
+    "optimization.mcmc.adaptation_window",
+    "optimization.mcmc.step_size_adaptation",
+    "optimization.mcmc.mass_matrix_adaptation",
+    "optimization.mcmc.max_treedepth",
+    "optimization.cmc.run_id",
+    "optimization.cmc.backend_config.enable_checkpoints",
     "optimization.cmc.backend_config.checkpoint_frequency",
     "optimization.cmc.backend_config.checkpoint_dir",
     "optimization.cmc.backend_config.keep_last_checkpoints",
     "optimization.cmc.backend_config.resume_from_checkpoint",
-    "optimization.cmc.backend_config.slurm.", "optimization.cmc.backend_config.pbs.",
+    "optimization.cmc.backend_config.slurm.",
+    "optimization.cmc.backend_config.pbs.",
     "optimization.cmc.backend_config.mpi.",
     "optimization.cmc.sharding.min_points_per_shard",
-    "optimization.cmc.sharding.min_points_per_param", "optimization.cmc.sharding.seed_base",
+    "optimization.cmc.sharding.min_points_per_param",
+    "optimization.cmc.sharding.seed_base",
     "optimization.cmc.combination.validate_results",
     "optimization.cmc.combination.min_success_rate_warning",
     "optimization.cmc.per_shard_mcmc.adaptive_sampling",
@@ -182,7 +217,8 @@ static const char *const ignored[] = {
     "optimization.cmc.per_shard_mcmc.min_samples",
     "optimization.cmc.per_shard_mcmc.enable_jax_profiling",
     "optimization.cmc.per_shard_mcmc.jax_profile_dir",
-    "optimization.cmc.validation.strict_mode", "optimization.cmc.validation.min_per_shard_ess",
+    "optimization.cmc.validation.strict_mode",
+    "optimization.cmc.validation.min_per_shard_ess",
     "optimization.cmc.validation.max_per_shard_rhat",
     "optimization.cmc.validation.max_between_shard_kl",
     "optimization.cmc.validation.min_success_rate",
@@ -204,8 +240,8 @@ static void default_priors(hcmc_config *c)
     }
     hcmc_prior_init(&c->contrast, HCMC_PRIOR_TRUNCATED_NORMAL, 0.0, 1.0, NAN, NAN,
                     "contrast", NULL);
-    hcmc_prior_init(&c->offset, HCMC_PRIOR_TRUNCATED_NORMAL, 0.5, 1.5, NAN, NAN, "offset",
-                    NULL);
+    hcmc_prior_init(&c->offset, HCMC_PRIOR_TRUNCATED_NORMAL, 0.5, 1.5, NAN, NAN,
+                    "offset", NULL);
 }
 
 void hcmc_config_defaults(hcmc_config *c, hcmc_mode mode)
@@ -263,10 +299,11 @@ typedef struct {
     size_t line, col; /* 1-based; 0: not from a file */
 } where;
 
-static int fail_at(hcmc_error *err, const where *w, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static int fail_at(hcmc_error *err, const where *w, const char *key, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
 
-static int fail_at(hcmc_error *err, const where *w, const char *key, const char *fmt, ...)
+static int fail_at(hcmc_error *err, const where *w, const char *key, const char *fmt,
+                   ...)
 {
     char msg[400];
     va_list ap;
@@ -306,7 +343,8 @@ static int parse_long(const char *s, long long *out)
 static int parse_bool(const char *s, bool *out)
 {
     static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on", "On"};
-    static const char *const no[] = {"false", "False", "FALSE", "no", "No", "off", "Off"};
+    static const char *const no[] = {"false", "False", "FALSE", "no",
+                                     "No",    "off",   "Off"};
     for (size_t k = 0; k < sizeof yes / sizeof *yes; k++) {
         if (!strcmp(s, yes[k])) {
             *out = true;
@@ -368,7 +406,8 @@ static int set_value(hcmc_config *c, const key_spec *k, const char *s, const whe
             *(size_t *)field = 0;
             return 0;
         }
-        if (parse_long(s, &n) || n < (k->type == V_COUNT0 ? 0 : 1) || n > 1000000000000LL)
+        if (parse_long(s, &n) || n < (k->type == V_COUNT0 ? 0 : 1) ||
+            n > 1000000000000LL)
             return fail_at(err, w, k->path, "expected an integer >= %d%s, got '%s'",
                            k->type == V_COUNT0 ? 0 : 1,
                            k->type == V_COUNT_AUTO ? " or 'auto'" : "", s);
@@ -376,8 +415,9 @@ static int set_value(hcmc_config *c, const key_spec *k, const char *s, const whe
         return 0;
     case V_INT_RANGE:
         if (parse_long(s, &n) || n < (long long)k->lo || n > (long long)k->hi)
-            return fail_at(err, w, k->path, "expected an integer from %.0f to %.0f, got '%s'",
-                           k->lo, k->hi, s);
+            return fail_at(err, w, k->path,
+                           "expected an integer from %.0f to %.0f, got '%s'", k->lo,
+                           k->hi, s);
         *(int *)field = (int)n;
         return 0;
     case V_FRAME:
@@ -404,12 +444,14 @@ static int set_value(hcmc_config *c, const key_spec *k, const char *s, const whe
             return 0;
         }
         if (parse_bool(s, &b))
-            return fail_at(err, w, k->path, "expected true, false or auto, got '%s'", s);
+            return fail_at(err, w, k->path, "expected true, false or auto, got '%s'",
+                           s);
         *(hcmc_tristate *)field = b ? HCMC_ON : HCMC_OFF;
         return 0;
     case V_STRING:
         if (strlen(s) >= k->size)
-            return fail_at(err, w, k->path, "value longer than %zu characters", k->size - 1);
+            return fail_at(err, w, k->path, "value longer than %zu characters",
+                           k->size - 1);
         strcpy(field, s);
         return 0;
     case V_CHOICE: {
@@ -433,7 +475,8 @@ static int set_value(hcmc_config *c, const key_spec *k, const char *s, const whe
         return 0;
     case V_CONVENTION:
         if (hcmc_convention_parse(s, (hcmc_convention *)field, NULL))
-            return fail_at(err, w, k->path, "expected physical or homodyne, got '%s'", s);
+            return fail_at(err, w, k->path, "expected physical or homodyne, got '%s'",
+                           s);
         return 0;
     case V_SCALING:
         if (hcmc_scaling_mode_parse(s, (hcmc_scaling_mode *)field, NULL))
@@ -444,7 +487,8 @@ static int set_value(hcmc_config *c, const key_spec *k, const char *s, const whe
         return 0;
     case V_CHAIN_METHOD:
         if (strcmp(s, "parallel") && strcmp(s, "sequential"))
-            return fail_at(err, w, k->path, "expected parallel or sequential, got '%s'", s);
+            return fail_at(err, w, k->path, "expected parallel or sequential, got '%s'",
+                           s);
         *(bool *)field = !strcmp(s, "parallel");
         return 0;
     }
@@ -501,7 +545,8 @@ static int want_scalar(const walk *W, const yaml_node_t *n, const char *path,
                    n->type == YAML_MAPPING_NODE ? "mapping" : "list");
 }
 
-static int want_seq(const walk *W, const yaml_node_t *n, const char *path, hcmc_error *err)
+static int want_seq(const walk *W, const yaml_node_t *n, const char *path,
+                    hcmc_error *err)
 {
     if (n->type == YAML_SEQUENCE_NODE)
         return 0;
@@ -546,14 +591,17 @@ static int read_ranges(walk *W, const yaml_node_t *n, const char *path, hcmc_err
         if (e->type != YAML_MAPPING_NODE)
             return fail_at(err, &w, path, "expected entries {min_angle, max_angle}");
         if (c->n_ranges >= HCMC_CONFIG_MAX_RANGES)
-            return fail_at(err, &w, path, "more than %d ranges", HCMC_CONFIG_MAX_RANGES);
+            return fail_at(err, &w, path, "more than %d ranges",
+                           HCMC_CONFIG_MAX_RANGES);
         double v[2] = {NAN, NAN};
         for (yaml_node_pair_t *p = e->data.mapping.pairs.start;
              p < e->data.mapping.pairs.top; p++) {
             yaml_node_t *kn = yaml_document_get_node(W->doc, p->key);
             yaml_node_t *vn = yaml_document_get_node(W->doc, p->value);
             const char *key = kn->type == YAML_SCALAR_NODE ? scalar(kn) : "";
-            int slot = !strcmp(key, "min_angle") ? 0 : !strcmp(key, "max_angle") ? 1 : -1;
+            int slot = !strcmp(key, "min_angle")   ? 0
+                       : !strcmp(key, "max_angle") ? 1
+                                                   : -1;
             if (slot < 0) {
                 if (strcmp(key, "description")) {
                     hcmc_log(HCMC_LOG_WARN, "%s:%zu: unknown key '%s' in %s (ignored)",
@@ -570,7 +618,8 @@ static int read_ranges(walk *W, const yaml_node_t *n, const char *path, hcmc_err
                                scalar(vn));
         }
         if (isnan(v[0]) || isnan(v[1]))
-            return fail_at(err, &w, path, "an entry needs both min_angle and max_angle");
+            return fail_at(err, &w, path,
+                           "an entry needs both min_angle and max_angle");
         c->ranges[c->n_ranges][0] = v[0];
         c->ranges[c->n_ranges][1] = v[1];
         c->n_ranges++;
@@ -615,8 +664,8 @@ static int read_bounds(walk *W, const yaml_node_t *n, const char *path, hcmc_err
                 if (!strcmp(key, vk[s]))
                     slot = s;
             if (slot < 0) {
-                hcmc_log(HCMC_LOG_WARN, "%s:%zu: unknown key '%s' in %s (ignored)", W->file,
-                         kn->start_mark.line + 1, key, path);
+                hcmc_log(HCMC_LOG_WARN, "%s:%zu: unknown key '%s' in %s (ignored)",
+                         W->file, kn->start_mark.line + 1, key, path);
                 W->c->n_warnings++;
                 continue;
             }
@@ -644,7 +693,8 @@ static int read_bounds(walk *W, const yaml_node_t *n, const char *path, hcmc_err
                            "%s: unknown prior type '%s' (TruncatedNormal, Uniform, "
                            "Normal, LogNormal, BetaScaled)",
                            name, type);
-        double lo = isnan(v[0]) ? target->lo : v[0], hi = isnan(v[1]) ? target->hi : v[1];
+        double lo = isnan(v[0]) ? target->lo : v[0],
+               hi = isnan(v[1]) ? target->hi : v[1];
         hcmc_error perr;
         if (hcmc_prior_init(target, pt, lo, hi, v[2], v[3], name, &perr))
             return fail_at(err, &w, path, "%s", perr.msg);
@@ -662,8 +712,8 @@ static int read_structured(walk *W, const char *path, const yaml_node_t *n,
         !strcmp(path, "experimental_data.data_file_name")) {
         if ((rc = want_scalar(W, n, path, err)))
             return rc;
-        char *dst = !strcmp(path, "experimental_data.data_folder_path") ? W->folder
-                                                                         : W->fname;
+        char *dst =
+            !strcmp(path, "experimental_data.data_folder_path") ? W->folder : W->fname;
         if (strlen(scalar(n)) >= HCMC_PATH_MAX)
             return fail_at(err, &w, path, "path too long");
         strcpy(dst, is_null(n) ? "" : scalar(n));
@@ -702,13 +752,15 @@ static int read_structured(walk *W, const char *path, const yaml_node_t *n,
         return read_numbers(W, n, path, W->values, 16, &W->n_values, err);
     }
     if (!strcmp(path, "initial_parameters.per_angle_scaling.contrast"))
-        return is_null(n) ? 0
-                          : read_numbers(W, n, path, c->init_contrast,
-                                         HCMC_CONFIG_MAX_ANGLES, &c->n_init_contrast, err);
+        return is_null(n)
+                   ? 0
+                   : read_numbers(W, n, path, c->init_contrast, HCMC_CONFIG_MAX_ANGLES,
+                                  &c->n_init_contrast, err);
     if (!strcmp(path, "initial_parameters.per_angle_scaling.offset"))
-        return is_null(n) ? 0
-                          : read_numbers(W, n, path, c->init_offset,
-                                         HCMC_CONFIG_MAX_ANGLES, &c->n_init_offset, err);
+        return is_null(n)
+                   ? 0
+                   : read_numbers(W, n, path, c->init_offset, HCMC_CONFIG_MAX_ANGLES,
+                                  &c->n_init_offset, err);
     return fail_at(err, &w, path, "internal: no reader");
 }
 
@@ -730,7 +782,8 @@ static bool is_ignored(const char *path)
     for (size_t k = 0; k < NIGNORED; k++) {
         size_t n = strlen(ignored[k]);
         if (ignored[k][n - 1] == '.') {
-            if (!strncmp(path, ignored[k], n - 1) && (path[n - 1] == 0 || path[n - 1] == '.'))
+            if (!strncmp(path, ignored[k], n - 1) &&
+                (path[n - 1] == 0 || path[n - 1] == '.'))
                 return true;
         } else if (!strcmp(path, ignored[k])) {
             return true;
@@ -759,8 +812,8 @@ static int walk_map(walk *W, const yaml_node_t *map, const char *prefix, int dep
         where w = where_of(W, map);
         return fail_at(err, &w, prefix, "nested too deeply");
     }
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = yaml_document_get_node(W->doc, p->key);
         yaml_node_t *vn = yaml_document_get_node(W->doc, p->value);
         if (!kn || !vn)
@@ -850,7 +903,8 @@ static int finish(walk *W, hcmc_error *err)
         if (W->n_values != nn)
             return fail_at(err, &W->values_at, "initial_parameters.values",
                            "%zu values for %zu parameters%s", W->n_values, nn,
-                           W->n_names ? " in parameter_names" : " of the analysis mode");
+                           W->n_names ? " in parameter_names"
+                                      : " of the analysis mode");
         for (size_t k = 0; k < nn; k++) {
             int ph = W->n_names ? hcmc_phys_index(W->names[k]) : (int)k;
             c->init_phys[ph] = W->values[k];
@@ -880,10 +934,10 @@ int hcmc_config_parse(const char *text, size_t len, const char *name, hcmc_confi
         return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", name);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        int rc = hcmc_error_set(err, HCMC_EFORMAT, "%s:%zu:%zu: not valid YAML: %s", name,
-                                parser.problem_mark.line + 1,
-                                parser.problem_mark.column + 1,
-                                parser.problem ? parser.problem : "parse error");
+        int rc =
+            hcmc_error_set(err, HCMC_EFORMAT, "%s:%zu:%zu: not valid YAML: %s", name,
+                           parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+                           parser.problem ? parser.problem : "parse error");
         yaml_parser_delete(&parser);
         return rc;
     }
@@ -897,9 +951,10 @@ int hcmc_config_parse(const char *text, size_t len, const char *name, hcmc_confi
         goto out;
     }
     if (root->type != YAML_MAPPING_NODE) {
-        rc = hcmc_error_set(err, HCMC_EFORMAT,
-                            "%s:%zu:%zu: expected a mapping of settings at the top level",
-                            name, root->start_mark.line + 1, root->start_mark.column + 1);
+        rc = hcmc_error_set(
+            err, HCMC_EFORMAT,
+            "%s:%zu:%zu: expected a mapping of settings at the top level", name,
+            root->start_mark.line + 1, root->start_mark.column + 1);
         goto out;
     }
     /* the mode first: defaults depend on it */
@@ -935,7 +990,8 @@ int hcmc_config_load(const char *path, hcmc_config *c, hcmc_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return hcmc_error_set(err, HCMC_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return hcmc_error_set(err, HCMC_EIO, "%s: cannot open: %s", path,
+                              strerror(errno));
     size_t cap = 1 << 16, len = 0;
     char *text = malloc(cap + 1);
     while (text) {
@@ -946,8 +1002,8 @@ int hcmc_config_load(const char *path, hcmc_config *c, hcmc_error *err)
         if (cap >= (size_t)64 << 20) {
             free(text);
             fclose(f);
-            return hcmc_error_set(err, HCMC_EFORMAT, "%s: larger than 64 MiB: not a config",
-                                  path);
+            return hcmc_error_set(err, HCMC_EFORMAT,
+                                  "%s: larger than 64 MiB: not a config", path);
         }
         char *grown = realloc(text, 2 * cap + 1);
         if (!grown) {
@@ -969,7 +1025,8 @@ int hcmc_config_load(const char *path, hcmc_config *c, hcmc_error *err)
     text[len] = 0;
     if (memchr(text, 0, len)) {
         free(text);
-        return hcmc_error_set(err, HCMC_EFORMAT, "%s: binary data: not a YAML config", path);
+        return hcmc_error_set(err, HCMC_EFORMAT, "%s: binary data: not a YAML config",
+                              path);
     }
     snprintf(c->source, sizeof c->source, "%s", path);
     int rc = hcmc_config_parse(text, len, path, c, err);
@@ -992,8 +1049,8 @@ int hcmc_config_set(hcmc_config *c, const char *key, const char *value, hcmc_err
         if (rc)
             return rc;
         if (c->n_overrides < HCMC_CONFIG_MAX_OVERRIDES)
-            snprintf(c->overrides[c->n_overrides++], sizeof c->overrides[0], "%s=%s", key,
-                     value);
+            snprintf(c->overrides[c->n_overrides++], sizeof c->overrides[0], "%s=%s",
+                     key, value);
         return 0;
     }
     return hcmc_error_set(err, HCMC_EINVAL, "command line: unknown setting '%s'", key);

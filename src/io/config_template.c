@@ -29,8 +29,9 @@ int hcmc_config_write_template(FILE *f, hcmc_mode mode)
     fprintf(f, "# static (D0, alpha, D_offset) or laminar_flow (adds the shear rate\n"
                "# gamma_dot_t0 t^beta + gamma_dot_t_offset and the flow angle phi0)\n");
     fprintf(f, "analysis_mode: %s\n\n", hcmc_mode_name(mode));
-    fprintf(f, "# physical: g_S = sinc^2(X/2), each matrix element once (the published\n"
-               "# model); homodyne: homodyne's code (sinc^4(X/2pi), both triangles)\n");
+    fprintf(f,
+            "# physical: g_S = sinc^2(X/2), each matrix element once (the published\n"
+            "# model); homodyne: homodyne's code (sinc^4(X/2pi), both triangles)\n");
     fprintf(f, "model_convention: physical\n\n");
     fprintf(f, "experimental_data:\n"
                "  # APS 8-ID result file (HDF5); relative paths start at this file\n"
@@ -67,47 +68,48 @@ int hcmc_config_write_template(FILE *f, hcmc_mode mode)
         bound(f, hcmc_phys_name((int)k), &c.phys[k], units[k]);
     bound(f, "contrast", &c.contrast, "1");
     bound(f, "offset", &c.offset, "1");
-    fprintf(f,
-            "\noptimization:\n"
-            "  cmc:\n"
-            "    enable: auto              # auto: CMC from min_points_for_cmc points\n"
-            "    min_points_for_cmc: %zu\n"
-            "    per_angle_mode: auto      # auto | individual | constant | "
-            "constant_averaged\n"
-            "    constant_scaling_threshold: %zu\n"
-            "    prior_tempering: true     # each shard gets prior^(1/K)\n"
-            "    seed: %" PRIu64 "\n"
-            "    per_shard_timeout: %.0f   # [s]\n"
-            "    heartbeat_timeout: %.0f    # [s]\n"
-            "    backend_config:\n"
-            "      name: auto              # auto | serial | threads | multiprocessing |"
-            " pool | slurm | pbs | mpi\n"
-            "      num_workers: auto\n"
-            "      max_retries: %d\n"
-            "    sharding:\n"
-            "      strategy: random        # random | stratified | contiguous\n"
-            "      num_shards: auto\n"
-            "      max_points_per_shard: auto\n"
-            "    combination:\n"
-            "      method: robust_consensus_mc   # consensus_mc | gaussian | "
-            "weighted_gaussian | simple_average\n"
-            "      min_success_rate: %g\n"
-            "    per_shard_mcmc:\n"
-            "      num_warmup: %zu\n"
-            "      num_samples: %zu\n"
-            "      num_chains: %zu\n"
-            "      chain_method: parallel  # parallel | sequential\n"
-            "      target_accept_prob: %g\n"
-            "      max_tree_depth: %d\n"
-            "      dense_mass: true\n"
-            "    validation:\n"
-            "      max_divergence_rate: %g\n"
-            "      max_parameter_cv: %g\n"
-            "      heterogeneity_abort: true\n\n",
-            c.min_points_for_cmc, c.constant_scaling_threshold, c.seed,
-            c.per_shard_timeout, c.heartbeat_timeout, c.max_retries, c.min_success_rate,
-            c.num_warmup, c.num_samples, c.num_chains, c.target_accept_prob,
-            c.max_tree_depth, c.max_divergence_rate, c.max_parameter_cv);
+    fprintf(
+        f,
+        "\noptimization:\n"
+        "  cmc:\n"
+        "    enable: auto              # auto: CMC from min_points_for_cmc points\n"
+        "    min_points_for_cmc: %zu\n"
+        "    per_angle_mode: auto      # auto | individual | constant | "
+        "constant_averaged\n"
+        "    constant_scaling_threshold: %zu\n"
+        "    prior_tempering: true     # each shard gets prior^(1/K)\n"
+        "    seed: %" PRIu64 "\n"
+        "    per_shard_timeout: %.0f   # [s]\n"
+        "    heartbeat_timeout: %.0f    # [s]\n"
+        "    backend_config:\n"
+        "      name: auto              # auto | serial | threads | multiprocessing |"
+        " pool | slurm | pbs | mpi\n"
+        "      num_workers: auto\n"
+        "      max_retries: %d\n"
+        "    sharding:\n"
+        "      strategy: random        # random | stratified | contiguous\n"
+        "      num_shards: auto\n"
+        "      max_points_per_shard: auto\n"
+        "    combination:\n"
+        "      method: robust_consensus_mc   # consensus_mc | gaussian | "
+        "weighted_gaussian | simple_average\n"
+        "      min_success_rate: %g\n"
+        "    per_shard_mcmc:\n"
+        "      num_warmup: %zu\n"
+        "      num_samples: %zu\n"
+        "      num_chains: %zu\n"
+        "      chain_method: parallel  # parallel | sequential\n"
+        "      target_accept_prob: %g\n"
+        "      max_tree_depth: %d\n"
+        "      dense_mass: true\n"
+        "    validation:\n"
+        "      max_divergence_rate: %g\n"
+        "      max_parameter_cv: %g\n"
+        "      heterogeneity_abort: true\n\n",
+        c.min_points_for_cmc, c.constant_scaling_threshold, c.seed, c.per_shard_timeout,
+        c.heartbeat_timeout, c.max_retries, c.min_success_rate, c.num_warmup,
+        c.num_samples, c.num_chains, c.target_accept_prob, c.max_tree_depth,
+        c.max_divergence_rate, c.max_parameter_cv);
     fprintf(f, "output:\n  directory: %s\n", c.output_dir);
     (void)lam;
     return ferror(f) ? HCMC_EIO : HCMC_OK;

@@ -326,3 +326,38 @@ out:
     hcmc_points_release(&sub);
     return rc;
 }
+
+int hcmc_initial_point(const hcmc_target *t, const double *theta, double *z,
+                       hcmc_error *err)
+{
+    const hcmc_points *pts = hcmc_target_points(t);
+    size_t dim = hcmc_target_dim(t), nb = dim - 1;
+    int rc = default_guess(t, pts, z, err);
+    if (rc)
+        return rc;
+    for (size_t k = 0; k < nb; k++) {
+        if (!theta || isnan(theta[k]))
+            continue;
+        double lo, hi;
+        hcmc_target_bounds(t, k, &lo, &hi);
+        if (!isfinite(theta[k]))
+            return hcmc_error_set(err, HCMC_EINVAL, "initial value of %s is %g",
+                                  hcmc_target_param_name(t, k), theta[k]);
+        double eps = 1e-6 * (hi - lo);
+        if (!(theta[k] > lo + eps && theta[k] < hi - eps))
+            hcmc_log(
+                HCMC_LOG_WARN,
+                "initial value %s = %g is not inside its bounds [%g, %g]; starting "
+                "just inside them",
+                hcmc_target_param_name(t, k), theta[k], lo, hi);
+        z[k] = to_z(t, k, theta[k]);
+    }
+    double s_y = 0.0;
+    if (theta && isfinite(theta[nb]) && theta[nb] > 0)
+        z[nb] = log(theta[nb]);
+    else if (hcmc_points_noise_scale(pts, &s_y, err) == 0)
+        z[nb] = log(s_y);
+    else
+        return err ? err->code : HCMC_EINVAL;
+    return HCMC_OK;
+}
