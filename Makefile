@@ -12,7 +12,8 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 # Debian packages the build and the tests need.
 DEPS := cmake make gcc pkg-config libc6-dev libcmocka-dev librandom123-dev \
         libsleef-dev liblapacke-dev libopenblas-dev \
-        libcminpack-dev libyaml-dev libhdf5-dev liblzf-dev clang libclang-rt-14-dev python3
+        libcminpack-dev libyaml-dev libhdf5-dev liblzf-dev libnetcdf-dev libjansson-dev \
+        python3-xarray python3-netcdf4 clang libclang-rt-14-dev python3
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 

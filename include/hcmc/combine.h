@@ -6,8 +6,9 @@
  *     every shard, so chains and draws keep their structure. Shards are
  *     streamed: memory O(C S d) whatever K.
  *   robust_consensus_mc (= auto): shards whose mean of a physical parameter
- *     is an outlier (0.6745 |m_k - median| / MAD > 3.5) are dropped first
- *     (all kept if fewer than 3 would remain), then consensus_mc.
+ *     is an outlier (0.6745 |m_k - median| / MAD > 3.5, the MAD taken at
+ *     least 0.6745 x the median shard posterior sd) are dropped first (all
+ *     kept if fewer than 3 would remain), then consensus_mc.
  *   gaussian: the product of the shards' Gaussian approximations, sampled
  *     with the run's seed.
  *   weighted_gaussian, simple_average: homodyne's rules, for comparison:
@@ -18,7 +19,12 @@
  * whose divergence rate exceeds max_divergence_rate, and shards with a
  * variance below 1e-6 x the median variance of that parameter are excluded,
  * each with its reason. Heterogeneity: CV = sd(shard means) / max(|mean of
- * means|, 0.01 (max - min)) per physical parameter (constrained units);
+ * means|, 0.01 (max - min), noise) per physical parameter (constrained
+ * units), noise = the median shard posterior sd times the 99.9 % quantile
+ * of sqrt(chi2(n-1) / (n-1)): the scatter agreeing shards can show. That
+ * term is hcmc's addition to MODEL.md's rule: without it a weakly
+ * identified parameter near zero (an offset) shows a CV above 1 from
+ * sampling noise alone;
  * above max_parameter_cv the combination fails when heterogeneity_abort,
  * else warns. Fewer than min_success_rate of the shards left: fails, naming
  * the shards and reasons. */

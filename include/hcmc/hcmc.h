@@ -4,6 +4,9 @@
 #define HCMC_HCMC_H
 
 #include "hcmc/aps.h"
+#include "hcmc/backend.h"
+#include "hcmc/cmc.h"
+#include "hcmc/combine.h"
 #include "hcmc/config.h"
 #include "hcmc/dataset.h"
 #include "hcmc/diagnostics.h"
@@ -13,6 +16,7 @@
 #include "hcmc/points.h"
 #include "hcmc/prior.h"
 #include "hcmc/rng.h"
+#include "hcmc/run.h"
 #include "hcmc/status.h"
 #include "hcmc/target.h"
 #include "hcmc/version.h"

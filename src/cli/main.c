@@ -27,6 +27,7 @@ static void usage(FILE *f)
                "  config    write a configuration template, or check a configuration\n"
                "  simulate  write synthetic two-time data as an APS HDF5 file\n"
                "  inspect   show what an APS HDF5 file holds\n"
+               "  run       the whole analysis from a configuration\n"
                "\n"
                "hcmc COMMAND --help shows the options of a command.\n");
 }
@@ -252,6 +253,8 @@ int main(int argc, char **argv)
         return cmd_simulate(argc - 1, argv + 1);
     if (!strcmp(cmd, "inspect"))
         return cmd_inspect(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
     fprintf(stderr, "hcmc: error: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

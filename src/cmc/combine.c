@@ -76,7 +76,7 @@ static double median_of(double *v, size_t n)
 /* Per-shard moments: mean[d], cov[d*d], precision[d*d] (inverse of cov),
  * constrained means of the physical parameters tmean[nphys]. */
 typedef struct {
-    double *mean, *cov, *prec, *tmean;
+    double *mean, *cov, *prec, *tmean, *tsd;
     bool finite, invertible;
 } moments;
 
@@ -87,6 +87,7 @@ static void shard_moments(const hcmc_shard_draws *sh, const hcmc_combine_setting
     m->finite = true;
     memset(m->mean, 0, d * sizeof(double));
     memset(m->tmean, 0, (s->nphys ? s->nphys : 1) * sizeof(double));
+    memset(m->tsd, 0, (s->nphys ? s->nphys : 1) * sizeof(double));
     for (size_t g = 0; g < n; g++) {
         const double *z = sh->z + g * d;
         for (size_t k = 0; k < d; k++) {
@@ -98,14 +99,19 @@ static void shard_moments(const hcmc_shard_draws *sh, const hcmc_combine_setting
                 s->constrain(s->ctx, z, theta);
             else
                 memcpy(theta, z, d * sizeof(double));
-            for (size_t k = 0; k < s->nphys; k++)
+            for (size_t k = 0; k < s->nphys; k++) {
                 m->tmean[k] += theta[k];
+                m->tsd[k] += theta[k] * theta[k];
+            }
         }
     }
     for (size_t k = 0; k < d; k++)
         m->mean[k] /= (double)n;
-    for (size_t k = 0; k < s->nphys; k++)
+    for (size_t k = 0; k < s->nphys; k++) {
         m->tmean[k] /= (double)n;
+        double v = m->tsd[k] / (double)n - m->tmean[k] * m->tmean[k];
+        m->tsd[k] = sqrt(fmax(v, 0.0) * (double)n / (double)(n - 1));
+    }
     memset(m->cov, 0, d * d * sizeof(double));
     for (size_t g = 0; g < n && m->finite; g++) {
         const double *z = sh->z + g * d;
@@ -165,6 +171,13 @@ static void drop_outliers(hcmc_combine_result *r, const moments *M, size_t K,
             if (r->status[k] == HCMC_SHARD_KEPT)
                 buf[n++] = fabs(M[k].tmean[j] - med);
         double mad = median_of(buf, n);
+        /* scatter within a shard's own posterior sd is noise, not an
+         * outlier: the MAD is at least that of a normal with that sd */
+        n = 0;
+        for (size_t k = 0; k < K; k++)
+            if (r->status[k] == HCMC_SHARD_KEPT)
+                buf[n++] = M[k].tsd[j];
+        mad = fmax(mad, 0.6745 * median_of(buf, n));
         if (!(mad > 0))
             continue;
         for (size_t k = 0; k < K; k++)
@@ -216,7 +229,7 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
     size_t d = ref ? ref->dim : 0, C = ref ? ref->chains : 0, S = ref ? ref->draws : 0;
     size_t G = C * S, np = s->nphys;
     moments *M = calloc(K, sizeof *M);
-    double *store = ref ? calloc(K * (d + 2 * d * d + np + 1), sizeof(double)) : NULL;
+    double *store = ref ? calloc(K * (d + 2 * d * d + 2 * np + 2), sizeof(double)) : NULL;
     double *buf = malloc((K + d + 1) * sizeof(double));
     double *theta = malloc((d + 1) * sizeof(double));
     int rc = HCMC_OK;
@@ -233,9 +246,12 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
                     sh->failure ? sh->failure : "no draws");
             continue;
         }
-        double *p = store + k * (d + 2 * d * d + np + 1);
-        M[k] = (moments){
-            .mean = p, .cov = p + d, .prec = p + d + d * d, .tmean = p + d + 2 * d * d};
+        double *p = store + k * (d + 2 * d * d + 2 * np + 2);
+        M[k] = (moments){.mean = p,
+                         .cov = p + d,
+                         .prec = p + d + d * d,
+                         .tmean = p + d + 2 * d * d,
+                         .tsd = p + d + 2 * d * d + np + 1};
         shard_moments(sh, s, &M[k], theta);
         double rate = (double)sh->divergences / (double)G;
         if (!M[k].finite)
@@ -295,7 +311,18 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
                 var += (M[k].tmean[j] - mu) * (M[k].tmean[j] - mu);
         double sd = n > 1 ? sqrt(var / (double)(n - 1)) : 0.0;
         double floor = s->bounds ? 0.01 * (s->bounds[j][1] - s->bounds[j][0]) : 0.0;
-        double den = fmax(fabs(mu), floor);
+        /* When the shards agree, their means scatter with about a shard's
+         * own posterior sd s: sd(means)^2 ~ s^2 chi2(n-1) / (n-1). The
+         * noise floor is that at its 99.9 % quantile (Wilson-Hilferty), so
+         * agreeing shards stay below CV 1 but for 1 run in 1000. */
+        size_t m = 0;
+        for (size_t k = 0; k < K; k++)
+            if (r->status[k] == HCMC_SHARD_KEPT)
+                buf[m++] = M[k].tsd[j];
+        double nu = n > 1 ? (double)(n - 1) : 1.0, a = 2.0 / (9.0 * nu);
+        double q = 1.0 - a + 3.0902 * sqrt(a), chi_ratio = q * q * q; /* chi2 / nu */
+        double noise = median_of(buf, m) * sqrt(chi_ratio);
+        double den = fmax(fmax(fabs(mu), floor), noise);
         r->cv[j] = den > 0 ? sd / den : 0.0;
         if (r->cv[j] > s->max_parameter_cv) {
             r->heterogeneous = true;

@@ -1,0 +1,94 @@
+/* Consensus Monte Carlo: the problem, the shard plan and the shard task
+ * (MODEL.md sections 5, 6, 9; DESIGN.md).
+ *
+ * A problem is immutable once made: the full points table, the target
+ * specification every shard shares (tempering K, fixed scaling and sigma's
+ * prior scale from the whole data set), and the warm start computed once on
+ * the whole data set. A plan assigns every point to exactly one shard and
+ * orders the shards longest first. The shard task is a pure function of
+ * (problem, plan, shard id, settings): the same inputs give the same bytes,
+ * whichever process or machine runs it. */
+#ifndef HCMC_CMC_H
+#define HCMC_CMC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hcmc/diagnostics.h"
+#include "hcmc/export.h"
+#include "hcmc/nuts.h"
+#include "hcmc/points.h"
+#include "hcmc/status.h"
+#include "hcmc/target.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum hcmc_shard_strategy {
+    HCMC_STRATEGY_RANDOM = 0, /* angle-balanced when several angles */
+    HCMC_STRATEGY_STRATIFIED, /* one shard per angle, split when too large */
+    HCMC_STRATEGY_CONTIGUOUS  /* consecutive blocks in (angle, i, j) order */
+} hcmc_shard_strategy;
+
+HCMC_API int hcmc_shard_strategy_parse(const char *s, hcmc_shard_strategy *out,
+                                       hcmc_error *err);
+
+typedef struct hcmc_shard_plan {
+    size_t n_shards;
+    size_t *start; /* [K + 1]: shard k holds idx[start[k] .. start[k+1]) */
+    size_t *idx;   /* point indices, ascending within a shard */
+    double *cost;  /* [K]: N_k (1 + normalised noise) */
+    size_t *order; /* [K]: dispatch order, largest cost first */
+} hcmc_shard_plan;
+
+/* num_shards and max_points 0 mean auto (MODEL.md 5: the fewest shards
+ * that give every worker at least 2, with at most 100 000 and at least
+ * 5 000 (laminar_flow) / 10 000 (static) points each). */
+HCMC_API int hcmc_shard_plan_make(const hcmc_points *pts, hcmc_shard_strategy strategy,
+                                  size_t num_shards, size_t max_points, size_t workers,
+                                  hcmc_mode mode, uint64_t seed, hcmc_shard_plan **out,
+                                  hcmc_error *err);
+HCMC_API void hcmc_shard_plan_free(hcmc_shard_plan *p);
+
+typedef struct hcmc_problem hcmc_problem;
+
+/* Builds the problem over pts (not copied; must outlive it) for K shards:
+ * the spec's num_shards is set to K, constant scaling values and sigma's
+ * prior scale come from all points, and the warm start runs on all points
+ * (init: given starting values in constrained units, NaN = none; NULL: a
+ * least-squares fit). init_phys: starting values of the physical
+ * parameters (NaN = none; NULL: none), refined by the fit. */
+HCMC_API int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts,
+                              size_t K, const double *init_phys, hcmc_problem **out,
+                              hcmc_error *err);
+HCMC_API void hcmc_problem_free(hcmc_problem *p);
+HCMC_API size_t hcmc_problem_dim(const hcmc_problem *p);
+HCMC_API const char *hcmc_problem_param_name(const hcmc_problem *p, size_t k);
+/* A target over all points with the problem's settings (for constrain,
+ * names, bounds). */
+HCMC_API const hcmc_target *hcmc_problem_target(const hcmc_problem *p);
+
+typedef struct hcmc_shard_result {
+    size_t id, n_points;
+    int status;          /* 0, or the error code */
+    char message[512];   /* why it failed */
+    hcmc_nuts_result *nuts;
+    double seconds;
+    double rhat_max;     /* over parameters */
+    double ess_bulk_min;
+} hcmc_shard_result;
+
+/* Runs shard `id` of plan. Failures of the sampler are recorded in the
+ * result (status, message), not returned: the gates decide. Returns non-zero
+ * only when no result could be made (out of memory). */
+HCMC_API int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t id,
+                            const hcmc_nuts_settings *settings, hcmc_shard_result **out,
+                            hcmc_error *err);
+HCMC_API void hcmc_shard_result_free(hcmc_shard_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,47 @@
+/* A whole analysis from a configuration: data, shard plan, problem,
+ * backend, combination, and the result files in the output directory
+ * (summary.json, posterior.nc, shards/shard_NNNNN.h5, config.yaml). */
+#ifndef HCMC_RUN_H
+#define HCMC_RUN_H
+
+#include <stdio.h>
+
+#include "hcmc/combine.h"
+#include "hcmc/config.h"
+#include "hcmc/diagnostics.h"
+#include "hcmc/export.h"
+#include "hcmc/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hcmc_run_shard {
+    size_t id, points, divergences;
+    int status; /* HCMC_SHARD_* after combination */
+    char reason[160];
+    double seconds, rhat_max;
+} hcmc_run_shard;
+
+typedef struct hcmc_run_result {
+    size_t n_points, n_shards, dim, chains, draws;
+    char (*names)[40];           /* [dim] */
+    double *theta;               /* combined draws, constrained, [chain][draw][dim] */
+    hcmc_param_summary *summary; /* [dim] */
+    hcmc_run_shard *shards;      /* [n_shards] */
+    size_t n_kept;
+    char backend[32];
+    double seconds, sampling_seconds, warm_start_seconds;
+} hcmc_run_result;
+
+/* Runs the analysis c describes and writes its files to c->output_dir. */
+HCMC_API int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err);
+HCMC_API void hcmc_run_result_free(hcmc_run_result *r);
+/* The console table: parameter, mean, sd, 90 % interval, R-hat, ESS, and a
+ * line on the shards. */
+HCMC_API void hcmc_run_print_table(FILE *f, const hcmc_run_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,305 @@
+/* Result files: summary.json (jansson), posterior.nc (netCDF-4 groups in
+ * ArviZ's InferenceData layout), shards/shard_NNNNN.h5 (HDF5). Every file
+ * is written to a temporary beside its final name and renamed. */
+#include "results.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+#include <jansson.h>
+#include <netcdf.h>
+
+#include "hcmc/combine.h"
+#include "hcmc/version.h"
+
+/* path.tmp.PID beside path */
+static void tmp_name(char *buf, size_t cap, const char *path)
+{
+    snprintf(buf, cap, "%s.tmp.%ld", path, (long)getpid());
+}
+
+static int commit(const char *tmp, const char *path, hcmc_error *err)
+{
+    int fd = open(tmp, O_RDONLY);
+    int bad = fd < 0 || fsync(fd) != 0;
+    if (fd >= 0)
+        close(fd);
+    if (bad || rename(tmp, path)) {
+        int e = errno;
+        remove(tmp);
+        return hcmc_error_set(err, HCMC_EIO, "%s: cannot write (%s)", path, strerror(e));
+    }
+    return HCMC_OK;
+}
+
+/* ---- summary.json ------------------------------------------------------ */
+
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+int hcmc__write_summary(const char *path, const hcmc_run_result *r, const hcmc_config *c,
+                        hcmc_error *err)
+{
+    json_t *root = json_object(), *params = json_object(), *shards = json_array(),
+           *run = json_object();
+    for (size_t k = 0; k < r->dim; k++) {
+        const hcmc_param_summary *s = &r->summary[k];
+        json_t *p = json_object();
+        json_object_set_new(p, "mean", num(s->mean));
+        json_object_set_new(p, "sd", num(s->sd));
+        json_object_set_new(p, "q05", num(s->q05));
+        json_object_set_new(p, "q50", num(s->median));
+        json_object_set_new(p, "q95", num(s->q95));
+        json_object_set_new(p, "r_hat", num(s->rhat));
+        json_object_set_new(p, "ess_bulk", num(s->ess_bulk));
+        json_object_set_new(p, "ess_tail", num(s->ess_tail));
+        json_object_set_new(p, "mcse_mean", num(s->mcse_mean));
+        json_object_set_new(params, r->names[k], p);
+    }
+    static const char *const status_names[] = {"ok",        "failed",     "non-finite",
+                                               "divergent", "degenerate", "outlier"};
+    for (size_t k = 0; k < r->n_shards; k++) {
+        const hcmc_run_shard *s = &r->shards[k];
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer((json_int_t)s->id));
+        json_object_set_new(o, "points", json_integer((json_int_t)s->points));
+        json_object_set_new(o, "status",
+                            json_string(status_names[s->status >= 0 && s->status < 6
+                                                         ? s->status
+                                                         : 1]));
+        json_object_set_new(o, "divergences", json_integer((json_int_t)s->divergences));
+        json_object_set_new(o, "seconds", num(s->seconds));
+        json_object_set_new(o, "r_hat_max", num(s->rhat_max));
+        json_object_set_new(o, "excluded", json_boolean(s->status != HCMC_SHARD_KEPT));
+        json_object_set_new(o, "reason", s->reason[0] ? json_string(s->reason) : json_null());
+        json_array_append_new(shards, o);
+    }
+    json_object_set_new(run, "num_shards", json_integer((json_int_t)r->n_shards));
+    json_object_set_new(run, "backend", json_string(r->backend));
+    json_object_set_new(run, "workers", json_integer(1));
+    json_object_set_new(run, "seconds", num(r->seconds));
+    json_object_set_new(run, "version", json_string(HCMC_VERSION));
+    json_object_set_new(run, "seed", json_integer((json_int_t)c->seed));
+    json_object_set_new(run, "points", json_integer((json_int_t)r->n_points));
+    json_object_set_new(run, "combination", json_string(c->combination));
+    json_object_set_new(root, "parameters", params);
+    json_object_set_new(root, "shards", shards);
+    json_object_set_new(root, "run", run);
+    char tmp[HCMC_PATH_MAX + 32];
+    tmp_name(tmp, sizeof tmp, path);
+    int bad = json_dump_file(root, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    json_decref(root);
+    if (bad) {
+        remove(tmp);
+        return hcmc_error_set(err, HCMC_EIO, "%s: cannot write", path);
+    }
+    return commit(tmp, path, err);
+}
+
+/* ---- posterior.nc ---------------------------------------------------------- */
+
+#define NC_TRY(call)                                                                  \
+    do {                                                                              \
+        int nc_rc_ = (call);                                                          \
+        if (nc_rc_ != NC_NOERR) {                                                     \
+            rc = hcmc_error_set(err, HCMC_EIO, "%s: netCDF: %s", path,                \
+                                nc_strerror(nc_rc_));                                 \
+            goto out;                                                                 \
+        }                                                                             \
+    } while (0)
+
+int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
+                          const hcmc_results_extra *x, hcmc_error *err)
+{
+    char tmp[HCMC_PATH_MAX + 32];
+    tmp_name(tmp, sizeof tmp, path);
+    int nc = -1, rc = 0;
+    size_t C = r->chains, S = r->draws, d = r->dim, K = r->n_shards, G = C * S;
+    double *buf = malloc((K * G > G ? K * G : G) * sizeof(double));
+    if (!buf)
+        return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
+    NC_TRY(nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &nc));
+    NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "hcmc_version", strlen(HCMC_VERSION),
+                           HCMC_VERSION));
+    NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "created_at", strlen(x->created),
+                           x->created));
+    NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "data_file", strlen(x->data_file),
+                           x->data_file));
+    NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "data_checksum_fnv1a64", strlen(x->checksum),
+                           x->checksum));
+    NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "config", strlen(x->config_text),
+                           x->config_text));
+    unsigned long long seed = x->seed;
+    NC_TRY(nc_put_att_ulonglong(nc, NC_GLOBAL, "seed", NC_UINT64, 1, &seed));
+    NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "inference_library", 4, "hcmc"));
+
+    /* dimensions at the root, shared by the groups below it */
+    int g, dc, dd, ds, v;
+    NC_TRY(nc_def_dim(nc, "chain", C, &dc));
+    NC_TRY(nc_def_dim(nc, "draw", S, &dd));
+    NC_TRY(nc_def_dim(nc, "shard", K, &ds));
+    /* posterior: combined draws in constrained units */
+    NC_TRY(nc_def_grp(nc, "posterior", &g));
+    for (size_t k = 0; k < d; k++) {
+        int dims[2] = {dc, dd};
+        NC_TRY(nc_def_var(g, r->names[k], NC_DOUBLE, 2, dims, &v));
+        for (size_t i = 0; i < G; i++)
+            buf[i] = r->theta[i * d + k];
+        NC_TRY(nc_put_var_double(g, v, buf));
+    }
+    /* sample_stats: per shard, chain, draw */
+    NC_TRY(nc_def_grp(nc, "sample_stats", &g));
+    int dims3[3] = {ds, dc, dd};
+    for (int stat = 0; stat < 7; stat++) {
+        static const char *const names[7] = {"lp",      "energy",   "tree_depth",
+                                             "step_size", "n_steps", "acceptance_rate",
+                                             "diverging"};
+        for (size_t k = 0; k < K; k++) {
+            const hcmc_nuts_draws *D = x->shard_draws[k];
+            for (size_t i = 0; i < G; i++) {
+                double val = NAN;
+                if (D && D->n == S)
+                    val = stat == 0   ? D->lp[i]
+                          : stat == 1 ? D->energy[i]
+                          : stat == 2 ? D->tree_depth[i]
+                          : stat == 3 ? D->step_size[i]
+                          : stat == 4 ? D->n_steps[i]
+                          : stat == 5 ? D->accept_stat[i]
+                                      : D->diverging[i];
+                buf[k * G + i] = val;
+            }
+        }
+        if (stat == 6) {
+            signed char *b8 = malloc(K * G);
+            if (!b8) {
+                rc = hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            for (size_t i = 0; i < K * G; i++)
+                b8[i] = buf[i] == 1.0;
+            NC_TRY(nc_def_var(g, names[stat], NC_BYTE, 3, dims3, &v));
+            NC_TRY(nc_put_att_text(g, v, "dtype", 4, "bool"));
+            int prc = nc_put_var_schar(g, v, b8);
+            free(b8);
+            NC_TRY(prc);
+        } else if (stat == 2 || stat == 4) {
+            NC_TRY(nc_def_var(g, names[stat], NC_INT64, 3, dims3, &v));
+            long long *b64 = malloc(K * G * sizeof *b64);
+            if (!b64) {
+                rc = hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            for (size_t i = 0; i < K * G; i++)
+                b64[i] = isfinite(buf[i]) ? (long long)buf[i] : -1;
+            int prc = nc_put_var_longlong(g, v, b64);
+            free(b64);
+            NC_TRY(prc);
+        } else {
+            NC_TRY(nc_def_var(g, names[stat], NC_DOUBLE, 3, dims3, &v));
+            NC_TRY(nc_put_var_double(g, v, buf));
+        }
+    }
+    /* shards: each shard's own draws, constrained */
+    NC_TRY(nc_def_grp(nc, "shards", &g));
+    for (size_t p = 0; p < d; p++) {
+        NC_TRY(nc_def_var(g, r->names[p], NC_DOUBLE, 3, dims3, &v));
+        for (size_t k = 0; k < K; k++) {
+            const hcmc_nuts_draws *D = x->shard_draws[k];
+            for (size_t i = 0; i < G; i++)
+                buf[k * G + i] = D && D->n == S && D->theta ? D->theta[i * d + p] : NAN;
+        }
+        NC_TRY(nc_put_var_double(g, v, buf));
+    }
+    NC_TRY(nc_close(nc));
+    nc = -1;
+    rc = commit(tmp, path, err);
+out:
+    if (nc >= 0) {
+        nc_close(nc);
+        remove(tmp);
+    }
+    free(buf);
+    return rc;
+}
+
+/* ---- shards/shard_NNNNN.h5 ------------------------------------------------ */
+
+static int h5_put(hid_t f, const char *name, hid_t type, int rank, const hsize_t *dims,
+                  const void *data, hid_t mem)
+{
+    hid_t sp = H5Screate_simple(rank, dims, NULL);
+    hid_t ds = H5Dcreate2(f, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = ds >= 0 && H5Dwrite(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0 ? 0 : -1;
+    if (ds >= 0)
+        H5Dclose(ds);
+    H5Sclose(sp);
+    return rc;
+}
+
+static int h5_attr_u64(hid_t loc, const char *name, unsigned long long v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, H5T_STD_U64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = a >= 0 && H5Awrite(a, H5T_NATIVE_ULLONG, &v) >= 0 ? 0 : -1;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    return rc;
+}
+
+static int h5_attr_str(hid_t loc, const char *name, const char *s)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(s) + 1);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = a >= 0 && H5Awrite(a, t, s) >= 0 ? 0 : -1;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    return rc;
+}
+
+int hcmc__write_shard(const char *path, const hcmc_shard_result *r, hcmc_error *err)
+{
+    char tmp[HCMC_PATH_MAX + 32];
+    tmp_name(tmp, sizeof tmp, path);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0)
+        return hcmc_error_set(err, HCMC_EIO, "%s: cannot create", tmp);
+    int bad = h5_attr_u64(f, "id", r->id) || h5_attr_u64(f, "points", r->n_points) ||
+              h5_attr_str(f, "status", r->status ? "failed" : "ok") ||
+              h5_attr_str(f, "message", r->message) ||
+              h5_attr_str(f, "hcmc_version", HCMC_VERSION);
+    if (!bad && r->nuts) {
+        const hcmc_nuts_result *n = r->nuts;
+        const hcmc_nuts_draws *D = &n->sampling;
+        hsize_t d3[3] = {n->num_chains, D->n, n->dim}, d2[2] = {n->num_chains, D->n};
+        bad = h5_put(f, "z", H5T_IEEE_F64LE, 3, d3, D->z, H5T_NATIVE_DOUBLE) ||
+              (D->theta &&
+               h5_put(f, "theta", H5T_IEEE_F64LE, 3, d3, D->theta, H5T_NATIVE_DOUBLE)) ||
+              h5_put(f, "lp", H5T_IEEE_F64LE, 2, d2, D->lp, H5T_NATIVE_DOUBLE) ||
+              h5_put(f, "energy", H5T_IEEE_F64LE, 2, d2, D->energy, H5T_NATIVE_DOUBLE) ||
+              h5_put(f, "step_size", H5T_IEEE_F64LE, 2, d2, D->step_size,
+                     H5T_NATIVE_DOUBLE) ||
+              h5_put(f, "acceptance_rate", H5T_IEEE_F64LE, 2, d2, D->accept_stat,
+                     H5T_NATIVE_DOUBLE) ||
+              h5_put(f, "tree_depth", H5T_STD_I32LE, 2, d2, D->tree_depth,
+                     H5T_NATIVE_INT) ||
+              h5_put(f, "n_steps", H5T_STD_I32LE, 2, d2, D->n_steps, H5T_NATIVE_INT) ||
+              h5_put(f, "diverging", H5T_STD_U8LE, 2, d2, D->diverging, H5T_NATIVE_UCHAR);
+    }
+    if (H5Fclose(f) < 0)
+        bad = 1;
+    if (bad) {
+        remove(tmp);
+        return hcmc_error_set(err, HCMC_EIO, "%s: HDF5 write failed", path);
+    }
+    return commit(tmp, path, err);
+}

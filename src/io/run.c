@@ -1,0 +1,331 @@
+/* hcmc_run: configuration -> data -> plan -> problem -> backend -> combine
+ * -> files. Nothing here samples or combines by itself; it wires the layers
+ * below together and writes what they produce. */
+#include "hcmc/run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "hcmc/aps.h"
+#include "hcmc/backend.h"
+#include "hcmc/cmc.h"
+#include "hcmc/log.h"
+#include "results.h"
+
+void hcmc_run_result_free(hcmc_run_result *r)
+{
+    if (!r)
+        return;
+    free(r->names);
+    free(r->theta);
+    free(r->summary);
+    free(r->shards);
+    free(r);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int make_dir(const char *path, hcmc_error *err)
+{
+    if (mkdir(path, 0755) && errno != EEXIST)
+        return hcmc_error_set(err, HCMC_EIO, "%s: cannot create the directory: %s", path,
+                              strerror(errno));
+    return 0;
+}
+
+/* FNV-1a 64 of the file's bytes: identifies the data a run used. */
+static void checksum(const char *path, char out[17])
+{
+    unsigned long long h = 1469598103934665603ULL;
+    FILE *f = fopen(path, "rb");
+    unsigned char buf[65536];
+    size_t n;
+    while (f && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        for (size_t i = 0; i < n; i++) {
+            h ^= buf[i];
+            h *= 1099511628211ULL;
+        }
+    if (f)
+        fclose(f);
+    snprintf(out, 17, "%016llx", h);
+}
+
+typedef struct {
+    hcmc_shard_result **results; /* [K] */
+    const char *dir;
+    size_t done, K;
+    hcmc_error *err;
+} sink_state;
+
+static int sink(void *user, hcmc_shard_result *r)
+{
+    sink_state *S = user;
+    char path[HCMC_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/shards/shard_%05zu.h5", S->dir, r->id);
+    hcmc_error e;
+    if (hcmc__write_shard(path, r, &e))
+        hcmc_log(HCMC_LOG_WARN, "%s", e.msg);
+    S->results[r->id] = r;
+    S->done++;
+    if (r->status)
+        hcmc_log(HCMC_LOG_WARN, "shard %zu failed: %s", r->id, r->message);
+    hcmc_log(HCMC_LOG_INFO, "shard %zu/%zu done: %zu points, %.1f s, R-hat max %.3f", S->done,
+             S->K, r->n_points, r->seconds, r->rhat_max);
+    return 0;
+}
+
+static void constrain_cb(const void *ctx, const double *z, double *theta)
+{
+    hcmc_target_constrain(ctx, z, theta);
+}
+
+int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
+{
+    *out = NULL;
+    double t0 = now_s();
+    int rc;
+    hcmc_dataset ds = {0};
+    hcmc_points pts = {0};
+    hcmc_shard_plan *plan = NULL;
+    hcmc_problem *prob = NULL;
+    hcmc_shard_result **results = NULL;
+    hcmc_shard_draws *draws = NULL;
+    const hcmc_nuts_draws **sd = NULL;
+    hcmc_combine_result *comb = NULL;
+    hcmc_run_result *r = calloc(1, sizeof *r);
+    size_t *todo = NULL;
+    if (!r)
+        return hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
+    if (!c->data_file[0]) {
+        rc = hcmc_error_set(err, HCMC_EINVAL,
+                            "%s: no data file (experimental_data.file_path)", c->source);
+        goto done;
+    }
+    const hcmc_backend *be = hcmc_backend_find(c->backend, err);
+    if (!be) {
+        rc = err ? err->code : HCMC_EINVAL;
+        goto done;
+    }
+    snprintf(r->backend, sizeof r->backend, "%s", be->name);
+    /* data */
+    hcmc_aps_select sel;
+    hcmc_config_selection(c, &sel);
+    if ((rc = hcmc_aps_read(c->data_file, &sel, &ds, NULL, err)))
+        goto done;
+    hcmc_points_report prep;
+    if ((rc = hcmc_dataset_to_points(&ds, 1, -1, &pts, &prep, err)))
+        goto done;
+    r->n_points = pts.n;
+    /* CMC or one NUTS run */
+    bool cmc = c->cmc_enable == HCMC_ON ||
+               (c->cmc_enable == HCMC_AUTO && pts.n >= c->min_points_for_cmc);
+    hcmc_shard_strategy strategy;
+    if ((rc = hcmc_shard_strategy_parse(c->strategy, &strategy, err)))
+        goto done;
+    if ((rc = hcmc_shard_plan_make(&pts, strategy, cmc ? c->num_shards : 1,
+                                   cmc ? c->max_points_per_shard : 0, 1, c->mode, c->seed,
+                                   &plan, err)))
+        goto done;
+    size_t K = plan->n_shards;
+    hcmc_log(HCMC_LOG_INFO, "%zu points from %s; %s, %zu shard%s", pts.n, c->data_file,
+             cmc ? "consensus Monte Carlo" : "one NUTS run", K, K == 1 ? "" : "s");
+    /* the problem */
+    hcmc_target_spec spec;
+    hcmc_config_target_spec(c, &spec);
+    spec.model.n_t = pts.n_t;
+    double tw = now_s();
+    if ((rc = hcmc_problem_new(&spec, &pts, K, c->init_phys,
+                               &prob, err)))
+        goto done;
+    r->warm_start_seconds = now_s() - tw;
+    /* output directory */
+    char dir[HCMC_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/shards", c->output_dir);
+    if ((rc = make_dir(c->output_dir, err)) || (rc = make_dir(dir, err)))
+        goto done;
+    /* sampling */
+    hcmc_nuts_settings ns;
+    hcmc_nuts_settings_defaults(&ns);
+    ns.num_warmup = c->num_warmup;
+    ns.num_samples = c->num_samples;
+    ns.num_chains = c->num_chains;
+    ns.target_accept = c->target_accept_prob;
+    ns.max_tree_depth = c->max_tree_depth;
+    ns.dense_mass = c->dense_mass;
+    ns.parallel = c->chain_parallel;
+    ns.seed = c->seed;
+    results = calloc(K, sizeof *results);
+    todo = malloc(K * sizeof *todo);
+    if (!results || !todo) {
+        rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
+        goto done;
+    }
+    memcpy(todo, plan->order, K * sizeof *todo);
+    sink_state S = {results, c->output_dir, 0, K, err};
+    double ts = now_s();
+    if ((rc = be->run(prob, plan, todo, K, &ns, sink, &S, err)))
+        goto done;
+    r->sampling_seconds = now_s() - ts;
+    /* combination */
+    const hcmc_target *full = hcmc_problem_target(prob);
+    size_t d = hcmc_problem_dim(prob), np = hcmc_mode_nphys(c->mode);
+    draws = calloc(K, sizeof *draws);
+    sd = calloc(K, sizeof *sd);
+    double (*bounds)[2] = calloc(np, sizeof *bounds);
+    if (!draws || !sd || !bounds) {
+        free(bounds);
+        rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < np; k++)
+        hcmc_target_bounds(full, k, &bounds[k][0], &bounds[k][1]);
+    for (size_t k = 0; k < K; k++) {
+        hcmc_shard_result *sr = results[k];
+        if (!sr || sr->status || !sr->nuts) {
+            draws[k].failure = sr ? sr->message : "no result";
+            continue;
+        }
+        draws[k] = (hcmc_shard_draws){.chains = sr->nuts->num_chains,
+                                      .draws = sr->nuts->sampling.n,
+                                      .dim = d,
+                                      .z = sr->nuts->sampling.z,
+                                      .divergences = hcmc_nuts_divergences(sr->nuts)};
+        sd[k] = &sr->nuts->sampling;
+    }
+    hcmc_combine_settings cs;
+    hcmc_combine_settings_defaults(&cs);
+    if ((rc = hcmc_combine_method_parse(c->combination, &cs.method, err))) {
+        free(bounds);
+        goto done;
+    }
+    cs.max_divergence_rate = c->max_divergence_rate;
+    cs.max_parameter_cv = c->max_parameter_cv;
+    cs.heterogeneity_abort = c->heterogeneity_abort;
+    cs.min_success_rate = c->min_success_rate;
+    cs.nphys = np;
+    cs.constrain = constrain_cb;
+    cs.ctx = full;
+    cs.bounds = (const double(*)[2])bounds;
+    cs.seed = c->seed;
+    rc = hcmc_combine(draws, K, &cs, &comb, err);
+    free(bounds);
+    /* what is known about the shards goes into the result either way */
+    r->n_shards = K;
+    r->shards = calloc(K, sizeof *r->shards);
+    if (!r->shards) {
+        rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < K; k++) {
+        hcmc_run_shard *o = &r->shards[k];
+        o->id = k;
+        o->points = plan->start[k + 1] - plan->start[k];
+        if (results[k]) {
+            o->seconds = results[k]->seconds;
+            o->rhat_max = results[k]->rhat_max;
+            o->divergences = results[k]->nuts ? hcmc_nuts_divergences(results[k]->nuts) : 0;
+        }
+        if (comb) {
+            o->status = comb->status[k];
+            snprintf(o->reason, sizeof o->reason, "%s", comb->reason[k]);
+        } else if (draws[k].failure) {
+            o->status = HCMC_SHARD_FAILED;
+            snprintf(o->reason, sizeof o->reason, "%s", draws[k].failure);
+        }
+    }
+    if (rc)
+        goto done;
+    /* combined draws in constrained units, their summary */
+    r->n_kept = comb->n_kept;
+    r->dim = d;
+    r->chains = comb->chains;
+    r->draws = comb->draws;
+    size_t G = r->chains * r->draws;
+    r->names = calloc(d, sizeof *r->names);
+    r->theta = malloc(G * d * sizeof(double));
+    r->summary = calloc(d, sizeof *r->summary);
+    if (!r->names || !r->theta || !r->summary) {
+        rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < d; k++)
+        snprintf(r->names[k], sizeof r->names[k], "%s", hcmc_problem_param_name(prob, k));
+    for (size_t g = 0; g < G; g++)
+        hcmc_target_constrain(full, comb->z + g * d, r->theta + g * d);
+    for (size_t k = 0; k < d; k++)
+        hcmc_param_summarise(r->theta + k, r->chains, r->draws, d, &r->summary[k]);
+    r->seconds = now_s() - t0;
+    /* files */
+    char path[HCMC_PATH_MAX + 32], created[32], sum[17];
+    time_t now = time(NULL);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    checksum(c->data_file, sum);
+    hcmc_results_extra x = {created, c->data_file, sum, c->text ? c->text : "",
+                            (unsigned long long)c->seed, sd};
+    snprintf(path, sizeof path, "%s/summary.json", c->output_dir);
+    if ((rc = hcmc__write_summary(path, r, c, err)))
+        goto done;
+    snprintf(path, sizeof path, "%s/posterior.nc", c->output_dir);
+    if ((rc = hcmc__write_posterior(path, r, &x, err)))
+        goto done;
+    if (c->text) {
+        snprintf(path, sizeof path, "%s/config.yaml", c->output_dir);
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fputs(c->text, f);
+            fclose(f);
+        }
+    }
+done:
+    if (results)
+        for (size_t k = 0; plan && k < plan->n_shards; k++)
+            hcmc_shard_result_free(results[k]);
+    free(results);
+    free(todo);
+    free(draws);
+    free(sd);
+    hcmc_combine_result_free(comb);
+    hcmc_problem_free(prob);
+    hcmc_shard_plan_free(plan);
+    hcmc_points_release(&pts);
+    hcmc_dataset_release(&ds);
+    if (rc) {
+        hcmc_run_result_free(r);
+        return rc;
+    }
+    *out = r;
+    return HCMC_OK;
+}
+
+void hcmc_run_print_table(FILE *f, const hcmc_run_result *r)
+{
+    fprintf(f, "%-20s %12s %11s %25s %7s %7s\n", "parameter", "mean", "sd",
+            "90% interval", "R-hat", "ESS");
+    for (size_t k = 0; k < r->dim; k++) {
+        const hcmc_param_summary *s = &r->summary[k];
+        char iv[40];
+        snprintf(iv, sizeof iv, "[%.5g, %.5g]", s->q05, s->q95);
+        fprintf(f, "%-20s %12.6g %11.4g %25s %7.3f %7.0f\n", r->names[k], s->mean, s->sd,
+                iv, s->rhat, s->ess_bulk);
+    }
+    size_t failed = 0, excluded = 0;
+    for (size_t k = 0; k < r->n_shards; k++) {
+        failed += r->shards[k].status == HCMC_SHARD_FAILED;
+        excluded += r->shards[k].status != HCMC_SHARD_KEPT &&
+                    r->shards[k].status != HCMC_SHARD_FAILED;
+    }
+    fprintf(f, "shards: %zu ok, %zu excluded, %zu failed (of %zu); %zu points; %.1f s "
+               "(sampling %.1f s, backend %s)\n",
+            r->n_kept, excluded, failed, r->n_shards, r->n_points, r->seconds,
+            r->sampling_seconds, r->backend);
+}
