@@ -71,9 +71,16 @@ fuzz: deps
 	  grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_BUILD)/fuzz_$$t.log; \
 	done
 
+# A simulated laminar_flow data set (4 angles, 120 frames, APS current
+# layout) analysed by consensus Monte Carlo with 2 shards.
+DEMO_DIR ?= $(BUILD)/demo
 demo: build
-	./$(BUILD)/hcmc demo --mode static --angles 3 --frames 200
-	./$(BUILD)/hcmc demo --mode laminar_flow --angles 23 --frames 200
+	mkdir -p $(DEMO_DIR)
+	./$(BUILD)/hcmc simulate -o $(DEMO_DIR)/data.h5 --mode laminar_flow --frames 120 \
+	  --angles -45,0,45,90 --noise 0.02 --config-out $(DEMO_DIR)/config.yaml
+	printf 'optimization:\n  cmc:\n    enable: true\n' >> $(DEMO_DIR)/config.yaml
+	./$(BUILD)/hcmc run --config $(DEMO_DIR)/config.yaml --num-shards 2 \
+	  -o $(DEMO_DIR)/results
 
 bench: build
 	./$(BUILD)/bench/bench_model

@@ -72,20 +72,20 @@ HCMC_API const hcmc_target *hcmc_problem_target(const hcmc_problem *p);
 
 typedef struct hcmc_shard_result {
     size_t id, n_points;
-    int status;          /* 0, or the error code */
-    char message[512];   /* why it failed */
+    int status;        /* 0, or the error code */
+    char message[512]; /* why it failed */
     hcmc_nuts_result *nuts;
     double seconds;
-    double rhat_max;     /* over parameters */
+    double rhat_max; /* over parameters */
     double ess_bulk_min;
 } hcmc_shard_result;
 
 /* Runs shard `id` of plan. Failures of the sampler are recorded in the
  * result (status, message), not returned: the gates decide. Returns non-zero
  * only when no result could be made (out of memory). */
-HCMC_API int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t id,
-                            const hcmc_nuts_settings *settings, hcmc_shard_result **out,
-                            hcmc_error *err);
+HCMC_API int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
+                            size_t id, const hcmc_nuts_settings *settings,
+                            hcmc_shard_result **out, hcmc_error *err);
 HCMC_API void hcmc_shard_result_free(hcmc_shard_result *r);
 
 #ifdef __cplusplus

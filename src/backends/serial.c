@@ -4,7 +4,10 @@
 
 #include "hcmc/backend.h"
 
-static bool serial_available(void) { return true; }
+static bool serial_available(void)
+{
+    return true;
+}
 
 static int serial_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
                       const size_t *todo, size_t n_todo, const hcmc_nuts_settings *s,
@@ -27,8 +30,8 @@ const hcmc_backend *hcmc_backend_find(const char *name, hcmc_error *err)
 {
     if (!strcmp(name, "serial") || !strcmp(name, "auto"))
         return &hcmc__backend_serial;
-    static const char *const later[] = {"threads", "multiprocessing", "pool", "slurm",
-                                        "pbs",     "mpi",             "jax",  "pjit"};
+    static const char *const later[] = {
+        "threads", "multiprocessing", "pool", "slurm", "pbs", "mpi", "jax", "pjit"};
     for (size_t k = 0; k < sizeof later / sizeof *later; k++)
         if (!strcmp(name, later[k])) {
             hcmc_error_set(err, HCMC_EUNSUPPORTED,

@@ -229,7 +229,8 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
     size_t d = ref ? ref->dim : 0, C = ref ? ref->chains : 0, S = ref ? ref->draws : 0;
     size_t G = C * S, np = s->nphys;
     moments *M = calloc(K, sizeof *M);
-    double *store = ref ? calloc(K * (d + 2 * d * d + 2 * np + 2), sizeof(double)) : NULL;
+    double *store =
+        ref ? calloc(K * (d + 2 * d * d + 2 * np + 2), sizeof(double)) : NULL;
     double *buf = malloc((K + d + 1) * sizeof(double));
     double *theta = malloc((d + 1) * sizeof(double));
     int rc = HCMC_OK;

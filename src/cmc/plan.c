@@ -14,9 +14,9 @@ int hcmc_shard_strategy_parse(const char *s, hcmc_shard_strategy *out, hcmc_erro
             *out = (hcmc_shard_strategy)k;
             return 0;
         }
-    return hcmc_error_set(err, HCMC_EINVAL,
-                          "unknown sharding strategy '%s' (random, stratified, contiguous)",
-                          s);
+    return hcmc_error_set(
+        err, HCMC_EINVAL,
+        "unknown sharding strategy '%s' (random, stratified, contiguous)", s);
 }
 
 void hcmc_shard_plan_free(hcmc_shard_plan *p)
@@ -71,7 +71,8 @@ int hcmc_shard_plan_make(const hcmc_points *pts, hcmc_shard_strategy strategy,
                                      : auto_shards(N, 0, workers, mode));
     }
     if (K > N)
-        return hcmc_error_set(err, HCMC_EINVAL, "%zu shards for %zu points: too many", K, N);
+        return hcmc_error_set(err, HCMC_EINVAL, "%zu shards for %zu points: too many",
+                              K, N);
     hcmc_shard_plan *p = calloc(1, sizeof *p);
     if (!p)
         return hcmc_error_set(err, HCMC_ENOMEM, "shard plan: out of memory");
@@ -85,8 +86,8 @@ int hcmc_shard_plan_make(const hcmc_points *pts, hcmc_shard_strategy strategy,
         free(shard_of);
         free(perm);
         hcmc_shard_plan_free(p);
-        return hcmc_error_set(err, HCMC_ENOMEM, "shard plan: out of memory for %zu points",
-                              N);
+        return hcmc_error_set(err, HCMC_ENOMEM,
+                              "shard plan: out of memory for %zu points", N);
     }
     if (strategy == HCMC_STRATEGY_CONTIGUOUS) {
         for (size_t i = 0; i < N; i++)

@@ -12,20 +12,26 @@
 struct hcmc_problem {
     hcmc_target_spec spec; /* for the shards: K, fixed scaling, sigma scale */
     const hcmc_points *pts;
-    hcmc_target *full;      /* all points, the same settings */
-    double *fixed;          /* [2 n_phi] contrast, offset for constant modes */
-    double *z0, *cov0;      /* warm start on all points; cov scaled by K */
+    hcmc_target *full; /* all points, the same settings */
+    double *fixed;     /* [2 n_phi] contrast, offset for constant modes */
+    double *z0, *cov0; /* warm start on all points; cov scaled by K */
     size_t dim;
 };
 
-size_t hcmc_problem_dim(const hcmc_problem *p) { return p->dim; }
+size_t hcmc_problem_dim(const hcmc_problem *p)
+{
+    return p->dim;
+}
 
 const char *hcmc_problem_param_name(const hcmc_problem *p, size_t k)
 {
     return hcmc_target_param_name(p->full, k);
 }
 
-const hcmc_target *hcmc_problem_target(const hcmc_problem *p) { return p->full; }
+const hcmc_target *hcmc_problem_target(const hcmc_problem *p)
+{
+    return p->full;
+}
 
 void hcmc_problem_free(hcmc_problem *p)
 {
@@ -132,8 +138,8 @@ int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t id
 {
     *out = NULL;
     if (id >= plan->n_shards)
-        return hcmc_error_set(err, HCMC_EINVAL, "shard %zu: the plan has %zu shards", id,
-                              plan->n_shards);
+        return hcmc_error_set(err, HCMC_EINVAL, "shard %zu: the plan has %zu shards",
+                              id, plan->n_shards);
     hcmc_shard_result *r = calloc(1, sizeof *r);
     if (!r)
         return hcmc_error_set(err, HCMC_ENOMEM, "shard %zu: out of memory", id);
@@ -143,7 +149,8 @@ int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t id
     hcmc_points sub = {0};
     hcmc_target *t = NULL;
     hcmc_error e;
-    int rc = hcmc_points_subset(p->pts, plan->idx + plan->start[id], r->n_points, &sub, &e);
+    int rc =
+        hcmc_points_subset(p->pts, plan->idx + plan->start[id], r->n_points, &sub, &e);
     if (!rc)
         rc = hcmc_target_new(&p->spec, &sub, &t, &e);
     if (!rc) {

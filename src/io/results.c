@@ -33,17 +33,21 @@ static int commit(const char *tmp, const char *path, hcmc_error *err)
     if (bad || rename(tmp, path)) {
         int e = errno;
         remove(tmp);
-        return hcmc_error_set(err, HCMC_EIO, "%s: cannot write (%s)", path, strerror(e));
+        return hcmc_error_set(err, HCMC_EIO, "%s: cannot write (%s)", path,
+                              strerror(e));
     }
     return HCMC_OK;
 }
 
 /* ---- summary.json ------------------------------------------------------ */
 
-static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+static json_t *num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
 
-int hcmc__write_summary(const char *path, const hcmc_run_result *r, const hcmc_config *c,
-                        hcmc_error *err)
+int hcmc__write_summary(const char *path, const hcmc_run_result *r,
+                        const hcmc_config *c, hcmc_error *err)
 {
     json_t *root = json_object(), *params = json_object(), *shards = json_array(),
            *run = json_object();
@@ -68,15 +72,15 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r, const hcmc_c
         json_t *o = json_object();
         json_object_set_new(o, "id", json_integer((json_int_t)s->id));
         json_object_set_new(o, "points", json_integer((json_int_t)s->points));
-        json_object_set_new(o, "status",
-                            json_string(status_names[s->status >= 0 && s->status < 6
-                                                         ? s->status
-                                                         : 1]));
+        json_object_set_new(
+            o, "status",
+            json_string(status_names[s->status >= 0 && s->status < 6 ? s->status : 1]));
         json_object_set_new(o, "divergences", json_integer((json_int_t)s->divergences));
         json_object_set_new(o, "seconds", num(s->seconds));
         json_object_set_new(o, "r_hat_max", num(s->rhat_max));
         json_object_set_new(o, "excluded", json_boolean(s->status != HCMC_SHARD_KEPT));
-        json_object_set_new(o, "reason", s->reason[0] ? json_string(s->reason) : json_null());
+        json_object_set_new(o, "reason",
+                            s->reason[0] ? json_string(s->reason) : json_null());
         json_array_append_new(shards, o);
     }
     json_object_set_new(run, "num_shards", json_integer((json_int_t)r->n_shards));
@@ -103,14 +107,14 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r, const hcmc_c
 
 /* ---- posterior.nc ---------------------------------------------------------- */
 
-#define NC_TRY(call)                                                                  \
-    do {                                                                              \
-        int nc_rc_ = (call);                                                          \
-        if (nc_rc_ != NC_NOERR) {                                                     \
-            rc = hcmc_error_set(err, HCMC_EIO, "%s: netCDF: %s", path,                \
-                                nc_strerror(nc_rc_));                                 \
-            goto out;                                                                 \
-        }                                                                             \
+#define NC_TRY(call)                                                                   \
+    do {                                                                               \
+        int nc_rc_ = (call);                                                           \
+        if (nc_rc_ != NC_NOERR) {                                                      \
+            rc = hcmc_error_set(err, HCMC_EIO, "%s: netCDF: %s", path,                 \
+                                nc_strerror(nc_rc_));                                  \
+            goto out;                                                                  \
+        }                                                                              \
     } while (0)
 
 int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
@@ -126,8 +130,8 @@ int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
     NC_TRY(nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &nc));
     NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "hcmc_version", strlen(HCMC_VERSION),
                            HCMC_VERSION));
-    NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "created_at", strlen(x->created),
-                           x->created));
+    NC_TRY(
+        nc_put_att_text(nc, NC_GLOBAL, "created_at", strlen(x->created), x->created));
     NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "data_file", strlen(x->data_file),
                            x->data_file));
     NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "data_checksum_fnv1a64", strlen(x->checksum),
@@ -156,7 +160,7 @@ int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
     NC_TRY(nc_def_grp(nc, "sample_stats", &g));
     int dims3[3] = {ds, dc, dd};
     for (int stat = 0; stat < 7; stat++) {
-        static const char *const names[7] = {"lp",      "energy",   "tree_depth",
+        static const char *const names[7] = {"lp",        "energy",  "tree_depth",
                                              "step_size", "n_steps", "acceptance_rate",
                                              "diverging"};
         for (size_t k = 0; k < K; k++) {
@@ -234,7 +238,8 @@ static int h5_put(hid_t f, const char *name, hid_t type, int rank, const hsize_t
 {
     hid_t sp = H5Screate_simple(rank, dims, NULL);
     hid_t ds = H5Dcreate2(f, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = ds >= 0 && H5Dwrite(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0 ? 0 : -1;
+    int rc =
+        ds >= 0 && H5Dwrite(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0 ? 0 : -1;
     if (ds >= 0)
         H5Dclose(ds);
     H5Sclose(sp);
@@ -281,19 +286,20 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r, hcmc_error *
         const hcmc_nuts_result *n = r->nuts;
         const hcmc_nuts_draws *D = &n->sampling;
         hsize_t d3[3] = {n->num_chains, D->n, n->dim}, d2[2] = {n->num_chains, D->n};
-        bad = h5_put(f, "z", H5T_IEEE_F64LE, 3, d3, D->z, H5T_NATIVE_DOUBLE) ||
-              (D->theta &&
-               h5_put(f, "theta", H5T_IEEE_F64LE, 3, d3, D->theta, H5T_NATIVE_DOUBLE)) ||
-              h5_put(f, "lp", H5T_IEEE_F64LE, 2, d2, D->lp, H5T_NATIVE_DOUBLE) ||
-              h5_put(f, "energy", H5T_IEEE_F64LE, 2, d2, D->energy, H5T_NATIVE_DOUBLE) ||
-              h5_put(f, "step_size", H5T_IEEE_F64LE, 2, d2, D->step_size,
-                     H5T_NATIVE_DOUBLE) ||
-              h5_put(f, "acceptance_rate", H5T_IEEE_F64LE, 2, d2, D->accept_stat,
-                     H5T_NATIVE_DOUBLE) ||
-              h5_put(f, "tree_depth", H5T_STD_I32LE, 2, d2, D->tree_depth,
-                     H5T_NATIVE_INT) ||
-              h5_put(f, "n_steps", H5T_STD_I32LE, 2, d2, D->n_steps, H5T_NATIVE_INT) ||
-              h5_put(f, "diverging", H5T_STD_U8LE, 2, d2, D->diverging, H5T_NATIVE_UCHAR);
+        bad =
+            h5_put(f, "z", H5T_IEEE_F64LE, 3, d3, D->z, H5T_NATIVE_DOUBLE) ||
+            (D->theta &&
+             h5_put(f, "theta", H5T_IEEE_F64LE, 3, d3, D->theta, H5T_NATIVE_DOUBLE)) ||
+            h5_put(f, "lp", H5T_IEEE_F64LE, 2, d2, D->lp, H5T_NATIVE_DOUBLE) ||
+            h5_put(f, "energy", H5T_IEEE_F64LE, 2, d2, D->energy, H5T_NATIVE_DOUBLE) ||
+            h5_put(f, "step_size", H5T_IEEE_F64LE, 2, d2, D->step_size,
+                   H5T_NATIVE_DOUBLE) ||
+            h5_put(f, "acceptance_rate", H5T_IEEE_F64LE, 2, d2, D->accept_stat,
+                   H5T_NATIVE_DOUBLE) ||
+            h5_put(f, "tree_depth", H5T_STD_I32LE, 2, d2, D->tree_depth,
+                   H5T_NATIVE_INT) ||
+            h5_put(f, "n_steps", H5T_STD_I32LE, 2, d2, D->n_steps, H5T_NATIVE_INT) ||
+            h5_put(f, "diverging", H5T_STD_U8LE, 2, d2, D->diverging, H5T_NATIVE_UCHAR);
     }
     if (H5Fclose(f) < 0)
         bad = 1;

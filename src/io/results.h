@@ -12,8 +12,8 @@ typedef struct {
     const hcmc_nuts_draws *const *shard_draws; /* [K], NULL for a failed shard */
 } hcmc_results_extra;
 
-int hcmc__write_summary(const char *path, const hcmc_run_result *r, const hcmc_config *c,
-                        hcmc_error *err);
+int hcmc__write_summary(const char *path, const hcmc_run_result *r,
+                        const hcmc_config *c, hcmc_error *err);
 int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
                           const hcmc_results_extra *x, hcmc_error *err);
 int hcmc__write_shard(const char *path, const hcmc_shard_result *r, hcmc_error *err);

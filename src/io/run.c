@@ -38,8 +38,8 @@ static double now_s(void)
 static int make_dir(const char *path, hcmc_error *err)
 {
     if (mkdir(path, 0755) && errno != EEXIST)
-        return hcmc_error_set(err, HCMC_EIO, "%s: cannot create the directory: %s", path,
-                              strerror(errno));
+        return hcmc_error_set(err, HCMC_EIO, "%s: cannot create the directory: %s",
+                              path, strerror(errno));
     return 0;
 }
 
@@ -79,8 +79,8 @@ static int sink(void *user, hcmc_shard_result *r)
     S->done++;
     if (r->status)
         hcmc_log(HCMC_LOG_WARN, "shard %zu failed: %s", r->id, r->message);
-    hcmc_log(HCMC_LOG_INFO, "shard %zu/%zu done: %zu points, %.1f s, R-hat max %.3f", S->done,
-             S->K, r->n_points, r->seconds, r->rhat_max);
+    hcmc_log(HCMC_LOG_INFO, "shard %zu/%zu done: %zu points, %.1f s, R-hat max %.3f",
+             S->done, S->K, r->n_points, r->seconds, r->rhat_max);
     return 0;
 }
 
@@ -107,8 +107,9 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
     if (!r)
         return hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
     if (!c->data_file[0]) {
-        rc = hcmc_error_set(err, HCMC_EINVAL,
-                            "%s: no data file (experimental_data.file_path)", c->source);
+        rc =
+            hcmc_error_set(err, HCMC_EINVAL,
+                           "%s: no data file (experimental_data.file_path)", c->source);
         goto done;
     }
     const hcmc_backend *be = hcmc_backend_find(c->backend, err);
@@ -133,8 +134,8 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
     if ((rc = hcmc_shard_strategy_parse(c->strategy, &strategy, err)))
         goto done;
     if ((rc = hcmc_shard_plan_make(&pts, strategy, cmc ? c->num_shards : 1,
-                                   cmc ? c->max_points_per_shard : 0, 1, c->mode, c->seed,
-                                   &plan, err)))
+                                   cmc ? c->max_points_per_shard : 0, 1, c->mode,
+                                   c->seed, &plan, err)))
         goto done;
     size_t K = plan->n_shards;
     hcmc_log(HCMC_LOG_INFO, "%zu points from %s; %s, %zu shard%s", pts.n, c->data_file,
@@ -144,8 +145,7 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
     hcmc_config_target_spec(c, &spec);
     spec.model.n_t = pts.n_t;
     double tw = now_s();
-    if ((rc = hcmc_problem_new(&spec, &pts, K, c->init_phys,
-                               &prob, err)))
+    if ((rc = hcmc_problem_new(&spec, &pts, K, c->init_phys, &prob, err)))
         goto done;
     r->warm_start_seconds = now_s() - tw;
     /* output directory */
@@ -181,7 +181,7 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
     size_t d = hcmc_problem_dim(prob), np = hcmc_mode_nphys(c->mode);
     draws = calloc(K, sizeof *draws);
     sd = calloc(K, sizeof *sd);
-    double (*bounds)[2] = calloc(np, sizeof *bounds);
+    double(*bounds)[2] = calloc(np, sizeof *bounds);
     if (!draws || !sd || !bounds) {
         free(bounds);
         rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
@@ -233,7 +233,8 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
         if (results[k]) {
             o->seconds = results[k]->seconds;
             o->rhat_max = results[k]->rhat_max;
-            o->divergences = results[k]->nuts ? hcmc_nuts_divergences(results[k]->nuts) : 0;
+            o->divergences =
+                results[k]->nuts ? hcmc_nuts_divergences(results[k]->nuts) : 0;
         }
         if (comb) {
             o->status = comb->status[k];
@@ -259,7 +260,8 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
         goto done;
     }
     for (size_t k = 0; k < d; k++)
-        snprintf(r->names[k], sizeof r->names[k], "%s", hcmc_problem_param_name(prob, k));
+        snprintf(r->names[k], sizeof r->names[k], "%s",
+                 hcmc_problem_param_name(prob, k));
     for (size_t g = 0; g < G; g++)
         hcmc_target_constrain(full, comb->z + g * d, r->theta + g * d);
     for (size_t k = 0; k < d; k++)
@@ -270,8 +272,9 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
     time_t now = time(NULL);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     checksum(c->data_file, sum);
-    hcmc_results_extra x = {created, c->data_file, sum, c->text ? c->text : "",
-                            (unsigned long long)c->seed, sd};
+    hcmc_results_extra x = {
+        created, c->data_file, sum, c->text ? c->text : "", (unsigned long long)c->seed,
+        sd};
     snprintf(path, sizeof path, "%s/summary.json", c->output_dir);
     if ((rc = hcmc__write_summary(path, r, c, err)))
         goto done;
@@ -315,8 +318,8 @@ void hcmc_run_print_table(FILE *f, const hcmc_run_result *r)
         const hcmc_param_summary *s = &r->summary[k];
         char iv[40];
         snprintf(iv, sizeof iv, "[%.5g, %.5g]", s->q05, s->q95);
-        fprintf(f, "%-20s %12.6g %11.4g %25s %7.3f %7.0f\n", r->names[k], s->mean, s->sd,
-                iv, s->rhat, s->ess_bulk);
+        fprintf(f, "%-20s %12.6g %11.4g %25s %7.3f %7.0f\n", r->names[k], s->mean,
+                s->sd, iv, s->rhat, s->ess_bulk);
     }
     size_t failed = 0, excluded = 0;
     for (size_t k = 0; k < r->n_shards; k++) {
@@ -324,8 +327,9 @@ void hcmc_run_print_table(FILE *f, const hcmc_run_result *r)
         excluded += r->shards[k].status != HCMC_SHARD_KEPT &&
                     r->shards[k].status != HCMC_SHARD_FAILED;
     }
-    fprintf(f, "shards: %zu ok, %zu excluded, %zu failed (of %zu); %zu points; %.1f s "
-               "(sampling %.1f s, backend %s)\n",
+    fprintf(f,
+            "shards: %zu ok, %zu excluded, %zu failed (of %zu); %zu points; %.1f s "
+            "(sampling %.1f s, backend %s)\n",
             r->n_kept, excluded, failed, r->n_shards, r->n_points, r->seconds,
             r->sampling_seconds, r->backend);
 }
