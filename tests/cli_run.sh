@@ -22,6 +22,11 @@ grep -v seconds a/summary.json > a.json
 grep -v seconds b/summary.json > b.json
 cmp a.json b.json
 $py "$here/check_posterior.py" a/posterior.nc b/posterior.nc
+# combining again from the shard files, with another rule
+"$hcmc" combine a --method gaussian > g.txt
+grep -q 'combined with gaussian' g.txt
+grep -q 'shards: 2 ok' g.txt
+$py "$here/check_posterior.py" a/posterior.nc
 "$hcmc" simulate -o l.h5 --frames 50 --angles -30,0,60 --config-out l.yaml 2> /dev/null
 "$hcmc" run --config l.yaml --num-warmup 150 --num-samples 150 -o c -q > c.txt
 grep -q 'shards: 1 ok' c.txt

@@ -37,6 +37,12 @@ typedef struct hcmc_run_result {
 /* Runs the analysis c describes and writes its files to c->output_dir. */
 HCMC_API int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err);
 HCMC_API void hcmc_run_result_free(hcmc_run_result *r);
+
+/* Combines the shard files of the run in dir again with c's combination
+ * settings (e.g. another method) and rewrites dir's summary.json and
+ * posterior.nc; no sampling. */
+HCMC_API int hcmc_combine_dir(const hcmc_config *c, const char *dir,
+                              hcmc_run_result **out, hcmc_error *err);
 /* The console table: parameter, mean, sd, 90 % interval, R-hat, ESS, and a
  * line on the shards. */
 HCMC_API void hcmc_run_print_table(FILE *f, const hcmc_run_result *r);

@@ -8,6 +8,7 @@ int cmd_config(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_combine(int argc, char **argv);
 
 /* The common command-line overrides of config keys (--num-shards,
  * --backend, --seed, --num-samples, --num-warmup, --num-chains,

@@ -79,3 +79,55 @@ int cmd_run(int argc, char **argv)
     free(c);
     return status;
 }
+
+int cmd_combine(int argc, char **argv)
+{
+    const char *dir = NULL, *method = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: hcmc combine RUN_DIR [--method M]\n"
+                   "Combines the shard files in RUN_DIR/shards again (M: auto,\n"
+                   "consensus_mc, robust_consensus_mc, gaussian, weighted_gaussian,\n"
+                   "simple_average; default: the run's config) and rewrites\n"
+                   "RUN_DIR/summary.json and RUN_DIR/posterior.nc.\n");
+            return 0;
+        }
+        if (!strcmp(argv[i], "--method") && i + 1 < argc)
+            method = argv[++i];
+        else if (!dir && argv[i][0] != '-')
+            dir = argv[i];
+        else {
+            fprintf(stderr, "hcmc: error: combine: unknown option '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "hcmc: error: combine needs RUN_DIR\n");
+        return 2;
+    }
+    hcmc_config *c = calloc(1, sizeof *c);
+    hcmc_error err;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    if (!c || hcmc_config_load(path, c, &err) ||
+        (method &&
+         hcmc_config_set(c, "optimization.cmc.combination.method", method, &err))) {
+        fprintf(stderr, "hcmc: error: %s\n", c ? err.msg : "out of memory");
+        hcmc_config_release(c);
+        free(c);
+        return 1;
+    }
+    hcmc_run_result *r;
+    int status = 0;
+    if (hcmc_combine_dir(c, dir, &r, &err)) {
+        fprintf(stderr, "hcmc: error: %s\n", err.msg);
+        status = 1;
+    } else {
+        printf("combined with %s\n", c->combination);
+        hcmc_run_print_table(stdout, r);
+        hcmc_run_result_free(r);
+    }
+    hcmc_config_release(c);
+    free(c);
+    return status;
+}

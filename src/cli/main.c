@@ -28,6 +28,7 @@ static void usage(FILE *f)
                "  simulate  write synthetic two-time data as an APS HDF5 file\n"
                "  inspect   show what an APS HDF5 file holds\n"
                "  run       the whole analysis from a configuration\n"
+               "  combine   combine the shard files of a run again\n"
                "\n"
                "hcmc COMMAND --help shows the options of a command.\n");
 }
@@ -255,6 +256,8 @@ int main(int argc, char **argv)
         return cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "combine"))
+        return cmd_combine(argc - 1, argv + 1);
     fprintf(stderr, "hcmc: error: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

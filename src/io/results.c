@@ -271,7 +271,8 @@ static int h5_attr_str(hid_t loc, const char *name, const char *s)
     return rc;
 }
 
-int hcmc__write_shard(const char *path, const hcmc_shard_result *r, hcmc_error *err)
+int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
+                      const hcmc_target *t, hcmc_error *err)
 {
     char tmp[HCMC_PATH_MAX + 32];
     tmp_name(tmp, sizeof tmp, path);
@@ -282,6 +283,26 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r, hcmc_error *
               h5_attr_str(f, "status", r->status ? "failed" : "ok") ||
               h5_attr_str(f, "message", r->message) ||
               h5_attr_str(f, "hcmc_version", HCMC_VERSION);
+    if (!bad && t) { /* coordinate names and bounds */
+        size_t d = hcmc_target_dim(t);
+        double *lohi = malloc(2 * d * sizeof(double));
+        char *names = calloc(d, 40);
+        if (!lohi || !names)
+            bad = 1;
+        for (size_t k = 0; !bad && k < d; k++) {
+            hcmc_target_bounds(t, k, &lohi[2 * k], &lohi[2 * k + 1]);
+            snprintf(names + 40 * k, 40, "%s", hcmc_target_param_name(t, k));
+        }
+        hsize_t db[2] = {d, 2}, dn[1] = {d};
+        hid_t st = H5Tcopy(H5T_C_S1);
+        H5Tset_size(st, 40);
+        bad = bad ||
+              h5_put(f, "bounds", H5T_IEEE_F64LE, 2, db, lohi, H5T_NATIVE_DOUBLE) ||
+              h5_put(f, "names", st, 1, dn, names, st);
+        H5Tclose(st);
+        free(lohi);
+        free(names);
+    }
     if (!bad && r->nuts) {
         const hcmc_nuts_result *n = r->nuts;
         const hcmc_nuts_draws *D = &n->sampling;

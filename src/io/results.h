@@ -16,6 +16,9 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
                         const hcmc_config *c, hcmc_error *err);
 int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
                           const hcmc_results_extra *x, hcmc_error *err);
-int hcmc__write_shard(const char *path, const hcmc_shard_result *r, hcmc_error *err);
+/* t: the problem's target over all points (names and bounds of the
+ * coordinates, so that a shard file can be constrained without the data). */
+int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
+                      const hcmc_target *t, hcmc_error *err);
 
 #endif

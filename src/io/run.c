@@ -62,6 +62,7 @@ static void checksum(const char *path, char out[17])
 
 typedef struct {
     hcmc_shard_result **results; /* [K] */
+    const hcmc_target *full;
     const char *dir;
     size_t done, K;
     hcmc_error *err;
@@ -73,7 +74,7 @@ static int sink(void *user, hcmc_shard_result *r)
     char path[HCMC_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/shards/shard_%05zu.h5", S->dir, r->id);
     hcmc_error e;
-    if (hcmc__write_shard(path, r, &e))
+    if (hcmc__write_shard(path, r, S->full, &e))
         hcmc_log(HCMC_LOG_WARN, "%s", e.msg);
     S->results[r->id] = r;
     S->done++;
@@ -171,7 +172,7 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
         goto done;
     }
     memcpy(todo, plan->order, K * sizeof *todo);
-    sink_state S = {results, c->output_dir, 0, K, err};
+    sink_state S = {results, hcmc_problem_target(prob), c->output_dir, 0, K, err};
     double ts = now_s();
     if ((rc = be->run(prob, plan, todo, K, &ns, sink, &S, err)))
         goto done;
