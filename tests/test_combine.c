@@ -243,11 +243,45 @@ static void test_gates(void **state)
     free(store);
 }
 
+/* Shards built from two different truths (half with beta_2 = 0.25, half
+ * with beta_2 = -0.25, tens of shard sds apart) trip the heterogeneity
+ * abort; shards from one truth do not. (The CV is relative to the mean
+ * of the shard means, so truths of one sign need a much larger difference
+ * to count as heterogeneous: that is MODEL.md's rule.) */
+static void test_two_truths(void **state)
+{
+    (void)state;
+    static data dd;
+    make_data(&dd, 1);
+    double *store;
+    hcmc_shard_draws *sh = make_shards(&dd, 8, &store);
+    hcmc_combine_settings s;
+    hcmc_combine_settings_defaults(&s);
+    s.nphys = D;
+    hcmc_combine_result *r;
+    hcmc_error e;
+    if (hcmc_combine(sh, 8, &s, &r, &e))
+        fail_msg("%s", e.msg);
+    for (int a = 0; a < D; a++)
+        assert_true(r->cv[a] < 1.0);
+    hcmc_combine_result_free(r);
+    for (size_t k = 4; k < 8; k++) {
+        double *z = (double *)sh[k].z;
+        for (size_t g = 0; g < CH * DR; g++)
+            z[g * D + 2] -= 0.5;
+    }
+    assert_int_equal(hcmc_combine(sh, 8, &s, &r, &e), HCMC_ENUMERIC);
+    assert_non_null(strstr(e.msg, "physical parameter 2"));
+    free(sh);
+    free(store);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conjugate),
         cmocka_unit_test(test_gates),
+        cmocka_unit_test(test_two_truths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
