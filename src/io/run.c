@@ -154,6 +154,17 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
     snprintf(dir, sizeof dir, "%s/shards", c->output_dir);
     if ((rc = make_dir(c->output_dir, err)) || (rc = make_dir(dir, err)))
         goto done;
+    /* the configuration first: a run stopped later can still be combined
+     * from its shard files (hcmc combine) */
+    if (c->text) {
+        char cpath[HCMC_PATH_MAX + 32];
+        snprintf(cpath, sizeof cpath, "%s/config.yaml", c->output_dir);
+        FILE *f = fopen(cpath, "w");
+        if (!f || fputs(c->text, f) < 0 || fclose(f)) {
+            rc = hcmc_error_set(err, HCMC_EIO, "%s: cannot write", cpath);
+            goto done;
+        }
+    }
     /* sampling */
     hcmc_nuts_settings ns;
     hcmc_nuts_settings_defaults(&ns);
@@ -282,14 +293,6 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
     snprintf(path, sizeof path, "%s/posterior.nc", c->output_dir);
     if ((rc = hcmc__write_posterior(path, r, &x, err)))
         goto done;
-    if (c->text) {
-        snprintf(path, sizeof path, "%s/config.yaml", c->output_dir);
-        FILE *f = fopen(path, "w");
-        if (f) {
-            fputs(c->text, f);
-            fclose(f);
-        }
-    }
 done:
     if (results)
         for (size_t k = 0; plan && k < plan->n_shards; k++)
