@@ -31,6 +31,14 @@ $py "$here/check_posterior.py" a/posterior.nc
 "$hcmc" run --config l.yaml --num-warmup 150 --num-samples 150 -o c -q > c.txt
 grep -q 'shards: 1 ok' c.txt
 $py "$here/check_posterior.py" c/posterior.nc
+# a run whose combination fails keeps its shards and says why in summary.json
+cp s.yaml f.yaml
+printf '    validation:\n      max_parameter_cv: 1e-9\n' >> f.yaml
+if "$hcmc" run --config f.yaml --num-shards 2 --num-warmup 150 --num-samples 150 -o f -q \
+    2> f.err; then exit 1; fi
+grep -q 'the shards disagree' f.err
+grep -q '"error": "the shards disagree' f/summary.json
+test -f f/shards/shard_00000.h5 && test -f f/config.yaml
 # a failing run says why, keeps nothing half-written
 if "$hcmc" run --config s.yaml --backend mpi -o d -q 2> err.txt; then exit 1; fi
 grep -q "backend 'mpi' is not available" err.txt

@@ -284,7 +284,7 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
                                 (unsigned long long)c->seed,
                                 nd};
         snprintf(path, sizeof path, "%s/summary.json", dir);
-        rc = hcmc__write_summary(path, r, c, err);
+        rc = hcmc__write_summary(path, r, c, NULL, err);
         snprintf(path, sizeof path, "%s/posterior.nc", dir);
         if (!rc)
             rc = hcmc__write_posterior(path, r, &x, err);

@@ -47,7 +47,7 @@ static json_t *num(double v)
 }
 
 int hcmc__write_summary(const char *path, const hcmc_run_result *r,
-                        const hcmc_config *c, hcmc_error *err)
+                        const hcmc_config *c, const char *failure, hcmc_error *err)
 {
     json_t *root = json_object(), *params = json_object(), *shards = json_array(),
            *run = json_object();
@@ -93,6 +93,7 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
     json_object_set_new(run, "combination", json_string(c->combination));
     json_object_set_new(root, "parameters", params);
     json_object_set_new(root, "shards", shards);
+    json_object_set_new(run, "error", failure ? json_string(failure) : json_null());
     json_object_set_new(root, "run", run);
     char tmp[HCMC_PATH_MAX + 32];
     tmp_name(tmp, sizeof tmp, path);

@@ -13,7 +13,7 @@ typedef struct {
 } hcmc_results_extra;
 
 int hcmc__write_summary(const char *path, const hcmc_run_result *r,
-                        const hcmc_config *c, hcmc_error *err);
+                        const hcmc_config *c, const char *failure, hcmc_error *err);
 int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
                           const hcmc_results_extra *x, hcmc_error *err);
 /* t: the problem's target over all points (names and bounds of the

@@ -256,8 +256,16 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
             snprintf(o->reason, sizeof o->reason, "%s", draws[k].failure);
         }
     }
-    if (rc)
+    if (rc) {
+        /* no posterior, but the shards' story goes on disk */
+        char path[HCMC_PATH_MAX + 32];
+        hcmc_error ignored;
+        snprintf(path, sizeof path, "%s/summary.json", c->output_dir);
+        r->seconds = now_s() - t0;
+        hcmc__write_summary(path, r, c, err ? err->msg : "combination failed",
+                            &ignored);
         goto done;
+    }
     /* combined draws in constrained units, their summary */
     r->n_kept = comb->n_kept;
     r->dim = d;
@@ -288,7 +296,7 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
         created, c->data_file, sum, c->text ? c->text : "", (unsigned long long)c->seed,
         sd};
     snprintf(path, sizeof path, "%s/summary.json", c->output_dir);
-    if ((rc = hcmc__write_summary(path, r, c, err)))
+    if ((rc = hcmc__write_summary(path, r, c, NULL, err)))
         goto done;
     snprintf(path, sizeof path, "%s/posterior.nc", c->output_dir);
     if ((rc = hcmc__write_posterior(path, r, &x, err)))
