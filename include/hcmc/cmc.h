@@ -56,10 +56,10 @@ typedef struct hcmc_problem hcmc_problem;
 
 /* Builds the problem over pts (not copied; must outlive it) for K shards:
  * the spec's num_shards is set to K, constant scaling values and sigma's
- * prior scale come from all points, and the warm start runs on all points
- * (init: given starting values in constrained units, NaN = none; NULL: a
- * least-squares fit). init_phys: starting values of the physical
- * parameters (NaN = none; NULL: none), refined by the fit. */
+ * prior scale come from all points, and the warm start (a least-squares
+ * fit) runs on all points. init_phys: starting values of the physical
+ * parameters for that fit (NaN = none; NULL: none), e.g. a config's
+ * initial_parameters. */
 HCMC_API int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts,
                               size_t K, const double *init_phys, hcmc_problem **out,
                               hcmc_error *err);
