@@ -17,7 +17,7 @@ DEPS := cmake make gcc pkg-config libc6-dev libcmocka-dev librandom123-dev \
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps build check test-asan fuzz demo bench bench-stan format clean
+.PHONY: all deps build check test-asan fuzz demo bench bench-cmc bench-stan format clean
 
 all: build
 
@@ -85,6 +85,12 @@ demo: build
 bench: build
 	./$(BUILD)/bench/bench_model
 	./$(BUILD)/bench/bench_nuts
+
+# End-to-end CMC run on a simulated laminar_flow data set (POINTS points,
+# serial backend: about 45 min for the default 1 M on 2 cores).
+POINTS ?= 1000000
+bench-cmc: build
+	sh bench/bench_cmc.sh ./$(BUILD)/hcmc $(POINTS)
 
 # hcmc's sampler against Stan (rstan) on the same shard; installs R and
 # rstan on first use (not needed by build or check).

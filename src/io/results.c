@@ -94,6 +94,10 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
     json_object_set_new(root, "parameters", params);
     json_object_set_new(root, "shards", shards);
     json_object_set_new(run, "error", failure ? json_string(failure) : json_null());
+    json_t *ov = json_array(); /* command-line overrides, as applied */
+    for (size_t k = 0; k < c->n_overrides; k++)
+        json_array_append_new(ov, json_string(c->overrides[k]));
+    json_object_set_new(run, "overrides", ov);
     json_object_set_new(root, "run", run);
     char tmp[HCMC_PATH_MAX + 32];
     tmp_name(tmp, sizeof tmp, path);
