@@ -75,6 +75,27 @@ static double lm_run(lm_problem *P, double *fvec, double *fjac, int *info)
     return sum_sq(fvec, (size_t)m);
 }
 
+/* The best of several LM runs: its residual sum of squares, MINPACK info
+ * and coordinates (z[dim]), and how many runs were made. */
+typedef struct {
+    double ss;
+    int info, starts;
+    double *z;
+} best_fit;
+
+/* One LM run from P->z; kept in b when it fits better than b's. */
+static void try_start(lm_problem *P, double *fvec, double *fjac, best_fit *b)
+{
+    int info;
+    double ss = lm_run(P, fvec, fjac, &info);
+    b->starts++;
+    if (ss < b->ss) {
+        b->ss = ss;
+        b->info = info;
+        memcpy(b->z, P->z, P->dim * sizeof(double));
+    }
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -249,10 +270,8 @@ int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points
         if (!laminar || k < HCMC_P_GAMMA_DOT_T0 || k > HCMC_P_PHI0)
             freed[nd++] = k;
     }
-    double best = INFINITY;
-    int best_info = 0, starts = 0, lm_info;
+    best_fit B = {.ss = INFINITY, .z = zbest};
     double z_start[HCMC_NPHYS_MAX + 64];
-    memcpy(z_start, P.z, dim * sizeof(double));
     /* diffusion (and scaling) first, from a ladder of D0 values; the shear
      * is held at its guess, or switched off when there is no guess */
     if (laminar && !guess)
@@ -267,18 +286,12 @@ int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points
         memcpy(P.z, z_start, dim * sizeof(double));
         if (!guess)
             P.z[HCMC_P_D0] = rungs[i];
-        double ss = lm_run(&P, fvec, fjac, &lm_info);
-        starts++;
-        if (ss < best) {
-            best = ss;
-            best_info = lm_info;
-            memcpy(zbest, P.z, dim * sizeof(double));
-        }
+        try_start(&P, fvec, fjac, &B);
     }
     if (laminar) {
         /* then everything, from a ladder of shear rates */
         memcpy(z_start, zbest, dim * sizeof(double));
-        best = INFINITY;
+        B.ss = INFINITY;
         nrung = 8;
         ladder(t, HCMC_P_GAMMA_DOT_T0, nrung, rungs);
         P.free = freeall;
@@ -289,22 +302,16 @@ int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points
                 P.z[HCMC_P_GAMMA_DOT_T0] = rungs[i];
             else
                 memcpy(P.z, guess, dim * sizeof(double));
-            double ss = lm_run(&P, fvec, fjac, &lm_info);
-            starts++;
-            if (ss < best) {
-                best = ss;
-                best_info = lm_info;
-                memcpy(zbest, P.z, dim * sizeof(double));
-            }
+            try_start(&P, fvec, fjac, &B);
         }
     }
-    if (!isfinite(best)) {
+    if (!isfinite(B.ss)) {
         rc = hcmc_error_set(err, HCMC_ENUMERIC,
                             "warm start: the least-squares fit failed from every "
                             "start (the model is not finite there)");
         goto out;
     }
-    double sigma = sqrt(best / (double)m);
+    double sigma = sqrt(B.ss / (double)m);
     memcpy(P.z, zbest, dim * sizeof(double));
     zbest[nb] = log(sigma > 1e-12 ? sigma : 1e-12);
     memcpy(z, zbest, dim * sizeof(double));
@@ -312,8 +319,8 @@ int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points
         fit_cov(&P, fvec, sigma, all->n, cov);
     if (info) {
         info->points_used = m;
-        info->starts = starts;
-        info->lm_info = best_info;
+        info->starts = B.starts;
+        info->lm_info = B.info;
         info->rms = sigma;
         info->seconds = now_seconds() - t0;
     }
