@@ -15,21 +15,12 @@
 #include "h5util.h"
 #include "hcmc/aps.h"
 
+/* A (n) or, when row, (1, n) float64 vector. */
 static int put_vector(hid_t loc, const char *name, const double *v, size_t n, int row)
 {
     hsize_t dims[2] = {1, n};
-    hid_t sp =
-        row ? H5Screate_simple(2, dims, NULL) : H5Screate_simple(1, dims + 1, NULL);
-    hid_t ds = H5Dcreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT,
-                          H5P_DEFAULT);
-    int rc = ds >= 0 && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                 v) >= 0
-                 ? 0
-                 : -1;
-    if (ds >= 0)
-        H5Dclose(ds);
-    H5Sclose(sp);
-    return rc;
+    return hcmc__h5_write(loc, name, H5T_IEEE_F64LE, row ? 2 : 1, row ? dims : dims + 1,
+                          v, H5T_NATIVE_DOUBLE);
 }
 
 static int put_attr(hid_t loc, const char *name, const double *v, size_t n)
@@ -41,20 +32,6 @@ static int put_attr(hid_t loc, const char *name, const double *v, size_t n)
     if (a >= 0)
         H5Aclose(a);
     H5Sclose(sp);
-    return rc;
-}
-
-static int put_attr_str(hid_t loc, const char *name, const char *s)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(s) + 1);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = a >= 0 && H5Awrite(a, t, s) >= 0 ? 0 : -1;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
     return rc;
 }
 
@@ -124,16 +101,9 @@ static int write_file(hid_t f, const hcmc_aps_write_spec *w)
              put_vector(qm, "dynamic_v_list_dim1", ds->phi, na, 0) ||
              put_vector(qm, "dynamic_index_mapping", mapping, nbins, 0) ||
              put_vector(tt, "processed_bins", bins, na, 0);
-        if (!rc && isfinite(w->frame_time)) {
-            hid_t sp = H5Screate(H5S_SCALAR);
-            hid_t d = H5Dcreate2(det, "frame_time", H5T_IEEE_F64LE, sp, H5P_DEFAULT,
-                                 H5P_DEFAULT, H5P_DEFAULT);
-            rc = d < 0 || H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                   &w->frame_time) < 0;
-            if (d >= 0)
-                H5Dclose(d);
-            H5Sclose(sp);
-        }
+        if (!rc && isfinite(w->frame_time))
+            rc = hcmc__h5_write(det, "frame_time", H5T_IEEE_F64LE, 0, NULL,
+                                &w->frame_time, H5T_NATIVE_DOUBLE);
         free(mapping);
         free(bins);
         if (qm >= 0)
@@ -168,7 +138,7 @@ static int write_file(hid_t f, const hcmc_aps_write_spec *w)
     /* the truth, for whoever checks a fit */
     hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
     if (!rc && root >= 0) {
-        rc = put_attr_str(root, "hcmc_synthetic_mode", hcmc_mode_name(w->mode));
+        rc = hcmc__h5_attr_string(root, "hcmc_synthetic_mode", hcmc_mode_name(w->mode));
         for (size_t k = 0; !rc && w->phys && k < hcmc_mode_nphys(w->mode); k++) {
             char an[64];
             snprintf(an, sizeof an, "true_%s", hcmc_phys_name((int)k));

@@ -93,3 +93,30 @@ int hcmc__h5_read_scalar(hid_t file, const char *path, double *out)
     free(v);
     return rc;
 }
+
+int hcmc__h5_write(hid_t loc, const char *path, hid_t type, int rank,
+                   const hsize_t *dims, const void *data, hid_t mem)
+{
+    hid_t sp = rank ? H5Screate_simple(rank, dims, NULL) : H5Screate(H5S_SCALAR);
+    hid_t ds = H5Dcreate2(loc, path, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc =
+        ds >= 0 && H5Dwrite(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0 ? 0 : -1;
+    if (ds >= 0)
+        H5Dclose(ds);
+    H5Sclose(sp);
+    return rc;
+}
+
+int hcmc__h5_attr_string(hid_t loc, const char *name, const char *s)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(s) + 1);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = a >= 0 && H5Awrite(a, t, s) >= 0 ? 0 : -1;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    return rc;
+}

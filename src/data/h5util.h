@@ -20,4 +20,11 @@ int hcmc__h5_read_vector(hid_t file, const char *path, double **out, size_t *n);
 /* A scalar as (), (1) or (1, 1); -1 if missing or larger. */
 int hcmc__h5_read_scalar(hid_t file, const char *path, double *out);
 
+/* Writes a new dataset path (rank, dims) of file type `type` from memory
+ * of type `mem`, or a scalar when rank is 0. */
+int hcmc__h5_write(hid_t loc, const char *path, hid_t type, int rank,
+                   const hsize_t *dims, const void *data, hid_t mem);
+/* A scalar attribute holding the string s. */
+int hcmc__h5_attr_string(hid_t loc, const char *name, const char *s);
+
 #endif

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <netcdf.h>
 
+#include "../data/h5util.h"
 #include "hcmc/combine.h"
 #include "hcmc/version.h"
 
@@ -238,19 +239,6 @@ out:
 
 /* ---- shards/shard_NNNNN.h5 ------------------------------------------------ */
 
-static int h5_put(hid_t f, const char *name, hid_t type, int rank, const hsize_t *dims,
-                  const void *data, hid_t mem)
-{
-    hid_t sp = H5Screate_simple(rank, dims, NULL);
-    hid_t ds = H5Dcreate2(f, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    int rc =
-        ds >= 0 && H5Dwrite(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0 ? 0 : -1;
-    if (ds >= 0)
-        H5Dclose(ds);
-    H5Sclose(sp);
-    return rc;
-}
-
 static int h5_attr_u64(hid_t loc, const char *name, unsigned long long v)
 {
     hid_t sp = H5Screate(H5S_SCALAR);
@@ -259,20 +247,6 @@ static int h5_attr_u64(hid_t loc, const char *name, unsigned long long v)
     if (a >= 0)
         H5Aclose(a);
     H5Sclose(sp);
-    return rc;
-}
-
-static int h5_attr_str(hid_t loc, const char *name, const char *s)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(s) + 1);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = a >= 0 && H5Awrite(a, t, s) >= 0 ? 0 : -1;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
     return rc;
 }
 
@@ -285,9 +259,9 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
     if (f < 0)
         return hcmc_error_set(err, HCMC_EIO, "%s: cannot create", tmp);
     int bad = h5_attr_u64(f, "id", r->id) || h5_attr_u64(f, "points", r->n_points) ||
-              h5_attr_str(f, "status", r->status ? "failed" : "ok") ||
-              h5_attr_str(f, "message", r->message) ||
-              h5_attr_str(f, "hcmc_version", HCMC_VERSION);
+              hcmc__h5_attr_string(f, "status", r->status ? "failed" : "ok") ||
+              hcmc__h5_attr_string(f, "message", r->message) ||
+              hcmc__h5_attr_string(f, "hcmc_version", HCMC_VERSION);
     if (!bad && t) { /* coordinate names and bounds */
         size_t d = hcmc_target_dim(t);
         double *lohi = malloc(2 * d * sizeof(double));
@@ -302,8 +276,9 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
         hid_t st = H5Tcopy(H5T_C_S1);
         H5Tset_size(st, 40);
         bad = bad ||
-              h5_put(f, "bounds", H5T_IEEE_F64LE, 2, db, lohi, H5T_NATIVE_DOUBLE) ||
-              h5_put(f, "names", st, 1, dn, names, st);
+              hcmc__h5_write(f, "bounds", H5T_IEEE_F64LE, 2, db, lohi,
+                             H5T_NATIVE_DOUBLE) ||
+              hcmc__h5_write(f, "names", st, 1, dn, names, st);
         H5Tclose(st);
         free(lohi);
         free(names);
@@ -313,19 +288,22 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
         const hcmc_nuts_draws *D = &n->sampling;
         hsize_t d3[3] = {n->num_chains, D->n, n->dim}, d2[2] = {n->num_chains, D->n};
         bad =
-            h5_put(f, "z", H5T_IEEE_F64LE, 3, d3, D->z, H5T_NATIVE_DOUBLE) ||
-            (D->theta &&
-             h5_put(f, "theta", H5T_IEEE_F64LE, 3, d3, D->theta, H5T_NATIVE_DOUBLE)) ||
-            h5_put(f, "lp", H5T_IEEE_F64LE, 2, d2, D->lp, H5T_NATIVE_DOUBLE) ||
-            h5_put(f, "energy", H5T_IEEE_F64LE, 2, d2, D->energy, H5T_NATIVE_DOUBLE) ||
-            h5_put(f, "step_size", H5T_IEEE_F64LE, 2, d2, D->step_size,
-                   H5T_NATIVE_DOUBLE) ||
-            h5_put(f, "acceptance_rate", H5T_IEEE_F64LE, 2, d2, D->accept_stat,
-                   H5T_NATIVE_DOUBLE) ||
-            h5_put(f, "tree_depth", H5T_STD_I32LE, 2, d2, D->tree_depth,
-                   H5T_NATIVE_INT) ||
-            h5_put(f, "n_steps", H5T_STD_I32LE, 2, d2, D->n_steps, H5T_NATIVE_INT) ||
-            h5_put(f, "diverging", H5T_STD_U8LE, 2, d2, D->diverging, H5T_NATIVE_UCHAR);
+            hcmc__h5_write(f, "z", H5T_IEEE_F64LE, 3, d3, D->z, H5T_NATIVE_DOUBLE) ||
+            (D->theta && hcmc__h5_write(f, "theta", H5T_IEEE_F64LE, 3, d3, D->theta,
+                                        H5T_NATIVE_DOUBLE)) ||
+            hcmc__h5_write(f, "lp", H5T_IEEE_F64LE, 2, d2, D->lp, H5T_NATIVE_DOUBLE) ||
+            hcmc__h5_write(f, "energy", H5T_IEEE_F64LE, 2, d2, D->energy,
+                           H5T_NATIVE_DOUBLE) ||
+            hcmc__h5_write(f, "step_size", H5T_IEEE_F64LE, 2, d2, D->step_size,
+                           H5T_NATIVE_DOUBLE) ||
+            hcmc__h5_write(f, "acceptance_rate", H5T_IEEE_F64LE, 2, d2, D->accept_stat,
+                           H5T_NATIVE_DOUBLE) ||
+            hcmc__h5_write(f, "tree_depth", H5T_STD_I32LE, 2, d2, D->tree_depth,
+                           H5T_NATIVE_INT) ||
+            hcmc__h5_write(f, "n_steps", H5T_STD_I32LE, 2, d2, D->n_steps,
+                           H5T_NATIVE_INT) ||
+            hcmc__h5_write(f, "diverging", H5T_STD_U8LE, 2, d2, D->diverging,
+                           H5T_NATIVE_UCHAR);
     }
     if (H5Fclose(f) < 0)
         bad = 1;
