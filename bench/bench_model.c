@@ -18,13 +18,7 @@
 
 #include "hcmc/hcmc.h"
 #include "kernel.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "hcmc/timing.h"
 
 static volatile double sink;
 
@@ -102,18 +96,18 @@ static int run(hcmc_mode mode, size_t N)
     double best_k = INFINITY, best_f = INFINITY;
     for (int round = 0; round < 7; round++) {
         int reps = 0;
-        double t0 = now_s(), el;
+        double t0 = hcmc_seconds(), el;
         do {
             hcmc_target_eval(t, ws, z, &lp, g, NULL);
             reps++;
-        } while ((el = now_s() - t0) < 0.08);
+        } while ((el = hcmc_seconds() - t0) < 0.08);
         best_k = fmin(best_k, el / reps);
         reps = 0;
-        t0 = now_s();
+        t0 = hcmc_seconds();
         do {
             sink = floor(pts.n, pts.i, pts.j, pts.y, fa, fb);
             reps++;
-        } while ((el = now_s() - t0) < 0.08);
+        } while ((el = hcmc_seconds() - t0) < 0.08);
         best_f = fmin(best_f, el / reps);
     }
     const char *mn = mode == HCMC_MODE_LAMINAR ? "laminar" : "static";

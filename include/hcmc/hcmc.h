@@ -19,6 +19,7 @@
 #include "hcmc/run.h"
 #include "hcmc/status.h"
 #include "hcmc/target.h"
+#include "hcmc/timing.h"
 #include "hcmc/version.h"
 #include "hcmc/warmstart.h"
 

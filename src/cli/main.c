@@ -9,13 +9,7 @@
 
 #include "cli.h"
 #include "hcmc/hcmc.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "hcmc/timing.h"
 
 static void usage(FILE *f)
 {
@@ -159,10 +153,10 @@ static int cmd_demo(int argc, char **argv)
                           .noise = noise,
                           .seed = seed};
     memcpy(ss.phys, truth, sizeof truth);
-    double t0 = now_s();
+    double t0 = hcmc_seconds();
     if (hcmc_synth_dataset(&ss, &ds, &err))
         goto fail;
-    double t_sim = now_s() - t0;
+    double t_sim = hcmc_seconds() - t0;
     hcmc_points_report rep;
     if (hcmc_dataset_to_points(&ds, 1, -1, &pts, &rep, &err))
         goto fail;
@@ -190,12 +184,12 @@ static int cmd_demo(int argc, char **argv)
     hcmc_target_parts parts;
     hcmc_target_eval(t, ws, z, &lp, grad, &parts);
     int reps = 0;
-    t0 = now_s();
+    t0 = hcmc_seconds();
     double elapsed;
     do {
         hcmc_target_eval(t, ws, z, &lp, grad, NULL);
         reps++;
-    } while ((elapsed = now_s() - t0) < 0.5);
+    } while ((elapsed = hcmc_seconds() - t0) < 0.5);
 
     printf("hcmc %s demo: %s, %s convention\n", HCMC_VERSION, hcmc_mode_name(mode),
            hcmc_convention_name(conv));

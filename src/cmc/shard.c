@@ -8,6 +8,7 @@
 
 #include "hcmc/cmc.h"
 #include "hcmc/warmstart.h"
+#include "hcmc/timing.h"
 
 struct hcmc_problem {
     hcmc_target_spec spec; /* for the shards: K, fixed scaling, sigma scale */
@@ -125,13 +126,6 @@ void hcmc_shard_result_free(hcmc_shard_result *r)
     free(r);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t id,
                    const hcmc_nuts_settings *settings, hcmc_shard_result **out,
                    hcmc_error *err)
@@ -143,7 +137,7 @@ int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t id
     hcmc_shard_result *r = calloc(1, sizeof *r);
     if (!r)
         return hcmc_error_set(err, HCMC_ENOMEM, "shard %zu: out of memory", id);
-    double t0 = now_s();
+    double t0 = hcmc_seconds();
     r->id = id;
     r->n_points = plan->start[id + 1] - plan->start[id];
     hcmc_points sub = {0};
@@ -174,7 +168,7 @@ int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t id
     }
     hcmc_target_free(t);
     hcmc_points_release(&sub);
-    r->seconds = now_s() - t0;
+    r->seconds = hcmc_seconds() - t0;
     *out = r;
     return HCMC_OK;
 }

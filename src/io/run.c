@@ -16,6 +16,7 @@
 #include "hcmc/cmc.h"
 #include "hcmc/log.h"
 #include "results.h"
+#include "hcmc/timing.h"
 
 void hcmc_run_result_free(hcmc_run_result *r)
 {
@@ -26,13 +27,6 @@ void hcmc_run_result_free(hcmc_run_result *r)
     free(r->summary);
     free(r->shards);
     free(r);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int make_dir(const char *path, hcmc_error *err)
@@ -93,7 +87,7 @@ static void constrain_cb(const void *ctx, const double *z, double *theta)
 int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
 {
     *out = NULL;
-    double t0 = now_s();
+    double t0 = hcmc_seconds();
     int rc;
     hcmc_dataset ds = {0};
     hcmc_points pts = {0};
@@ -145,10 +139,10 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
     hcmc_target_spec spec;
     hcmc_config_target_spec(c, &spec);
     spec.model.n_t = pts.n_t;
-    double tw = now_s();
+    double tw = hcmc_seconds();
     if ((rc = hcmc_problem_new(&spec, &pts, K, c->init_phys, &prob, err)))
         goto done;
-    r->warm_start_seconds = now_s() - tw;
+    r->warm_start_seconds = hcmc_seconds() - tw;
     /* output directory */
     char dir[HCMC_PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/shards", c->output_dir);
@@ -184,10 +178,10 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
     }
     memcpy(todo, plan->order, K * sizeof *todo);
     sink_state S = {results, hcmc_problem_target(prob), c->output_dir, 0, K, err};
-    double ts = now_s();
+    double ts = hcmc_seconds();
     if ((rc = be->run(prob, plan, todo, K, &ns, sink, &S, err)))
         goto done;
-    r->sampling_seconds = now_s() - ts;
+    r->sampling_seconds = hcmc_seconds() - ts;
     /* combination */
     const hcmc_target *full = hcmc_problem_target(prob);
     size_t d = hcmc_problem_dim(prob), np = hcmc_mode_nphys(c->mode);
@@ -261,7 +255,7 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
         char path[HCMC_PATH_MAX + 32];
         hcmc_error ignored;
         snprintf(path, sizeof path, "%s/summary.json", c->output_dir);
-        r->seconds = now_s() - t0;
+        r->seconds = hcmc_seconds() - t0;
         hcmc__write_summary(path, r, c, err ? err->msg : "combination failed",
                             &ignored);
         goto done;
@@ -286,7 +280,7 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
         hcmc_target_constrain(full, comb->z + g * d, r->theta + g * d);
     for (size_t k = 0; k < d; k++)
         hcmc_param_summarise(r->theta + k, r->chains, r->draws, d, &r->summary[k]);
-    r->seconds = now_s() - t0;
+    r->seconds = hcmc_seconds() - t0;
     /* files */
     char path[HCMC_PATH_MAX + 32], created[32], sum[17];
     time_t now = time(NULL);

@@ -14,6 +14,7 @@
 #include "hcmc/log.h"
 #include "hcmc/nuts.h"
 #include "hcmc/rng.h"
+#include "hcmc/timing.h"
 
 void hcmc_nuts_settings_defaults(hcmc_nuts_settings *s)
 {
@@ -608,13 +609,6 @@ static void record(chain *ch, const transition_stats *st, hcmc_nuts_draws *D, si
     D->diverging[at] = st->divergent;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void describe_point(const hcmc_density *d, const double *z, char *buf,
                            size_t cap)
 {
@@ -727,7 +721,7 @@ static void *chain_main(void *arg)
     chain ch = {.d = d, .s = s, .n = n};
     top T;
     windowed w = {0};
-    double t_start = now_seconds();
+    double t_start = hcmc_seconds();
 
     if (chain_alloc(&ch, n, s->dense_mass, s->max_tree_depth, &T, &w)) {
         job->rc = hcmc_error_set(&job->err, HCMC_ENOMEM, "chain %zu: out of memory", c);
@@ -784,12 +778,12 @@ static void *chain_main(void *arg)
     }
     if (s->num_warmup > 0)
         ch.eps = exp(da.x_bar);
-    double t_mid = now_seconds();
+    double t_mid = hcmc_seconds();
     for (size_t i = 0; i < s->num_samples; i++) {
         transition(&ch, &T, &st);
         record(&ch, &st, &r->sampling, c, i);
     }
-    job->sampling_s = now_seconds() - t_mid;
+    job->sampling_s = hcmc_seconds() - t_mid;
     job->warmup_s = t_mid - t_start;
     r->step_size[c] = ch.eps;
     size_t nm = s->dense_mass ? n * n : n;

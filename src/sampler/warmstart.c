@@ -9,6 +9,7 @@
 #include <lapacke.h>
 
 #include "hcmc/log.h"
+#include "hcmc/timing.h"
 
 typedef struct {
     const hcmc_target *t;
@@ -94,13 +95,6 @@ static void try_start(lm_problem *P, double *fvec, double *fjac, best_fit *b)
         b->info = info;
         memcpy(b->z, P->z, P->dim * sizeof(double));
     }
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Inside-bounds value x as z, nudged off the bounds themselves. */
@@ -214,7 +208,7 @@ static void fit_cov(lm_problem *P, double *r, double sigma, size_t n_full, doubl
 int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points,
                     double *z, double *cov, hcmc_warm_start_info *info, hcmc_error *err)
 {
-    double t0 = now_seconds();
+    double t0 = hcmc_seconds();
     const hcmc_points *all = hcmc_target_points(t);
     size_t dim = hcmc_target_dim(t), nb = dim - 1;
     if (max_points == 0)
@@ -322,7 +316,7 @@ int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points
         info->starts = B.starts;
         info->lm_info = B.info;
         info->rms = sigma;
-        info->seconds = now_seconds() - t0;
+        info->seconds = hcmc_seconds() - t0;
     }
 out:
     hcmc_target_ws_free(P.ws);
