@@ -10,6 +10,7 @@
 #include <lapacke.h>
 
 #include "hcmc/log.h"
+#include "hcmc/points.h"
 #include "hcmc/rng.h"
 
 static const char *const method_names[] = {"robust_consensus_mc", "consensus_mc",
@@ -59,18 +60,6 @@ void hcmc_combine_result_free(hcmc_combine_result *r)
     free(r->reason);
     free(r->cv);
     free(r);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median_of(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /* Per-shard moments: mean[d], cov[d*d], precision[d*d] (inverse of cov),
@@ -165,19 +154,19 @@ static void drop_outliers(hcmc_combine_result *r, const moments *M, size_t K,
                 buf[n++] = M[k].tmean[j];
         if (n < 3)
             break;
-        double med = median_of(buf, n);
+        double med = hcmc_quantile_inplace(buf, n, 0.5);
         n = 0;
         for (size_t k = 0; k < K; k++)
             if (r->status[k] == HCMC_SHARD_KEPT)
                 buf[n++] = fabs(M[k].tmean[j] - med);
-        double mad = median_of(buf, n);
+        double mad = hcmc_quantile_inplace(buf, n, 0.5);
         /* scatter within a shard's own posterior sd is noise, not an
          * outlier: the MAD is at least that of a normal with that sd */
         n = 0;
         for (size_t k = 0; k < K; k++)
             if (r->status[k] == HCMC_SHARD_KEPT)
                 buf[n++] = M[k].tsd[j];
-        mad = fmax(mad, 0.6745 * median_of(buf, n));
+        mad = fmax(mad, 0.6745 * hcmc_quantile_inplace(buf, n, 0.5));
         if (!(mad > 0))
             continue;
         for (size_t k = 0; k < K; k++)
@@ -272,7 +261,7 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
                 buf[n++] = M[k].cov[j * d + j];
         if (n == 0)
             break;
-        double med = median_of(buf, n);
+        double med = hcmc_quantile_inplace(buf, n, 0.5);
         for (size_t k = 0; k < K; k++)
             if (r->status[k] == HCMC_SHARD_KEPT && M[k].cov[j * d + j] < 1e-6 * med)
                 exclude(
@@ -322,7 +311,7 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
                 buf[m++] = M[k].tsd[j];
         double nu = n > 1 ? (double)(n - 1) : 1.0, a = 2.0 / (9.0 * nu);
         double q = 1.0 - a + 3.0902 * sqrt(a), chi_ratio = q * q * q; /* chi2 / nu */
-        double noise = median_of(buf, m) * sqrt(chi_ratio);
+        double noise = hcmc_quantile_inplace(buf, m, 0.5) * sqrt(chi_ratio);
         double den = fmax(fmax(fabs(mu), floor), noise);
         r->cv[j] = den > 0 ? sd / den : 0.0;
         if (r->cv[j] > s->max_parameter_cv) {
