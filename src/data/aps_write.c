@@ -5,13 +5,12 @@
  * triangles (diagonal included, zeros below), chunked, LZF-compressed on
  * request. */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "../base/atomic.h"
 #include "h5util.h"
 #include "hcmc/aps.h"
 
@@ -172,8 +171,7 @@ int hcmc_aps_write(const char *path, const hcmc_aps_write_spec *w, hcmc_error *e
     if (!w->ds || w->ds->n_phi == 0 || w->ds->n_frames < 3)
         return hcmc_error_set(err, HCMC_EINVAL, "%s: nothing to write", path);
     char tmp[4200];
-    int len = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (len < 0 || (size_t)len >= sizeof tmp)
+    if (hcmc__tmp_name(tmp, sizeof tmp, path))
         return hcmc_error_set(err, HCMC_EINVAL, "%s: path too long", path);
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0)
@@ -182,17 +180,9 @@ int hcmc_aps_write(const char *path, const hcmc_aps_write_spec *w, hcmc_error *e
     int rc = write_file(f, w);
     if (H5Fclose(f) < 0)
         rc = -1;
-    if (!rc) { /* durable before it becomes visible */
-        int fd = open(tmp, O_RDONLY);
-        rc = fd < 0 || fsync(fd) != 0;
-        if (fd >= 0)
-            close(fd);
-    }
-    if (rc || rename(tmp, path)) {
-        int e = errno;
+    if (rc) {
         remove(tmp);
-        return hcmc_error_set(err, HCMC_EIO, "%s: writing failed (%s)", path,
-                              rc ? "HDF5 error" : strerror(e));
+        return hcmc_error_set(err, HCMC_EIO, "%s: writing failed (HDF5 error)", path);
     }
-    return HCMC_OK;
+    return hcmc__commit(tmp, path, err);
 }

@@ -4,41 +4,19 @@
 #include "results.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <hdf5.h>
 #include <jansson.h>
 #include <netcdf.h>
 
+#include "../base/atomic.h"
 #include "../data/h5util.h"
 #include "hcmc/combine.h"
 #include "hcmc/version.h"
-
-/* path.tmp.PID beside path */
-static void tmp_name(char *buf, size_t cap, const char *path)
-{
-    snprintf(buf, cap, "%s.tmp.%ld", path, (long)getpid());
-}
-
-static int commit(const char *tmp, const char *path, hcmc_error *err)
-{
-    int fd = open(tmp, O_RDONLY);
-    int bad = fd < 0 || fsync(fd) != 0;
-    if (fd >= 0)
-        close(fd);
-    if (bad || rename(tmp, path)) {
-        int e = errno;
-        remove(tmp);
-        return hcmc_error_set(err, HCMC_EIO, "%s: cannot write (%s)", path,
-                              strerror(e));
-    }
-    return HCMC_OK;
-}
 
 /* ---- summary.json ------------------------------------------------------ */
 
@@ -101,14 +79,14 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
     json_object_set_new(run, "overrides", ov);
     json_object_set_new(root, "run", run);
     char tmp[HCMC_PATH_MAX + 32];
-    tmp_name(tmp, sizeof tmp, path);
+    hcmc__tmp_name(tmp, sizeof tmp, path);
     int bad = json_dump_file(root, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     json_decref(root);
     if (bad) {
         remove(tmp);
         return hcmc_error_set(err, HCMC_EIO, "%s: cannot write", path);
     }
-    return commit(tmp, path, err);
+    return hcmc__commit(tmp, path, err);
 }
 
 /* ---- posterior.nc ---------------------------------------------------------- */
@@ -127,7 +105,7 @@ int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
                           const hcmc_results_extra *x, hcmc_error *err)
 {
     char tmp[HCMC_PATH_MAX + 32];
-    tmp_name(tmp, sizeof tmp, path);
+    hcmc__tmp_name(tmp, sizeof tmp, path);
     int nc = -1, rc = 0;
     size_t C = r->chains, S = r->draws, d = r->dim, K = r->n_shards, G = C * S;
     double *buf = malloc((K * G > G ? K * G : G) * sizeof(double));
@@ -227,7 +205,7 @@ int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
     }
     NC_TRY(nc_close(nc));
     nc = -1;
-    rc = commit(tmp, path, err);
+    rc = hcmc__commit(tmp, path, err);
 out:
     if (nc >= 0) {
         nc_close(nc);
@@ -254,7 +232,7 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
                       const hcmc_target *t, hcmc_error *err)
 {
     char tmp[HCMC_PATH_MAX + 32];
-    tmp_name(tmp, sizeof tmp, path);
+    hcmc__tmp_name(tmp, sizeof tmp, path);
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0)
         return hcmc_error_set(err, HCMC_EIO, "%s: cannot create", tmp);
@@ -311,5 +289,5 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
         remove(tmp);
         return hcmc_error_set(err, HCMC_EIO, "%s: HDF5 write failed", path);
     }
-    return commit(tmp, path, err);
+    return hcmc__commit(tmp, path, err);
 }
