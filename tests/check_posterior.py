@@ -27,4 +27,7 @@ if len(sys.argv) > 2:
     other = xr.open_dataset(sys.argv[2], group="posterior")
     for v in post.data_vars:
         assert np.array_equal(post[v].values, other[v].values), v
+    other = xr.open_dataset(sys.argv[2], group="shards")
+    for v in shards.data_vars:
+        assert np.array_equal(shards[v].values, other[v].values, equal_nan=True), v
 print("posterior.nc: ok")

@@ -88,6 +88,23 @@ HCMC_API int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
                             hcmc_shard_result **out, hcmc_error *err);
 HCMC_API void hcmc_shard_result_free(hcmc_shard_result *r);
 
+/* The result as bytes, for pipes and messages between processes of one
+ * machine or cluster (native byte order; warmup draws are left out), and
+ * back. unpack checks the length and every count, so a truncated or
+ * corrupted message gives an error, never a crash. */
+HCMC_API int hcmc_shard_result_pack(const hcmc_shard_result *r, void **buf, size_t *len,
+                                    hcmc_error *err);
+HCMC_API int hcmc_shard_result_unpack(const void *buf, size_t len,
+                                      hcmc_shard_result **out, hcmc_error *err);
+
+/* A 64-bit digest of everything that decides a shard's draws: the points,
+ * the plan, the target's settings, the warm start, the sampler settings
+ * that change draws, and the hcmc version. Shard files carry it, so a
+ * later run reuses only results of the same problem (resume). */
+HCMC_API uint64_t hcmc_problem_fingerprint(const hcmc_problem *p,
+                                           const hcmc_shard_plan *plan,
+                                           const hcmc_nuts_settings *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@
 #include "hcmc/rng.h"
 #include "hcmc/run.h"
 #include "hcmc/status.h"
+#include "hcmc/stop.h"
 #include "hcmc/target.h"
 #include "hcmc/timing.h"
 #include "hcmc/version.h"

@@ -65,6 +65,12 @@ typedef struct hcmc_nuts_settings {
     double init_radius;
     uint64_t seed;
     uint32_t shard; /* stream key: chains of different shards differ */
+    /* Optional: called by every chain (on its own thread) after each
+     * iteration, warmup ones first (iteration 0 .. warmup + samples - 1). A
+     * non-zero return ends the run with HCMC_ECANCELED. It must not change
+     * anything the chains read: results do not depend on it. */
+    int (*progress)(void *user, size_t chain, size_t iteration);
+    void *progress_user;
 } hcmc_nuts_settings;
 
 #define HCMC_NUTS_MAX_DEPTH 20

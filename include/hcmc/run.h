@@ -4,6 +4,7 @@
 #ifndef HCMC_RUN_H
 #define HCMC_RUN_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "hcmc/combine.h"
@@ -30,12 +31,38 @@ typedef struct hcmc_run_result {
     hcmc_param_summary *summary; /* [dim] */
     hcmc_run_shard *shards;      /* [n_shards] */
     size_t n_kept;
+    size_t workers;         /* of the backend (1 for serial) */
+    size_t sampled, reused; /* shards sampled now, taken from an earlier run */
     char backend[32];
     double seconds, sampling_seconds, warm_start_seconds;
 } hcmc_run_result;
 
-/* Runs the analysis c describes and writes its files to c->output_dir. */
-HCMC_API int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err);
+typedef struct hcmc_run_progress {
+    size_t shards;  /* in the plan */
+    size_t done;    /* finished, failed ones and reused ones included */
+    size_t failed;  /* finished without draws */
+    size_t running; /* handed to a worker, not finished */
+    size_t reused;  /* taken from an earlier run's shard files */
+    double elapsed; /* seconds since sampling began */
+    double eta;     /* seconds still to go from the cost model; NaN: unknown */
+} hcmc_run_progress;
+
+typedef struct hcmc_run_options {
+    /* Sample every shard again, ignoring shard files of an earlier run in
+     * the output directory. Otherwise finished shards of the same problem
+     * (same fingerprint) are reused and only the others are sampled. */
+    bool fresh;
+    /* Optional: called when a shard starts or ends and about once a
+     * second while shards run, on the thread that called hcmc_run. */
+    void (*progress)(void *user, const hcmc_run_progress *p);
+    void *user;
+} hcmc_run_options;
+
+/* Runs the analysis c describes and writes its files to c->output_dir.
+ * o may be NULL (defaults). A stop request (hcmc/stop.h) ends it with
+ * HCMC_ECANCELED; shard files written by then are kept for a resume. */
+HCMC_API int hcmc_run(const hcmc_config *c, const hcmc_run_options *o,
+                      hcmc_run_result **out, hcmc_error *err);
 HCMC_API void hcmc_run_result_free(hcmc_run_result *r);
 
 /* Combines the shard files of the run in dir again with c's combination

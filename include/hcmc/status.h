@@ -24,7 +24,8 @@ enum {
     HCMC_ENUMERIC = -5, /* a computation gave a non-finite result */
     HCMC_ENODATA = -6,  /* nothing usable is left */
     HCMC_EUNSUPPORTED = -7,
-    HCMC_E_COUNT_ = 8
+    HCMC_ECANCELED = -8, /* stopped on request (signal, timeout, callback) */
+    HCMC_E_COUNT_ = 9
 };
 
 #define HCMC_ERROR_MSG_MAX 512

@@ -15,6 +15,7 @@ static const struct {
     {"HCMC_ENUMERIC", "non-finite result"},
     {"HCMC_ENODATA", "no usable data"},
     {"HCMC_EUNSUPPORTED", "not supported"},
+    {"HCMC_ECANCELED", "stopped on request"},
 };
 
 static int status_index(int code)

@@ -18,6 +18,9 @@ static const struct {
     {"--num-samples", "optimization.cmc.per_shard_mcmc.num_samples"},
     {"--num-warmup", "optimization.cmc.per_shard_mcmc.num_warmup"},
     {"--num-chains", "optimization.cmc.per_shard_mcmc.num_chains"},
+    {"--workers", "optimization.cmc.backend_config.num_workers"},
+    {"--max-retries", "optimization.cmc.backend_config.max_retries"},
+    {"--per-shard-timeout", "optimization.cmc.per_shard_timeout"},
     {"--output-dir", "output.directory"},
     {"-o", "output.directory"},
 };
@@ -29,6 +32,9 @@ const char cli_override_usage[] =
     "  --num-samples N       optimization.cmc.per_shard_mcmc.num_samples\n"
     "  --num-warmup N        optimization.cmc.per_shard_mcmc.num_warmup\n"
     "  --num-chains N        optimization.cmc.per_shard_mcmc.num_chains\n"
+    "  --workers N|auto      optimization.cmc.backend_config.num_workers\n"
+    "  --max-retries N       optimization.cmc.backend_config.max_retries\n"
+    "  --per-shard-timeout S optimization.cmc.per_shard_timeout (seconds)\n"
     "  -o, --output-dir DIR  output.directory\n";
 
 int cli_override(hcmc_config *c, const char *opt, const char *value, int *failed)

@@ -1,7 +1,10 @@
 /* hcmc run: the whole analysis from a configuration. */
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "hcmc/hcmc.h"
@@ -9,18 +12,82 @@
 static void run_usage(FILE *f)
 {
     fprintf(f,
-            "usage: hcmc run --config CONFIG.yaml [OVERRIDES] [-q]\n"
+            "usage: hcmc run --config CONFIG.yaml [OVERRIDES] [--fresh] [-q]\n"
             "Runs the analysis CONFIG.yaml describes and writes summary.json,\n"
             "posterior.nc, shards/ and config.yaml to the output directory.\n"
+            "Shards finished by an earlier run of the same problem in that\n"
+            "directory are reused (resume); Ctrl-C stops and keeps them.\n"
+            "  --fresh               sample every shard again\n"
             "  -q, --quiet           only errors and the final table\n"
             "overrides (win over the file):\n%s",
             cli_override_usage);
+}
+
+/* Progress: a bar on stderr when it is a terminal (log lines print above
+ * it), a plain line every 30 s otherwise. */
+typedef struct {
+    bool tty, shown;
+    double last_line;
+    hcmc_run_progress p;
+} progress_view;
+
+static void fmt_duration(char *buf, size_t n, double s)
+{
+    if (!isfinite(s))
+        snprintf(buf, n, "?");
+    else if (s < 3600)
+        snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+    else
+        snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+}
+
+static void draw_bar(progress_view *v)
+{
+    const hcmc_run_progress *p = &v->p;
+    char el[32], eta[32], bar[33];
+    size_t width = 30, fill = p->shards ? width * p->done / p->shards : 0;
+    for (size_t k = 0; k < width; k++)
+        bar[k] = k < fill ? '#' : '-';
+    bar[width] = 0;
+    fmt_duration(el, sizeof el, p->elapsed);
+    fmt_duration(eta, sizeof eta, p->eta);
+    fprintf(stderr, "\r\033[K[%s] %zu/%zu shards, %zu running, %zu failed, %s, ETA %s",
+            bar, p->done, p->shards, p->running, p->failed, el, eta);
+    fflush(stderr);
+    v->shown = true;
+}
+
+static void on_progress(void *user, const hcmc_run_progress *p)
+{
+    progress_view *v = user;
+    v->p = *p;
+    if (v->tty) {
+        draw_bar(v);
+    } else if (p->elapsed - v->last_line >= 30) {
+        v->last_line = p->elapsed;
+        char el[32], eta[32];
+        fmt_duration(el, sizeof el, p->elapsed);
+        fmt_duration(eta, sizeof eta, p->eta);
+        hcmc_log(HCMC_LOG_INFO,
+                 "progress: %zu/%zu shards, %zu running, %zu failed, %s, ETA %s",
+                 p->done, p->shards, p->running, p->failed, el, eta);
+    }
+}
+
+static void log_above_bar(hcmc_log_level level, const char *line, void *user)
+{
+    progress_view *v = user;
+    static const char *const tag[] = {"error: ", "warning: ", "", "debug: "};
+    fprintf(stderr, "%shcmc: %s%s\n", v->shown ? "\r\033[K" : "", tag[level], line);
+    if (v->shown)
+        draw_bar(v);
 }
 
 int cmd_run(int argc, char **argv)
 {
     const char *cfg = NULL;
     int quiet = 0;
+    bool fresh = false;
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--config"))
             cfg = argv[i + 1];
@@ -48,6 +115,8 @@ int cmd_run(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = 1;
+        } else if (!strcmp(a, "--fresh")) {
+            fresh = true;
         } else if (cli_override(c, a, v, &failed)) {
             i++;
         } else {
@@ -65,13 +134,34 @@ int cmd_run(int argc, char **argv)
         hcmc_log_set_level(HCMC_LOG_ERROR);
     for (size_t k = 0; k < c->n_overrides; k++)
         hcmc_log(HCMC_LOG_INFO, "override %s", c->overrides[k]);
+    progress_view view = {.tty = !quiet && isatty(STDERR_FILENO)};
+    hcmc_run_options o = {
+        .fresh = fresh, .progress = quiet ? NULL : on_progress, .user = &view};
+    if (view.tty)
+        hcmc_log_set_sink(log_above_bar, &view);
+    hcmc_stop_install_handlers();
     hcmc_run_result *r;
     int status = 0;
-    if (hcmc_run(c, &r, &err)) {
+    int rc = hcmc_run(c, &o, &r, &err);
+    if (view.shown)
+        fprintf(stderr, "\n");
+    hcmc_log_set_sink(NULL, NULL);
+    if (rc == HCMC_ECANCELED) {
+        int sig = hcmc_stop_signal();
+        fprintf(stderr,
+                "hcmc: error: %s\n"
+                "hcmc: finished shards are kept in %s/shards; run the same command "
+                "again to resume (--fresh starts over)\n",
+                err.msg, c->output_dir);
+        status = sig ? 128 + sig : 1;
+    } else if (rc) {
         fprintf(stderr, "hcmc: error: %s\n", err.msg);
         status = 1;
     } else {
         hcmc_run_print_table(stdout, r);
+        if (r->reused)
+            printf("resumed: %zu shards from the earlier run, %zu sampled now\n",
+                   r->reused, r->sampled);
         printf("results in %s\n", c->output_dir);
         hcmc_run_result_free(r);
     }

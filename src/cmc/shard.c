@@ -1,12 +1,16 @@
 /* The problem and the shard task. */
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "hcmc/cmc.h"
+#include "hcmc/version.h"
+#include "../base/hash.h"
+#include "cmc_internal.h"
 #include "hcmc/warmstart.h"
 #include "hcmc/timing.h"
 
@@ -171,4 +175,241 @@ int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t id
     r->seconds = hcmc_seconds() - t0;
     *out = r;
     return HCMC_OK;
+}
+
+/* ---- the shard result as bytes --------------------------------------- */
+
+/* One function walks the result for both directions, so the two can never
+ * disagree: writing appends every field, reading takes them back in the
+ * same order (counts before the arrays they size). */
+typedef struct {
+    unsigned char *buf;
+    size_t len, cap, pos;
+    bool reading, bad;
+} ser;
+
+static void ser_bytes(ser *s, void *data, size_t n)
+{
+    if (s->bad || n == 0)
+        return;
+    if (s->reading) {
+        if (n > s->len - s->pos) {
+            s->bad = true;
+            return;
+        }
+        memcpy(data, s->buf + s->pos, n);
+        s->pos += n;
+        return;
+    }
+    if (s->len + n > s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+        while (cap < s->len + n)
+            cap *= 2;
+        unsigned char *g = realloc(s->buf, cap);
+        if (!g) {
+            s->bad = true;
+            return;
+        }
+        s->buf = g;
+        s->cap = cap;
+    }
+    memcpy(s->buf + s->len, data, n);
+    s->len += n;
+}
+
+#define SER(s, field) ser_bytes((s), &(field), sizeof(field))
+
+/* An array of count elements of size elem behind *ptr (allocated when
+ * reading; NULL stays NULL: a flag goes first). */
+static void ser_array(ser *s, void *ptr, size_t count, size_t elem)
+{
+    void **p = ptr;
+    unsigned char present = *p != NULL;
+    SER(s, present);
+    if (s->bad || !present)
+        return;
+    if (count > (SIZE_MAX / 2) / (elem ? elem : 1)) {
+        s->bad = true;
+        return;
+    }
+    if (s->reading && !(*p = malloc(count * elem > 0 ? count * elem : 1))) {
+        s->bad = true;
+        return;
+    }
+    ser_bytes(s, *p, count * elem);
+}
+
+static void ser_result(ser *s, hcmc_shard_result *r)
+{
+    uint32_t magic = 0x52534348u, version = 1; /* "HCSR" */
+    SER(s, magic);
+    SER(s, version);
+    if (s->reading && (magic != 0x52534348u || version != 1))
+        s->bad = true;
+    SER(s, r->id);
+    SER(s, r->n_points);
+    SER(s, r->status);
+    SER(s, r->message);
+    r->message[sizeof r->message - 1] = 0;
+    SER(s, r->seconds);
+    SER(s, r->rhat_max);
+    SER(s, r->ess_bulk_min);
+    unsigned char has = r->nuts != NULL;
+    SER(s, has);
+    if (s->bad || !has)
+        return;
+    if (s->reading && !(r->nuts = calloc(1, sizeof *r->nuts))) {
+        s->bad = true;
+        return;
+    }
+    hcmc_nuts_result *n = r->nuts;
+    hcmc_nuts_draws *D = &n->sampling;
+    SER(s, n->dim);
+    SER(s, n->num_chains);
+    SER(s, n->dense);
+    SER(s, n->n_gradients);
+    SER(s, n->warmup_seconds);
+    SER(s, n->sampling_seconds);
+    SER(s, D->n);
+    if (s->bad || n->dim > 4096 || n->num_chains > 1024) {
+        s->bad = true;
+        return;
+    }
+    size_t C = n->num_chains, d = n->dim, m = C * D->n, nm = n->dense ? d * d : d;
+    ser_array(s, &n->step_size, C, sizeof(double));
+    ser_array(s, &n->inv_metric, C * nm, sizeof(double));
+    ser_array(s, &n->init, C * d, sizeof(double));
+    ser_array(s, &D->z, m * d, sizeof(double));
+    ser_array(s, &D->theta, m * d, sizeof(double));
+    ser_array(s, &D->lp, m, sizeof(double));
+    ser_array(s, &D->energy, m, sizeof(double));
+    ser_array(s, &D->step_size, m, sizeof(double));
+    ser_array(s, &D->accept_stat, m, sizeof(double));
+    ser_array(s, &D->tree_depth, m, sizeof(int));
+    ser_array(s, &D->n_steps, m, sizeof(int));
+    ser_array(s, &D->diverging, m, 1);
+}
+
+int hcmc_shard_result_pack(const hcmc_shard_result *r, void **buf, size_t *len,
+                           hcmc_error *err)
+{
+    ser s = {0};
+    hcmc_shard_result copy = *r; /* the walker takes non-const pointers */
+    hcmc_nuts_result nuts;
+    if (r->nuts) {
+        nuts = *r->nuts;
+        nuts.warmup = (hcmc_nuts_draws){0}; /* warmup draws do not travel */
+        copy.nuts = &nuts;
+    }
+    ser_result(&s, &copy);
+    if (s.bad) {
+        free(s.buf);
+        return hcmc_error_set(err, HCMC_ENOMEM, "shard %zu: out of memory", r->id);
+    }
+    *buf = s.buf;
+    *len = s.len;
+    return HCMC_OK;
+}
+
+int hcmc_shard_result_unpack(const void *buf, size_t len, hcmc_shard_result **out,
+                             hcmc_error *err)
+{
+    *out = NULL;
+    hcmc_shard_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return hcmc_error_set(err, HCMC_ENOMEM, "shard result: out of memory");
+    ser s = {.buf = (unsigned char *)buf, .len = len, .reading = true};
+    ser_result(&s, r);
+    bool complete = !s.bad && s.pos == len;
+    if (complete && r->nuts) { /* every array a result has must be there */
+        const hcmc_nuts_draws *D = &r->nuts->sampling;
+        complete = r->nuts->step_size && r->nuts->inv_metric && r->nuts->init && D->z &&
+                   D->lp && D->energy && D->step_size && D->accept_stat &&
+                   D->tree_depth && D->n_steps && D->diverging;
+    }
+    if (!complete) {
+        hcmc_shard_result_free(r);
+        return hcmc_error_set(err, HCMC_EFORMAT,
+                              "a shard result of %zu bytes is truncated or malformed",
+                              len);
+    }
+    *out = r;
+    return HCMC_OK;
+}
+
+/* ---- what identifies a problem --------------------------------------- */
+
+#define HASH(h, v) ((h) = hcmc__fnv1a((h), &(v), sizeof(v)))
+#define HASH_ARRAY(h, a, n) ((h) = (a) ? hcmc__fnv1a((h), (a), (n) * sizeof *(a)) : (h))
+
+static uint64_t hash_prior(uint64_t h, const hcmc_prior *p)
+{
+    int type = (int)p->type;
+    HASH(h, type);
+    HASH(h, p->lo);
+    HASH(h, p->hi);
+    HASH(h, p->mu);
+    HASH(h, p->sigma);
+    return h;
+}
+
+uint64_t hcmc_problem_fingerprint(const hcmc_problem *p, const hcmc_shard_plan *plan,
+                                  const hcmc_nuts_settings *s)
+{
+    uint64_t h =
+        hcmc__fnv1a(HCMC__FNV_INIT, "hcmc " HCMC_VERSION, 5 + strlen(HCMC_VERSION));
+    const hcmc_points *pts = p->pts;
+    HASH(h, pts->n);
+    HASH(h, pts->n_phi);
+    HASH(h, pts->n_t);
+    HASH_ARRAY(h, pts->phi, pts->n_phi);
+    HASH_ARRAY(h, pts->angle_start, pts->n_phi + 1);
+    HASH_ARRAY(h, pts->i, pts->n);
+    HASH_ARRAY(h, pts->j, pts->n);
+    HASH_ARRAY(h, pts->y, pts->n);
+    HASH(h, plan->n_shards);
+    HASH_ARRAY(h, plan->start, plan->n_shards + 1);
+    HASH_ARRAY(h, plan->idx, pts->n);
+    const hcmc_target_spec *sp = &p->spec;
+    int mode = (int)sp->model.mode, conv = (int)sp->model.convention;
+    int scaling = (int)hcmc_target_scaling(p->full);
+    HASH(h, mode);
+    HASH(h, conv);
+    HASH(h, sp->model.q);
+    HASH(h, sp->model.L);
+    HASH(h, sp->model.dt);
+    HASH(h, sp->model.n_t);
+    for (size_t k = 0; k < hcmc_mode_nphys(sp->model.mode); k++)
+        h = hash_prior(h, &sp->phys[k]);
+    h = hash_prior(h, &sp->contrast);
+    h = hash_prior(h, &sp->offset);
+    HASH(h, scaling);
+    HASH_ARRAY(h, p->fixed, p->fixed ? 2 * pts->n_phi : 0);
+    HASH(h, sp->sigma_scale);
+    HASH(h, sp->num_shards);
+    HASH(h, sp->prior_tempering);
+    HASH_ARRAY(h, p->z0, p->dim);
+    HASH_ARRAY(h, p->cov0, p->dim * p->dim);
+    /* the sampler settings that change draws (not parallel or progress) */
+    HASH(h, s->num_warmup);
+    HASH(h, s->num_samples);
+    HASH(h, s->num_chains);
+    HASH(h, s->max_tree_depth);
+    HASH(h, s->target_accept);
+    HASH(h, s->dense_mass);
+    HASH(h, s->step_size);
+    HASH(h, s->max_delta_h);
+    HASH(h, s->init_radius);
+    HASH(h, s->seed);
+    return h;
+}
+
+hcmc_problem *hcmc__problem_view(const hcmc_problem *p, const hcmc_points *pts)
+{
+    hcmc_problem *v = malloc(sizeof *v);
+    if (v) {
+        *v = *p;
+        v->pts = pts;
+    }
+    return v;
 }

@@ -25,132 +25,6 @@ static int by_number(const void *a, const void *b)
     return (x->number > y->number) - (x->number < y->number);
 }
 
-typedef struct {
-    size_t d;
-    const double *bounds; /* [d][2] */
-} box;
-
-/* The target's constrain: scaled logit on the bounds, exp for sigma. */
-static void constrain_box(const void *ctx, const double *z, double *theta)
-{
-    const box *b = ctx;
-    for (size_t k = 0; k + 1 < b->d; k++)
-        theta[k] = hcmc_bounded_from_real(b->bounds[2 * k], b->bounds[2 * k + 1], z[k],
-                                          NULL, NULL, NULL);
-    theta[b->d - 1] = exp(z[b->d - 1]);
-}
-
-/* One dataset into a new buffer of the given memory type; dims out. */
-static void *read_ds(hid_t f, const char *name, hid_t mem, size_t elem, hsize_t *dims,
-                     int want_rank)
-{
-    if (H5Lexists(f, name, H5P_DEFAULT) <= 0)
-        return NULL;
-    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
-    hid_t sp = H5Dget_space(ds);
-    void *buf = NULL;
-    if (sp >= 0 && H5Sget_simple_extent_ndims(sp) == want_rank &&
-        H5Sget_simple_extent_dims(sp, dims, NULL) == want_rank) {
-        size_t n = 1;
-        for (int k = 0; k < want_rank; k++)
-            n *= dims[k];
-        buf = malloc(n * elem + 1);
-        if (buf && H5Dread(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-            free(buf);
-            buf = NULL;
-        }
-    }
-    if (sp >= 0)
-        H5Sclose(sp);
-    H5Dclose(ds);
-    return buf;
-}
-
-typedef struct {
-    hcmc_nuts_draws D;
-    double *bounds;
-    char *names;
-    size_t points, d;
-    char failure[200];
-} loaded;
-
-static unsigned long long attr_u64(hid_t f, const char *name)
-{
-    unsigned long long v = 0;
-    if (H5Aexists(f, name) > 0) {
-        hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-        H5Aread(a, H5T_NATIVE_ULLONG, &v);
-        H5Aclose(a);
-    }
-    return v;
-}
-
-static int load(const char *path, loaded *L, size_t *chains, hcmc_error *err)
-{
-    memset(L, 0, sizeof *L);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0)
-        return hcmc_error_set(err, HCMC_EFORMAT, "%s: not a readable shard file", path);
-    L->points = attr_u64(f, "points");
-    hsize_t d3[3], d2[2], db[2], dn[1];
-    double *z = read_ds(f, "z", H5T_NATIVE_DOUBLE, sizeof(double), d3, 3);
-    if (!z) {
-        snprintf(L->failure, sizeof L->failure, "no draws in %s (the shard failed)",
-                 path);
-        H5Fclose(f);
-        return 0;
-    }
-    size_t C = d3[0], S = d3[1], d = d3[2];
-    hid_t st = H5Tcopy(H5T_C_S1);
-    H5Tset_size(st, 40);
-    L->bounds = read_ds(f, "bounds", H5T_NATIVE_DOUBLE, sizeof(double), db, 2);
-    L->names = read_ds(f, "names", st, 40, dn, 1);
-    H5Tclose(st);
-    L->D.n = S;
-    L->D.z = z;
-    L->D.lp = read_ds(f, "lp", H5T_NATIVE_DOUBLE, sizeof(double), d2, 2);
-    L->D.energy = read_ds(f, "energy", H5T_NATIVE_DOUBLE, sizeof(double), d2, 2);
-    L->D.step_size = read_ds(f, "step_size", H5T_NATIVE_DOUBLE, sizeof(double), d2, 2);
-    L->D.accept_stat =
-        read_ds(f, "acceptance_rate", H5T_NATIVE_DOUBLE, sizeof(double), d2, 2);
-    L->D.tree_depth = read_ds(f, "tree_depth", H5T_NATIVE_INT, sizeof(int), d2, 2);
-    L->D.n_steps = read_ds(f, "n_steps", H5T_NATIVE_INT, sizeof(int), d2, 2);
-    L->D.diverging = read_ds(f, "diverging", H5T_NATIVE_UCHAR, 1, d2, 2);
-    H5Fclose(f);
-    L->d = d;
-    *chains = C;
-    if (!L->bounds || db[0] != d || !L->names || dn[0] != d || !L->D.lp ||
-        !L->D.energy || !L->D.step_size || !L->D.accept_stat || !L->D.tree_depth ||
-        !L->D.n_steps || !L->D.diverging)
-        return hcmc_error_set(err, HCMC_EFORMAT,
-                              "%s: incomplete shard file (missing names, bounds or "
-                              "sample statistics)",
-                              path);
-    L->D.theta = malloc(C * S * d * sizeof(double));
-    if (!L->D.theta)
-        return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
-    box b = {d, L->bounds};
-    for (size_t g = 0; g < C * S; g++)
-        constrain_box(&b, z + g * d, L->D.theta + g * d);
-    return 0;
-}
-
-static void unload(loaded *L)
-{
-    free(L->D.z);
-    free(L->D.theta);
-    free(L->D.lp);
-    free(L->D.energy);
-    free(L->D.step_size);
-    free(L->D.accept_stat);
-    free(L->D.tree_depth);
-    free(L->D.n_steps);
-    free(L->D.diverging);
-    free(L->bounds);
-    free(L->names);
-}
-
 int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **out,
                      hcmc_error *err)
 {
@@ -189,7 +63,7 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
         return hcmc_error_set(err, HCMC_ENODATA, "%s: no shard_NNNNN.h5 files", sdir);
     }
     qsort(files, K, sizeof *files, by_number);
-    loaded *L = calloc(K, sizeof *L);
+    hcmc__shard_file *L = calloc(K, sizeof *L);
     hcmc_shard_draws *sd = calloc(K, sizeof *sd);
     const hcmc_nuts_draws **nd = calloc(K, sizeof *nd);
     hcmc_run_result *r = calloc(1, sizeof *r);
@@ -199,7 +73,8 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
     size_t C = 0, ref = K;
     for (size_t k = 0; !rc && k < K; k++) {
         size_t ck = 0;
-        rc = load(files[k].path, &L[k], &ck, err);
+        rc = hcmc__shard_file_read(files[k].path, &L[k], err);
+        ck = L[k].chains;
         if (rc)
             break;
         if (L[k].failure[0]) {
@@ -220,10 +95,18 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
                                    .divergences = div};
         nd[k] = &L[k].D;
     }
+    /* one run's files only: a later run replaces or removes the others */
+    for (size_t k = 1; !rc && k < K; k++)
+        if (L[k].has_fingerprint && L[0].has_fingerprint &&
+            L[k].fingerprint != L[0].fingerprint)
+            rc = hcmc_error_set(err, HCMC_EFORMAT,
+                                "%s and %s belong to different runs (other data or "
+                                "settings); run hcmc run again to replace them",
+                                files[0].path, files[k].path);
     if (!rc && ref == K)
         rc = hcmc_error_set(err, HCMC_ENODATA, "%s: every shard failed", sdir);
     size_t d = !rc ? L[ref].d : 0, np = hcmc_mode_nphys(c->mode);
-    box b = {d, !rc ? L[ref].bounds : NULL};
+    hcmc__box b = {d, !rc ? L[ref].bounds : NULL};
     double(*pb)[2] = !rc ? calloc(np, sizeof *pb) : NULL;
     if (!rc) {
         for (size_t k = 0; k < np && k < d; k++) {
@@ -238,7 +121,7 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
         cs.heterogeneity_abort = c->heterogeneity_abort;
         cs.min_success_rate = c->min_success_rate;
         cs.nphys = np < d ? np : 0;
-        cs.constrain = constrain_box;
+        cs.constrain = hcmc__box_constrain;
         cs.ctx = &b;
         cs.bounds = (const double(*)[2])pb;
         cs.seed = c->seed;
@@ -262,7 +145,7 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
         for (size_t k = 0; !rc && k < d; k++)
             snprintf(r->names[k], sizeof r->names[k], "%s", L[ref].names + 40 * k);
         for (size_t g = 0; !rc && g < G; g++)
-            constrain_box(&b, comb->z + g * d, r->theta + g * d);
+            hcmc__box_constrain(&b, comb->z + g * d, r->theta + g * d);
         for (size_t k = 0; !rc && k < d; k++)
             hcmc_param_summarise(r->theta + k, C, S, d, &r->summary[k]);
         for (size_t k = 0; !rc && k < K; k++) {
@@ -290,7 +173,7 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
             rc = hcmc__write_posterior(path, r, &x, err);
     }
     for (size_t k = 0; L && k < K; k++)
-        unload(&L[k]);
+        hcmc__shard_file_release(&L[k]);
     free(pb);
     free(L);
     free(sd);

@@ -64,7 +64,9 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
     }
     json_object_set_new(run, "num_shards", json_integer((json_int_t)r->n_shards));
     json_object_set_new(run, "backend", json_string(r->backend));
-    json_object_set_new(run, "workers", json_integer(1));
+    json_object_set_new(run, "workers", json_integer((json_int_t)r->workers));
+    json_object_set_new(run, "sampled_shards", json_integer((json_int_t)r->sampled));
+    json_object_set_new(run, "reused_shards", json_integer((json_int_t)r->reused));
     json_object_set_new(run, "seconds", num(r->seconds));
     json_object_set_new(run, "version", json_string(HCMC_VERSION));
     json_object_set_new(run, "seed", json_integer((json_int_t)c->seed));
@@ -228,8 +230,19 @@ static int h5_attr_u64(hid_t loc, const char *name, unsigned long long v)
     return rc;
 }
 
+static int h5_attr_f64(hid_t loc, const char *name, double v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = a >= 0 && H5Awrite(a, H5T_NATIVE_DOUBLE, &v) >= 0 ? 0 : -1;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    return rc;
+}
+
 int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
-                      const hcmc_target *t, hcmc_error *err)
+                      const hcmc_target *t, uint64_t fingerprint, hcmc_error *err)
 {
     char tmp[HCMC_PATH_MAX + 32];
     hcmc__tmp_name(tmp, sizeof tmp, path);
@@ -239,7 +252,10 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
     int bad = h5_attr_u64(f, "id", r->id) || h5_attr_u64(f, "points", r->n_points) ||
               hcmc__h5_attr_string(f, "status", r->status ? "failed" : "ok") ||
               hcmc__h5_attr_string(f, "message", r->message) ||
-              hcmc__h5_attr_string(f, "hcmc_version", HCMC_VERSION);
+              hcmc__h5_attr_string(f, "hcmc_version", HCMC_VERSION) ||
+              h5_attr_u64(f, "fingerprint", fingerprint) ||
+              h5_attr_f64(f, "seconds", r->seconds) ||
+              h5_attr_f64(f, "rhat_max", r->rhat_max);
     if (!bad && t) { /* coordinate names and bounds */
         size_t d = hcmc_target_dim(t);
         double *lohi = malloc(2 * d * sizeof(double));

@@ -2,6 +2,9 @@
 #ifndef HCMC_IO_RESULTS_H
 #define HCMC_IO_RESULTS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "hcmc/cmc.h"
 #include "hcmc/config.h"
 #include "hcmc/run.h"
@@ -19,6 +22,31 @@ int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
 /* t: the problem's target over all points (names and bounds of the
  * coordinates, so that a shard file can be constrained without the data). */
 int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
-                      const hcmc_target *t, hcmc_error *err);
+                      const hcmc_target *t, uint64_t fingerprint, hcmc_error *err);
+
+/* A shard file read back (shard_file.c). */
+typedef struct {
+    hcmc_nuts_draws D; /* sampling draws; theta from the file or the bounds */
+    double *bounds;    /* [d][2] */
+    char *names;       /* [d][40] */
+    size_t id, points, d, chains;
+    uint64_t fingerprint;
+    bool has_fingerprint;
+    double seconds, rhat_max; /* NaN when the file does not say */
+    char failure[200];        /* non-empty: the shard failed, no draws */
+} hcmc__shard_file;
+
+/* 0 also for a failed shard's file (failure set); an error when the file
+ * cannot be read or lacks what a result needs. Release either way. */
+int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err);
+void hcmc__shard_file_release(hcmc__shard_file *L);
+
+/* Coordinates -> constrained values from names and bounds alone: scaled
+ * logit on the bounds, exp for the last (sigma). */
+typedef struct {
+    size_t d;
+    const double *bounds; /* [d][2] */
+} hcmc__box;
+void hcmc__box_constrain(const void *ctx, const double *z, double *theta);
 
 #endif

@@ -10,11 +10,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+#include <dirent.h>
 
 #include "hcmc/aps.h"
 #include "hcmc/backend.h"
 #include "hcmc/cmc.h"
 #include "hcmc/log.h"
+#include "../base/hash.h"
 #include "results.h"
 #include "hcmc/timing.h"
 
@@ -40,43 +43,163 @@ static int make_dir(const char *path, hcmc_error *err)
 /* FNV-1a 64 of the file's bytes: identifies the data a run used. */
 static void checksum(const char *path, char out[17])
 {
-    unsigned long long h = 1469598103934665603ULL;
+    uint64_t h = HCMC__FNV_INIT;
     FILE *f = fopen(path, "rb");
     unsigned char buf[65536];
     size_t n;
     while (f && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        for (size_t i = 0; i < n; i++) {
-            h ^= buf[i];
-            h *= 1099511628211ULL;
-        }
+        h = hcmc__fnv1a(h, buf, n);
     if (f)
         fclose(f);
-    snprintf(out, 17, "%016llx", h);
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
 typedef struct {
     hcmc_shard_result **results; /* [K] */
     const hcmc_target *full;
+    const hcmc_shard_plan *plan;
     const char *dir;
-    size_t done, K;
+    uint64_t fingerprint;
+    size_t K, done, failed, running, reused;
+    size_t early, early_failed; /* the first 10 shards finished in this run */
+    char early_causes[4][200];
+    double t0, cost_todo, cost_done;
+    const hcmc_run_options *o;
     hcmc_error *err;
 } sink_state;
 
+static void report(sink_state *S)
+{
+    if (!S->o || !S->o->progress)
+        return;
+    double el = hcmc_seconds() - S->t0;
+    hcmc_run_progress p = {S->K, S->done, S->failed, S->running, S->reused, el, NAN};
+    if (S->cost_done > 0)
+        p.eta = el * fmax(S->cost_todo - S->cost_done, 0) / S->cost_done;
+    S->o->progress(S->o->user, &p);
+}
+
+static void on_event(void *user, hcmc_backend_event ev, size_t shard,
+                     const char *detail)
+{
+    sink_state *S = user;
+    if (ev == HCMC_EVENT_STARTED) {
+        S->running++;
+        hcmc_log(HCMC_LOG_DEBUG, "shard %zu started on %s", shard, detail);
+    } else if (ev == HCMC_EVENT_RETRY) {
+        S->running -= S->running > 0;
+        hcmc_log(HCMC_LOG_WARN, "shard %zu: %s", shard, detail);
+    }
+    report(S);
+}
+
+/* Takes a finished shard: its file, the progress, the early-abort rule
+ * (more than half of the first 10 shards finished in this run failed). */
 static int sink(void *user, hcmc_shard_result *r)
 {
     sink_state *S = user;
     char path[HCMC_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/shards/shard_%05zu.h5", S->dir, r->id);
     hcmc_error e;
-    if (hcmc__write_shard(path, r, S->full, &e))
+    if (hcmc__write_shard(path, r, S->full, S->fingerprint, &e))
         hcmc_log(HCMC_LOG_WARN, "%s", e.msg);
     S->results[r->id] = r;
     S->done++;
-    if (r->status)
+    S->running -= S->running > 0;
+    S->cost_done += S->plan->cost[r->id];
+    if (r->status) {
+        S->failed++;
         hcmc_log(HCMC_LOG_WARN, "shard %zu failed: %s", r->id, r->message);
-    hcmc_log(HCMC_LOG_INFO, "shard %zu/%zu done: %zu points, %.1f s, R-hat max %.3f",
-             S->done, S->K, r->n_points, r->seconds, r->rhat_max);
+    } else {
+        hcmc_log(HCMC_LOG_INFO,
+                 "shard %zu done (%zu/%zu): %zu points, %.1f s, R-hat max %.3f", r->id,
+                 S->done, S->K, r->n_points, r->seconds, r->rhat_max);
+    }
+    if (S->early < 10) {
+        S->early++;
+        if (r->status && S->early_failed < 4)
+            snprintf(S->early_causes[S->early_failed], sizeof S->early_causes[0],
+                     "shard %zu: %.160s", r->id, r->message);
+        S->early_failed += r->status != 0;
+        if (S->early_failed > 5) {
+            report(S);
+            return hcmc_error_set(
+                S->err, HCMC_ENODATA,
+                "%zu of the first %zu finished shards failed; run stopped early. "
+                "Causes: %s; %s; %s; %s",
+                S->early_failed, S->early, S->early_causes[0], S->early_causes[1],
+                S->early_causes[2], S->early_causes[3]);
+        }
+    }
+    report(S);
     return 0;
+}
+
+/* A finished shard of the same problem in dir, as a result; NULL when the
+ * file is missing, from another problem, failed or unreadable. *stale is
+ * set when a file exists that belongs to another problem. */
+static hcmc_shard_result *reuse(const char *dir, size_t id, size_t points, uint64_t fp,
+                                bool *stale)
+{
+    char path[HCMC_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/shards/shard_%05zu.h5", dir, id);
+    if (access(path, F_OK))
+        return NULL;
+    hcmc__shard_file L;
+    hcmc_error e;
+    hcmc_shard_result *r = NULL;
+    int rc = hcmc__shard_file_read(path, &L, &e);
+    if (rc || !L.has_fingerprint || L.fingerprint != fp || L.id != id ||
+        L.points != points) {
+        if (rc)
+            hcmc_log(HCMC_LOG_WARN, "%s; the shard runs again", e.msg);
+        *stale = *stale || !rc;
+    } else if (!L.failure[0] && (r = calloc(1, sizeof *r)) &&
+               (r->nuts = calloc(1, sizeof *r->nuts))) {
+        r->id = id;
+        r->n_points = points;
+        r->seconds = L.seconds;
+        r->rhat_max = L.rhat_max;
+        r->ess_bulk_min = NAN;
+        r->nuts->dim = L.d;
+        r->nuts->num_chains = L.chains;
+        r->nuts->sampling = L.D; /* moved */
+        L.D = (hcmc_nuts_draws){0};
+    } else {
+        free(r);
+        r = NULL;
+    }
+    hcmc__shard_file_release(&L);
+    return r;
+}
+
+/* Shard files that no shard of this run will replace: ids past K, and
+ * (with fresh, or from another problem) everything. They go, so that a
+ * later hcmc combine never mixes runs. */
+static void remove_stale(const char *dir, size_t K, bool all)
+{
+    char sdir[HCMC_PATH_MAX + 16];
+    snprintf(sdir, sizeof sdir, "%s/shards", dir);
+    DIR *dp = opendir(sdir);
+    if (!dp)
+        return;
+    size_t removed = 0;
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+        unsigned long num;
+        char tail[8];
+        if (sscanf(de->d_name, "shard_%lu.%7s", &num, tail) != 2 || strcmp(tail, "h5"))
+            continue;
+        if (all || num >= K) {
+            char path[HCMC_PATH_MAX + 320];
+            snprintf(path, sizeof path, "%s/%s", sdir, de->d_name);
+            removed += remove(path) == 0;
+        }
+    }
+    closedir(dp);
+    if (removed)
+        hcmc_log(HCMC_LOG_WARN, "%s: removed %zu shard file%s of an earlier run", sdir,
+                 removed, removed == 1 ? "" : "s");
 }
 
 static void constrain_cb(const void *ctx, const double *z, double *theta)
@@ -84,7 +207,8 @@ static void constrain_cb(const void *ctx, const double *z, double *theta)
     hcmc_target_constrain(ctx, z, theta);
 }
 
-int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
+int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **out,
+             hcmc_error *err)
 {
     *out = NULL;
     double t0 = hcmc_seconds();
@@ -107,12 +231,6 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
                            "%s: no data file (experimental_data.file_path)", c->source);
         goto done;
     }
-    const hcmc_backend *be = hcmc_backend_find(c->backend, err);
-    if (!be) {
-        rc = err ? err->code : HCMC_EINVAL;
-        goto done;
-    }
-    snprintf(r->backend, sizeof r->backend, "%s", be->name);
     /* data */
     hcmc_aps_select sel;
     hcmc_config_selection(c, &sel);
@@ -133,6 +251,12 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
                                    c->seed, &plan, err)))
         goto done;
     size_t K = plan->n_shards;
+    const hcmc_backend *be = hcmc_backend_find(c->backend, K, c->num_workers, err);
+    if (!be) {
+        rc = err ? err->code : HCMC_EINVAL;
+        goto done;
+    }
+    snprintf(r->backend, sizeof r->backend, "%s", be->name);
     hcmc_log(HCMC_LOG_INFO, "%zu points from %s; %s, %zu shard%s", pts.n, c->data_file,
              cmc ? "consensus Monte Carlo" : "one NUTS run", K, K == 1 ? "" : "s");
     /* the problem */
@@ -176,12 +300,59 @@ int hcmc_run(const hcmc_config *c, hcmc_run_result **out, hcmc_error *err)
         rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
         goto done;
     }
-    memcpy(todo, plan->order, K * sizeof *todo);
-    sink_state S = {results, hcmc_problem_target(prob), c->output_dir, 0, K, err};
-    double ts = hcmc_seconds();
-    if ((rc = be->run(prob, plan, todo, K, &ns, sink, &S, err)))
+    /* resume: finished shards of the same problem are kept */
+    uint64_t fp = hcmc_problem_fingerprint(prob, plan, &ns);
+    bool fresh = o && o->fresh, stale = false;
+    remove_stale(c->output_dir, K, fresh);
+    size_t n_todo = 0, reused = 0;
+    double cost_todo = 0;
+    for (size_t i = 0; i < K; i++) {
+        size_t k = plan->order[i], np = plan->start[k + 1] - plan->start[k];
+        if (!fresh && (results[k] = reuse(c->output_dir, k, np, fp, &stale))) {
+            reused++;
+            continue;
+        }
+        todo[n_todo++] = k;
+        cost_todo += plan->cost[k];
+    }
+    if (stale)
+        hcmc_log(HCMC_LOG_WARN,
+                 "%s/shards: files of an earlier run with other data or settings; "
+                 "they are replaced",
+                 c->output_dir);
+    if (reused)
+        hcmc_log(HCMC_LOG_INFO,
+                 "resuming: %zu of %zu shards done before, %zu to sample", reused, K,
+                 n_todo);
+    r->reused = reused;
+    r->sampled = n_todo;
+    hcmc_backend_options bo;
+    hcmc_backend_options_defaults(&bo);
+    bo.workers = c->num_workers;
+    bo.max_retries = c->max_retries;
+    bo.per_shard_timeout = c->per_shard_timeout;
+    bo.heartbeat_timeout = c->heartbeat_timeout;
+    sink_state S = {.results = results,
+                    .full = hcmc_problem_target(prob),
+                    .plan = plan,
+                    .dir = c->output_dir,
+                    .fingerprint = fp,
+                    .K = K,
+                    .done = reused,
+                    .reused = reused,
+                    .t0 = hcmc_seconds(),
+                    .cost_todo = cost_todo,
+                    .o = o,
+                    .err = err};
+    bo.sink = sink;
+    bo.event = on_event;
+    bo.user = &S;
+    size_t W = c->num_workers ? c->num_workers : hcmc_usable_cores();
+    r->workers = strcmp(be->name, "serial") ? (W < n_todo ? W : n_todo) : 1;
+    report(&S);
+    if (n_todo && (rc = be->run(prob, plan, todo, n_todo, &ns, &bo, err)))
         goto done;
-    r->sampling_seconds = hcmc_seconds() - ts;
+    r->sampling_seconds = hcmc_seconds() - S.t0;
     /* combination */
     const hcmc_target *full = hcmc_problem_target(prob);
     size_t d = hcmc_problem_dim(prob), np = hcmc_mode_nphys(c->mode);

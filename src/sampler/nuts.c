@@ -711,6 +711,15 @@ static int chain_alloc(chain *ch, size_t n, bool dense, int depth_max, top *T,
     return 0;
 }
 
+static int report_progress(const hcmc_nuts_settings *s, hcmc_error *err, size_t c,
+                           size_t it)
+{
+    if (s->progress && s->progress(s->progress_user, c, it))
+        return hcmc_error_set(err, HCMC_ECANCELED,
+                              "chain %zu: stopped at iteration %zu", c, it + 1);
+    return 0;
+}
+
 static void *chain_main(void *arg)
 {
     chain_job *job = arg;
@@ -761,6 +770,8 @@ static void *chain_main(void *arg)
         transition(&ch, &T, &st);
         if (r->warmup.n)
             record(&ch, &st, &r->warmup, c, i);
+        if ((job->rc = report_progress(s, &job->err, c, i)))
+            goto done;
         ch.eps = da_learn(&da, st.accept_stat);
         if (win_learn(&w, &ch.m, ch.z.q, delta)) {
             if (metric_factor(&ch.m)) {
@@ -782,6 +793,8 @@ static void *chain_main(void *arg)
     for (size_t i = 0; i < s->num_samples; i++) {
         transition(&ch, &T, &st);
         record(&ch, &st, &r->sampling, c, i);
+        if ((job->rc = report_progress(s, &job->err, c, s->num_warmup + i)))
+            goto done;
     }
     job->sampling_s = hcmc_seconds() - t_mid;
     job->warmup_s = t_mid - t_start;

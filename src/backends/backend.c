@@ -1,0 +1,53 @@
+/* The backends by name. */
+#include <string.h>
+
+#include "common.h"
+#include "hcmc/log.h"
+
+extern const hcmc_backend hcmc__backend_serial, hcmc__backend_threads,
+    hcmc__backend_multiprocessing, hcmc__backend_pool;
+
+const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards, size_t workers,
+                                      hcmc_error *err)
+{
+    static const struct {
+        const char *name;
+        const hcmc_backend *backend;
+        const char *notice; /* for homodyne's names */
+    } table[] = {
+        {"serial", &hcmc__backend_serial, NULL},
+        {"threads", &hcmc__backend_threads, NULL},
+        {"multiprocessing", &hcmc__backend_multiprocessing, NULL},
+        {"pool", &hcmc__backend_pool, NULL},
+        {"jax", &hcmc__backend_multiprocessing,
+         "backend 'jax' (homodyne) runs as hcmc's multiprocessing backend"},
+        {"pjit", &hcmc__backend_threads,
+         "backend 'pjit' (homodyne) runs as hcmc's threads backend"},
+    };
+    if (!strcmp(name, "numpy")) /* homodyne's array library, not a backend */
+        hcmc_log(HCMC_LOG_INFO, "backend 'numpy' (homodyne) runs as hcmc's auto");
+    if (!strcmp(name, "auto") || !strcmp(name, "numpy")) {
+        size_t w = workers ? workers : hcmc_usable_cores();
+        return w > 1 && n_shards > 1 ? &hcmc__backend_multiprocessing
+                                     : &hcmc__backend_serial;
+    }
+    for (size_t k = 0; k < sizeof table / sizeof *table; k++)
+        if (!strcmp(name, table[k].name)) {
+            if (table[k].notice)
+                hcmc_log(HCMC_LOG_INFO, "%s", table[k].notice);
+            return table[k].backend;
+        }
+    static const char *const later[] = {"slurm", "pbs", "mpi"};
+    for (size_t k = 0; k < sizeof later / sizeof *later; k++)
+        if (!strcmp(name, later[k])) {
+            hcmc_error_set(err, HCMC_EUNSUPPORTED,
+                           "backend '%s' is not available in this version of hcmc; use "
+                           "auto, serial, threads, multiprocessing or pool",
+                           name);
+            return NULL;
+        }
+    hcmc_error_set(err, HCMC_EINVAL,
+                   "unknown backend '%s' (auto, serial, threads, multiprocessing, pool)",
+                   name);
+    return NULL;
+}

@@ -1,0 +1,144 @@
+/* Reading shards/shard_NNNNN.h5 back: for hcmc combine (no data needed:
+ * the file has the coordinates' names and bounds) and for resuming a run
+ * (the file's fingerprint says which problem it belongs to). The writer is
+ * hcmc__write_shard in results.c. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hdf5.h>
+
+#include "results.h"
+
+/* The target's constrain: scaled logit on the bounds, exp for sigma. */
+void hcmc__box_constrain(const void *ctx, const double *z, double *theta)
+{
+    const hcmc__box *b = ctx;
+    for (size_t k = 0; k + 1 < b->d; k++)
+        theta[k] = hcmc_bounded_from_real(b->bounds[2 * k], b->bounds[2 * k + 1], z[k],
+                                          NULL, NULL, NULL);
+    theta[b->d - 1] = exp(z[b->d - 1]);
+}
+
+/* One dataset into a new buffer of the given memory type; dims out. NULL
+ * when absent or of another rank. */
+static void *read_ds(hid_t f, const char *name, hid_t mem, size_t elem, hsize_t *dims,
+                     int want_rank)
+{
+    if (H5Lexists(f, name, H5P_DEFAULT) <= 0)
+        return NULL;
+    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+    if (ds < 0)
+        return NULL;
+    hid_t sp = H5Dget_space(ds);
+    void *buf = NULL;
+    if (sp >= 0 && H5Sget_simple_extent_ndims(sp) == want_rank &&
+        H5Sget_simple_extent_dims(sp, dims, NULL) == want_rank) {
+        size_t n = 1;
+        for (int k = 0; k < want_rank; k++)
+            n *= dims[k];
+        buf = malloc(n * elem + 1);
+        if (buf && H5Dread(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Dclose(ds);
+    return buf;
+}
+
+static bool read_attr(hid_t f, const char *name, hid_t mem, void *v)
+{
+    if (H5Aexists(f, name) <= 0)
+        return false;
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
+    bool ok = a >= 0 && H5Aread(a, mem, v) >= 0;
+    if (a >= 0)
+        H5Aclose(a);
+    return ok;
+}
+
+int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err)
+{
+    memset(L, 0, sizeof *L);
+    L->seconds = L->rhat_max = NAN;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return hcmc_error_set(err, HCMC_EFORMAT, "%s: not a readable shard file", path);
+    unsigned long long u = 0;
+    if (read_attr(f, "points", H5T_NATIVE_ULLONG, &u))
+        L->points = (size_t)u;
+    u = 0;
+    if (read_attr(f, "id", H5T_NATIVE_ULLONG, &u))
+        L->id = (size_t)u;
+    L->has_fingerprint = read_attr(f, "fingerprint", H5T_NATIVE_UINT64, &L->fingerprint);
+    read_attr(f, "seconds", H5T_NATIVE_DOUBLE, &L->seconds);
+    read_attr(f, "rhat_max", H5T_NATIVE_DOUBLE, &L->rhat_max);
+    hsize_t d3[3], d2[2], db[2], dn[1], dt[3];
+    double *z = read_ds(f, "z", H5T_NATIVE_DOUBLE, sizeof(double), d3, 3);
+    if (!z) {
+        snprintf(L->failure, sizeof L->failure, "no draws in %s (the shard failed)",
+                 path);
+        H5Fclose(f);
+        return 0;
+    }
+    size_t C = d3[0], S = d3[1], d = d3[2];
+    hid_t st = H5Tcopy(H5T_C_S1);
+    H5Tset_size(st, 40);
+    L->bounds = read_ds(f, "bounds", H5T_NATIVE_DOUBLE, sizeof(double), db, 2);
+    L->names = read_ds(f, "names", st, 40, dn, 1);
+    H5Tclose(st);
+    L->D.n = S;
+    L->D.z = z;
+    L->D.theta = read_ds(f, "theta", H5T_NATIVE_DOUBLE, sizeof(double), dt, 3);
+    L->D.lp = read_ds(f, "lp", H5T_NATIVE_DOUBLE, sizeof(double), d2, 2);
+    L->D.energy = read_ds(f, "energy", H5T_NATIVE_DOUBLE, sizeof(double), d2, 2);
+    L->D.step_size = read_ds(f, "step_size", H5T_NATIVE_DOUBLE, sizeof(double), d2, 2);
+    L->D.accept_stat =
+        read_ds(f, "acceptance_rate", H5T_NATIVE_DOUBLE, sizeof(double), d2, 2);
+    L->D.tree_depth = read_ds(f, "tree_depth", H5T_NATIVE_INT, sizeof(int), d2, 2);
+    L->D.n_steps = read_ds(f, "n_steps", H5T_NATIVE_INT, sizeof(int), d2, 2);
+    L->D.diverging = read_ds(f, "diverging", H5T_NATIVE_UCHAR, 1, d2, 2);
+    H5Fclose(f);
+    L->d = d;
+    L->chains = C;
+    if (L->D.theta && (dt[0] != C || dt[1] != S || dt[2] != d)) {
+        free(L->D.theta);
+        L->D.theta = NULL;
+    }
+    if (!L->bounds || db[0] != d || !L->names || dn[0] != d || !L->D.lp ||
+        !L->D.energy || !L->D.step_size || !L->D.accept_stat || !L->D.tree_depth ||
+        !L->D.n_steps || !L->D.diverging || d2[0] != C || d2[1] != S)
+        return hcmc_error_set(err, HCMC_EFORMAT,
+                              "%s: incomplete shard file (missing names, bounds or "
+                              "sample statistics)",
+                              path);
+    if (!L->D.theta) {
+        if (!(L->D.theta = malloc(C * S * d * sizeof(double))))
+            return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
+        hcmc__box b = {d, L->bounds};
+        for (size_t g = 0; g < C * S; g++)
+            hcmc__box_constrain(&b, z + g * d, L->D.theta + g * d);
+    }
+    return 0;
+}
+
+void hcmc__shard_file_release(hcmc__shard_file *L)
+{
+    free(L->D.z);
+    free(L->D.theta);
+    free(L->D.lp);
+    free(L->D.energy);
+    free(L->D.step_size);
+    free(L->D.accept_stat);
+    free(L->D.tree_depth);
+    free(L->D.n_steps);
+    free(L->D.diverging);
+    free(L->bounds);
+    free(L->names);
+    memset(L, 0, sizeof *L);
+}

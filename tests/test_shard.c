@@ -1,0 +1,192 @@
+/* The shard task and what travels between processes: a shard result packed
+ * and unpacked is the same bytes, and every truncated or corrupted message
+ * is refused with an error (never a crash: this test also runs under
+ * ASan); the sampler's progress callback sees every iteration, can stop a
+ * run, and does not change the draws; the problem fingerprint changes with
+ * every setting that changes draws and only with those. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hcmc/cmc.h"
+#include "synth_problem.h"
+
+typedef struct {
+    synth_problem sp;
+    hcmc_shard_plan *plan;
+    hcmc_problem *prob;
+    hcmc_nuts_settings s;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    hcmc_error e;
+    if (!f || synth_problem_make(&f->sp, HCMC_MODE_STATIC, 3, 30,
+                                 HCMC_SCALING_INDIVIDUAL, 0.02, 5, NULL, NULL) ||
+        hcmc_shard_plan_make(&f->sp.pts, HCMC_STRATEGY_RANDOM, 3, 0, 1,
+                             HCMC_MODE_STATIC, 9, &f->plan, &e) ||
+        hcmc_problem_new(&f->sp.spec, &f->sp.pts, 3, NULL, &f->prob, &e))
+        return -1;
+    hcmc_nuts_settings_defaults(&f->s);
+    f->s.num_chains = 2;
+    f->s.num_warmup = 60;
+    f->s.num_samples = 40;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    hcmc_problem_free(f->prob);
+    hcmc_shard_plan_free(f->plan);
+    synth_problem_free(&f->sp);
+    free(f);
+    return 0;
+}
+
+static void assert_same_draws(const hcmc_shard_result *a, const hcmc_shard_result *b)
+{
+    const hcmc_nuts_result *x = a->nuts, *y = b->nuts;
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_int_equal(x->dim, y->dim);
+    assert_int_equal(x->num_chains, y->num_chains);
+    assert_int_equal(x->sampling.n, y->sampling.n);
+    size_t m = x->num_chains * x->sampling.n, d = x->dim;
+    assert_memory_equal(x->sampling.z, y->sampling.z, m * d * sizeof(double));
+    assert_memory_equal(x->sampling.lp, y->sampling.lp, m * sizeof(double));
+    assert_memory_equal(x->sampling.diverging, y->sampling.diverging, m);
+    assert_memory_equal(x->sampling.tree_depth, y->sampling.tree_depth, m * sizeof(int));
+}
+
+typedef struct {
+    size_t calls, stop_at;
+} counter;
+
+static int count_progress(void *user, size_t chain, size_t iteration)
+{
+    (void)chain;
+    counter *c = user;
+    __atomic_add_fetch(&c->calls, 1, __ATOMIC_RELAXED);
+    return c->stop_at && iteration + 1 >= c->stop_at;
+}
+
+static void test_progress_and_pack(void **state)
+{
+    fixture *f = *state;
+    hcmc_error e;
+    hcmc_shard_result *plain, *watched, *back;
+    assert_int_equal(hcmc_shard_run(f->prob, f->plan, 1, &f->s, &plain, &e), 0);
+    assert_int_equal(plain->status, 0);
+    /* the callback sees every iteration of every chain, changes nothing */
+    counter c = {0, 0};
+    hcmc_nuts_settings s = f->s;
+    s.progress = count_progress;
+    s.progress_user = &c;
+    s.parallel = false;
+    assert_int_equal(hcmc_shard_run(f->prob, f->plan, 1, &s, &watched, &e), 0);
+    assert_int_equal(c.calls, 2 * (60 + 40));
+    assert_same_draws(plain, watched);
+    /* and can stop the run */
+    counter stop = {0, 10};
+    s.progress_user = &stop;
+    hcmc_shard_result *stopped;
+    assert_int_equal(hcmc_shard_run(f->prob, f->plan, 1, &s, &stopped, &e), 0);
+    assert_int_equal(stopped->status, HCMC_ECANCELED);
+    assert_null(stopped->nuts);
+    hcmc_shard_result_free(stopped);
+
+    /* pack -> unpack: the same result */
+    void *buf;
+    size_t len;
+    assert_int_equal(hcmc_shard_result_pack(plain, &buf, &len, &e), 0);
+    assert_int_equal(hcmc_shard_result_unpack(buf, len, &back, &e), 0);
+    assert_int_equal(back->id, 1);
+    assert_int_equal(back->n_points, plain->n_points);
+    assert_true(back->rhat_max == plain->rhat_max);
+    assert_same_draws(plain, back);
+    size_t C = plain->nuts->num_chains, d = plain->nuts->dim;
+    assert_memory_equal(back->nuts->inv_metric, plain->nuts->inv_metric,
+                        C * d * d * sizeof(double));
+    hcmc_shard_result_free(back);
+    /* every truncation is refused (all short lengths, then a stride) */
+    for (size_t n = 0; n < len; n += n < 400 ? 1 : 97) {
+        back = NULL;
+        assert_int_equal(hcmc_shard_result_unpack(buf, n, &back, &e), HCMC_EFORMAT);
+        assert_null(back);
+    }
+    /* so is a wrong magic, and a count that claims more than is there */
+    unsigned char *bad = malloc(len);
+    memcpy(bad, buf, len);
+    bad[0] ^= 0xff;
+    assert_int_equal(hcmc_shard_result_unpack(bad, len, &back, &e), HCMC_EFORMAT);
+    memcpy(bad, buf, len);
+    size_t chains_at = 4 + 4 + 2 * sizeof(size_t) + sizeof(int) + 512 +
+                       3 * sizeof(double) + 1 + sizeof(size_t);
+    size_t huge = 1000;
+    memcpy(bad + chains_at, &huge, sizeof huge);
+    assert_int_equal(hcmc_shard_result_unpack(bad, len, &back, &e), HCMC_EFORMAT);
+    free(bad);
+    free(buf);
+    /* a failed result travels too */
+    hcmc_shard_result failed = {.id = 2, .n_points = 7, .status = HCMC_EIO};
+    snprintf(failed.message, sizeof failed.message, "worker died");
+    assert_int_equal(hcmc_shard_result_pack(&failed, &buf, &len, &e), 0);
+    assert_int_equal(hcmc_shard_result_unpack(buf, len, &back, &e), 0);
+    assert_int_equal(back->status, HCMC_EIO);
+    assert_string_equal(back->message, "worker died");
+    assert_null(back->nuts);
+    hcmc_shard_result_free(back);
+    free(buf);
+    hcmc_shard_result_free(plain);
+    hcmc_shard_result_free(watched);
+}
+
+static void test_fingerprint(void **state)
+{
+    fixture *f = *state;
+    uint64_t h = hcmc_problem_fingerprint(f->prob, f->plan, &f->s);
+    assert_true(h == hcmc_problem_fingerprint(f->prob, f->plan, &f->s));
+    hcmc_nuts_settings s = f->s;
+    s.parallel = !s.parallel; /* scheduling: same draws, same fingerprint */
+    s.progress = count_progress;
+    assert_true(h == hcmc_problem_fingerprint(f->prob, f->plan, &s));
+    s = f->s;
+    s.seed++;
+    assert_true(h != hcmc_problem_fingerprint(f->prob, f->plan, &s));
+    s = f->s;
+    s.num_samples++;
+    assert_true(h != hcmc_problem_fingerprint(f->prob, f->plan, &s));
+    s = f->s;
+    s.target_accept = 0.9;
+    assert_true(h != hcmc_problem_fingerprint(f->prob, f->plan, &s));
+    /* another plan of the same points */
+    hcmc_shard_plan *other;
+    hcmc_error e;
+    assert_int_equal(hcmc_shard_plan_make(&f->sp.pts, HCMC_STRATEGY_RANDOM, 3, 0, 1,
+                                          HCMC_MODE_STATIC, 10, &other, &e),
+                     0);
+    assert_true(h != hcmc_problem_fingerprint(f->prob, other, &f->s));
+    hcmc_shard_plan_free(other);
+    /* one data value changed: another problem */
+    double y = f->sp.pts.y[17];
+    f->sp.pts.y[17] = nextafter(y, 2 * y);
+    assert_true(h != hcmc_problem_fingerprint(f->prob, f->plan, &f->s));
+    f->sp.pts.y[17] = y;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_progress_and_pack),
+        cmocka_unit_test(test_fingerprint),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
