@@ -94,7 +94,8 @@ static void synth_problem_free(synth_problem *p)
 }
 
 /* True value of sampled coordinate k in constrained units (sigma: noise). */
-__attribute__((unused)) static double synth_problem_true(const synth_problem *p, size_t k)
+__attribute__((unused)) static double synth_problem_true(const synth_problem *p,
+                                                         size_t k)
 {
     const char *name = hcmc_target_param_name(p->t, k);
     int ph = hcmc_phys_index(name);

@@ -27,8 +27,9 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     hcmc_error e;
-    if (!f || synth_problem_make(&f->sp, HCMC_MODE_STATIC, 3, 30,
-                                 HCMC_SCALING_INDIVIDUAL, 0.02, 5, NULL, NULL) ||
+    if (!f ||
+        synth_problem_make(&f->sp, HCMC_MODE_STATIC, 3, 30, HCMC_SCALING_INDIVIDUAL,
+                           0.02, 5, NULL, NULL) ||
         hcmc_shard_plan_make(&f->sp.pts, HCMC_STRATEGY_RANDOM, 3, 0, 1,
                              HCMC_MODE_STATIC, 9, &f->plan, &e) ||
         hcmc_problem_new(&f->sp.spec, &f->sp.pts, 3, NULL, &f->prob, &e))
@@ -63,7 +64,8 @@ static void assert_same_draws(const hcmc_shard_result *a, const hcmc_shard_resul
     assert_memory_equal(x->sampling.z, y->sampling.z, m * d * sizeof(double));
     assert_memory_equal(x->sampling.lp, y->sampling.lp, m * sizeof(double));
     assert_memory_equal(x->sampling.diverging, y->sampling.diverging, m);
-    assert_memory_equal(x->sampling.tree_depth, y->sampling.tree_depth, m * sizeof(int));
+    assert_memory_equal(x->sampling.tree_depth, y->sampling.tree_depth,
+                        m * sizeof(int));
 }
 
 typedef struct {

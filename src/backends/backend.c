@@ -46,8 +46,8 @@ const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards, size_t 
                            name);
             return NULL;
         }
-    hcmc_error_set(err, HCMC_EINVAL,
-                   "unknown backend '%s' (auto, serial, threads, multiprocessing, pool)",
-                   name);
+    hcmc_error_set(
+        err, HCMC_EINVAL,
+        "unknown backend '%s' (auto, serial, threads, multiprocessing, pool)", name);
     return NULL;
 }

@@ -61,7 +61,7 @@ typedef struct {
 
 typedef struct {
     uint64_t shard;
-    uint32_t attempt, quit;
+    uint32_t attempt, quit, chains_parallel;
 } task_msg;
 
 /* ---- the points in shared memory ------------------------------------- */
@@ -105,11 +105,14 @@ static int share_points(const hcmc_points *src, shared_points *sh, hcmc_error *e
     void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (base == MAP_FAILED)
-        return hcmc_error_set(err, HCMC_ENOMEM, "shared memory: cannot map %zu bytes: %s",
-                              size, strerror(errno));
+        return hcmc_error_set(err, HCMC_ENOMEM,
+                              "shared memory: cannot map %zu bytes: %s", size,
+                              strerror(errno));
     unsigned char *b = base;
     hcmc_points *p = &sh->pts;
-    *p = (hcmc_points){.n = n, .n_phi = A, .n_t = src->n_t,
+    *p = (hcmc_points){.n = n,
+                       .n_phi = A,
+                       .n_t = src->n_t,
                        .phi = (double *)(b + o_phi),
                        .angle_start = (size_t *)(b + o_as),
                        .y = (double *)(b + o_y),
@@ -272,7 +275,7 @@ static void worker_main(const shared_ctx *X, int in, int out)
                         (X->fault.attempts < 0 || (long)t.attempt < X->fault.attempts);
         send_beat(&b);
         hcmc_nuts_settings s = *X->s;
-        s.parallel = X->chains_parallel;
+        s.parallel = t.chains_parallel != 0;
         s.progress = beat_progress;
         s.progress_user = &b;
         hcmc_shard_result *r;
@@ -314,7 +317,8 @@ typedef struct {
     size_t *queue, q_head, q_len; /* pending shard ids, retries in front */
     int *attempts;                /* [plan->n_shards] failed attempts */
     size_t n_final, n_todo;
-    double ready_max; /* slowest start-up seen, s */
+    double ready_max; /* slowest start-up (fork to first message), s */
+    size_t n_ready;
 } driver;
 
 static void close_fd(int *fd)
@@ -358,8 +362,14 @@ static int spawn(driver *D, worker *w, hcmc_error *err)
     close(a[0]);
     close(b[1]);
     fcntl(b[0], F_SETFL, fcntl(b[0], F_GETFL) | O_NONBLOCK);
-    *w = (worker){.pid = pid, .to = a[1], .from = b[0], .shard = -1, .t_spawn = t,
-                  .t_beat = t, .rx = w->rx, .rx_cap = w->rx_cap};
+    *w = (worker){.pid = pid,
+                  .to = a[1],
+                  .from = b[0],
+                  .shard = -1,
+                  .t_spawn = t,
+                  .t_beat = t,
+                  .rx = w->rx,
+                  .rx_cap = w->rx_cap};
     return HCMC_OK;
 }
 
@@ -449,6 +459,7 @@ static int drain(driver *D, worker *w, bool *dead, hcmc_error *err)
             w->t_beat = now;
             if (!w->ready) {
                 w->ready = true;
+                D->n_ready++;
                 D->ready_max = fmax(D->ready_max, now - w->t_spawn);
             }
             continue;
@@ -488,7 +499,7 @@ static bool process_available(void)
 
 static void shutdown_workers(driver *D)
 {
-    task_msg quit = {0, 0, 1};
+    task_msg quit = {0, 0, 1, 0};
     for (size_t k = 0; k < D->W; k++)
         if (D->w[k].pid > 0 && D->w[k].shard < 0 && D->w[k].to >= 0 &&
             write_full(D->w[k].to, &quit, sizeof quit) == 0)
@@ -507,12 +518,16 @@ static int process_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
         W = n_todo;
     if (W == 0)
         return HCMC_OK;
-    size_t K = plan->n_shards, max_retry = o->max_retries > 0 ? (size_t)o->max_retries : 0;
+    size_t K = plan->n_shards,
+           max_retry = o->max_retries > 0 ? (size_t)o->max_retries : 0;
     driver D = {.o = o, .W = W, .n_todo = n_todo};
-    D.X = (shared_ctx){.p = p, .plan = plan, .s = s,
+    D.X = (shared_ctx){.p = p,
+                       .plan = plan,
+                       .s = s,
                        .chains_parallel = hcmc__chains_parallel(s, W),
                        .parent = getpid()};
-    D.X.beat_every = o->heartbeat_timeout > 0 ? fmin(1.0, o->heartbeat_timeout / 4) : 1.0;
+    D.X.beat_every =
+        o->heartbeat_timeout > 0 ? fmin(1.0, o->heartbeat_timeout / 4) : 1.0;
     fault_parse(&D.X.fault);
     /* retries are pushed in front of the queue: room for all of them */
     size_t room = n_todo * (max_retry + 1);
@@ -541,7 +556,11 @@ static int process_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
         goto out;
     }
     hcmc_log(HCMC_LOG_INFO, "%zu worker processes, chains %s", live,
-             D.X.chains_parallel ? "on threads" : "one after another");
+             D.X.chains_parallel
+                 ? "on threads"
+                 : "one after another (on threads for the last shards)");
+    /* the start-up measured is fork to first message: the worker's whole
+     * preparation, since it inherits the problem */
     double last_tick = hcmc_seconds();
     bool ready_logged = false;
     while (D.n_final < n_todo) {
@@ -562,7 +581,11 @@ static int process_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
                 continue;
             size_t id = D.queue[D.q_head++];
             D.q_len--;
-            task_msg t = {id, (uint32_t)D.attempts[id], 0};
+            /* chains on threads while cores would idle otherwise: fewer
+             * workers than cores, or the last shards, whose chains then
+             * fill the cores that finished workers leave */
+            bool par = s->parallel && (D.X.chains_parallel || D.q_len < W);
+            task_msg t = {id, (uint32_t)D.attempts[id], 0, par};
             w->shard = (long)id;
             w->attempt = D.attempts[id];
             w->t_start = w->t_beat = hcmc_seconds();
@@ -595,7 +618,8 @@ static int process_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
             char cause[300] = "";
             int code = HCMC_EIO;
             if (!rc && !dead && w->shard >= 0) {
-                if (o->per_shard_timeout > 0 && now - w->t_start > o->per_shard_timeout) {
+                if (o->per_shard_timeout > 0 &&
+                    now - w->t_start > o->per_shard_timeout) {
                     snprintf(cause, sizeof cause,
                              "timed out: over per_shard_timeout = %g s",
                              o->per_shard_timeout);
@@ -623,10 +647,10 @@ static int process_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
         }
         if (rc)
             break;
-        if (!ready_logged && D.ready_max > 0) {
+        if (!ready_logged && D.n_ready >= live) {
             ready_logged = true;
-            hcmc_log(HCMC_LOG_DEBUG, "first worker ready %.1f ms after fork",
-                     1e3 * D.ready_max);
+            hcmc_log(HCMC_LOG_INFO, "%zu worker processes ready %.1f ms after fork",
+                     live, 1e3 * D.ready_max);
         }
         if (now - last_tick >= 1) {
             last_tick = now;
@@ -648,6 +672,6 @@ out:
     return rc;
 }
 
-const hcmc_backend hcmc__backend_multiprocessing = {"multiprocessing", process_available,
-                                                    process_run};
+const hcmc_backend hcmc__backend_multiprocessing = {"multiprocessing",
+                                                    process_available, process_run};
 const hcmc_backend hcmc__backend_pool = {"pool", process_available, process_run};

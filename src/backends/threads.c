@@ -37,14 +37,17 @@ static void *worker_main(void *arg)
         if (P->rc || P->next == P->n_todo)
             break;
         size_t id = P->todo[P->next++];
+        /* chains on threads too for the last shards (cores would idle) */
+        bool par =
+            chains_parallel || (P->s->parallel && P->n_todo - P->next < P->workers);
         P->started[P->n_started++] = id;
         P->running++;
         pthread_cond_broadcast(&P->changed);
         pthread_mutex_unlock(&P->lock);
         hcmc_shard_result *r;
         hcmc_error e;
-        int rc = hcmc__run_watched(P->p, P->plan, id, P->s, chains_parallel, P->o,
-                                   &P->abort, &r, &e);
+        int rc =
+            hcmc__run_watched(P->p, P->plan, id, P->s, par, P->o, &P->abort, &r, &e);
         pthread_mutex_lock(&P->lock);
         P->running--;
         bool from_sink = false;
@@ -82,8 +85,13 @@ static int threads_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
         W = n_todo;
     if (W == 0)
         return HCMC_OK;
-    pool P = {.p = p, .plan = plan, .todo = todo, .n_todo = n_todo, .workers = W,
-              .s = s, .o = o};
+    pool P = {.p = p,
+              .plan = plan,
+              .todo = todo,
+              .n_todo = n_todo,
+              .workers = W,
+              .s = s,
+              .o = o};
     atomic_init(&P.abort, false);
     pthread_t *tid = calloc(W, sizeof *tid);
     P.started = calloc(n_todo, sizeof *P.started);

@@ -68,6 +68,8 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
     json_object_set_new(run, "sampled_shards", json_integer((json_int_t)r->sampled));
     json_object_set_new(run, "reused_shards", json_integer((json_int_t)r->reused));
     json_object_set_new(run, "seconds", num(r->seconds));
+    json_object_set_new(run, "sampling_seconds", num(r->sampling_seconds));
+    json_object_set_new(run, "warm_start_seconds", num(r->warm_start_seconds));
     json_object_set_new(run, "version", json_string(HCMC_VERSION));
     json_object_set_new(run, "seed", json_integer((json_int_t)c->seed));
     json_object_set_new(run, "points", json_integer((json_int_t)r->n_points));

@@ -75,7 +75,8 @@ int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err
     u = 0;
     if (read_attr(f, "id", H5T_NATIVE_ULLONG, &u))
         L->id = (size_t)u;
-    L->has_fingerprint = read_attr(f, "fingerprint", H5T_NATIVE_UINT64, &L->fingerprint);
+    L->has_fingerprint =
+        read_attr(f, "fingerprint", H5T_NATIVE_UINT64, &L->fingerprint);
     read_attr(f, "seconds", H5T_NATIVE_DOUBLE, &L->seconds);
     read_attr(f, "rhat_max", H5T_NATIVE_DOUBLE, &L->rhat_max);
     hsize_t d3[3], d2[2], db[2], dn[1], dt[3];
