@@ -87,7 +87,7 @@ def run(name, backend, workers, warm=warmup, samp=samples, config="c.yaml", gate
     if p.returncode and (gates or "shards can be combined" not in err):
         sys.exit(f"{name}: hcmc run failed:\n{err}")
     s = json.load(open(f"{d}/{name}/summary.json"))["run"]
-    ready = re.search(r"worker processes ready ([0-9.]+) ms", err)
+    ready = re.search(r"ready ([0-9.]+) ms after fork", err)
     return dict(wall=wall, sampling=s["sampling_seconds"], pss=peak_pss, rss=peak_rss,
                 shards=s["num_shards"], points=s["points"],
                 ready=float(ready.group(1)) if ready else None)

@@ -120,6 +120,18 @@ HCMC_TEST_FAULT=crash:1 "$hcmc" run --config lenient.yaml --num-shards 6 --num-w
     2> lenient.err || fail "lenient run with one failed shard"
 grep -q 'shards: 5 ok, 0 excluded, 1 failed' lenient.out || fail "lenient: shard count"
 
+# more than half of the first 10 finished shards failed: the run stops early
+if HCMC_TEST_FAULT='crash:*' "$hcmc" run --config s.yaml --num-shards 12 --num-warmup 100 \
+    --num-samples 100 --max-retries 0 --workers 1 --backend multiprocessing \
+    -o "$dir/early" > early.out 2> early.err; then
+    fail "a run of crashing shards passed"
+fi
+grep -q '6 of the first 6 finished shards failed; run stopped early' early.err ||
+    fail "no early abort"
+[ "$(grep -c 'shard [0-9]* failed: worker' early.err)" = 6 ] ||
+    fail "early abort: not after 6 shards"
+no_leftovers early
+
 # 5. a per-shard timeout
 if HCMC_TEST_FAULT=hang:0 run timeout --backend multiprocessing --per-shard-timeout 1 \
     --max-retries 0; then

@@ -64,6 +64,25 @@ typedef struct hcmc_backend {
 HCMC_API const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards,
                                                size_t workers, hcmc_error *err);
 
+/* A pool of worker processes that outlives runs: the pool backend for a
+ * program that runs several analyses. The workers start once; each run
+ * only hands them its problem (points and plan in shared memory), so a
+ * run pays no start-up cost. Make and free a pool on a thread that lives
+ * as long as the pool: its workers end with that thread. workers 0: the
+ * usable cores. */
+typedef struct hcmc_pool hcmc_pool;
+HCMC_API int hcmc_pool_new(size_t workers, hcmc_pool **out, hcmc_error *err);
+HCMC_API void hcmc_pool_free(hcmc_pool *pool);
+HCMC_API size_t hcmc_pool_size(const hcmc_pool *pool);
+/* Worker processes started so far: the first ones and every replacement. */
+HCMC_API size_t hcmc_pool_started(const hcmc_pool *pool);
+/* Runs shard tasks on the pool's workers as a backend's run does
+ * (o->workers is not used: the pool's size is). */
+HCMC_API int hcmc_pool_run(hcmc_pool *pool, const hcmc_problem *p,
+                           const hcmc_shard_plan *plan, const size_t *todo,
+                           size_t n_todo, const hcmc_nuts_settings *s,
+                           const hcmc_backend_options *o, hcmc_error *err);
+
 /* Cores this process may run on (its CPU affinity), at least 1. */
 HCMC_API size_t hcmc_usable_cores(void);
 

@@ -56,6 +56,9 @@ typedef struct hcmc_run_options {
      * second while shards run, on the thread that called hcmc_run. */
     void (*progress)(void *user, const hcmc_run_progress *p);
     void *user;
+    /* Optional: worker processes kept across runs (hcmc_pool_new), used
+     * when the backend is pool, multiprocessing, or auto choosing it. */
+    struct hcmc_pool *pool;
 } hcmc_run_options;
 
 /* Runs the analysis c describes and writes its files to c->output_dir.

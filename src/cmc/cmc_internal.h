@@ -1,12 +1,20 @@
-/* Internal to the cmc and backends layers. */
+/* Internal to the cmc and backends layers: a problem taken apart and put
+ * together again in another process (the worker processes of the pool). */
 #ifndef HCMC_CMC_INTERNAL_H
 #define HCMC_CMC_INTERNAL_H
 
 #include "hcmc/cmc.h"
 
-/* A shallow copy of p that reads its points from pts, which must hold the
- * same values (e.g. a worker's read-only shared-memory copy). Free it with
- * free(); p must outlive it. */
-hcmc_problem *hcmc__problem_view(const hcmc_problem *p, const hcmc_points *pts);
+/* The shards' target settings (fixed scaling values included). */
+const hcmc_target_spec *hcmc__problem_spec(const hcmc_problem *p);
+/* The warm start z0 [dim] and its covariance *cov0 [dim * dim]. */
+const double *hcmc__problem_start(const hcmc_problem *p, const double **cov0);
+
+/* A problem of those parts: spec (its fixed values are copied), pts (not
+ * copied; must outlive it), z0 and cov0 (copied). It has no target over
+ * all points: hcmc_shard_run is all it is good for. */
+int hcmc__problem_from_parts(const hcmc_target_spec *spec, const hcmc_points *pts,
+                             size_t dim, const double *z0, const double *cov0,
+                             hcmc_problem **out, hcmc_error *err);
 
 #endif

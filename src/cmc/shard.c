@@ -404,12 +404,45 @@ uint64_t hcmc_problem_fingerprint(const hcmc_problem *p, const hcmc_shard_plan *
     return h;
 }
 
-hcmc_problem *hcmc__problem_view(const hcmc_problem *p, const hcmc_points *pts)
+const hcmc_target_spec *hcmc__problem_spec(const hcmc_problem *p)
 {
-    hcmc_problem *v = malloc(sizeof *v);
-    if (v) {
-        *v = *p;
-        v->pts = pts;
+    return &p->spec;
+}
+
+const double *hcmc__problem_start(const hcmc_problem *p, const double **cov0)
+{
+    *cov0 = p->cov0;
+    return p->z0;
+}
+
+int hcmc__problem_from_parts(const hcmc_target_spec *spec, const hcmc_points *pts,
+                             size_t dim, const double *z0, const double *cov0,
+                             hcmc_problem **out, hcmc_error *err)
+{
+    *out = NULL;
+    hcmc_problem *p = calloc(1, sizeof *p);
+    if (!p)
+        return hcmc_error_set(err, HCMC_ENOMEM, "problem: out of memory");
+    p->spec = *spec;
+    p->pts = pts;
+    p->dim = dim;
+    size_t A = pts->n_phi;
+    p->z0 = malloc(dim * sizeof(double));
+    p->cov0 = malloc(dim * dim * sizeof(double));
+    if (spec->fixed_contrast && spec->fixed_offset)
+        p->fixed = malloc(2 * A * sizeof(double));
+    if (!p->z0 || !p->cov0 || (spec->fixed_contrast && !p->fixed)) {
+        hcmc_problem_free(p);
+        return hcmc_error_set(err, HCMC_ENOMEM, "problem: out of memory");
     }
-    return v;
+    memcpy(p->z0, z0, dim * sizeof(double));
+    memcpy(p->cov0, cov0, dim * dim * sizeof(double));
+    if (p->fixed) {
+        memcpy(p->fixed, spec->fixed_contrast, A * sizeof(double));
+        memcpy(p->fixed + A, spec->fixed_offset, A * sizeof(double));
+        p->spec.fixed_contrast = p->fixed;
+        p->spec.fixed_offset = p->fixed + A;
+    }
+    *out = p;
+    return HCMC_OK;
 }

@@ -350,7 +350,13 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     size_t W = c->num_workers ? c->num_workers : hcmc_usable_cores();
     r->workers = strcmp(be->name, "serial") ? (W < n_todo ? W : n_todo) : 1;
     report(&S);
-    if (n_todo && (rc = be->run(prob, plan, todo, n_todo, &ns, &bo, err)))
+    bool on_pool = o && o->pool &&
+                   (!strcmp(be->name, "pool") || !strcmp(be->name, "multiprocessing"));
+    if (on_pool)
+        r->workers = hcmc_pool_size(o->pool);
+    if (n_todo &&
+        (rc = on_pool ? hcmc_pool_run(o->pool, prob, plan, todo, n_todo, &ns, &bo, err)
+                      : be->run(prob, plan, todo, n_todo, &ns, &bo, err)))
         goto done;
     r->sampling_seconds = hcmc_seconds() - S.t0;
     /* combination */
