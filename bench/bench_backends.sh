@@ -7,6 +7,7 @@
 #   BENCH cmc.multiprocessing.<W>.wall_s      hcmc run, W workers
 #   BENCH cmc.parallel_efficiency.<W>         serial wall / (W x parallel wall), end to end
 #   BENCH cmc.sampling_efficiency.<W>         the same for the sampling phase alone
+#   BENCH cmc.chain_cpu_ratio.<W>             CPU seconds of the chains, parallel / serial
 #   BENCH cmc.peak_pss_mb.<w>                 peak of the summed PSS of the driver and its
 #                                             workers, for w = 1, 2, 4 (shared pages
 #                                             counted once; RSS sums count them per process)
@@ -88,7 +89,9 @@ def run(name, backend, workers, warm=warmup, samp=samples, config="c.yaml", gate
         sys.exit(f"{name}: hcmc run failed:\n{err}")
     s = json.load(open(f"{d}/{name}/summary.json"))["run"]
     ready = re.search(r"ready ([0-9.]+) ms after fork", err)
+    shard_s = sum(x["seconds"] for x in json.load(open(f"{d}/{name}/summary.json"))["shards"])
     return dict(wall=wall, sampling=s["sampling_seconds"], pss=peak_pss, rss=peak_rss,
+                shard_s=shard_s,
                 shards=s["num_shards"], points=s["points"],
                 ready=float(ready.group(1)) if ready else None)
 
@@ -103,6 +106,10 @@ print(f"BENCH cmc.multiprocessing.{W}.wall_s {par['wall']:.1f} s")
 print(f"BENCH cmc.parallel_efficiency.{W} {serial['wall'] / (W * par['wall']):.3f} ratio")
 print(f"BENCH cmc.sampling_efficiency.{W} "
       f"{serial['sampling'] / (W * par['sampling']):.3f} ratio")
+# CPU seconds of the shards' chains, parallel over serial: what running W
+# at once costs each (shared caches, memory, the host), which no schedule
+# can win back
+print(f"BENCH cmc.chain_cpu_ratio.{W} {par['shard_s'] / serial['shard_s']:.3f} ratio")
 print(f"BENCH cmc.data_mb {12 * serial['points'] / 2**20:.1f} MB")
 print(f"BENCH cmc.peak_pss_mb.serial {serial['pss']:.0f} MB")
 for w in (1, 2, 4):

@@ -107,7 +107,7 @@ if HCMC_TEST_FAULT=crash:1 run crash --backend multiprocessing --max-retries 1; 
 fi
 [ "$(grep -c 'shard 1: worker [0-9]* killed by signal 6' crash.err)" = 1 ] ||
     fail "crash: not one retry"
-grep -q 'shard 1 failed: worker [0-9]* killed by signal 6 (Aborted) (2 attempts)' crash.err ||
+grep -q 'shard 1 failed: worker [0-9]* killed by signal 6 (Aborted), chain 0 (2 attempts)' crash.err ||
     fail "crash: failure not reported"
 grep -q 'only 5 of 6 shards can be combined' crash.err || fail "crash: gate message"
 grep -q '"reason": "worker [0-9]* killed by signal 6' crash/summary.json ||

@@ -44,10 +44,11 @@ static void make(problem *p, hcmc_mode mode, uint64_t seed)
     assert_int_equal(synth_problem_make(&p->sp, mode, 3, 30, HCMC_SCALING_INDIVIDUAL,
                                         0.02, seed, NULL, synth_bounds),
                      0);
-    assert_int_equal(hcmc_shard_plan_make(&p->sp.pts, HCMC_STRATEGY_RANDOM, 3, 0, 1, mode,
-                                          seed, &p->plan, &e),
+    assert_int_equal(hcmc_shard_plan_make(&p->sp.pts, HCMC_STRATEGY_RANDOM, 3, 0, 1,
+                                          mode, seed, &p->plan, &e),
                      0);
-    assert_int_equal(hcmc_problem_new(&p->sp.spec, &p->sp.pts, 3, NULL, &p->prob, &e), 0);
+    assert_int_equal(hcmc_problem_new(&p->sp.spec, &p->sp.pts, 3, NULL, &p->prob, &e),
+                     0);
     hcmc_nuts_settings_defaults(&p->s);
     p->s.num_chains = 2;
     p->s.num_warmup = 60;
@@ -72,10 +73,10 @@ static hcmc_shard_result **run(problem *p, hcmc_pool *pool)
     o.sink = keep;
     o.user = &c;
     hcmc_error e;
-    int rc = pool ? hcmc_pool_run(pool, p->prob, p->plan, p->plan->order, K, &p->s, &o, &e)
-                  : hcmc_backend_find("serial", K, 1, &e)->run(p->prob, p->plan,
-                                                               p->plan->order, K, &p->s,
-                                                               &o, &e);
+    int rc =
+        pool ? hcmc_pool_run(pool, p->prob, p->plan, p->plan->order, K, &p->s, &o, &e)
+             : hcmc_backend_find("serial", K, 1, &e)
+                   ->run(p->prob, p->plan, p->plan->order, K, &p->s, &o, &e);
     if (rc)
         fail_msg("%s", e.msg);
     assert_int_equal(c.got, K);

@@ -151,6 +151,56 @@ static void test_progress_and_pack(void **state)
     hcmc_shard_result_free(watched);
 }
 
+/* chains run apart and put together: the bytes of one run of all chains */
+static void test_merge_chains(void **state)
+{
+    fixture *f = *state;
+    hcmc_error e;
+    hcmc_nuts_settings s = f->s;
+    s.num_chains = 3;
+    hcmc_shard_result *whole, *parts[2], *merged;
+    assert_int_equal(hcmc_shard_run(f->prob, f->plan, 2, &s, &whole, &e), 0);
+    s.chain_first = 0;
+    s.chain_count = 2;
+    assert_int_equal(hcmc_shard_run(f->prob, f->plan, 2, &s, &parts[0], &e), 0);
+    s.chain_first = 2;
+    s.chain_count = 1;
+    assert_int_equal(hcmc_shard_run(f->prob, f->plan, 2, &s, &parts[1], &e), 0);
+    assert_int_equal(parts[1]->nuts->num_chains, 1);
+    assert_int_equal(hcmc_shard_result_merge(parts, 2, &merged, &e), 0);
+    assert_same_draws(whole, merged);
+    size_t d = whole->nuts->dim;
+    assert_memory_equal(whole->nuts->inv_metric, merged->nuts->inv_metric,
+                        3 * d * d * sizeof(double));
+    assert_memory_equal(whole->nuts->step_size, merged->nuts->step_size,
+                        3 * sizeof(double));
+    assert_memory_equal(whole->nuts->init, merged->nuts->init, 3 * d * sizeof(double));
+    assert_true(whole->rhat_max == merged->rhat_max);
+    assert_true(whole->ess_bulk_min == merged->ess_bulk_min);
+    assert_int_equal(whole->nuts->n_gradients, merged->nuts->n_gradients);
+    hcmc_shard_result_free(merged);
+    /* chains outside the run are refused */
+    s.chain_first = 2;
+    s.chain_count = 2;
+    assert_int_equal(hcmc_shard_run(f->prob, f->plan, 2, &s, &merged, &e), 0);
+    assert_int_equal(merged->status, HCMC_EINVAL);
+    hcmc_shard_result_free(merged);
+    /* a failed chain fails the shard, with its message */
+    hcmc_shard_result *ok, *bad = calloc(1, sizeof *bad);
+    s.chain_first = 0;
+    s.chain_count = 1;
+    assert_int_equal(hcmc_shard_run(f->prob, f->plan, 2, &s, &ok, &e), 0);
+    bad->id = 2;
+    bad->status = HCMC_EIO;
+    snprintf(bad->message, sizeof bad->message, "worker lost");
+    hcmc_shard_result *two[2] = {ok, bad};
+    assert_int_equal(hcmc_shard_result_merge(two, 2, &merged, &e), 0);
+    assert_int_equal(merged->status, HCMC_EIO);
+    assert_string_equal(merged->message, "worker lost");
+    hcmc_shard_result_free(merged);
+    hcmc_shard_result_free(whole);
+}
+
 static void test_fingerprint(void **state)
 {
     fixture *f = *state;
@@ -188,6 +238,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_progress_and_pack),
+        cmocka_unit_test(test_merge_chains),
         cmocka_unit_test(test_fingerprint),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -88,6 +88,15 @@ HCMC_API int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
                             hcmc_shard_result **out, hcmc_error *err);
 HCMC_API void hcmc_shard_result_free(hcmc_shard_result *r);
 
+/* The result of a whole shard from the results of its chains run apart
+ * (settings chain_first / chain_count), parts in chain order. The same
+ * bytes as one run of all chains; seconds are summed (CPU time). On
+ * success it has taken the parts (freed, or one returned when it failed:
+ * the shard then fails with that part's message); on an error they are
+ * still the caller's. */
+HCMC_API int hcmc_shard_result_merge(hcmc_shard_result **parts, size_t n,
+                                     hcmc_shard_result **out, hcmc_error *err);
+
 /* The result as bytes, for pipes and messages between processes of one
  * machine or cluster (native byte order; warmup draws are left out), and
  * back. unpack checks the length and every count, so a truncated or

@@ -65,11 +65,16 @@ typedef struct hcmc_nuts_settings {
     double init_radius;
     uint64_t seed;
     uint32_t shard; /* stream key: chains of different shards differ */
+    /* Run only chains chain_first .. chain_first + chain_count - 1 of the
+     * num_chains (chain_count 0: all). Each is drawn exactly as in a run of
+     * all chains, so the pieces of a run can go to different workers and be
+     * put together (hcmc_shard_result_merge) into the same bytes. */
+    size_t chain_first, chain_count;
     /* Optional: called by every chain (on its own thread) after each
      * iteration, warmup ones first (iteration 0 .. warmup + samples - 1). A
      * non-zero return ends the run with HCMC_ECANCELED. It must not change
      * anything the chains read: results do not depend on it. */
-    int (*progress)(void *user, size_t chain, size_t iteration);
+    int (*progress)(void *user, size_t chain, size_t iteration); /* chain: its number */
     void *progress_user;
 } hcmc_nuts_settings;
 

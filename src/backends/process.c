@@ -71,8 +71,9 @@ enum { CMD_LOAD = 1, CMD_TASK = 2, CMD_RELEASE = 3, CMD_QUIT = 4 };
 typedef struct {
     uint32_t type, pad;
     uint64_t shard;
-    uint32_t attempt, chains_parallel;
-    uint64_t len; /* LOAD: payload bytes after the header */
+    uint32_t attempt;
+    uint32_t chain_first, chain_count; /* the chains of the shard to run */
+    uint64_t len;                      /* LOAD: payload bytes after the header */
 } cmd_head;
 
 /* The LOAD payload: this, then the fixed scaling values [2 n_phi] when
@@ -326,7 +327,9 @@ static void worker_main(int in, int out)
                         (f.attempts < 0 || (long)c.attempt < f.attempts);
         send_beat(&b);
         hcmc_nuts_settings s = L.s;
-        s.parallel = c.chains_parallel != 0;
+        s.parallel = c.chain_count > 1;
+        s.chain_first = c.chain_first;
+        s.chain_count = c.chain_count;
         s.progress = beat_progress;
         s.progress_user = &b;
         hcmc_shard_result *r;
@@ -335,6 +338,10 @@ static void worker_main(int in, int out)
         size_t len = 0;
         if (hcmc_shard_run(L.prob, &L.plan, (size_t)c.shard, &s, &r, &e))
             _exit(4); /* no memory for a result: the driver sees the death */
+        if (r->nuts)
+            hcmc_log(HCMC_LOG_DEBUG, "shard %u, chain %u: %.2f s (warmup %.2f s)",
+                     (unsigned)c.shard, c.chain_first, r->seconds,
+                     r->nuts->warmup_seconds);
         int rc = hcmc_shard_result_pack(r, &buf, &len, &e);
         hcmc_shard_result_free(r);
         if (rc)
@@ -352,7 +359,7 @@ static void worker_main(int in, int out)
 typedef struct {
     pid_t pid;    /* 0: empty slot */
     int to, from; /* a socket to the worker, a pipe from it */
-    long shard;   /* -1: idle */
+    long task;    /* -1: idle */
     double t_spawn, t_start, t_beat;
     bool ready;
     unsigned char *rx;
@@ -454,7 +461,7 @@ static int spawn(hcmc_pool *P, worker *w, hcmc_error *err)
     *w = (worker){.pid = pid,
                   .to = a[0],
                   .from = b[0],
-                  .shard = -1,
+                  .task = -1,
                   .t_spawn = t,
                   .t_beat = t,
                   .rx = w->rx,
@@ -486,7 +493,7 @@ static void reap(worker *w, bool kill_it, char *cause, size_t n)
             snprintf(cause, n, "worker %ld ended", (long)w->pid);
     }
     w->pid = 0;
-    w->shard = -1;
+    w->task = -1;
     w->ready = false;
     w->rx_len = 0;
 }
@@ -528,7 +535,7 @@ void hcmc_pool_free(hcmc_pool *P)
     cmd_head quit = {.type = CMD_QUIT};
     for (size_t k = 0; k < P->W; k++) {
         worker *w = &P->w[k];
-        if (w->pid > 0 && w->shard < 0 && w->to >= 0 &&
+        if (w->pid > 0 && w->task < 0 && w->to >= 0 &&
             write_full(w->to, &quit, sizeof quit) == 0)
             close_fd(&w->to); /* it ends by itself */
     }
@@ -633,25 +640,78 @@ static void drop_load(hcmc_pool *P)
     P->load = NULL;
 }
 
+/* A run is cut into tasks of one chain each: chain c of the i-th shard to
+ * do is task i * C + c. Chains are independent (their own streams and
+ * adaptation), so a shard's chains can run on different workers at once
+ * and be put together into the bytes of one run of all of them; work is
+ * shared out C times finer than shards, and at the end of a run a core
+ * idles for one chain at most. */
 typedef struct {
     hcmc_pool *P;
     const hcmc_shard_plan *plan;
+    const size_t *todo;
     const hcmc_backend_options *o;
-    size_t *queue, q_head, q_len; /* pending shard ids, retries in front */
-    int *attempts;                /* [plan->n_shards] failed attempts */
+    size_t C;                     /* chains per shard */
+    size_t *queue, q_head, q_len; /* pending tasks, retries in front */
+    int *attempts;                /* [tasks] failed attempts */
+    hcmc_shard_result **parts;    /* [tasks] finished chains */
+    size_t *n_parts;              /* [n_todo] chains finished per shard */
+    bool *started, *final;        /* [n_todo] */
     size_t n_final, idle_deaths;
 } driver;
 
-static int attempt_failed(driver *D, size_t shard, int code, const char *cause,
+static size_t task_shard(const driver *D, size_t t)
+{
+    return D->todo[t / D->C];
+}
+
+/* Hands a finished shard to the sink, once. */
+static int finish_shard(driver *D, size_t i, hcmc_shard_result *r)
+{
+    D->final[i] = true;
+    D->n_final++;
+    for (size_t c = 0; c < D->C; c++) { /* chains no longer wanted */
+        hcmc_shard_result_free(D->parts[i * D->C + c]);
+        D->parts[i * D->C + c] = NULL;
+    }
+    return D->o->sink(D->o->user, r);
+}
+
+/* A chain finished: keep it; a complete shard is put together and sunk. */
+static int chain_done(driver *D, size_t t, hcmc_shard_result *res, hcmc_error *err)
+{
+    size_t i = t / D->C;
+    if (D->final[i]) { /* its shard has failed already */
+        hcmc_shard_result_free(res);
+        return HCMC_OK;
+    }
+    if (res->status) /* a failed chain fails its shard */
+        return finish_shard(D, i, res);
+    D->parts[t] = res;
+    if (++D->n_parts[i] < D->C)
+        return HCMC_OK;
+    hcmc_shard_result *merged;
+    int rc = hcmc_shard_result_merge(D->parts + i * D->C, D->C, &merged, err);
+    if (rc)
+        return rc;
+    for (size_t c = 0; c < D->C; c++)
+        D->parts[i * D->C + c] = NULL; /* taken by the merge */
+    return finish_shard(D, i, merged);
+}
+
+static int attempt_failed(driver *D, size_t t, int code, const char *cause,
                           double seconds, hcmc_error *err)
 {
-    int k = ++D->attempts[shard];
+    size_t i = t / D->C, shard = task_shard(D, t), chain = t % D->C;
+    if (D->final[i])
+        return HCMC_OK;
+    int k = ++D->attempts[t];
     if (k <= D->o->max_retries) {
         char what[400];
-        snprintf(what, sizeof what, "%s; attempt %d of %d", cause, k + 1,
-                 D->o->max_retries + 1);
+        snprintf(what, sizeof what, "%s, chain %zu; attempt %d of %d", cause, chain,
+                 k + 1, D->o->max_retries + 1);
         hcmc__event(D->o, HCMC_EVENT_RETRY, shard, what);
-        D->queue[--D->q_head] = shard; /* retries go first */
+        D->queue[--D->q_head] = t; /* retries go first */
         D->q_len++;
         return HCMC_OK;
     }
@@ -664,10 +724,9 @@ static int attempt_failed(driver *D, size_t shard, int code, const char *cause,
     r->seconds = seconds;
     r->rhat_max = NAN;
     r->ess_bulk_min = NAN;
-    snprintf(r->message, sizeof r->message, "%s (%d attempt%s)", cause, k,
-             k == 1 ? "" : "s");
-    D->n_final++;
-    return D->o->sink(D->o->user, r);
+    snprintf(r->message, sizeof r->message, "%s, chain %zu (%d attempt%s)", cause,
+             chain, k, k == 1 ? "" : "s");
+    return finish_shard(D, i, r);
 }
 
 /* Reads what a worker sent; handles complete messages. *dead on EOF. */
@@ -710,7 +769,8 @@ static int drain(driver *D, worker *w, bool *dead, hcmc_error *err)
             }
             continue;
         }
-        if (h.type != MSG_RESULT || (long)h.shard != w->shard) {
+        if (h.type != MSG_RESULT || w->task < 0 ||
+            h.shard != task_shard(D, (size_t)w->task)) {
             *dead = true; /* garbage: treat the worker as lost */
             kill(w->pid, SIGKILL);
             break;
@@ -721,16 +781,11 @@ static int drain(driver *D, worker *w, bool *dead, hcmc_error *err)
         hcmc_error e;
         int rc = hcmc_shard_result_unpack(w->rx + pos + sizeof h, h.len, &res, &e);
         pos += sizeof h + h.len;
-        size_t shard = (size_t)w->shard;
-        w->shard = -1;
-        if (rc) {
-            if ((rc = attempt_failed(D, shard, HCMC_EFORMAT, e.msg, now - w->t_start,
-                                     err)))
-                return rc;
-            continue;
-        }
-        D->n_final++;
-        if ((rc = D->o->sink(D->o->user, res)))
+        size_t t = (size_t)w->task;
+        w->task = -1;
+        rc = rc ? attempt_failed(D, t, HCMC_EFORMAT, e.msg, now - w->t_start, err)
+                : chain_done(D, t, res, err);
+        if (rc)
             return rc;
     }
     memmove(w->rx, w->rx + pos, w->rx_len - pos);
@@ -748,7 +803,7 @@ static int watch(driver *D, worker *w, double now, hcmc_error *err)
         return rc;
     char cause[300] = "";
     int code = HCMC_EIO;
-    if (!dead && w->shard >= 0) {
+    if (!dead && w->task >= 0) {
         if (o->per_shard_timeout > 0 && now - w->t_start > o->per_shard_timeout) {
             snprintf(cause, sizeof cause, "timed out: over per_shard_timeout = %g s",
                      o->per_shard_timeout);
@@ -762,16 +817,16 @@ static int watch(driver *D, worker *w, double now, hcmc_error *err)
     }
     if (!dead && !cause[0])
         return HCMC_OK;
-    long shard = w->shard;
+    long t = w->task;
     char how[200];
     reap(w, true, how, sizeof how);
     if (!cause[0])
         snprintf(cause, sizeof cause, "%s", how);
-    if (shard >= 0)
-        return attempt_failed(D, (size_t)shard, code, cause, now - w->t_start, err);
+    if (t >= 0)
+        return attempt_failed(D, (size_t)t, code, cause, now - w->t_start, err);
     if (hcmc_stop_requested())
         return HCMC_OK;
-    /* a worker that dies with no shard, again and again, cannot take the
+    /* a worker that dies with no task, again and again, cannot take the
      * problem: stop rather than fork forever */
     if (++D->idle_deaths > 2 * D->P->W + 2)
         return hcmc_error_set(err, HCMC_EIO,
@@ -781,32 +836,62 @@ static int watch(driver *D, worker *w, double now, hcmc_error *err)
     return HCMC_OK;
 }
 
+/* Gives w the next task whose shard is still wanted. */
+static void dispatch(driver *D, worker *w)
+{
+    while (D->q_len > 0) {
+        size_t t = D->queue[D->q_head++];
+        D->q_len--;
+        size_t i = t / D->C, shard = D->todo[i];
+        if (D->final[i])
+            continue;
+        cmd_head c = {.type = CMD_TASK,
+                      .shard = shard,
+                      .attempt = (uint32_t)D->attempts[t],
+                      .chain_first = (uint32_t)(t % D->C),
+                      .chain_count = 1};
+        w->task = (long)t;
+        w->t_start = w->t_beat = hcmc_seconds();
+        if (!D->started[i]) {
+            D->started[i] = true;
+            char who[48];
+            snprintf(who, sizeof who, "worker %ld", (long)w->pid);
+            hcmc__event(D->o, HCMC_EVENT_STARTED, shard, who);
+        }
+        if (write_full(w->to, &c, sizeof c))
+            close_fd(&w->to); /* dead: the end of its pipe tells the rest */
+        return;
+    }
+}
+
 int hcmc_pool_run(hcmc_pool *P, const hcmc_problem *p, const hcmc_shard_plan *plan,
                   const size_t *todo, size_t n_todo, const hcmc_nuts_settings *s,
                   const hcmc_backend_options *o, hcmc_error *err)
 {
     if (n_todo == 0)
         return HCMC_OK;
-    size_t W = P->W, K = plan->n_shards;
+    size_t W = P->W, C = s->num_chains, T = n_todo * C;
     size_t max_retry = o->max_retries > 0 ? (size_t)o->max_retries : 0;
-    driver D = {.P = P, .plan = plan, .o = o};
-    /* chains on threads while cores would idle otherwise: fewer workers at
-     * work than cores, or the last shards, whose chains then fill the cores
-     * that finished workers leave */
-    bool few = s->parallel && (W < n_todo ? W : n_todo) < hcmc_usable_cores();
+    driver D = {.P = P, .plan = plan, .todo = todo, .o = o, .C = C};
     /* retries are pushed in front of the queue: room for all of them */
-    size_t room = n_todo * (max_retry + 1);
+    size_t room = T * (max_retry + 1);
     D.queue = malloc(room * sizeof *D.queue);
-    D.attempts = calloc(K, sizeof *D.attempts);
+    D.attempts = calloc(T, sizeof *D.attempts);
+    D.parts = calloc(T, sizeof *D.parts);
+    D.n_parts = calloc(n_todo, sizeof *D.n_parts);
+    D.started = calloc(n_todo, sizeof *D.started);
+    D.final = calloc(n_todo, sizeof *D.final);
     struct pollfd *pfd = calloc(W, sizeof *pfd);
     int rc = HCMC_OK;
-    if (!D.queue || !D.attempts || !pfd) {
+    if (!D.queue || !D.attempts || !D.parts || !D.n_parts || !D.started || !D.final ||
+        !pfd) {
         rc = hcmc_error_set(err, HCMC_ENOMEM, "%zu workers: out of memory", W);
         goto out;
     }
-    D.q_head = room - n_todo;
-    D.q_len = n_todo;
-    memcpy(D.queue + D.q_head, todo, n_todo * sizeof *todo);
+    D.q_head = room - T;
+    D.q_len = T;
+    for (size_t t = 0; t < T; t++)
+        D.queue[D.q_head + t] = t;
     if ((rc = make_load(P, p, plan, s, o, err)))
         goto out;
     size_t live = 0;
@@ -829,8 +914,8 @@ int hcmc_pool_run(hcmc_pool *P, const hcmc_problem *p, const hcmc_shard_plan *pl
         rc = hcmc_error_set(err, HCMC_EIO, "no worker process could be started");
         goto out;
     }
-    hcmc_log(HCMC_LOG_INFO, "%zu worker processes, chains %s", live,
-             few ? "on threads" : "one after another (on threads for the last shards)");
+    hcmc_log(HCMC_LOG_INFO, "%zu worker processes for %zu chains of %zu shards", live,
+             T, n_todo);
     double last_tick = hcmc_seconds();
     while (D.n_final < n_todo) {
         if (hcmc_stop_requested()) {
@@ -846,21 +931,8 @@ int hcmc_pool_run(hcmc_pool *P, const hcmc_problem *p, const hcmc_shard_plan *pl
                 hcmc_log(HCMC_LOG_WARN, "%s", err ? err->msg : "cannot start a worker");
                 continue;
             }
-            if (w->pid == 0 || w->shard >= 0 || D.q_len == 0 || w->to < 0)
-                continue;
-            size_t id = D.queue[D.q_head++];
-            D.q_len--;
-            cmd_head c = {.type = CMD_TASK,
-                          .shard = id,
-                          .attempt = (uint32_t)D.attempts[id],
-                          .chains_parallel = s->parallel && (few || D.q_len < W)};
-            w->shard = (long)id;
-            w->t_start = w->t_beat = hcmc_seconds();
-            char who[48];
-            snprintf(who, sizeof who, "worker %ld", (long)w->pid);
-            hcmc__event(o, HCMC_EVENT_STARTED, id, who);
-            if (write_full(w->to, &c, sizeof c))
-                close_fd(&w->to); /* dead: the end of its pipe tells the rest */
+            if (w->pid > 0 && w->task < 0 && w->to >= 0)
+                dispatch(&D, w);
         }
         size_t np = 0;
         for (size_t k = 0; k < W; k++)
@@ -892,17 +964,24 @@ int hcmc_pool_run(hcmc_pool *P, const hcmc_problem *p, const hcmc_shard_plan *pl
         }
     }
 out:
-    /* busy workers (a stop, an error) are ended; idle ones let the run go */
+    /* busy workers (a stop, an error, chains of failed shards) are ended;
+     * idle ones let the run's problem go */
     for (size_t k = 0; k < W; k++) {
         worker *w = &P->w[k];
         cmd_head release = {.type = CMD_RELEASE};
-        if (w->pid > 0 && w->shard >= 0)
+        if (w->pid > 0 && w->task >= 0)
             reap(w, true, NULL, 0);
         else if (w->pid > 0 && w->to >= 0 &&
                  write_full(w->to, &release, sizeof release))
             close_fd(&w->to);
     }
     drop_load(P);
+    for (size_t t = 0; D.parts && t < T; t++)
+        hcmc_shard_result_free(D.parts[t]);
+    free(D.parts);
+    free(D.n_parts);
+    free(D.started);
+    free(D.final);
     free(D.queue);
     free(D.attempts);
     free(pfd);

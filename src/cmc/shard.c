@@ -130,6 +130,20 @@ void hcmc_shard_result_free(hcmc_shard_result *r)
     free(r);
 }
 
+/* R-hat and bulk ESS over the parameters: the shard's summary figures. */
+static void diagnose(hcmc_shard_result *r)
+{
+    size_t C = r->nuts->num_chains, D = r->nuts->sampling.n, dim = r->nuts->dim;
+    r->rhat_max = 0;
+    r->ess_bulk_min = INFINITY;
+    for (size_t k = 0; k < dim; k++) {
+        double rh = hcmc_rhat(r->nuts->sampling.z + k, C, D, dim);
+        double eb = hcmc_ess_bulk(r->nuts->sampling.z + k, C, D, dim);
+        r->rhat_max = fmax(r->rhat_max, isnan(rh) ? 0 : rh);
+        r->ess_bulk_min = fmin(r->ess_bulk_min, isnan(eb) ? 0 : eb);
+    }
+}
+
 int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t id,
                    const hcmc_nuts_settings *settings, hcmc_shard_result **out,
                    hcmc_error *err)
@@ -161,14 +175,7 @@ int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t id
         r->status = rc;
         snprintf(r->message, sizeof r->message, "%s", e.msg);
     } else {
-        size_t C = r->nuts->num_chains, D = r->nuts->sampling.n, dim = r->nuts->dim;
-        r->ess_bulk_min = INFINITY;
-        for (size_t k = 0; k < dim; k++) {
-            double rh = hcmc_rhat(r->nuts->sampling.z + k, C, D, dim);
-            double eb = hcmc_ess_bulk(r->nuts->sampling.z + k, C, D, dim);
-            r->rhat_max = fmax(r->rhat_max, isnan(rh) ? 0 : rh);
-            r->ess_bulk_min = fmin(r->ess_bulk_min, isnan(eb) ? 0 : eb);
-        }
+        diagnose(r);
     }
     hcmc_target_free(t);
     hcmc_points_release(&sub);
@@ -444,5 +451,97 @@ int hcmc__problem_from_parts(const hcmc_target_spec *spec, const hcmc_points *pt
         p->spec.fixed_offset = p->fixed + A;
     }
     *out = p;
+    return HCMC_OK;
+}
+
+/* ---- a shard from the results of its chains --------------------------- */
+
+/* Appends count elements of size elem from src to *dst at element offset
+ * at (dst allocated for total elements by the first call). */
+static int join(void *dst_p, const void *src, size_t at, size_t count, size_t total,
+                size_t elem)
+{
+    unsigned char **dst = dst_p;
+    if (!src)
+        return -1;
+    if (!*dst && !(*dst = malloc(total * elem > 0 ? total * elem : 1)))
+        return -1;
+    memcpy(*dst + at * elem, src, count * elem);
+    return 0;
+}
+
+int hcmc_shard_result_merge(hcmc_shard_result **parts, size_t n,
+                            hcmc_shard_result **out, hcmc_error *err)
+{
+    *out = NULL;
+    size_t failed = n;
+    for (size_t k = 0; k < n && failed == n; k++)
+        if (parts[k]->status || !parts[k]->nuts)
+            failed = k;
+    if (failed < n) { /* the shard failed as its first failed part did */
+        *out = parts[failed];
+        for (size_t k = 0; k < n; k++)
+            if (k != failed)
+                hcmc_shard_result_free(parts[k]);
+        return HCMC_OK;
+    }
+    const hcmc_nuts_result *a = parts[0]->nuts;
+    size_t d = a->dim, S = a->sampling.n, nm = a->dense ? d * d : d, C = 0;
+    bool theta = true;
+    for (size_t k = 0; k < n; k++) {
+        const hcmc_nuts_result *b = parts[k]->nuts;
+        if (b->dim != d || b->sampling.n != S || b->dense != a->dense)
+            return hcmc_error_set(err, HCMC_EINVAL,
+                                  "shard %zu: its chains' results do not fit together",
+                                  parts[0]->id);
+        C += b->num_chains;
+        theta = theta && b->sampling.theta;
+    }
+    hcmc_shard_result *r = calloc(1, sizeof *r);
+    hcmc_nuts_result *m = r ? calloc(1, sizeof *m) : NULL;
+    int bad = !m;
+    if (!bad) {
+        r->nuts = m;
+        r->id = parts[0]->id;
+        r->n_points = parts[0]->n_points;
+        m->dim = d;
+        m->num_chains = C;
+        m->dense = a->dense;
+        m->sampling.n = S;
+    }
+    hcmc_nuts_draws *D = bad ? NULL : &m->sampling;
+    for (size_t k = 0, c0 = 0; k < n && !bad; k++) {
+        const hcmc_nuts_result *b = parts[k]->nuts;
+        const hcmc_nuts_draws *B = &b->sampling;
+        size_t c = b->num_chains, g0 = c0 * S, g = c * S;
+        bad = join(&m->step_size, b->step_size, c0, c, C, sizeof(double)) ||
+              join(&m->inv_metric, b->inv_metric, c0 * nm, c * nm, C * nm,
+                   sizeof(double)) ||
+              join(&m->init, b->init, c0 * d, c * d, C * d, sizeof(double)) ||
+              join(&D->z, B->z, g0 * d, g * d, C * S * d, sizeof(double)) ||
+              (theta &&
+               join(&D->theta, B->theta, g0 * d, g * d, C * S * d, sizeof(double))) ||
+              join(&D->lp, B->lp, g0, g, C * S, sizeof(double)) ||
+              join(&D->energy, B->energy, g0, g, C * S, sizeof(double)) ||
+              join(&D->step_size, B->step_size, g0, g, C * S, sizeof(double)) ||
+              join(&D->accept_stat, B->accept_stat, g0, g, C * S, sizeof(double)) ||
+              join(&D->tree_depth, B->tree_depth, g0, g, C * S, sizeof(int)) ||
+              join(&D->n_steps, B->n_steps, g0, g, C * S, sizeof(int)) ||
+              join(&D->diverging, B->diverging, g0, g, C * S, 1);
+        m->n_gradients += b->n_gradients;
+        m->warmup_seconds += b->warmup_seconds;
+        m->sampling_seconds += b->sampling_seconds;
+        r->seconds += parts[k]->seconds;
+        c0 += c;
+    }
+    if (bad) {
+        hcmc_shard_result_free(r);
+        return hcmc_error_set(err, HCMC_ENOMEM, "shard %zu: out of memory",
+                              parts[0]->id);
+    }
+    diagnose(r);
+    for (size_t k = 0; k < n; k++)
+        hcmc_shard_result_free(parts[k]);
+    *out = r;
     return HCMC_OK;
 }

@@ -586,7 +586,8 @@ typedef struct {
     const hcmc_nuts_settings *s;
     const double *init, *init_cov, *init_chol;
     hcmc_nuts_result *r;
-    size_t c;
+    size_t c;  /* index in the result */
+    size_t id; /* the chain's number among num_chains: its streams */
     int rc;
     hcmc_error err;
     double warmup_s, sampling_s;
@@ -632,7 +633,7 @@ static int chain_start(chain *ch, chain_job *job, double *start)
     const hcmc_density *d = ch->d;
     size_t n = ch->n;
     hcmc_rng irng;
-    hcmc_rng_init(&irng, job->s->seed, HCMC_RNG_INIT, job->s->shard, (uint32_t)job->c);
+    hcmc_rng_init(&irng, job->s->seed, HCMC_RNG_INIT, job->s->shard, (uint32_t)job->id);
     double radius = job->s->init_radius;
     int tries = radius > 0 ? 100 : 1;
     for (int t = 0; t < tries; t++) {
@@ -660,7 +661,7 @@ static int chain_start(chain *ch, chain_job *job, double *start)
     return hcmc_error_set(&job->err, HCMC_ENUMERIC,
                           "chain %zu: the log density or its gradient is not finite "
                           "at the initial point (%s)%s",
-                          job->c, where,
+                          job->id, where,
                           tries > 1 ? " nor at 99 jittered points around it" : "");
 }
 
@@ -726,24 +727,26 @@ static void *chain_main(void *arg)
     const hcmc_density *d = job->d;
     const hcmc_nuts_settings *s = job->s;
     hcmc_nuts_result *r = job->r;
-    size_t n = d->dim, c = job->c;
+    size_t n = d->dim, c = job->c, id = job->id;
     chain ch = {.d = d, .s = s, .n = n};
     top T;
     windowed w = {0};
     double t_start = hcmc_seconds();
 
     if (chain_alloc(&ch, n, s->dense_mass, s->max_tree_depth, &T, &w)) {
-        job->rc = hcmc_error_set(&job->err, HCMC_ENOMEM, "chain %zu: out of memory", c);
+        job->rc =
+            hcmc_error_set(&job->err, HCMC_ENOMEM, "chain %zu: out of memory", id);
         return NULL;
     }
     double *delta =
         T.rho_ext; /* Welford scratch; rho_ext is free between transitions */
     if (d->ws_new && !(ch.ws = d->ws_new(d->ctx))) {
         free(ch.block);
-        job->rc = hcmc_error_set(&job->err, HCMC_ENOMEM, "chain %zu: out of memory", c);
+        job->rc =
+            hcmc_error_set(&job->err, HCMC_ENOMEM, "chain %zu: out of memory", id);
         return NULL;
     }
-    hcmc_rng_init(&ch.rng, s->seed, HCMC_RNG_NUTS, s->shard, (uint32_t)c);
+    hcmc_rng_init(&ch.rng, s->seed, HCMC_RNG_NUTS, s->shard, (uint32_t)id);
     ch.m.n = n;
     ch.m.dense = s->dense_mass;
     for (size_t k = 0; k < n; k++)
@@ -756,7 +759,7 @@ static void *chain_main(void *arg)
 
     job->rc = chain_start(&ch, job, r->init + c * n);
     if (job->rc == 0)
-        job->rc = init_stepsize(&ch, &job->err, c);
+        job->rc = init_stepsize(&ch, &job->err, id);
     if (job->rc)
         goto done;
 
@@ -770,7 +773,7 @@ static void *chain_main(void *arg)
         transition(&ch, &T, &st);
         if (r->warmup.n)
             record(&ch, &st, &r->warmup, c, i);
-        if ((job->rc = report_progress(s, &job->err, c, i)))
+        if ((job->rc = report_progress(s, &job->err, id, i)))
             goto done;
         ch.eps = da_learn(&da, st.accept_stat);
         if (win_learn(&w, &ch.m, ch.z.q, delta)) {
@@ -778,10 +781,10 @@ static void *chain_main(void *arg)
                 job->rc = hcmc_error_set(&job->err, HCMC_ENUMERIC,
                                          "chain %zu: the adapted metric is not "
                                          "positive definite after warmup iteration %zu",
-                                         c, i + 1);
+                                         id, i + 1);
                 goto done;
             }
-            if ((job->rc = init_stepsize(&ch, &job->err, c)))
+            if ((job->rc = init_stepsize(&ch, &job->err, id)))
                 goto done;
             da.mu = log(10 * ch.eps);
             da_restart(&da);
@@ -793,7 +796,7 @@ static void *chain_main(void *arg)
     for (size_t i = 0; i < s->num_samples; i++) {
         transition(&ch, &T, &st);
         record(&ch, &st, &r->sampling, c, i);
-        if ((job->rc = report_progress(s, &job->err, c, s->num_warmup + i)))
+        if ((job->rc = report_progress(s, &job->err, id, s->num_warmup + i)))
             goto done;
     }
     job->sampling_s = hcmc_seconds() - t_mid;
@@ -873,6 +876,11 @@ static int check_settings(const hcmc_density *d, const hcmc_nuts_settings *s,
     if (s->num_chains < 1 || s->num_chains > 1024)
         return hcmc_error_set(err, HCMC_EINVAL, "num_chains = %zu: expected 1 to 1024",
                               s->num_chains);
+    if (s->chain_first + (s->chain_count ? s->chain_count : 1) > s->num_chains ||
+        (!s->chain_count && s->chain_first))
+        return hcmc_error_set(err, HCMC_EINVAL,
+                              "chains %zu + %zu: outside the %zu chains of the run",
+                              s->chain_first, s->chain_count, s->num_chains);
     if (s->num_samples < 1)
         return hcmc_error_set(err, HCMC_EINVAL, "num_samples must be at least 1");
     if (s->max_tree_depth < 1 || s->max_tree_depth > HCMC_NUTS_MAX_DEPTH)
@@ -901,7 +909,8 @@ int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s,
     int rc = check_settings(d, s, err);
     if (rc)
         return rc;
-    size_t n = d->dim, C = s->num_chains, nm = s->dense_mass ? n * n : n;
+    size_t n = d->dim, C = s->chain_count ? s->chain_count : s->num_chains,
+           nm = s->dense_mass ? n * n : n;
     hcmc_nuts_result *r = calloc(1, sizeof *r);
     chain_job *jobs = calloc(C, sizeof *jobs);
     pthread_t *tid = calloc(C, sizeof *tid);
@@ -942,7 +951,8 @@ int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s,
                               .init_cov = init_cov,
                               .init_chol = chol,
                               .r = r,
-                              .c = c};
+                              .c = c,
+                              .id = s->chain_first + c};
     size_t started = 0;
     if (s->parallel && C > 1) {
         for (; started < C; started++)
