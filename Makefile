@@ -17,7 +17,7 @@ DEPS := cmake make gcc pkg-config libc6-dev libcmocka-dev librandom123-dev \
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps build check test-asan fuzz demo bench bench-cmc bench-stan format clean
+.PHONY: all deps build check test-asan fuzz demo bench bench-cmc bench-backends bench-stan format clean
 
 all: build
 
@@ -91,6 +91,12 @@ bench: build
 POINTS ?= 1000000
 bench-cmc: build
 	sh bench/bench_cmc.sh ./$(BUILD)/hcmc $(POINTS)
+
+# serial against multiprocessing with WORKERS workers on POINTS points
+# (default 1 000 000 and 2): efficiency, memory with 1, 2, 4 workers,
+# worker start-up
+bench-backends: build
+	sh bench/bench_backends.sh ./$(BUILD)/hcmc $(or $(POINTS),1000000) $(or $(WORKERS),2)
 
 # hcmc's sampler against Stan (rstan) on the same shard; installs R and
 # rstan on first use (not needed by build or check).

@@ -1,6 +1,8 @@
 #!/bin/sh
 # End-to-end `hcmc run` on a simulated laminar_flow data set of about
-# POINTS points (23 angles, default settings, serial backend):
+# POINTS points (23 angles, default settings, serial backend: one shard
+# after another, each shard's chains on threads; bench_backends.sh measures
+# the parallel backends):
 #   BENCH cmc.laminar.wall_s          whole run, wall clock
 #   BENCH cmc.laminar.core_s_per_mpt  CPU seconds (all threads) per million points
 #   BENCH cmc.laminar.sampling_share  fraction of the run spent sampling
@@ -19,7 +21,8 @@ python3 - "$hcmc" "$dir" <<'PY'
 import json, resource, subprocess, sys, time
 hcmc, d = sys.argv[1], sys.argv[2]
 t0 = time.monotonic()
-subprocess.run([hcmc, "run", "--config", f"{d}/c.yaml", "-o", f"{d}/out", "-q"], check=True)
+subprocess.run([hcmc, "run", "--config", f"{d}/c.yaml", "-o", f"{d}/out", "-q",
+                "--backend", "serial"], check=True)
 wall = time.monotonic() - t0
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 core = ru.ru_utime + ru.ru_stime  # chains run on threads: count every core
