@@ -34,6 +34,35 @@ typedef enum hcmc_backend_event {
     HCMC_EVENT_TICK     /* about once a second while shards run */
 } hcmc_backend_event;
 
+/* A scheduler's settings for the batch backends (config
+ * optimization.cmc.backend_config.slurm / .pbs). Empty strings and zeros:
+ * not asked for (the scheduler's defaults). Every value is checked by
+ * hcmc_batch_option_check before it goes into a job script. */
+typedef struct hcmc_batch_options {
+    char partition[65]; /* SLURM partition, PBS queue */
+    char account[65];
+    char qos[65];       /* SLURM only */
+    char time[32];      /* walltime of one shard job: [D-]HH:MM:SS, MM, ... */
+    char mem[32];       /* memory of one shard job: 4G, 4000M, 4gb, ... */
+    size_t cpus;        /* cores of one shard job; 0: one per chain */
+    size_t throttle;    /* SLURM: at most this many array elements at once; 0: no limit */
+    char dialect[16];   /* PBS: "pro" (qsub -J, PBS_ARRAY_INDEX; default) or "torque" */
+    char extra[1024];   /* further scheduler options, one per line, from an allow-list */
+    char setup[2048];   /* environment set-up lines of the job script (module load, ...) */
+    char executable[512]; /* hcmc on the compute nodes; default: this hcmc */
+    double poll_max;      /* longest pause between polls, s (default 30) */
+    double timeout;       /* longest wait on the scheduler for a whole run, s; 0: none */
+} hcmc_batch_options;
+
+/* Checks one setting (key as in the config: partition, account, qos, time,
+ * mem, cpus_per_task, array_throttle, extra, setup, executable; queue,
+ * walltime, memory, ncpus, dialect for PBS) against its pattern: no shell
+ * metacharacters, no line breaks except between lines of extra and setup,
+ * extra options from an allow-list. scheduler: "slurm" or "pbs". */
+HCMC_API int hcmc_batch_option_check(const char *scheduler, const char *key,
+                                     const char *value, hcmc_error *err);
+HCMC_API void hcmc_batch_options_defaults(hcmc_batch_options *b);
+
 typedef struct hcmc_backend_options {
     size_t workers;           /* 0: the usable cores */
     int max_retries;          /* further attempts after a worker died or timed out */
@@ -42,7 +71,17 @@ typedef struct hcmc_backend_options {
     hcmc_shard_sink sink;
     /* Optional; called from the thread that called run. */
     void (*event)(void *user, hcmc_backend_event ev, size_t shard, const char *detail);
-    void *user; /* for sink and event */
+    void *user; /* for sink, event and fetch */
+    /* Batch backends (slurm, pbs): the run directory, holding plan.h5 (see
+     * hcmc_plan_create), on a filesystem every node sees; the scheduler's
+     * settings; and fetch, which loads the result a worker left there
+     * (NULL: none). submit_only: submit the shard jobs and a combine job
+     * that waits for them, and return at once. */
+    const char *run_dir;
+    const hcmc_batch_options *batch;
+    hcmc_shard_result *(*fetch)(void *user, size_t shard);
+    bool submit_only;
+    char submitted[128]; /* out, submit_only: the job ids */
 } hcmc_backend_options;
 
 HCMC_API void hcmc_backend_options_defaults(hcmc_backend_options *o);
@@ -50,17 +89,18 @@ HCMC_API void hcmc_backend_options_defaults(hcmc_backend_options *o);
 typedef struct hcmc_backend {
     const char *name;
     bool (*available)(void);
+    bool batch; /* runs hcmc worker jobs on a run directory (slurm, pbs) */
     int (*run)(const hcmc_problem *p, const hcmc_shard_plan *plan, const size_t *todo,
                size_t n_todo, const hcmc_nuts_settings *s,
                const hcmc_backend_options *o, hcmc_error *err);
 } hcmc_backend;
 
-/* The backend of a name: serial, threads, multiprocessing, pool; auto is
- * multiprocessing when there are more usable cores and shards than one,
- * else serial (n_shards and workers, 0 = auto, inform that choice).
- * homodyne's names map with a notice in the log: jax -> multiprocessing,
- * pjit -> threads. slurm, pbs and mpi are refused with a clear message
- * until they exist. */
+/* The backend of a name: serial, threads, multiprocessing, pool, slurm,
+ * pbs; auto is multiprocessing when there are more usable cores and shards
+ * than one, else serial (n_shards and workers, 0 = auto, inform that
+ * choice). homodyne's names map with a notice in the log: jax ->
+ * multiprocessing, pjit -> threads. mpi is refused with a clear message
+ * in a build without MPI. */
 HCMC_API const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards,
                                                size_t workers, hcmc_error *err);
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "hcmc/aps.h"
+#include "hcmc/backend.h"
 #include "hcmc/export.h"
 #include "hcmc/model.h"
 #include "hcmc/prior.h"
@@ -30,7 +31,6 @@ extern "C" {
 #define HCMC_CONFIG_MAX_RANGES 64
 #define HCMC_CONFIG_MAX_ANGLES 1024
 #define HCMC_CONFIG_MAX_OVERRIDES 32
-#define HCMC_PATH_MAX 4096
 
 typedef enum { HCMC_AUTO = -1, HCMC_OFF = 0, HCMC_ON = 1 } hcmc_tristate;
 
@@ -73,6 +73,8 @@ typedef struct hcmc_config {
     size_t num_workers; /* 0: usable cores */
     int max_retries;
     double per_shard_timeout, heartbeat_timeout; /* seconds */
+    /* backend_config.slurm, backend_config.pbs */
+    hcmc_batch_options slurm, pbs;
     uint64_t seed;
     char strategy[16];           /* sharding.strategy */
     size_t num_shards;           /* 0: auto */

@@ -35,6 +35,9 @@ typedef struct hcmc_run_result {
     size_t sampled, reused; /* shards sampled now, taken from an earlier run */
     char backend[32];
     double seconds, sampling_seconds, warm_start_seconds;
+    /* submit_only: the jobs submitted ("SHARDS_JOB COMBINE_JOB"); nothing
+     * else is filled but n_points, n_shards, sampled and reused */
+    char submitted[128];
 } hcmc_run_result;
 
 typedef struct hcmc_run_progress {
@@ -59,6 +62,9 @@ typedef struct hcmc_run_options {
     /* Optional: worker processes kept across runs (hcmc_pool_new), used
      * when the backend is pool, multiprocessing, or auto choosing it. */
     struct hcmc_pool *pool;
+    /* Batch backends (slurm, pbs): submit the shard jobs and a combine job
+     * that runs after them, and return without waiting. */
+    bool submit_only;
 } hcmc_run_options;
 
 /* Runs the analysis c describes and writes its files to c->output_dir.
@@ -73,6 +79,41 @@ HCMC_API void hcmc_run_result_free(hcmc_run_result *r);
  * posterior.nc; no sampling. */
 HCMC_API int hcmc_combine_dir(const hcmc_config *c, const char *dir,
                               hcmc_run_result **out, hcmc_error *err);
+/* ---- batch runs: a plan file and worker jobs ----------------------------
+ * The slurm and pbs backends run hcmc_run this way; these are the pieces
+ * for running workers by other means (a workflow manager, by hand). */
+
+/* Builds the problem c describes and writes dir/plan.h5 (points, shard
+ * plan, warm start, configuration) and dir/config.yaml: everything a
+ * worker on any node that sees dir needs. *n_shards may be NULL. */
+HCMC_API int hcmc_plan_create(const hcmc_config *c, const char *dir, size_t *n_shards,
+                              hcmc_error *err);
+
+typedef enum hcmc_worker_outcome {
+    HCMC_WORKER_SAMPLED,     /* sampled now; shard file written */
+    HCMC_WORKER_DONE_BEFORE, /* a valid shard file of this plan was there */
+    HCMC_WORKER_FAILED       /* sampled, the sampler failed (file says why) */
+} hcmc_worker_outcome;
+
+/* Runs shard `shard` of the plan in dir: writes dir/shards/shard_N.h5 and
+ * the status file beside it. Idempotent: a finished shard of the same plan
+ * is not sampled again; a damaged shard file (checksums) is. A stop request
+ * (SIGTERM before a walltime) returns HCMC_ECANCELED and leaves the status
+ * "terminated". */
+HCMC_API int hcmc_worker_run(const char *dir, size_t shard, hcmc_worker_outcome *out,
+                             hcmc_error *err);
+
+typedef struct hcmc_dir_status {
+    size_t shards;                            /* in the plan */
+    size_t ok, failed, running, terminated;   /* by status or shard file */
+    size_t missing;                           /* no word yet */
+    bool combined;                            /* posterior.nc exists */
+    char last_job[160];                       /* the last line of batch/jobs */
+} hcmc_dir_status;
+
+/* Where the run in dir stands (from its plan, shard and status files). */
+HCMC_API int hcmc_dir_status_read(const char *dir, hcmc_dir_status *st, hcmc_error *err);
+
 /* The console table: parameter, mean, sd, 90 % interval, R-hat, ESS, and a
  * line on the shards. */
 HCMC_API void hcmc_run_print_table(FILE *f, const hcmc_run_result *r);

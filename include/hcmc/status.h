@@ -29,6 +29,8 @@ enum {
 };
 
 #define HCMC_ERROR_MSG_MAX 512
+/* The longest file path hcmc takes (config files, data, run directories). */
+#define HCMC_PATH_MAX 4096
 
 typedef struct hcmc_error {
     int code;                     /* 0 or the HCMC_E* code of the failure */

@@ -5,7 +5,8 @@
 #include "hcmc/log.h"
 
 extern const hcmc_backend hcmc__backend_serial, hcmc__backend_threads,
-    hcmc__backend_multiprocessing, hcmc__backend_pool;
+    hcmc__backend_multiprocessing, hcmc__backend_pool, hcmc__backend_slurm,
+    hcmc__backend_pbs;
 
 const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards, size_t workers,
                                       hcmc_error *err)
@@ -19,6 +20,8 @@ const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards, size_t 
         {"threads", &hcmc__backend_threads, NULL},
         {"multiprocessing", &hcmc__backend_multiprocessing, NULL},
         {"pool", &hcmc__backend_pool, NULL},
+        {"slurm", &hcmc__backend_slurm, NULL},
+        {"pbs", &hcmc__backend_pbs, NULL},
         {"jax", &hcmc__backend_multiprocessing,
          "backend 'jax' (homodyne) runs as hcmc's multiprocessing backend"},
         {"pjit", &hcmc__backend_threads,
@@ -37,17 +40,18 @@ const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards, size_t 
                 hcmc_log(HCMC_LOG_INFO, "%s", table[k].notice);
             return table[k].backend;
         }
-    static const char *const later[] = {"slurm", "pbs", "mpi"};
+    static const char *const later[] = {"mpi"};
     for (size_t k = 0; k < sizeof later / sizeof *later; k++)
         if (!strcmp(name, later[k])) {
             hcmc_error_set(err, HCMC_EUNSUPPORTED,
                            "backend '%s' is not available in this version of hcmc; use "
-                           "auto, serial, threads, multiprocessing or pool",
+                           "auto, serial, threads, multiprocessing, pool, slurm or pbs",
                            name);
             return NULL;
         }
     hcmc_error_set(
         err, HCMC_EINVAL,
-        "unknown backend '%s' (auto, serial, threads, multiprocessing, pool)", name);
+        "unknown backend '%s' (auto, serial, threads, multiprocessing, pool, slurm, pbs)",
+        name);
     return NULL;
 }

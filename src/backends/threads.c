@@ -142,4 +142,4 @@ static int threads_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
     return P.rc;
 }
 
-const hcmc_backend hcmc__backend_threads = {"threads", threads_available, threads_run};
+const hcmc_backend hcmc__backend_threads = {"threads", threads_available, false, threads_run};

@@ -35,10 +35,29 @@ const char cli_override_usage[] =
     "  --workers N|auto      optimization.cmc.backend_config.num_workers\n"
     "  --max-retries N       optimization.cmc.backend_config.max_retries\n"
     "  --per-shard-timeout S optimization.cmc.per_shard_timeout (seconds)\n"
-    "  -o, --output-dir DIR  output.directory\n";
+    "  -o, --output-dir DIR  output.directory\n"
+    "  --set KEY=VALUE       any setting by its dotted path, e.g.\n"
+    "                        --set optimization.cmc.backend_config.slurm.time=2:00:00\n";
 
 int cli_override(hcmc_config *c, const char *opt, const char *value, int *failed)
 {
+    if (!strcmp(opt, "--set")) {
+        const char *eq = value ? strchr(value, '=') : NULL;
+        char key[256];
+        hcmc_error err;
+        if (!eq || eq == value || (size_t)(eq - value) >= sizeof key) {
+            fprintf(stderr, "hcmc: error: --set expects KEY=VALUE\n");
+            *failed = 1;
+            return 1;
+        }
+        memcpy(key, value, (size_t)(eq - value));
+        key[eq - value] = 0;
+        if (hcmc_config_set(c, key, eq + 1, &err)) {
+            fprintf(stderr, "hcmc: error: --set: %s\n", err.msg);
+            *failed = 1;
+        }
+        return 1;
+    }
     for (size_t k = 0; k < sizeof override_keys / sizeof *override_keys; k++) {
         if (strcmp(opt, override_keys[k].opt))
             continue;

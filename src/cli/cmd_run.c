@@ -18,6 +18,8 @@ static void run_usage(FILE *f)
             "Shards finished by an earlier run of the same problem in that\n"
             "directory are reused (resume); Ctrl-C stops and keeps them.\n"
             "  --fresh               sample every shard again\n"
+            "  --submit-only         slurm, pbs: submit the shard jobs and a combine\n"
+            "                        job, and return (hcmc status RUN_DIR follows them)\n"
             "  -q, --quiet           only errors and the final table\n"
             "overrides (win over the file):\n%s",
             cli_override_usage);
@@ -87,7 +89,7 @@ int cmd_run(int argc, char **argv)
 {
     const char *cfg = NULL;
     int quiet = 0;
-    bool fresh = false;
+    bool fresh = false, submit_only = false;
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--config"))
             cfg = argv[i + 1];
@@ -117,6 +119,8 @@ int cmd_run(int argc, char **argv)
             quiet = 1;
         } else if (!strcmp(a, "--fresh")) {
             fresh = true;
+        } else if (!strcmp(a, "--submit-only")) {
+            submit_only = true;
         } else if (cli_override(c, a, v, &failed)) {
             i++;
         } else {
@@ -136,7 +140,10 @@ int cmd_run(int argc, char **argv)
         hcmc_log(HCMC_LOG_INFO, "override %s", c->overrides[k]);
     progress_view view = {.tty = !quiet && isatty(STDERR_FILENO)};
     hcmc_run_options o = {
-        .fresh = fresh, .progress = quiet ? NULL : on_progress, .user = &view};
+        .fresh = fresh,
+        .progress = quiet ? NULL : on_progress,
+        .user = &view,
+        .submit_only = submit_only};
     if (view.tty)
         hcmc_log_set_sink(log_above_bar, &view);
     hcmc_stop_install_handlers();
@@ -157,6 +164,16 @@ int cmd_run(int argc, char **argv)
     } else if (rc) {
         fprintf(stderr, "hcmc: error: %s\n", err.msg);
         status = 1;
+    } else if (r->submitted[0]) {
+        char jobs[128], *sp;
+        snprintf(jobs, sizeof jobs, "%s", r->submitted);
+        sp = strchr(jobs, ' ');
+        if (sp)
+            *sp++ = 0;
+        printf("submitted: %zu shard%s in job %s; combine job %s runs after it\n"
+               "follow it with: hcmc status %s\n",
+               r->sampled, r->sampled == 1 ? "" : "s", jobs, sp ? sp : "?", c->output_dir);
+        hcmc_run_result_free(r);
     } else {
         hcmc_run_print_table(stdout, r);
         if (r->reused)

@@ -23,6 +23,9 @@ static void usage(FILE *f)
                "  inspect   show what an APS HDF5 file holds\n"
                "  run       the whole analysis from a configuration\n"
                "  combine   combine the shard files of a run again\n"
+               "  plan      write a run directory's plan for worker jobs\n"
+               "  worker    run one shard of a plan (what batch jobs run)\n"
+               "  status    where a run directory stands\n"
                "\n"
                "hcmc COMMAND --help shows the options of a command.\n");
 }
@@ -252,6 +255,12 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "combine"))
         return cmd_combine(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plan"))
+        return cmd_plan(argc - 1, argv + 1);
+    if (!strcmp(cmd, "worker"))
+        return cmd_worker(argc - 1, argv + 1);
+    if (!strcmp(cmd, "status"))
+        return cmd_status(argc - 1, argv + 1);
     fprintf(stderr, "hcmc: error: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -3,6 +3,8 @@
 #ifndef HCMC_CMC_INTERNAL_H
 #define HCMC_CMC_INTERNAL_H
 
+#include <stdbool.h>
+
 #include "hcmc/cmc.h"
 
 /* The shards' target settings (fixed scaling values included). */
@@ -11,10 +13,11 @@ const hcmc_target_spec *hcmc__problem_spec(const hcmc_problem *p);
 const double *hcmc__problem_start(const hcmc_problem *p, const double **cov0);
 
 /* A problem of those parts: spec (its fixed values are copied), pts (not
- * copied; must outlive it), z0 and cov0 (copied). It has no target over
- * all points: hcmc_shard_run is all it is good for. */
+ * copied; must outlive it), z0 and cov0 (copied). With full, it also has
+ * its target over all points (names, bounds, hcmc_problem_fingerprint);
+ * without, hcmc_shard_run is all it is good for. */
 int hcmc__problem_from_parts(const hcmc_target_spec *spec, const hcmc_points *pts,
-                             size_t dim, const double *z0, const double *cov0,
+                             size_t dim, const double *z0, const double *cov0, bool full,
                              hcmc_problem **out, hcmc_error *err);
 
 #endif

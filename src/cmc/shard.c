@@ -423,7 +423,7 @@ const double *hcmc__problem_start(const hcmc_problem *p, const double **cov0)
 }
 
 int hcmc__problem_from_parts(const hcmc_target_spec *spec, const hcmc_points *pts,
-                             size_t dim, const double *z0, const double *cov0,
+                             size_t dim, const double *z0, const double *cov0, bool full,
                              hcmc_problem **out, hcmc_error *err)
 {
     *out = NULL;
@@ -449,6 +449,17 @@ int hcmc__problem_from_parts(const hcmc_target_spec *spec, const hcmc_points *pt
         memcpy(p->fixed + A, spec->fixed_offset, A * sizeof(double));
         p->spec.fixed_contrast = p->fixed;
         p->spec.fixed_offset = p->fixed + A;
+    }
+    if (full) {
+        int rc = hcmc_target_new(&p->spec, pts, &p->full, err);
+        if (!rc && hcmc_target_dim(p->full) != dim)
+            rc = hcmc_error_set(err, HCMC_EFORMAT,
+                                "problem: %zu coordinates given, the target has %zu", dim,
+                                hcmc_target_dim(p->full));
+        if (rc) {
+            hcmc_problem_free(p);
+            return rc;
+        }
     }
     *out = p;
     return HCMC_OK;

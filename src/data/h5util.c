@@ -107,6 +107,40 @@ int hcmc__h5_write(hid_t loc, const char *path, hid_t type, int rank,
     return rc;
 }
 
+int hcmc__h5_write_checked(hid_t loc, const char *path, hid_t type, int rank,
+                           const hsize_t *dims, const void *data, hid_t mem)
+{
+    /* chunks of about a million elements: small enough to checksum each
+     * (Fletcher-32 chunks are limited to 4 GiB), large enough to be cheap */
+    hsize_t chunk[8], rest = 1;
+    if (rank < 1 || rank > 8)
+        return hcmc__h5_write(loc, path, type, rank, dims, data, mem);
+    for (int k = 0; k < rank; k++) {
+        if (!dims[k]) /* nothing to check; chunks cannot be empty */
+            return hcmc__h5_write(loc, path, type, rank, dims, data, mem);
+        chunk[k] = dims[k];
+        rest *= k ? dims[k] : 1;
+    }
+    hsize_t rows = ((hsize_t)1 << 20) / rest;
+    chunk[0] = rows < 1 ? 1 : rows < dims[0] ? rows : dims[0];
+    hid_t sp = H5Screate_simple(rank, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    int rc = -1;
+    if (sp >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, rank, chunk) >= 0 &&
+        H5Pset_fletcher32(dcpl) >= 0) {
+        hid_t ds = H5Dcreate2(loc, path, type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        if (ds >= 0) {
+            rc = H5Dwrite(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0 ? 0 : -1;
+            H5Dclose(ds);
+        }
+    }
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
 int hcmc__h5_attr_string(hid_t loc, const char *name, const char *s)
 {
     hid_t t = H5Tcopy(H5T_C_S1);

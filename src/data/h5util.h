@@ -24,6 +24,10 @@ int hcmc__h5_read_scalar(hid_t file, const char *path, double *out);
  * of type `mem`, or a scalar when rank is 0. */
 int hcmc__h5_write(hid_t loc, const char *path, hid_t type, int rank,
                    const hsize_t *dims, const void *data, hid_t mem);
+/* The same, stored in chunks with a Fletcher-32 checksum each: a read of
+ * damaged bytes fails instead of returning them. */
+int hcmc__h5_write_checked(hid_t loc, const char *path, hid_t type, int rank,
+                           const hsize_t *dims, const void *data, hid_t mem);
 /* A scalar attribute holding the string s. */
 int hcmc__h5_attr_string(hid_t loc, const char *name, const char *s);
 

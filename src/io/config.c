@@ -43,7 +43,9 @@ typedef enum {
     V_MODE,
     V_CONVENTION,
     V_SCALING,
-    V_CHAIN_METHOD
+    V_CHAIN_METHOD,
+    V_BATCH /* a scheduler setting, checked by hcmc_batch_option_check; a
+               list is taken as lines */
 } vtype;
 
 typedef struct {
@@ -136,6 +138,35 @@ static const key_spec keys[] = {
     {"optimization.cmc.per_shard_mcmc.chain_method", V_CHAIN_METHOD, F(chain_parallel),
      NULL, 0, 0, -1},
     {"output.directory", V_STRING, F(output_dir), NULL, 0, 0, -1},
+#define SLURM_KEY(name, type, field)                                                   \
+    {"optimization.cmc.backend_config.slurm." name, type, F(slurm.field), NULL, 0, 0, -1}
+#define PBS_KEY(name, type, field)                                                     \
+    {"optimization.cmc.backend_config.pbs." name, type, F(pbs.field), NULL, 0, 0, -1}
+    SLURM_KEY("partition", V_BATCH, partition),
+    SLURM_KEY("account", V_BATCH, account),
+    SLURM_KEY("qos", V_BATCH, qos),
+    SLURM_KEY("time", V_BATCH, time),
+    SLURM_KEY("mem", V_BATCH, mem),
+    SLURM_KEY("cpus_per_task", V_COUNT0, cpus),
+    SLURM_KEY("array_throttle", V_COUNT0, throttle),
+    SLURM_KEY("extra", V_BATCH, extra),
+    SLURM_KEY("setup", V_BATCH, setup),
+    SLURM_KEY("executable", V_BATCH, executable),
+    SLURM_KEY("poll_interval_max", V_POS, poll_max),
+    SLURM_KEY("timeout", V_NONNEG, timeout),
+    PBS_KEY("queue", V_BATCH, partition),
+    PBS_KEY("account", V_BATCH, account),
+    PBS_KEY("walltime", V_BATCH, time),
+    PBS_KEY("memory", V_BATCH, mem),
+    PBS_KEY("ncpus", V_COUNT0, cpus),
+    PBS_KEY("dialect", V_BATCH, dialect),
+    PBS_KEY("extra", V_BATCH, extra),
+    PBS_KEY("setup", V_BATCH, setup),
+    PBS_KEY("executable", V_BATCH, executable),
+    PBS_KEY("poll_interval_max", V_POS, poll_max),
+    PBS_KEY("timeout", V_NONNEG, timeout),
+#undef SLURM_KEY
+#undef PBS_KEY
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 #define NPRIMARY 7
@@ -204,8 +235,6 @@ static const char *const ignored[] = {
     "optimization.cmc.backend_config.checkpoint_dir",
     "optimization.cmc.backend_config.keep_last_checkpoints",
     "optimization.cmc.backend_config.resume_from_checkpoint",
-    "optimization.cmc.backend_config.slurm.",
-    "optimization.cmc.backend_config.pbs.",
     "optimization.cmc.backend_config.mpi.",
     "optimization.cmc.sharding.min_points_per_shard",
     "optimization.cmc.sharding.min_points_per_param",
@@ -267,6 +296,8 @@ void hcmc_config_defaults(hcmc_config *c, hcmc_mode mode)
     c->max_retries = 2;
     c->per_shard_timeout = 3600;
     c->heartbeat_timeout = 600;
+    hcmc_batch_options_defaults(&c->slurm);
+    hcmc_batch_options_defaults(&c->pbs);
     c->seed = 42;
     strcpy(c->strategy, "random");
     strcpy(c->combination, "robust_consensus_mc");
@@ -448,6 +479,14 @@ static int set_value(hcmc_config *c, const key_spec *k, const char *s, const whe
                            s);
         *(hcmc_tristate *)field = b ? HCMC_ON : HCMC_OFF;
         return 0;
+    case V_BATCH: {
+        const char *leaf = strrchr(k->path, '.') + 1;
+        hcmc_error e;
+        if (hcmc_batch_option_check(strstr(k->path, ".pbs.") ? "pbs" : "slurm", leaf, s,
+                                    &e))
+            return fail_at(err, w, k->path, "%s", e.msg);
+    }
+        /* fall through */
     case V_STRING:
         if (strlen(s) >= k->size)
             return fail_at(err, w, k->path, "value longer than %zu characters",
@@ -805,6 +844,30 @@ static int apply_key(walk *W, size_t k, const char *s, const where *w, hcmc_erro
     return rc;
 }
 
+/* A list of lines (extra, setup) as one value, lines joined by newlines. */
+static int apply_lines(walk *W, size_t k, const yaml_node_t *seq, const where *w,
+                       hcmc_error *err)
+{
+    char buf[4096];
+    size_t len = 0;
+    buf[0] = 0;
+    for (yaml_node_item_t *it = seq->data.sequence.items.start;
+         it < seq->data.sequence.items.top; it++) {
+        yaml_node_t *e = yaml_document_get_node(W->doc, *it);
+        where we = where_of(W, e);
+        if (!e || e->type != YAML_SCALAR_NODE)
+            return fail_at(err, &we, keys[k].path, "expected a list of lines");
+        const char *line = scalar(e);
+        if (strchr(line, '\n'))
+            return fail_at(err, &we, keys[k].path, "a line break inside a list item");
+        int n = snprintf(buf + len, sizeof buf - len, "%s%s", len ? "\n" : "", line);
+        if (n < 0 || (size_t)n >= sizeof buf - len)
+            return fail_at(err, &we, keys[k].path, "too long");
+        len += (size_t)n;
+    }
+    return apply_key(W, k, buf, w, err);
+}
+
 static int walk_map(walk *W, const yaml_node_t *map, const char *prefix, int depth,
                     hcmc_error *err)
 {
@@ -835,10 +898,14 @@ static int walk_map(walk *W, const yaml_node_t *map, const char *prefix, int dep
         if (k < NKEYS) {
             if (is_null(vn))
                 continue; /* null: keep the default */
-            if ((rc = want_scalar(W, vn, path, err)))
-                return rc;
             where wv = where_of(W, vn);
-            rc = apply_key(W, k, scalar(vn), &wv, err);
+            if (keys[k].type == V_BATCH && vn->type == YAML_SEQUENCE_NODE) {
+                rc = apply_lines(W, k, vn, &wv, err);
+            } else {
+                if ((rc = want_scalar(W, vn, path, err)))
+                    return rc;
+                rc = apply_key(W, k, scalar(vn), &wv, err);
+            }
         } else {
             bool st = false;
             for (size_t s = 0; s < NSTRUCT; s++)

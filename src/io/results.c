@@ -272,9 +272,9 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
         hid_t st = H5Tcopy(H5T_C_S1);
         H5Tset_size(st, 40);
         bad = bad ||
-              hcmc__h5_write(f, "bounds", H5T_IEEE_F64LE, 2, db, lohi,
+              hcmc__h5_write_checked(f, "bounds", H5T_IEEE_F64LE, 2, db, lohi,
                              H5T_NATIVE_DOUBLE) ||
-              hcmc__h5_write(f, "names", st, 1, dn, names, st);
+              hcmc__h5_write_checked(f, "names", st, 1, dn, names, st);
         H5Tclose(st);
         free(lohi);
         free(names);
@@ -284,21 +284,21 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
         const hcmc_nuts_draws *D = &n->sampling;
         hsize_t d3[3] = {n->num_chains, D->n, n->dim}, d2[2] = {n->num_chains, D->n};
         bad =
-            hcmc__h5_write(f, "z", H5T_IEEE_F64LE, 3, d3, D->z, H5T_NATIVE_DOUBLE) ||
-            (D->theta && hcmc__h5_write(f, "theta", H5T_IEEE_F64LE, 3, d3, D->theta,
+            hcmc__h5_write_checked(f, "z", H5T_IEEE_F64LE, 3, d3, D->z, H5T_NATIVE_DOUBLE) ||
+            (D->theta && hcmc__h5_write_checked(f, "theta", H5T_IEEE_F64LE, 3, d3, D->theta,
                                         H5T_NATIVE_DOUBLE)) ||
-            hcmc__h5_write(f, "lp", H5T_IEEE_F64LE, 2, d2, D->lp, H5T_NATIVE_DOUBLE) ||
-            hcmc__h5_write(f, "energy", H5T_IEEE_F64LE, 2, d2, D->energy,
+            hcmc__h5_write_checked(f, "lp", H5T_IEEE_F64LE, 2, d2, D->lp, H5T_NATIVE_DOUBLE) ||
+            hcmc__h5_write_checked(f, "energy", H5T_IEEE_F64LE, 2, d2, D->energy,
                            H5T_NATIVE_DOUBLE) ||
-            hcmc__h5_write(f, "step_size", H5T_IEEE_F64LE, 2, d2, D->step_size,
+            hcmc__h5_write_checked(f, "step_size", H5T_IEEE_F64LE, 2, d2, D->step_size,
                            H5T_NATIVE_DOUBLE) ||
-            hcmc__h5_write(f, "acceptance_rate", H5T_IEEE_F64LE, 2, d2, D->accept_stat,
+            hcmc__h5_write_checked(f, "acceptance_rate", H5T_IEEE_F64LE, 2, d2, D->accept_stat,
                            H5T_NATIVE_DOUBLE) ||
-            hcmc__h5_write(f, "tree_depth", H5T_STD_I32LE, 2, d2, D->tree_depth,
+            hcmc__h5_write_checked(f, "tree_depth", H5T_STD_I32LE, 2, d2, D->tree_depth,
                            H5T_NATIVE_INT) ||
-            hcmc__h5_write(f, "n_steps", H5T_STD_I32LE, 2, d2, D->n_steps,
+            hcmc__h5_write_checked(f, "n_steps", H5T_STD_I32LE, 2, d2, D->n_steps,
                            H5T_NATIVE_INT) ||
-            hcmc__h5_write(f, "diverging", H5T_STD_U8LE, 2, d2, D->diverging,
+            hcmc__h5_write_checked(f, "diverging", H5T_STD_U8LE, 2, d2, D->diverging,
                            H5T_NATIVE_UCHAR);
     }
     if (H5Fclose(f) < 0)

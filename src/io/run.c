@@ -1,6 +1,7 @@
 /* hcmc_run: configuration -> data -> plan -> problem -> backend -> combine
  * -> files. Nothing here samples or combines by itself; it wires the layers
  * below together and writes what they produce. */
+#define _GNU_SOURCE /* realpath */
 #include "hcmc/run.h"
 
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "hcmc/log.h"
 #include "../base/hash.h"
 #include "results.h"
+#include "run_internal.h"
 #include "hcmc/timing.h"
 
 void hcmc_run_result_free(hcmc_run_result *r)
@@ -63,6 +65,7 @@ typedef struct {
     size_t K, done, failed, running, reused;
     size_t early, early_failed; /* the first 10 shards finished in this run */
     char early_causes[4][200];
+    bool on_disk; /* batch: results come from the workers' shard files */
     double t0, cost_todo, cost_done;
     const hcmc_run_options *o;
     hcmc_error *err;
@@ -99,10 +102,12 @@ static int sink(void *user, hcmc_shard_result *r)
 {
     sink_state *S = user;
     char path[HCMC_PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/shards/shard_%05zu.h5", S->dir, r->id);
+    hcmc__shard_path(path, sizeof path, S->dir, r->id);
     hcmc_error e;
-    if (hcmc__write_shard(path, r, S->full, S->fingerprint, &e))
+    if (!S->on_disk && hcmc__write_shard(path, r, S->full, S->fingerprint, &e))
         hcmc_log(HCMC_LOG_WARN, "%s", e.msg);
+    if (S->on_disk) /* the shard's size is the plan's */
+        r->n_points = S->plan->start[r->id + 1] - S->plan->start[r->id];
     S->results[r->id] = r;
     S->done++;
     S->running -= S->running > 0;
@@ -135,14 +140,12 @@ static int sink(void *user, hcmc_shard_result *r)
     return 0;
 }
 
-/* A finished shard of the same problem in dir, as a result; NULL when the
- * file is missing, from another problem, failed or unreadable. *stale is
- * set when a file exists that belongs to another problem. */
-static hcmc_shard_result *reuse(const char *dir, size_t id, size_t points, uint64_t fp,
-                                bool *stale)
+/* run_internal.h */
+hcmc_shard_result *hcmc__shard_reuse(const char *dir, size_t id, size_t points,
+                                     uint64_t fp, bool *stale, bool *damaged)
 {
     char path[HCMC_PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/shards/shard_%05zu.h5", dir, id);
+    hcmc__shard_path(path, sizeof path, dir, id);
     if (access(path, F_OK))
         return NULL;
     hcmc__shard_file L;
@@ -153,6 +156,8 @@ static hcmc_shard_result *reuse(const char *dir, size_t id, size_t points, uint6
         L.points != points) {
         if (rc)
             hcmc_log(HCMC_LOG_WARN, "%s; the shard runs again", e.msg);
+        if (rc && damaged)
+            *damaged = true;
         *stale = *stale || !rc;
     } else if (!L.failure[0] && (r = calloc(1, sizeof *r)) &&
                (r->nuts = calloc(1, sizeof *r->nuts))) {
@@ -202,9 +207,85 @@ static void remove_stale(const char *dir, size_t K, bool all)
                  removed, removed == 1 ? "" : "s");
 }
 
+/* Batch backends: the result a worker left in the run directory. */
+static hcmc_shard_result *fetch(void *user, size_t id)
+{
+    sink_state *S = user;
+    bool stale = false;
+    return hcmc__shard_reuse(S->dir, id, S->plan->start[id + 1] - S->plan->start[id],
+                             S->fingerprint, &stale, NULL);
+}
+
 static void constrain_cb(const void *ctx, const double *z, double *theta)
 {
     hcmc_target_constrain(ctx, z, theta);
+}
+
+void hcmc__shard_path(char *buf, size_t cap, const char *dir, size_t id)
+{
+    snprintf(buf, cap, "%s/shards/shard_%05zu.h5", dir, id);
+}
+
+void hcmc__nuts_settings_of(const hcmc_config *c, hcmc_nuts_settings *ns)
+{
+    hcmc_nuts_settings_defaults(ns);
+    ns->num_warmup = c->num_warmup;
+    ns->num_samples = c->num_samples;
+    ns->num_chains = c->num_chains;
+    ns->target_accept = c->target_accept_prob;
+    ns->max_tree_depth = c->max_tree_depth;
+    ns->dense_mass = c->dense_mass;
+    ns->parallel = c->chain_parallel;
+    ns->seed = c->seed;
+}
+
+void hcmc__prepared_release(hcmc__prepared *P)
+{
+    hcmc_problem_free(P->prob);
+    hcmc_shard_plan_free(P->plan);
+    hcmc_points_release(&P->pts);
+    hcmc_dataset_release(&P->ds);
+    memset(P, 0, sizeof *P);
+}
+
+int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
+{
+    memset(P, 0, sizeof *P);
+    int rc;
+    if (!c->data_file[0])
+        return hcmc_error_set(err, HCMC_EINVAL,
+                              "%s: no data file (experimental_data.file_path)", c->source);
+    hcmc_aps_select sel;
+    hcmc_config_selection(c, &sel);
+    if ((rc = hcmc_aps_read(c->data_file, &sel, &P->ds, NULL, err)))
+        return rc;
+    hcmc_points_report prep;
+    if ((rc = hcmc_dataset_to_points(&P->ds, 1, -1, &P->pts, &prep, err)))
+        return rc;
+    /* CMC or one NUTS run */
+    P->cmc = c->cmc_enable == HCMC_ON ||
+             (c->cmc_enable == HCMC_AUTO && P->pts.n >= c->min_points_for_cmc);
+    hcmc_shard_strategy strategy;
+    if ((rc = hcmc_shard_strategy_parse(c->strategy, &strategy, err)))
+        return rc;
+    if ((rc = hcmc_shard_plan_make(&P->pts, strategy, P->cmc ? c->num_shards : 1,
+                                   P->cmc ? c->max_points_per_shard : 0, 1, c->mode,
+                                   c->seed, &P->plan, err)))
+        return rc;
+    size_t K = P->plan->n_shards;
+    hcmc_log(HCMC_LOG_INFO, "%zu points from %s; %s, %zu shard%s", P->pts.n,
+             c->data_file, P->cmc ? "consensus Monte Carlo" : "one NUTS run", K,
+             K == 1 ? "" : "s");
+    hcmc_target_spec spec;
+    hcmc_config_target_spec(c, &spec);
+    spec.model.n_t = P->pts.n_t;
+    double tw = hcmc_seconds();
+    if ((rc = hcmc_problem_new(&spec, &P->pts, K, c->init_phys, &P->prob, err)))
+        return rc;
+    P->warm_start_seconds = hcmc_seconds() - tw;
+    hcmc__nuts_settings_of(c, &P->ns);
+    P->fingerprint = hcmc_problem_fingerprint(P->prob, P->plan, &P->ns);
+    return HCMC_OK;
 }
 
 int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **out,
@@ -213,10 +294,7 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     *out = NULL;
     double t0 = hcmc_seconds();
     int rc;
-    hcmc_dataset ds = {0};
-    hcmc_points pts = {0};
-    hcmc_shard_plan *plan = NULL;
-    hcmc_problem *prob = NULL;
+    hcmc__prepared P = {0};
     hcmc_shard_result **results = NULL;
     hcmc_shard_draws *draws = NULL;
     const hcmc_nuts_draws **sd = NULL;
@@ -225,53 +303,43 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     size_t *todo = NULL;
     if (!r)
         return hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
-    if (!c->data_file[0]) {
-        rc =
-            hcmc_error_set(err, HCMC_EINVAL,
-                           "%s: no data file (experimental_data.file_path)", c->source);
+    if ((rc = hcmc__prepare(c, &P, err)))
         goto done;
-    }
-    /* data */
-    hcmc_aps_select sel;
-    hcmc_config_selection(c, &sel);
-    if ((rc = hcmc_aps_read(c->data_file, &sel, &ds, NULL, err)))
-        goto done;
-    hcmc_points_report prep;
-    if ((rc = hcmc_dataset_to_points(&ds, 1, -1, &pts, &prep, err)))
-        goto done;
-    r->n_points = pts.n;
-    /* CMC or one NUTS run */
-    bool cmc = c->cmc_enable == HCMC_ON ||
-               (c->cmc_enable == HCMC_AUTO && pts.n >= c->min_points_for_cmc);
-    hcmc_shard_strategy strategy;
-    if ((rc = hcmc_shard_strategy_parse(c->strategy, &strategy, err)))
-        goto done;
-    if ((rc = hcmc_shard_plan_make(&pts, strategy, cmc ? c->num_shards : 1,
-                                   cmc ? c->max_points_per_shard : 0, 1, c->mode,
-                                   c->seed, &plan, err)))
-        goto done;
+    hcmc_points *pts = &P.pts;
+    hcmc_shard_plan *plan = P.plan;
+    hcmc_problem *prob = P.prob;
     size_t K = plan->n_shards;
+    r->n_points = pts->n;
+    r->warm_start_seconds = P.warm_start_seconds;
     const hcmc_backend *be = hcmc_backend_find(c->backend, K, c->num_workers, err);
     if (!be) {
         rc = err ? err->code : HCMC_EINVAL;
         goto done;
     }
     snprintf(r->backend, sizeof r->backend, "%s", be->name);
-    hcmc_log(HCMC_LOG_INFO, "%zu points from %s; %s, %zu shard%s", pts.n, c->data_file,
-             cmc ? "consensus Monte Carlo" : "one NUTS run", K, K == 1 ? "" : "s");
-    /* the problem */
-    hcmc_target_spec spec;
-    hcmc_config_target_spec(c, &spec);
-    spec.model.n_t = pts.n_t;
-    double tw = hcmc_seconds();
-    if ((rc = hcmc_problem_new(&spec, &pts, K, c->init_phys, &prob, err)))
+    if (be->batch && !be->available()) {
+        rc = hcmc_error_set(err, HCMC_EUNSUPPORTED,
+                            "backend %s: the scheduler's commands (%s) are not on PATH "
+                            "here; run on the cluster's login node, or choose another "
+                            "backend",
+                            be->name, strcmp(be->name, "slurm") ? "qsub, qstat" : "sbatch, squeue");
         goto done;
-    r->warm_start_seconds = hcmc_seconds() - tw;
+    }
     /* output directory */
     char dir[HCMC_PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/shards", c->output_dir);
     if ((rc = make_dir(c->output_dir, err)) || (rc = make_dir(dir, err)))
         goto done;
+    /* batch: the plan the workers read, at an absolute path */
+    char absdir[HCMC_PATH_MAX];
+    if (be->batch) {
+        if (!realpath(c->output_dir, absdir)) {
+            rc = hcmc_error_set(err, HCMC_EIO, "%s: %s", c->output_dir, strerror(errno));
+            goto done;
+        }
+        if ((rc = hcmc__run_dir_init(c, absdir, &P, err)))
+            goto done;
+    }
     /* the configuration first: a run stopped later can still be combined
      * from its shard files (hcmc combine) */
     if (c->text) {
@@ -284,16 +352,7 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
         }
     }
     /* sampling */
-    hcmc_nuts_settings ns;
-    hcmc_nuts_settings_defaults(&ns);
-    ns.num_warmup = c->num_warmup;
-    ns.num_samples = c->num_samples;
-    ns.num_chains = c->num_chains;
-    ns.target_accept = c->target_accept_prob;
-    ns.max_tree_depth = c->max_tree_depth;
-    ns.dense_mass = c->dense_mass;
-    ns.parallel = c->chain_parallel;
-    ns.seed = c->seed;
+    hcmc_nuts_settings ns = P.ns;
     results = calloc(K, sizeof *results);
     todo = malloc(K * sizeof *todo);
     if (!results || !todo) {
@@ -301,14 +360,14 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
         goto done;
     }
     /* resume: finished shards of the same problem are kept */
-    uint64_t fp = hcmc_problem_fingerprint(prob, plan, &ns);
+    uint64_t fp = P.fingerprint;
     bool fresh = o && o->fresh, stale = false;
     remove_stale(c->output_dir, K, fresh);
     size_t n_todo = 0, reused = 0;
     double cost_todo = 0;
     for (size_t i = 0; i < K; i++) {
         size_t k = plan->order[i], np = plan->start[k + 1] - plan->start[k];
-        if (!fresh && (results[k] = reuse(c->output_dir, k, np, fp, &stale))) {
+        if (!fresh && (results[k] = hcmc__shard_reuse(c->output_dir, k, np, fp, &stale, NULL))) {
             reused++;
             continue;
         }
@@ -347,8 +406,15 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     bo.sink = sink;
     bo.event = on_event;
     bo.user = &S;
+    if (be->batch) {
+        S.on_disk = true;
+        bo.run_dir = absdir;
+        bo.batch = strcmp(be->name, "slurm") ? &c->pbs : &c->slurm;
+        bo.fetch = fetch;
+        bo.submit_only = o && o->submit_only;
+    }
     size_t W = c->num_workers ? c->num_workers : hcmc_usable_cores();
-    r->workers = strcmp(be->name, "serial") ? (W < n_todo ? W : n_todo) : 1;
+    r->workers = be->batch ? n_todo : strcmp(be->name, "serial") ? (W < n_todo ? W : n_todo) : 1;
     report(&S);
     bool on_pool = o && o->pool &&
                    (!strcmp(be->name, "pool") || !strcmp(be->name, "multiprocessing"));
@@ -359,6 +425,11 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
                       : be->run(prob, plan, todo, n_todo, &ns, &bo, err)))
         goto done;
     r->sampling_seconds = hcmc_seconds() - S.t0;
+    if (bo.submit_only && n_todo) {
+        snprintf(r->submitted, sizeof r->submitted, "%s", bo.submitted);
+        r->n_shards = K;
+        goto done;
+    }
     /* combination */
     const hcmc_target *full = hcmc_problem_target(prob);
     size_t d = hcmc_problem_dim(prob), np = hcmc_mode_nphys(c->mode);
@@ -474,17 +545,14 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
         goto done;
 done:
     if (results)
-        for (size_t k = 0; plan && k < plan->n_shards; k++)
+        for (size_t k = 0; P.plan && k < P.plan->n_shards; k++)
             hcmc_shard_result_free(results[k]);
     free(results);
     free(todo);
     free(draws);
     free(sd);
     hcmc_combine_result_free(comb);
-    hcmc_problem_free(prob);
-    hcmc_shard_plan_free(plan);
-    hcmc_points_release(&pts);
-    hcmc_dataset_release(&ds);
+    hcmc__prepared_release(&P);
     if (rc) {
         hcmc_run_result_free(r);
         return rc;

@@ -80,7 +80,15 @@ int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err
     read_attr(f, "seconds", H5T_NATIVE_DOUBLE, &L->seconds);
     read_attr(f, "rhat_max", H5T_NATIVE_DOUBLE, &L->rhat_max);
     hsize_t d3[3], d2[2], db[2], dn[1], dt[3];
+    bool has_z = H5Lexists(f, "z", H5P_DEFAULT) > 0;
     double *z = read_ds(f, "z", H5T_NATIVE_DOUBLE, sizeof(double), d3, 3);
+    if (has_z && !z) {
+        H5Fclose(f);
+        return hcmc_error_set(err, HCMC_EFORMAT,
+                              "%s: the draws cannot be read (damaged file: a checksum "
+                              "or the layout is wrong)",
+                              path);
+    }
     if (!z) {
         snprintf(L->failure, sizeof L->failure, "no draws in %s (the shard failed)",
                  path);
@@ -115,8 +123,8 @@ int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err
         !L->D.energy || !L->D.step_size || !L->D.accept_stat || !L->D.tree_depth ||
         !L->D.n_steps || !L->D.diverging || d2[0] != C || d2[1] != S)
         return hcmc_error_set(err, HCMC_EFORMAT,
-                              "%s: incomplete shard file (missing names, bounds or "
-                              "sample statistics)",
+                              "%s: incomplete or damaged shard file (names, bounds or "
+                              "sample statistics missing or unreadable)",
                               path);
     if (!L->D.theta) {
         if (!(L->D.theta = malloc(C * S * d * sizeof(double))))

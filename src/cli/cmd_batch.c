@@ -1,0 +1,228 @@
+/* hcmc plan, hcmc worker, hcmc status: batch runs by hand or by the
+ * scheduler backends' job scripts. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "hcmc/hcmc.h"
+
+#define EXIT_TERMINATED 75 /* as the batch backends expect; see run.h */
+
+static void plan_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: hcmc plan --config CONFIG.yaml -o RUN_DIR [OVERRIDES]\n"
+            "Reads the data, builds the shard plan and the warm start, and writes\n"
+            "RUN_DIR/plan.h5 and RUN_DIR/config.yaml: what hcmc worker jobs on any\n"
+            "node that sees RUN_DIR need.\n"
+            "overrides (win over the file):\n%s",
+            cli_override_usage);
+}
+
+int cmd_plan(int argc, char **argv)
+{
+    const char *cfg = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            plan_usage(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            cfg = argv[i + 1];
+    }
+    if (!cfg) {
+        fprintf(stderr, "hcmc: error: plan needs --config CONFIG.yaml\n");
+        plan_usage(stderr);
+        return 2;
+    }
+    hcmc_config *c = calloc(1, sizeof *c);
+    hcmc_error err;
+    if (!c || hcmc_config_load(cfg, c, &err)) {
+        fprintf(stderr, "hcmc: error: %s\n", c ? err.msg : "out of memory");
+        free(c);
+        return 1;
+    }
+    int failed = 0;
+    for (int i = 1; i < argc && !failed; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--config")) {
+            i++;
+        } else if (cli_override(c, a, v, &failed)) {
+            i++;
+        } else {
+            fprintf(stderr, "hcmc: error: plan: unknown option '%s'\n", a);
+            failed = 2;
+        }
+    }
+    size_t K = 0;
+    if (!failed && hcmc_plan_create(c, c->output_dir, &K, &err)) {
+        fprintf(stderr, "hcmc: error: %s\n", err.msg);
+        failed = 1;
+    }
+    if (!failed)
+        printf("plan of %zu shard%s in %s/plan.h5; run them with hcmc worker %s --shard N "
+               "(N = 0 .. %zu)\n",
+               K, K == 1 ? "" : "s", c->output_dir, c->output_dir, K - 1);
+    hcmc_config_release(c);
+    free(c);
+    return failed;
+}
+
+static void worker_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: hcmc worker RUN_DIR [--shard N | --list FILE] [-q]\n"
+            "Runs one shard of the plan in RUN_DIR and writes\n"
+            "RUN_DIR/shards/shard_N.h5 and shard_N.status. The shard is N, else\n"
+            "line I (from 0) of FILE, else I itself, where I is the job array index\n"
+            "(SLURM_ARRAY_TASK_ID, PBS_ARRAY_INDEX or PBS_ARRAYID; 0 without one\n"
+            "when FILE is given). A shard finished before is not sampled again.\n"
+            "exit status: 0 done (now or before), 1 failed or an error, %d stopped by\n"
+            "a signal (SIGTERM before the walltime): submit it again.\n",
+            EXIT_TERMINATED);
+}
+
+static int parse_index(const char *what, const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || end == s || v < 0) {
+        fprintf(stderr, "hcmc: error: worker: %s: expected an index >= 0, got '%s'\n",
+                what, s);
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+/* Line `index` of the shard list file. */
+static int list_shard(const char *file, size_t index, size_t *shard)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        fprintf(stderr, "hcmc: error: worker: %s: %s\n", file, strerror(errno));
+        return -1;
+    }
+    char line[64];
+    size_t k = 0;
+    int rc = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (k++ != index)
+            continue;
+        line[strcspn(line, "\n")] = 0;
+        rc = parse_index(file, line, shard);
+        break;
+    }
+    fclose(f);
+    if (rc && k <= index)
+        fprintf(stderr, "hcmc: error: worker: %s has %zu lines, no line %zu\n", file, k,
+                index);
+    return rc;
+}
+
+int cmd_worker(int argc, char **argv)
+{
+    const char *dir = NULL, *list = NULL, *shard_s = NULL;
+    bool quiet = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            worker_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--shard") && i + 1 < argc) {
+            shard_s = argv[++i];
+        } else if (!strcmp(a, "--list") && i + 1 < argc) {
+            list = argv[++i];
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            quiet = true;
+        } else if (!dir && a[0] != '-') {
+            dir = a;
+        } else {
+            fprintf(stderr, "hcmc: error: worker: unknown option '%s'\n", a);
+            worker_usage(stderr);
+            return 2;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "hcmc: error: worker needs RUN_DIR\n");
+        worker_usage(stderr);
+        return 2;
+    }
+    size_t shard = 0, index = 0;
+    const char *env = NULL, *names[] = {"SLURM_ARRAY_TASK_ID", "PBS_ARRAY_INDEX",
+                                        "PBS_ARRAYID"};
+    for (int k = 0; k < 3 && !env; k++)
+        if ((env = getenv(names[k])) && !*env)
+            env = NULL;
+    if (shard_s) {
+        if (parse_index("--shard", shard_s, &shard))
+            return 2;
+    } else {
+        if (!env && !list) {
+            fprintf(stderr, "hcmc: error: worker: no shard: give --shard N, or run it as "
+                            "an element of a job array\n");
+            return 2;
+        }
+        if (env && parse_index("array index", env, &index))
+            return 2;
+        if (list ? list_shard(list, index, &shard) : (shard = index, 0))
+            return 2;
+    }
+    if (quiet)
+        hcmc_log_set_level(HCMC_LOG_ERROR);
+    hcmc_stop_install_handlers();
+    hcmc_error err;
+    hcmc_worker_outcome out;
+    int rc = hcmc_worker_run(dir, shard, &out, &err);
+    if (rc == HCMC_ECANCELED) {
+        fprintf(stderr, "hcmc: error: shard %zu: %s; exit %d (submit it again)\n", shard,
+                err.msg, EXIT_TERMINATED);
+        return EXIT_TERMINATED;
+    }
+    if (rc) {
+        fprintf(stderr, "hcmc: error: %s\n", err.msg);
+        return 1;
+    }
+    return out == HCMC_WORKER_FAILED ? 1 : 0;
+}
+
+int cmd_status(int argc, char **argv)
+{
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: hcmc status RUN_DIR\n"
+                   "Where the run in RUN_DIR stands: shards done, failed, running,\n"
+                   "stopped and not started; the last job submitted; whether it is\n"
+                   "combined. Exit status 0 when every shard is done.\n");
+            return 0;
+        }
+        if (!dir && argv[i][0] != '-')
+            dir = argv[i];
+        else {
+            fprintf(stderr, "hcmc: error: status: unknown option '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "hcmc: error: status needs RUN_DIR\n");
+        return 2;
+    }
+    hcmc_dir_status st;
+    hcmc_error err;
+    if (hcmc_dir_status_read(dir, &st, &err)) {
+        fprintf(stderr, "hcmc: error: %s\n", err.msg);
+        return 1;
+    }
+    printf("%s: %zu shards: %zu done, %zu failed, %zu running, %zu stopped, %zu not "
+           "started\n",
+           dir, st.shards, st.ok, st.failed, st.running, st.terminated, st.missing);
+    if (st.last_job[0])
+        printf("last job: %s\n", st.last_job);
+    printf("%s\n", st.combined ? "combined: posterior.nc and summary.json are there"
+                               : "not combined yet (hcmc combine RUN_DIR)");
+    return st.ok == st.shards ? 0 : 3;
+}

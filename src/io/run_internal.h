@@ -1,0 +1,59 @@
+/* Internal to the io layer: the first stage of hcmc_run (configuration ->
+ * data -> shard plan -> problem -> sampler settings), which the plan file
+ * of batch runs stores and the batch worker reads back. */
+#ifndef HCMC_IO_RUN_INTERNAL_H
+#define HCMC_IO_RUN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hcmc/cmc.h"
+#include "hcmc/config.h"
+#include "hcmc/dataset.h"
+#include "hcmc/nuts.h"
+
+typedef struct {
+    hcmc_dataset ds; /* empty when read from a plan file */
+    hcmc_points pts;
+    hcmc_shard_plan *plan;
+    hcmc_problem *prob;
+    hcmc_nuts_settings ns;
+    uint64_t fingerprint;
+    bool cmc; /* consensus Monte Carlo, else one NUTS run */
+    double warm_start_seconds;
+} hcmc__prepared;
+
+/* The sampler settings c asks for. */
+void hcmc__nuts_settings_of(const hcmc_config *c, hcmc_nuts_settings *ns);
+/* Reads the data and builds everything a run samples from. */
+int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err);
+/* Accepts a zeroed or partly filled P. */
+void hcmc__prepared_release(hcmc__prepared *P);
+
+/* DIR/plan.h5: the prepared problem and the configuration it came from
+ * (text and overrides), so that a worker on any node rebuilds it without
+ * the data file. The reader checks the fingerprint it recomputes against
+ * the stored one: a plan damaged or made by another version is refused. */
+int hcmc__plan_write(const char *path, const hcmc_config *c, const hcmc__prepared *P,
+                     hcmc_error *err);
+/* c receives the plan's configuration; release it and P either way. */
+int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
+                    hcmc_error *err);
+
+/* Makes dir and dir/shards, writes dir/plan.h5 and dir/config.yaml. */
+int hcmc__run_dir_init(const hcmc_config *c, const char *dir, const hcmc__prepared *P,
+                       hcmc_error *err);
+/* The number of shards of the plan at path, without reading the rest. */
+int hcmc__plan_shards(const char *path, size_t *K, hcmc_error *err);
+
+/* A finished shard of the problem with fingerprint fp in dir, as a
+ * result; NULL when the file is missing, from another problem, failed or
+ * unreadable (*stale set when it belongs to another problem; *damaged,
+ * which may be NULL, when it could not be read). */
+hcmc_shard_result *hcmc__shard_reuse(const char *dir, size_t id, size_t points,
+                                     uint64_t fp, bool *stale, bool *damaged);
+
+/* The paths of a run directory's files for shard id. */
+void hcmc__shard_path(char *buf, size_t cap, const char *dir, size_t id);
+
+#endif
