@@ -41,6 +41,8 @@ grep -q 'the shards disagree' f.err
 grep -q '"error": "the shards disagree' f/summary.json
 test -f f/shards/shard_00000.h5 && test -f f/config.yaml
 # a failing run says why, keeps nothing half-written
-if "$hcmc" run --config s.yaml --backend mpi -o d -q 2> err.txt; then exit 1; fi
-grep -q "backend 'mpi' is not available" err.txt
+if "$hcmc" run --config s.yaml --set optimization.cmc.backend_config.name=mpy -o d -q \
+    2> err.txt; then exit 1; fi
+grep -q "backend_config.name: expected one of auto,serial" err.txt
+test ! -e d
 echo "cli_run: ok"

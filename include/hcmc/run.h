@@ -38,6 +38,9 @@ typedef struct hcmc_run_result {
     /* submit_only: the jobs submitted ("SHARDS_JOB COMBINE_JOB"); nothing
      * else is filled but n_points, n_shards, sampled and reused */
     char submitted[128];
+    /* mpi backend: this process's rank. Only rank 0 has results; the
+     * others only sampled shards (their result is otherwise empty). */
+    int rank;
 } hcmc_run_result;
 
 typedef struct hcmc_run_progress {

@@ -1,12 +1,15 @@
 /* The backends by name. */
 #include <string.h>
 
-#include "common.h"
+#include "mpi_backend.h"
 #include "hcmc/log.h"
 
 extern const hcmc_backend hcmc__backend_serial, hcmc__backend_threads,
     hcmc__backend_multiprocessing, hcmc__backend_pool, hcmc__backend_slurm,
     hcmc__backend_pbs;
+#ifdef HCMC_HAVE_MPI
+extern const hcmc_backend hcmc__backend_mpi;
+#endif
 
 const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards, size_t workers,
                                       hcmc_error *err)
@@ -22,6 +25,9 @@ const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards, size_t 
         {"pool", &hcmc__backend_pool, NULL},
         {"slurm", &hcmc__backend_slurm, NULL},
         {"pbs", &hcmc__backend_pbs, NULL},
+#ifdef HCMC_HAVE_MPI
+        {"mpi", &hcmc__backend_mpi, NULL},
+#endif
         {"jax", &hcmc__backend_multiprocessing,
          "backend 'jax' (homodyne) runs as hcmc's multiprocessing backend"},
         {"pjit", &hcmc__backend_threads,
@@ -29,6 +35,10 @@ const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards, size_t 
     };
     if (!strcmp(name, "numpy")) /* homodyne's array library, not a backend */
         hcmc_log(HCMC_LOG_INFO, "backend 'numpy' (homodyne) runs as hcmc's auto");
+#ifdef HCMC_HAVE_MPI
+    if (hcmc__mpi_wanted(name)) /* auto under an MPI launcher */
+        return &hcmc__backend_mpi;
+#endif
     if (!strcmp(name, "auto") || !strcmp(name, "numpy")) {
         size_t w = workers ? workers : hcmc_usable_cores();
         return w > 1 && n_shards > 1 ? &hcmc__backend_multiprocessing
@@ -44,8 +54,9 @@ const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards, size_t 
     for (size_t k = 0; k < sizeof later / sizeof *later; k++)
         if (!strcmp(name, later[k])) {
             hcmc_error_set(err, HCMC_EUNSUPPORTED,
-                           "backend '%s' is not available in this version of hcmc; use "
-                           "auto, serial, threads, multiprocessing, pool, slurm or pbs",
+                           "backend '%s': this hcmc was built without MPI (install "
+                           "libopenmpi-dev and build again); use auto, serial, threads, "
+                           "multiprocessing, pool, slurm or pbs",
                            name);
             return NULL;
         }

@@ -164,6 +164,8 @@ int cmd_run(int argc, char **argv)
     } else if (rc) {
         fprintf(stderr, "hcmc: error: %s\n", err.msg);
         status = 1;
+    } else if (r->rank > 0) {
+        hcmc_run_result_free(r); /* an mpi rank: rank 0 reports */
     } else if (r->submitted[0]) {
         char jobs[128], *sp;
         snprintf(jobs, sizeof jobs, "%s", r->submitted);

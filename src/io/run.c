@@ -18,6 +18,7 @@
 #include "hcmc/backend.h"
 #include "hcmc/cmc.h"
 #include "hcmc/log.h"
+#include "../backends/mpi_backend.h"
 #include "../base/hash.h"
 #include "results.h"
 #include "run_internal.h"
@@ -288,6 +289,33 @@ int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
     return HCMC_OK;
 }
 
+/* mpi backend, ranks other than 0: read the plan rank 0 wrote, sample
+ * the shards it deals. */
+static int mpi_rank_run(const hcmc_config *c, int rank, hcmc_run_result *r,
+                        hcmc_error *err)
+{
+    char dir[HCMC_PATH_MAX], path[HCMC_PATH_MAX + 16];
+    r->rank = rank;
+    if (hcmc__mpi_await(dir, sizeof dir))
+        return HCMC_OK; /* rank 0 failed before the plan; it says why */
+    snprintf(path, sizeof path, "%s/plan.h5", dir);
+    hcmc_config *pc = calloc(1, sizeof *pc);
+    hcmc__prepared P = {0};
+    int rc = pc ? hcmc__plan_read(path, pc, &P, err)
+                : hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
+    if (rc)
+        hcmc_log(HCMC_LOG_ERROR, "rank %d: %s", rank, err->msg);
+    hcmc_backend_options bo;
+    hcmc_backend_options_defaults(&bo);
+    bo.per_shard_timeout = c->per_shard_timeout;
+    hcmc__mpi_serve(rc ? NULL : P.prob, P.plan, &P.ns, &bo);
+    hcmc__prepared_release(&P);
+    if (pc)
+        hcmc_config_release(pc);
+    free(pc);
+    return HCMC_OK; /* rank 0 reports the run's outcome */
+}
+
 int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **out,
              hcmc_error *err)
 {
@@ -303,6 +331,22 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     size_t *todo = NULL;
     if (!r)
         return hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
+    /* mpi: every rank runs this; rank 0 drives, the others serve */
+    bool mpi_root = false, announced = false;
+    if (hcmc__mpi_wanted(c->backend)) {
+        int rank, size;
+        if (hcmc__mpi_world(&rank, &size)) {
+            rc = hcmc_error_set(err, HCMC_EIO, "backend mpi: MPI cannot start");
+            goto done;
+        }
+        if (rank > 0) {
+            if ((rc = mpi_rank_run(c, rank, r, err)))
+                goto done;
+            *out = r;
+            return HCMC_OK;
+        }
+        mpi_root = size > 1;
+    }
     if ((rc = hcmc__prepare(c, &P, err)))
         goto done;
     hcmc_points *pts = &P.pts;
@@ -330,15 +374,19 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     snprintf(dir, sizeof dir, "%s/shards", c->output_dir);
     if ((rc = make_dir(c->output_dir, err)) || (rc = make_dir(dir, err)))
         goto done;
-    /* batch: the plan the workers read, at an absolute path */
+    /* batch and mpi: the plan the workers read, at an absolute path */
     char absdir[HCMC_PATH_MAX];
-    if (be->batch) {
+    if (be->batch || mpi_root) {
         if (!realpath(c->output_dir, absdir)) {
             rc = hcmc_error_set(err, HCMC_EIO, "%s: %s", c->output_dir, strerror(errno));
             goto done;
         }
         if ((rc = hcmc__run_dir_init(c, absdir, &P, err)))
             goto done;
+    }
+    if (mpi_root) {
+        hcmc__mpi_announce(absdir);
+        announced = true;
     }
     /* the configuration first: a run stopped later can still be combined
      * from its shard files (hcmc combine) */
@@ -544,6 +592,8 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     if ((rc = hcmc__write_posterior(path, r, &x, err)))
         goto done;
 done:
+    if (mpi_root && !announced) /* the other ranks wait for word */
+        hcmc__mpi_announce(NULL);
     if (results)
         for (size_t k = 0; P.plan && k < P.plan->n_shards; k++)
             hcmc_shard_result_free(results[k]);
