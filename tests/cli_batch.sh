@@ -178,6 +178,26 @@ PY
 if "$hcmc" worker w --shard 9 2> w4.err; then fail "shard 9 of 4 accepted"; fi
 grep -q "has 4 shards" w4.err || fail "shard range message: $(cat w4.err)"
 say "worker: not redone when finished, redone when damaged"
+# SIGTERM (SLURM's warning before the walltime): exit 75, status terminated,
+# and the driver submits such a shard again (the same path as a killed one)
+"$hcmc" plan --config s.yaml --num-shards 4 --num-warmup 4000 --num-samples 4000 \
+    -o "$dir/long" > /dev/null 2>&1 || fail "plan (long)"
+"$hcmc" worker long --shard 0 2> term.err &
+wpid=$!
+i=0
+until grep -q '"state": "running"' long/shards/shard_00000.status 2> /dev/null; do
+    i=$((i + 1))
+    [ $i -lt 300 ] || fail "the long worker did not start"
+    sleep 0.1
+done
+sleep 0.5
+kill -TERM $wpid
+st=0
+wait $wpid || st=$?
+[ $st -eq 75 ] || fail "worker stopped by SIGTERM exited $st, not 75"
+grep -q '"state": "terminated"' long/shards/shard_00000.status || fail "status after SIGTERM"
+[ ! -f long/shards/shard_00000.h5 ] || fail "a shard file after SIGTERM"
+say "worker: SIGTERM gives exit 75 and status terminated"
 
 queue_empty || fail "jobs left in the queue"
 echo "cli_batch: ok ($(($(date +%s) - t0)) s)"
