@@ -425,7 +425,7 @@ static char *job_script(const hcmc__dialect *D, const hcmc__batch_job *J)
 typedef struct {
     int attempts;
     bool delivered, pending;
-    char cause[600];
+    char cause[400];
 } shard_track;
 
 static void cancel(const hcmc__dialect *D, const char *job)
@@ -471,6 +471,23 @@ static int delivered_result(const hcmc_backend_options *o, size_t id, int status
     r->rhat_max = r->ess_bulk_min = NAN;
     snprintf(r->message, sizeof r->message, "%s", msg);
     return o->sink(o->user, r);
+}
+
+/* Hands shard id's result to the sink once its worker has said it is ok
+ * (and the shard file reads back) or failed; *st receives the status.
+ * 1 when handed over (*rc: the sink's answer), 0 when not (yet). */
+static int collect(const hcmc_backend_options *o, const char *dir, size_t id,
+                   shard_track *t, hcmc__shard_status *st, int *rc)
+{
+    hcmc__status_read(dir, id, st);
+    if (st->state != HCMC__SHARD_OK && st->state != HCMC__SHARD_FAILED)
+        return 0;
+    hcmc_shard_result *r = o->fetch(o->user, id);
+    if (!r && st->state == HCMC__SHARD_OK)
+        return 0; /* the file may still be on its way (NFS) */
+    t->delivered = true;
+    *rc = r ? o->sink(o->user, r) : delivered_result(o, id, HCMC_ENODATA, st->message);
+    return 1;
 }
 
 /* The executable the jobs run: the setting, else this program. */
@@ -642,22 +659,11 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
             }
             /* results as they come */
             for (size_t i = 0; i < n; i++) {
-                size_t id = list[i];
-                if (T[id].delivered)
-                    continue;
                 hcmc__shard_status st;
-                hcmc__status_read(dir, id, &st);
-                if (st.state == HCMC__SHARD_OK || st.state == HCMC__SHARD_FAILED) {
-                    hcmc_shard_result *r = o->fetch(o->user, id);
-                    if (!r && st.state == HCMC__SHARD_OK)
-                        continue; /* the file may still be on its way (NFS) */
-                    T[id].delivered = true;
-                    rc = r ? o->sink(o->user, r)
-                           : delivered_result(o, id, HCMC_ENODATA, st.message);
-                    if (rc) {
-                        cancel(D, job);
-                        goto done;
-                    }
+                if (!T[list[i]].delivered && collect(o, dir, list[i], &T[list[i]], &st, &rc) &&
+                    rc) {
+                    cancel(D, job);
+                    goto done;
                 }
             }
             hcmc__event(o, HCMC_EVENT_TICK, 0, NULL);
@@ -668,14 +674,8 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
             if (T[id].delivered)
                 continue;
             hcmc__shard_status st;
-            hcmc__status_read(dir, id, &st);
-            hcmc_shard_result *r = st.state == HCMC__SHARD_OK || st.state == HCMC__SHARD_FAILED
-                                       ? o->fetch(o->user, id)
-                                       : NULL;
-            if (r || st.state == HCMC__SHARD_FAILED) {
-                T[id].delivered = true;
-                if ((rc = r ? o->sink(o->user, r)
-                            : delivered_result(o, id, HCMC_ENODATA, st.message)))
+            if (collect(o, dir, id, &T[id], &st, &rc)) {
+                if (rc)
                     goto done;
                 continue;
             }
@@ -687,11 +687,11 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
                          "reported done but its shard file is missing or damaged");
             else
                 snprintf(T[id].cause, sizeof T[id].cause,
-                         "the job element ended without a result%s (see %.400s_*.out)",
+                         "the job element ended without a result%s (see %.300s_*.out)",
                          st.state == HCMC__SHARD_RUNNING ? " (killed while running)" : "",
                          logp);
             T[id].attempts++;
-            char msg[700];
+            char msg[sizeof ((hcmc_shard_result *)0)->message];
             if (T[id].attempts <= (o->max_retries > 0 ? o->max_retries : 0)) {
                 T[id].pending = true;
                 snprintf(msg, sizeof msg, "attempt %d of job %s: %s; submitted again",

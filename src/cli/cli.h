@@ -18,6 +18,13 @@ int cmd_status(int argc, char **argv);
  * -o/--output-dir). Returns 1 when opt is one of them (applied, or an
  * error printed and *failed set), 0 when it is not. */
 int cli_override(hcmc_config *c, const char *opt, const char *value, int *failed);
+/* The configuration of a command's --config FILE, its overrides applied.
+ * flag(arg, user) takes the command's own flags without a value (1:
+ * taken). NULL when there is none to run with, with *status set: 0 after
+ * --help (usage printed to stdout), else 1 or 2 after a message. */
+hcmc_config *cli_config(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
+                        int (*flag)(const char *arg, void *user), void *user,
+                        int *status);
 /* The usage lines of the overrides. */
 extern const char cli_override_usage[];
 

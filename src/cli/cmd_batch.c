@@ -23,41 +23,13 @@ static void plan_usage(FILE *f)
 
 int cmd_plan(int argc, char **argv)
 {
-    const char *cfg = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            plan_usage(stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--config") && i + 1 < argc)
-            cfg = argv[i + 1];
-    }
-    if (!cfg) {
-        fprintf(stderr, "hcmc: error: plan needs --config CONFIG.yaml\n");
-        plan_usage(stderr);
-        return 2;
-    }
-    hcmc_config *c = calloc(1, sizeof *c);
-    hcmc_error err;
-    if (!c || hcmc_config_load(cfg, c, &err)) {
-        fprintf(stderr, "hcmc: error: %s\n", c ? err.msg : "out of memory");
-        free(c);
-        return 1;
-    }
     int failed = 0;
-    for (int i = 1; i < argc && !failed; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--config")) {
-            i++;
-        } else if (cli_override(c, a, v, &failed)) {
-            i++;
-        } else {
-            fprintf(stderr, "hcmc: error: plan: unknown option '%s'\n", a);
-            failed = 2;
-        }
-    }
+    hcmc_config *c = cli_config(argc, argv, "plan", plan_usage, NULL, NULL, &failed);
+    if (!c)
+        return failed;
+    hcmc_error err;
     size_t K = 0;
-    if (!failed && hcmc_plan_create(c, c->output_dir, &K, &err)) {
+    if (hcmc_plan_create(c, c->output_dir, &K, &err)) {
         fprintf(stderr, "hcmc: error: %s\n", err.msg);
         failed = 1;
     }

@@ -74,6 +74,54 @@ int cli_override(hcmc_config *c, const char *opt, const char *value, int *failed
     return 0;
 }
 
+hcmc_config *cli_config(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
+                        int (*flag)(const char *arg, void *user), void *user,
+                        int *status)
+{
+    const char *cfg = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            *status = 0;
+            return NULL;
+        }
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            cfg = argv[i + 1];
+    }
+    if (!cfg) {
+        fprintf(stderr, "hcmc: error: %s needs --config CONFIG.yaml\n", cmd);
+        usage(stderr);
+        *status = 2;
+        return NULL;
+    }
+    hcmc_config *c = calloc(1, sizeof *c);
+    hcmc_error err;
+    if (!c || hcmc_config_load(cfg, c, &err)) {
+        fprintf(stderr, "hcmc: error: %s\n", c ? err.msg : "out of memory");
+        free(c);
+        *status = 1;
+        return NULL;
+    }
+    int failed = 0;
+    for (int i = 1; i < argc && !failed; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--config") || cli_override(c, a, v, &failed)) {
+            i++;
+        } else if (!flag || !flag(a, user)) {
+            fprintf(stderr, "hcmc: error: %s: unknown option '%s'\n", cmd, a);
+            usage(stderr);
+            failed = 2;
+        }
+    }
+    if (failed) {
+        hcmc_config_release(c);
+        free(c);
+        *status = failed;
+        return NULL;
+    }
+    return c;
+}
+
 static void config_usage(FILE *f)
 {
     fprintf(f,

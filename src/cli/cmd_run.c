@@ -85,55 +85,33 @@ static void log_above_bar(hcmc_log_level level, const char *line, void *user)
         draw_bar(v);
 }
 
+typedef struct {
+    bool quiet, fresh, submit_only;
+} run_flags;
+
+static int run_flag(const char *a, void *user)
+{
+    run_flags *f = user;
+    if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+        f->quiet = true;
+    else if (!strcmp(a, "--fresh"))
+        f->fresh = true;
+    else if (!strcmp(a, "--submit-only"))
+        f->submit_only = true;
+    else
+        return 0;
+    return 1;
+}
+
 int cmd_run(int argc, char **argv)
 {
-    const char *cfg = NULL;
-    int quiet = 0;
-    bool fresh = false, submit_only = false;
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], "--config"))
-            cfg = argv[i + 1];
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            run_usage(stdout);
-            return 0;
-        }
-    if (!cfg) {
-        fprintf(stderr, "hcmc: error: run needs --config CONFIG.yaml\n");
-        run_usage(stderr);
-        return 2;
-    }
-    hcmc_config *c = calloc(1, sizeof *c);
+    run_flags fl = {0};
+    int status;
+    hcmc_config *c = cli_config(argc, argv, "run", run_usage, run_flag, &fl, &status);
+    if (!c)
+        return status;
     hcmc_error err;
-    if (!c || hcmc_config_load(cfg, c, &err)) {
-        fprintf(stderr, "hcmc: error: %s\n", c ? err.msg : "out of memory");
-        free(c);
-        return 1;
-    }
-    int failed = 0;
-    for (int i = 1; i < argc && !failed; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--config")) {
-            i++;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            quiet = 1;
-        } else if (!strcmp(a, "--fresh")) {
-            fresh = true;
-        } else if (!strcmp(a, "--submit-only")) {
-            submit_only = true;
-        } else if (cli_override(c, a, v, &failed)) {
-            i++;
-        } else {
-            fprintf(stderr, "hcmc: error: run: unknown option '%s'\n", a);
-            run_usage(stderr);
-            failed = 2;
-        }
-    }
-    if (failed) {
-        hcmc_config_release(c);
-        free(c);
-        return failed;
-    }
+    bool quiet = fl.quiet, fresh = fl.fresh, submit_only = fl.submit_only;
     if (quiet)
         hcmc_log_set_level(HCMC_LOG_ERROR);
     for (size_t k = 0; k < c->n_overrides; k++)
@@ -148,7 +126,7 @@ int cmd_run(int argc, char **argv)
         hcmc_log_set_sink(log_above_bar, &view);
     hcmc_stop_install_handlers();
     hcmc_run_result *r;
-    int status = 0;
+    status = 0;
     int rc = hcmc_run(c, &o, &r, &err);
     if (view.shown)
         fprintf(stderr, "\n");

@@ -141,6 +141,42 @@ int hcmc__h5_write_checked(hid_t loc, const char *path, hid_t type, int rank,
     return rc;
 }
 
+int hcmc__h5_attr_write(hid_t loc, const char *name, hid_t type, hid_t mem, const void *v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = a >= 0 && H5Awrite(a, mem, v) >= 0 ? 0 : -1;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    return rc;
+}
+
+int hcmc__h5_attr_read(hid_t loc, const char *name, hid_t mem, void *v)
+{
+    if (H5Aexists(loc, name) <= 0)
+        return -1;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    int rc = a >= 0 && H5Aread(a, mem, v) >= 0 ? 0 : -1;
+    if (a >= 0)
+        H5Aclose(a);
+    return rc;
+}
+
+long long hcmc__h5_size(hid_t loc, const char *path)
+{
+    if (H5Lexists(loc, path, H5P_DEFAULT) <= 0)
+        return -1;
+    hid_t ds = H5Dopen2(loc, path, H5P_DEFAULT);
+    hid_t sp = ds >= 0 ? H5Dget_space(ds) : -1;
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ds >= 0)
+        H5Dclose(ds);
+    return (long long)n;
+}
+
 int hcmc__h5_attr_string(hid_t loc, const char *name, const char *s)
 {
     hid_t t = H5Tcopy(H5T_C_S1);

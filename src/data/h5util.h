@@ -28,6 +28,13 @@ int hcmc__h5_write(hid_t loc, const char *path, hid_t type, int rank,
  * damaged bytes fails instead of returning them. */
 int hcmc__h5_write_checked(hid_t loc, const char *path, hid_t type, int rank,
                            const hsize_t *dims, const void *data, hid_t mem);
+/* A scalar attribute of file type `type` from *v of memory type `mem`. */
+int hcmc__h5_attr_write(hid_t loc, const char *name, hid_t type, hid_t mem, const void *v);
+/* A scalar attribute read into *v as memory type mem; -1 when it is
+ * missing or cannot be read so. */
+int hcmc__h5_attr_read(hid_t loc, const char *name, hid_t mem, void *v);
+/* The number of elements of dataset path; -1 when there is none. */
+long long hcmc__h5_size(hid_t loc, const char *path);
 /* A scalar attribute holding the string s. */
 int hcmc__h5_attr_string(hid_t loc, const char *name, const char *s);
 

@@ -24,29 +24,6 @@
 
 _Static_assert(sizeof(size_t) == sizeof(uint64_t), "size_t is stored as uint64");
 
-static int attr_num(hid_t loc, const char *name, hid_t file_t, hid_t mem_t,
-                    const void *v)
-{
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, file_t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = a >= 0 && H5Awrite(a, mem_t, v) >= 0 ? 0 : -1;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    return rc;
-}
-
-static int read_attr_num(hid_t loc, const char *name, hid_t mem_t, void *v)
-{
-    if (H5Aexists(loc, name) <= 0)
-        return -1;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    int rc = a >= 0 && H5Aread(a, mem_t, v) >= 0 ? 0 : -1;
-    if (a >= 0)
-        H5Aclose(a);
-    return rc;
-}
-
 /* A string attribute into a new buffer; NULL when missing. */
 static char *read_attr_str(hid_t loc, const char *name)
 {
@@ -82,20 +59,14 @@ static int put(hid_t f, const char *name, hid_t file_t, hid_t mem_t, size_t n,
 /* Reads dataset name of exactly n elements into buf. */
 static int get(hid_t f, const char *name, hid_t mem_t, size_t n, void *buf)
 {
-    if (H5Lexists(f, name, H5P_DEFAULT) <= 0)
+    if (hcmc__h5_size(f, name) != (long long)n)
         return -1;
+    if (n == 0)
+        return 0;
     hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
-    if (ds < 0)
-        return -1;
-    hid_t sp = H5Dget_space(ds);
-    hssize_t have = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-    int rc = have == (hssize_t)n &&
-                     (n == 0 || H5Dread(ds, mem_t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0)
-                 ? 0
-                 : -1;
-    if (sp >= 0)
-        H5Sclose(sp);
-    H5Dclose(ds);
+    int rc = ds >= 0 && H5Dread(ds, mem_t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0 ? 0 : -1;
+    if (ds >= 0)
+        H5Dclose(ds);
     return rc;
 }
 
@@ -137,10 +108,10 @@ int hcmc__plan_write(const char *path, const hcmc_config *c, const hcmc__prepare
               hcmc__h5_attr_string(f, "config_source", c->source) ||
               hcmc__h5_attr_string(f, "overrides", ov) ||
               hcmc__h5_attr_string(f, "data_file", c->data_file) ||
-              attr_num(f, "fingerprint", H5T_STD_U64LE, H5T_NATIVE_UINT64, &fp) ||
-              attr_num(f, "n_t", H5T_STD_U64LE, H5T_NATIVE_UINT64, &nt) ||
-              attr_num(f, "cmc", H5T_STD_U64LE, H5T_NATIVE_UINT64, &cmc) ||
-              attr_num(f, "sigma_scale", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+              hcmc__h5_attr_write(f, "fingerprint", H5T_STD_U64LE, H5T_NATIVE_UINT64, &fp) ||
+              hcmc__h5_attr_write(f, "n_t", H5T_STD_U64LE, H5T_NATIVE_UINT64, &nt) ||
+              hcmc__h5_attr_write(f, "cmc", H5T_STD_U64LE, H5T_NATIVE_UINT64, &cmc) ||
+              hcmc__h5_attr_write(f, "sigma_scale", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
                        &spec->sigma_scale);
     free(ov);
     bad = bad || put(f, "phi", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, A, pts->phi) ||
@@ -231,19 +202,11 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
     uint64_t fp = 0, nt = 0, cmc = 0;
     double sigma_scale = 0;
     hsize_t n = 0, A = 0, K = 0;
-    hid_t ds;
     /* sizes from the datasets themselves */
     const char *const sized[] = {"y", "phi", "shard_cost"};
     hsize_t *sizes[] = {&n, &A, &K};
     for (int k = 0; k < 3; k++) {
-        ds = H5Lexists(f, sized[k], H5P_DEFAULT) > 0 ? H5Dopen2(f, sized[k], H5P_DEFAULT)
-                                                     : -1;
-        hid_t sp = ds >= 0 ? H5Dget_space(ds) : -1;
-        hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-        if (sp >= 0)
-            H5Sclose(sp);
-        if (ds >= 0)
-            H5Dclose(ds);
+        long long np = hcmc__h5_size(f, sized[k]);
         if (np < 0) {
             rc = hcmc_error_set(err, HCMC_EFORMAT, "%s: dataset '%s' missing", path,
                                 sized[k]);
@@ -251,10 +214,10 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
         }
         *sizes[k] = (hsize_t)np;
     }
-    if (read_attr_num(f, "fingerprint", H5T_NATIVE_UINT64, &fp) ||
-        read_attr_num(f, "n_t", H5T_NATIVE_UINT64, &nt) ||
-        read_attr_num(f, "cmc", H5T_NATIVE_UINT64, &cmc) ||
-        read_attr_num(f, "sigma_scale", H5T_NATIVE_DOUBLE, &sigma_scale) || !K || !A) {
+    if (hcmc__h5_attr_read(f, "fingerprint", H5T_NATIVE_UINT64, &fp) ||
+        hcmc__h5_attr_read(f, "n_t", H5T_NATIVE_UINT64, &nt) ||
+        hcmc__h5_attr_read(f, "cmc", H5T_NATIVE_UINT64, &cmc) ||
+        hcmc__h5_attr_read(f, "sigma_scale", H5T_NATIVE_DOUBLE, &sigma_scale) || !K || !A) {
         rc = hcmc_error_set(err, HCMC_EFORMAT, "%s: incomplete plan (attributes)", path);
         goto done;
     }
@@ -270,18 +233,9 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
     }
     hcmc_target_spec spec;
     hcmc_config_target_spec(c, &spec);
-    size_t d = 0;
     bool has_fixed = H5Lexists(f, "fixed_contrast", H5P_DEFAULT) > 0;
-    {
-        ds = H5Lexists(f, "z0", H5P_DEFAULT) > 0 ? H5Dopen2(f, "z0", H5P_DEFAULT) : -1;
-        hid_t sp = ds >= 0 ? H5Dget_space(ds) : -1;
-        hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-        if (sp >= 0)
-            H5Sclose(sp);
-        if (ds >= 0)
-            H5Dclose(ds);
-        d = np > 0 ? (size_t)np : 0;
-    }
+    long long nd = hcmc__h5_size(f, "z0");
+    size_t d = nd > 0 ? (size_t)nd : 0;
     z0 = malloc((d ? d : 1) * sizeof(double));
     cov0 = malloc((d ? d * d : 1) * sizeof(double));
     fixed = malloc(2 * A * sizeof(double));
@@ -361,15 +315,7 @@ int hcmc__plan_shards(const char *path, size_t *K, hcmc_error *err)
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return hcmc_error_set(err, HCMC_EIO, "%s: cannot open the plan", path);
-    hid_t ds = H5Lexists(f, "shard_cost", H5P_DEFAULT) > 0
-                   ? H5Dopen2(f, "shard_cost", H5P_DEFAULT)
-                   : -1;
-    hid_t sp = ds >= 0 ? H5Dget_space(ds) : -1;
-    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (ds >= 0)
-        H5Dclose(ds);
+    long long n = hcmc__h5_size(f, "shard_cost");
     H5Fclose(f);
     if (n <= 0)
         return hcmc_error_set(err, HCMC_EFORMAT, "%s: not an hcmc plan file", path);

@@ -9,6 +9,7 @@
 
 #include <hdf5.h>
 
+#include "../data/h5util.h"
 #include "results.h"
 
 /* The target's constrain: scaled logit on the bounds, exp for sigma. */
@@ -52,13 +53,7 @@ static void *read_ds(hid_t f, const char *name, hid_t mem, size_t elem, hsize_t 
 
 static bool read_attr(hid_t f, const char *name, hid_t mem, void *v)
 {
-    if (H5Aexists(f, name) <= 0)
-        return false;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    bool ok = a >= 0 && H5Aread(a, mem, v) >= 0;
-    if (a >= 0)
-        H5Aclose(a);
-    return ok;
+    return hcmc__h5_attr_read(f, name, mem, v) == 0;
 }
 
 int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err)
