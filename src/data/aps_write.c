@@ -24,8 +24,10 @@ static int put_vector(hid_t loc, const char *name, const double *v, size_t n, in
 
 static int put_attr(hid_t loc, const char *name, const double *v, size_t n)
 {
+    if (n == 1)
+        return hcmc__h5_attr_write(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v);
     hsize_t dims[1] = {n};
-    hid_t sp = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, NULL);
+    hid_t sp = H5Screate_simple(1, dims, NULL);
     hid_t a = H5Acreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
     int rc = a >= 0 && H5Awrite(a, H5T_NATIVE_DOUBLE, v) >= 0 ? 0 : -1;
     if (a >= 0)
