@@ -263,6 +263,9 @@ int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
     hcmc_points_report prep;
     if ((rc = hcmc_dataset_to_points(&P->ds, 1, -1, &P->pts, &prep, err)))
         return rc;
+    /* the points are all a run needs: the c2 matrices go before workers
+     * are forked, which would otherwise each map them (copy-on-write) */
+    hcmc_dataset_release(&P->ds);
     /* CMC or one NUTS run */
     P->cmc = c->cmc_enable == HCMC_ON ||
              (c->cmc_enable == HCMC_AUTO && P->pts.n >= c->min_points_for_cmc);

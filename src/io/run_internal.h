@@ -13,7 +13,7 @@
 #include "hcmc/nuts.h"
 
 typedef struct {
-    hcmc_dataset ds; /* empty when read from a plan file */
+    hcmc_dataset ds; /* released once the points are made */
     hcmc_points pts;
     hcmc_shard_plan *plan;
     hcmc_problem *prob;
