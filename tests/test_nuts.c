@@ -174,10 +174,25 @@ static void test_standard_normal_100(void **state)
     assert_int_equal(check_moments(r, &g, NULL, 0), 0);
     for (size_t c = 0; c < r->num_chains; c++) {
         /* the optimal step for a 100-d unit Gaussian at 0.85 acceptance is
-         * about 0.5 (Stan's adapted value); the metric should be near 1 */
+         * about 0.5 (Stan's adapted value). The metric is each variance
+         * estimated from the last window's 200 draws: measured over 40
+         * seeds, unbiased (mean of the 400 entries 1.000, runs within
+         * +-0.017) with an rms error of 0.158 per entry (an effective
+         * sample of about 80 draws). So per chain the mean of its 100
+         * entries has sd about 0.016: allowed 0.08 (5 sd); its rms error
+         * is allowed 0.25 (observed at most 0.17), which a metric learned
+         * from far fewer draws or from the wrong ones exceeds. A bound on
+         * every entry would be the maximum of 400 noisy estimates, which
+         * reaches 0.5 to 0.75 in most runs. */
         assert_true(r->step_size[c] > 0.25 && r->step_size[c] < 1.0);
-        for (size_t k = 0; k < 100; k++)
-            assert_true(fabs(r->inv_metric[c * 100 + k] - 1.0) < 0.5);
+        double mean = 0, ms = 0;
+        for (size_t k = 0; k < 100; k++) {
+            double v = r->inv_metric[c * 100 + k];
+            mean += v / 100.0;
+            ms += (v - 1.0) * (v - 1.0) / 100.0;
+        }
+        assert_true(fabs(mean - 1.0) < 0.08);
+        assert_true(sqrt(ms) < 0.25);
     }
     double depth = mean_depth(r);
     assert_true(depth >= 2.0 && depth <= 5.0);

@@ -55,9 +55,8 @@
 #include "hcmc/log.h"
 #include "hcmc/stop.h"
 #include "hcmc/timing.h"
+#include "../base/blas.h"
 
-/* OpenBLAS' own switch, when the BLAS in use is OpenBLAS. */
-extern void openblas_set_num_threads(int) __attribute__((weak));
 
 /* worker -> driver, over a pipe: heartbeats and results */
 enum { MSG_BEAT = 1, MSG_RESULT = 2 };
@@ -299,8 +298,7 @@ static void worker_main(int in, int out)
     setenv("OMP_NUM_THREADS", "1", 1);
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
     setenv("MKL_NUM_THREADS", "1", 1);
-    if (openblas_set_num_threads)
-        openblas_set_num_threads(1);
+    hcmc__blas_one_thread();
     fault f;
     fault_parse(&f);
     loaded L = {0};

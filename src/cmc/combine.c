@@ -12,6 +12,7 @@
 #include "hcmc/log.h"
 #include "hcmc/points.h"
 #include "hcmc/rng.h"
+#include "../base/blas.h"
 
 static const char *const method_names[] = {"robust_consensus_mc", "consensus_mc",
                                            "gaussian", "weighted_gaussian",
@@ -190,6 +191,7 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
                  const hcmc_combine_settings *s, hcmc_combine_result **out,
                  hcmc_error *err)
 {
+    hcmc__blas_one_thread();
     *out = NULL;
     if (K == 0)
         return hcmc_error_set(err, HCMC_EINVAL, "combine: no shards");

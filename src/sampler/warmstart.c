@@ -10,6 +10,7 @@
 
 #include "hcmc/log.h"
 #include "hcmc/timing.h"
+#include "../base/blas.h"
 
 typedef struct {
     const hcmc_target *t;
@@ -208,6 +209,7 @@ static void fit_cov(lm_problem *P, double *r, double sigma, size_t n_full, doubl
 int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points,
                     double *z, double *cov, hcmc_warm_start_info *info, hcmc_error *err)
 {
+    hcmc__blas_one_thread();
     double t0 = hcmc_seconds();
     const hcmc_points *all = hcmc_target_points(t);
     size_t dim = hcmc_target_dim(t), nb = dim - 1;
