@@ -2,7 +2,7 @@
 # hcmc run end to end on simulated files in both layouts: CMC (2 shards,
 # static, legacy layout) and a single NUTS run (laminar_flow, current
 # layout); the result files open with xarray; the same seed gives the same
-# numbers.
+# numbers; hcmc summary prints a run's table again.
 set -eu
 hcmc=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,6 +32,9 @@ $py "$here/check_posterior.py" a/posterior.nc
 "$hcmc" run --config l.yaml --num-warmup 150 --num-samples 150 -o c -q > c.txt
 grep -q 'shards: 1 ok' c.txt
 $py "$here/check_posterior.py" c/posterior.nc
+# hcmc summary prints the run's table again from summary.json
+"$hcmc" summary c > cs.txt
+grep -v '^results in' c.txt | diff - cs.txt
 # a run whose combination fails keeps its shards and says why in summary.json
 cp s.yaml f.yaml
 printf '    validation:\n      max_parameter_cv: 1e-9\n' >> f.yaml
@@ -40,6 +43,13 @@ if "$hcmc" run --config f.yaml --num-shards 2 --num-warmup 150 --num-samples 150
 grep -q 'the shards disagree' f.err
 grep -q '"error": "the shards disagree' f/summary.json
 test -f f/shards/shard_00000.h5 && test -f f/config.yaml
+if "$hcmc" summary f > fs.txt 2> fs.err; then exit 1; fi
+head -n 1 fs.err | grep -q 'the run ended with: the shards disagree'
+grep -q '^parameter' fs.txt
+# a damaged summary.json: one line naming the file, exit 1
+head -c 200 c/summary.json > c/s.tmp && mv c/s.tmp c/summary.json
+if "$hcmc" summary c > /dev/null 2> cd.err; then exit 1; fi
+grep -q 'c/summary.json: line' cd.err
 # a failing run says why, keeps nothing half-written
 if "$hcmc" run --config s.yaml --set optimization.cmc.backend_config.name=mpy -o d -q \
     2> err.txt; then exit 1; fi

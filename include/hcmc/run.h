@@ -107,19 +107,27 @@ HCMC_API int hcmc_worker_run(const char *dir, size_t shard, hcmc_worker_outcome 
                              hcmc_error *err);
 
 typedef struct hcmc_dir_status {
-    size_t shards;                            /* in the plan */
-    size_t ok, failed, running, terminated;   /* by status or shard file */
-    size_t missing;                           /* no word yet */
-    bool combined;                            /* posterior.nc exists */
-    char last_job[160];                       /* the last line of batch/jobs */
+    size_t shards;                          /* in the plan */
+    size_t ok, failed, running, terminated; /* by status or shard file */
+    size_t missing;                         /* no word yet */
+    bool combined;                          /* posterior.nc exists */
+    char last_job[160];                     /* the last line of batch/jobs */
 } hcmc_dir_status;
 
 /* Where the run in dir stands (from its plan, shard and status files). */
-HCMC_API int hcmc_dir_status_read(const char *dir, hcmc_dir_status *st, hcmc_error *err);
+HCMC_API int hcmc_dir_status_read(const char *dir, hcmc_dir_status *st,
+                                  hcmc_error *err);
 
 /* The console table: parameter, mean, sd, 90 % interval, R-hat, ESS, and a
  * line on the shards. */
 HCMC_API void hcmc_run_print_table(FILE *f, const hcmc_run_result *r);
+
+/* The result of a finished run read back from dir/summary.json: names,
+ * summaries, shards and the run's figures (no draws: theta is NULL, chains
+ * and draws 0). *failure (may be NULL) gets the run's error message, or ""
+ * when it ended well; cap is its size. Free with hcmc_run_result_free. */
+HCMC_API int hcmc_run_summary_read(const char *dir, hcmc_run_result **out,
+                                   char *failure, size_t cap, hcmc_error *err);
 
 #ifdef __cplusplus
 }

@@ -57,7 +57,6 @@
 #include "hcmc/timing.h"
 #include "../base/blas.h"
 
-
 /* worker -> driver, over a pipe: heartbeats and results */
 enum { MSG_BEAT = 1, MSG_RESULT = 2 };
 typedef struct {
@@ -280,8 +279,8 @@ static int load(int in, const cmd_head *c, int *fd, loaded *L, double *beat_ever
         m.spec.fixed_offset = m.has_fixed ? v + m.n_phi : NULL;
         v += m.has_fixed ? 2 * m.n_phi : 0;
         hcmc_error e;
-        rc = hcmc__problem_from_parts(&m.spec, &L->pts, m.dim, v, v + m.dim, false, &L->prob,
-                                      &e);
+        rc = hcmc__problem_from_parts(&m.spec, &L->pts, m.dim, v, v + m.dim, false,
+                                      &L->prob, &e);
         L->s = m.s;
         *beat_every = m.beat_every;
     }
@@ -1012,6 +1011,6 @@ static int process_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
     return rc;
 }
 
-const hcmc_backend hcmc__backend_multiprocessing = {"multiprocessing",
-                                                    process_available, false, process_run};
+const hcmc_backend hcmc__backend_multiprocessing = {
+    "multiprocessing", process_available, false, process_run};
 const hcmc_backend hcmc__backend_pool = {"pool", process_available, false, process_run};

@@ -11,18 +11,19 @@
 
 static void run_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: hcmc run --config CONFIG.yaml [OVERRIDES] [--fresh] [-q]\n"
-            "Runs the analysis CONFIG.yaml describes and writes summary.json,\n"
-            "posterior.nc, shards/ and config.yaml to the output directory.\n"
-            "Shards finished by an earlier run of the same problem in that\n"
-            "directory are reused (resume); Ctrl-C stops and keeps them.\n"
-            "  --fresh               sample every shard again\n"
-            "  --submit-only         slurm, pbs: submit the shard jobs and a combine\n"
-            "                        job, and return (hcmc status RUN_DIR follows them)\n"
-            "  -q, --quiet           only errors and the final table\n"
-            "overrides (win over the file):\n%s",
-            cli_override_usage);
+    fprintf(
+        f,
+        "usage: hcmc run --config CONFIG.yaml [OVERRIDES] [--fresh] [-q]\n"
+        "Runs the analysis CONFIG.yaml describes and writes summary.json,\n"
+        "posterior.nc, shards/ and config.yaml to the output directory.\n"
+        "Shards finished by an earlier run of the same problem in that\n"
+        "directory are reused (resume); Ctrl-C stops and keeps them.\n"
+        "  --fresh               sample every shard again\n"
+        "  --submit-only         slurm, pbs: submit the shard jobs and a combine\n"
+        "                        job, and return (hcmc status RUN_DIR follows them)\n"
+        "  -q, --quiet           only errors and the final table\n"
+        "overrides (win over the file):\n%s",
+        cli_override_usage);
 }
 
 /* Progress: a bar on stderr when it is a terminal (log lines print above
@@ -117,11 +118,10 @@ int cmd_run(int argc, char **argv)
     for (size_t k = 0; k < c->n_overrides; k++)
         hcmc_log(HCMC_LOG_INFO, "override %s", c->overrides[k]);
     progress_view view = {.tty = !quiet && isatty(STDERR_FILENO)};
-    hcmc_run_options o = {
-        .fresh = fresh,
-        .progress = quiet ? NULL : on_progress,
-        .user = &view,
-        .submit_only = submit_only};
+    hcmc_run_options o = {.fresh = fresh,
+                          .progress = quiet ? NULL : on_progress,
+                          .user = &view,
+                          .submit_only = submit_only};
     if (view.tty)
         hcmc_log_set_sink(log_above_bar, &view);
     hcmc_stop_install_handlers();
@@ -152,7 +152,8 @@ int cmd_run(int argc, char **argv)
             *sp++ = 0;
         printf("submitted: %zu shard%s in job %s; combine job %s runs after it\n"
                "follow it with: hcmc status %s\n",
-               r->sampled, r->sampled == 1 ? "" : "s", jobs, sp ? sp : "?", c->output_dir);
+               r->sampled, r->sampled == 1 ? "" : "s", jobs, sp ? sp : "?",
+               c->output_dir);
         hcmc_run_result_free(r);
     } else {
         hcmc_run_print_table(stdout, r);
@@ -217,4 +218,47 @@ int cmd_combine(int argc, char **argv)
     hcmc_config_release(c);
     free(c);
     return status;
+}
+
+int cmd_summary(int argc, char **argv)
+{
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf(
+                "usage: hcmc summary RUN_DIR\n"
+                "Prints the table of a finished run again from RUN_DIR/summary.json:\n"
+                "parameter, mean, sd, 90%% interval, R-hat, ESS; then every shard\n"
+                "that was excluded or failed, with its reason.\n"
+                "exit status: 0 the run ended well, 1 it ended with an error (shown)\n"
+                "or the file cannot be read, 2 a usage error.\n");
+            return 0;
+        }
+        if (!dir && argv[i][0] != '-')
+            dir = argv[i];
+        else {
+            fprintf(stderr, "hcmc: error: summary: unknown option '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "hcmc: error: summary needs RUN_DIR\n");
+        return 2;
+    }
+    hcmc_run_result *r;
+    hcmc_error err;
+    char failure[1024];
+    if (hcmc_run_summary_read(dir, &r, failure, sizeof failure, &err)) {
+        fprintf(stderr, "hcmc: error: %s\n", err.msg);
+        return 1;
+    }
+    if (failure[0])
+        fprintf(stderr, "hcmc: error: the run ended with: %s\n", failure);
+    hcmc_run_print_table(stdout, r);
+    for (size_t k = 0; k < r->n_shards; k++)
+        if (r->shards[k].status != HCMC_SHARD_KEPT)
+            printf("shard %zu (%zu points): %s\n", r->shards[k].id, r->shards[k].points,
+                   r->shards[k].reason[0] ? r->shards[k].reason : "excluded");
+    hcmc_run_result_free(r);
+    return failure[0] ? 1 : 0;
 }

@@ -23,6 +23,7 @@ static void usage(FILE *f)
                "  inspect   show what an APS HDF5 file holds\n"
                "  run       the whole analysis from a configuration\n"
                "  combine   combine the shard files of a run again\n"
+               "  summary   print a finished run's table again\n"
                "  plan      write a run directory's plan for worker jobs\n"
                "  worker    run one shard of a plan (what batch jobs run)\n"
                "  status    where a run directory stands\n"
@@ -261,6 +262,8 @@ int main(int argc, char **argv)
         return cmd_worker(argc - 1, argv + 1);
     if (!strcmp(cmd, "status"))
         return cmd_status(argc - 1, argv + 1);
+    if (!strcmp(cmd, "summary"))
+        return cmd_summary(argc - 1, argv + 1);
     fprintf(stderr, "hcmc: error: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

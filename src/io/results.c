@@ -20,6 +20,9 @@
 
 /* ---- summary.json ------------------------------------------------------ */
 
+static const char *const status_names[] = {"ok",        "failed",     "non-finite",
+                                           "divergent", "degenerate", "outlier"};
+
 static json_t *num(double v)
 {
     return isfinite(v) ? json_real(v) : json_null();
@@ -44,8 +47,6 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
         json_object_set_new(p, "mcse_mean", num(s->mcse_mean));
         json_object_set_new(params, r->names[k], p);
     }
-    static const char *const status_names[] = {"ok",        "failed",     "non-finite",
-                                               "divergent", "degenerate", "outlier"};
     for (size_t k = 0; k < r->n_shards; k++) {
         const hcmc_run_shard *s = &r->shards[k];
         json_t *o = json_object();
@@ -91,6 +92,136 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
         return hcmc_error_set(err, HCMC_EIO, "%s: cannot write", path);
     }
     return hcmc__commit(tmp, path, err);
+}
+
+/* A number of summary.json: null (written for a non-finite value) is NaN. */
+static int read_num(json_t *o, const char *key, double *v)
+{
+    json_t *x = json_object_get(o, key);
+    if (json_is_null(x)) {
+        *v = NAN;
+        return 0;
+    }
+    if (!json_is_number(x))
+        return -1;
+    *v = json_number_value(x);
+    return 0;
+}
+
+static int read_count(json_t *o, const char *key, size_t *v)
+{
+    json_t *x = json_object_get(o, key);
+    if (!json_is_integer(x) || json_integer_value(x) < 0)
+        return -1;
+    *v = (size_t)json_integer_value(x);
+    return 0;
+}
+
+int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
+                          size_t cap, hcmc_error *err)
+{
+    *out = NULL;
+    char path[HCMC_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root && je.line > 0)
+        return hcmc_error_set(err, HCMC_EINVAL, "%s: line %d: %s", path, je.line,
+                              je.text);
+    if (!root)
+        return hcmc_error_set(err, HCMC_EIO, "%s: %s", path, je.text);
+    hcmc_run_result *r = calloc(1, sizeof *r);
+    const char *bad = NULL;
+    json_t *params = json_object_get(root, "parameters"),
+           *shards = json_object_get(root, "shards"),
+           *run = json_object_get(root, "run");
+    if (!r) {
+        json_decref(root);
+        return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
+    }
+    if (!json_is_object(params))
+        bad = "parameters";
+    else if (!json_is_array(shards))
+        bad = "shards";
+    else if (!json_is_object(run))
+        bad = "run";
+    if (bad)
+        goto fail;
+    r->dim = json_object_size(params);
+    r->n_shards = json_array_size(shards);
+    r->names = calloc(r->dim ? r->dim : 1, sizeof *r->names);
+    r->summary = calloc(r->dim ? r->dim : 1, sizeof *r->summary);
+    r->shards = calloc(r->n_shards ? r->n_shards : 1, sizeof *r->shards);
+    if (!r->names || !r->summary || !r->shards) {
+        json_decref(root);
+        hcmc_run_result_free(r);
+        return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
+    }
+    size_t k = 0;
+    const char *name;
+    json_t *p;
+    json_object_foreach(params, name, p)
+    {
+        hcmc_param_summary *ps = &r->summary[k];
+        snprintf(r->names[k], sizeof r->names[k], "%s", name);
+        if (!json_is_object(p) || read_num(p, "mean", &ps->mean) ||
+            read_num(p, "sd", &ps->sd) || read_num(p, "q05", &ps->q05) ||
+            read_num(p, "q50", &ps->median) || read_num(p, "q95", &ps->q95) ||
+            read_num(p, "r_hat", &ps->rhat) || read_num(p, "ess_bulk", &ps->ess_bulk) ||
+            read_num(p, "ess_tail", &ps->ess_tail) ||
+            read_num(p, "mcse_mean", &ps->mcse_mean)) {
+            bad = "parameters";
+            goto fail;
+        }
+        k++;
+    }
+    json_t *o;
+    json_array_foreach(shards, k, o)
+    {
+        hcmc_run_shard *sh = &r->shards[k];
+        const char *st = json_string_value(json_object_get(o, "status"));
+        const char *why = json_string_value(json_object_get(o, "reason"));
+        size_t i = 0;
+        while (st && i < 6 && strcmp(st, status_names[i]))
+            i++;
+        if (!st || i == 6 || read_count(o, "id", &sh->id) ||
+            read_count(o, "points", &sh->points) ||
+            read_count(o, "divergences", &sh->divergences) ||
+            read_num(o, "seconds", &sh->seconds) ||
+            read_num(o, "r_hat_max", &sh->rhat_max)) {
+            bad = "shards";
+            goto fail;
+        }
+        sh->status = (int)i;
+        r->n_kept += i == HCMC_SHARD_KEPT;
+        snprintf(sh->reason, sizeof sh->reason, "%s", why ? why : "");
+    }
+    const char *backend = json_string_value(json_object_get(run, "backend"));
+    const char *error = json_string_value(json_object_get(run, "error"));
+    if (!backend || read_count(run, "workers", &r->workers) ||
+        read_count(run, "points", &r->n_points) ||
+        read_num(run, "seconds", &r->seconds) ||
+        read_num(run, "sampling_seconds", &r->sampling_seconds)) {
+        bad = "run";
+        goto fail;
+    }
+    read_count(run, "sampled_shards", &r->sampled); /* optional */
+    read_count(run, "reused_shards", &r->reused);
+    if (read_num(run, "warm_start_seconds", &r->warm_start_seconds))
+        r->warm_start_seconds = NAN;
+    snprintf(r->backend, sizeof r->backend, "%s", backend);
+    if (failure && cap)
+        snprintf(failure, cap, "%s", error ? error : "");
+    json_decref(root);
+    *out = r;
+    return HCMC_OK;
+fail:
+    json_decref(root);
+    hcmc_run_result_free(r);
+    return hcmc_error_set(err, HCMC_EINVAL,
+                          "%s: \"%s\" is missing or not as hcmc writes it (is this a "
+                          "summary.json of hcmc %s?)",
+                          path, bad, HCMC_VERSION);
 }
 
 /* ---- posterior.nc ---------------------------------------------------------- */
@@ -261,7 +392,7 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
         H5Tset_size(st, 40);
         bad = bad ||
               hcmc__h5_write_checked(f, "bounds", H5T_IEEE_F64LE, 2, db, lohi,
-                             H5T_NATIVE_DOUBLE) ||
+                                     H5T_NATIVE_DOUBLE) ||
               hcmc__h5_write_checked(f, "names", st, 1, dn, names, st);
         H5Tclose(st);
         free(lohi);
@@ -271,23 +402,24 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
         const hcmc_nuts_result *n = r->nuts;
         const hcmc_nuts_draws *D = &n->sampling;
         hsize_t d3[3] = {n->num_chains, D->n, n->dim}, d2[2] = {n->num_chains, D->n};
-        bad =
-            hcmc__h5_write_checked(f, "z", H5T_IEEE_F64LE, 3, d3, D->z, H5T_NATIVE_DOUBLE) ||
-            (D->theta && hcmc__h5_write_checked(f, "theta", H5T_IEEE_F64LE, 3, d3, D->theta,
-                                        H5T_NATIVE_DOUBLE)) ||
-            hcmc__h5_write_checked(f, "lp", H5T_IEEE_F64LE, 2, d2, D->lp, H5T_NATIVE_DOUBLE) ||
-            hcmc__h5_write_checked(f, "energy", H5T_IEEE_F64LE, 2, d2, D->energy,
-                           H5T_NATIVE_DOUBLE) ||
-            hcmc__h5_write_checked(f, "step_size", H5T_IEEE_F64LE, 2, d2, D->step_size,
-                           H5T_NATIVE_DOUBLE) ||
-            hcmc__h5_write_checked(f, "acceptance_rate", H5T_IEEE_F64LE, 2, d2, D->accept_stat,
-                           H5T_NATIVE_DOUBLE) ||
-            hcmc__h5_write_checked(f, "tree_depth", H5T_STD_I32LE, 2, d2, D->tree_depth,
-                           H5T_NATIVE_INT) ||
-            hcmc__h5_write_checked(f, "n_steps", H5T_STD_I32LE, 2, d2, D->n_steps,
-                           H5T_NATIVE_INT) ||
-            hcmc__h5_write_checked(f, "diverging", H5T_STD_U8LE, 2, d2, D->diverging,
-                           H5T_NATIVE_UCHAR);
+        bad = hcmc__h5_write_checked(f, "z", H5T_IEEE_F64LE, 3, d3, D->z,
+                                     H5T_NATIVE_DOUBLE) ||
+              (D->theta && hcmc__h5_write_checked(f, "theta", H5T_IEEE_F64LE, 3, d3,
+                                                  D->theta, H5T_NATIVE_DOUBLE)) ||
+              hcmc__h5_write_checked(f, "lp", H5T_IEEE_F64LE, 2, d2, D->lp,
+                                     H5T_NATIVE_DOUBLE) ||
+              hcmc__h5_write_checked(f, "energy", H5T_IEEE_F64LE, 2, d2, D->energy,
+                                     H5T_NATIVE_DOUBLE) ||
+              hcmc__h5_write_checked(f, "step_size", H5T_IEEE_F64LE, 2, d2,
+                                     D->step_size, H5T_NATIVE_DOUBLE) ||
+              hcmc__h5_write_checked(f, "acceptance_rate", H5T_IEEE_F64LE, 2, d2,
+                                     D->accept_stat, H5T_NATIVE_DOUBLE) ||
+              hcmc__h5_write_checked(f, "tree_depth", H5T_STD_I32LE, 2, d2,
+                                     D->tree_depth, H5T_NATIVE_INT) ||
+              hcmc__h5_write_checked(f, "n_steps", H5T_STD_I32LE, 2, d2, D->n_steps,
+                                     H5T_NATIVE_INT) ||
+              hcmc__h5_write_checked(f, "diverging", H5T_STD_U8LE, 2, d2, D->diverging,
+                                     H5T_NATIVE_UCHAR);
     }
     if (H5Fclose(f) < 0)
         bad = 1;
