@@ -18,6 +18,8 @@
 # workers do too once there are as many as cores. The draws of the serial
 # and parallel runs are checked to be identical.
 # usage: bench_backends.sh HCMC [POINTS [WORKERS [WARMUP SAMPLES]]]
+#   BENCH_MEMORY_ONLY=1 in the environment: the memory figures alone (short
+#   runs, minutes at 1 M points)
 #   defaults: 1 000 000 points, 2 workers, 200 warmup and 300 draws per chain
 #   (4 chains): a shorter chain than the default 500 + 1500 changes the work
 #   per shard, not how it is shared among workers.
@@ -95,25 +97,30 @@ def run(name, backend, workers, warm=warmup, samp=samples, config="c.yaml", gate
                 shards=s["num_shards"], points=s["points"],
                 ready=float(ready.group(1)) if ready else None)
 
-serial = run("serial", "serial", 1, config="c1.yaml")
-par = run("par", "multiprocessing", W)
-subprocess.run(["/usr/bin/python3", check, f"{d}/serial/posterior.nc",
-                f"{d}/par/posterior.nc"], check=True, stdout=subprocess.DEVNULL)
-print(f"{serial['points']} points, {serial['shards']} shards, {warmup} + {samples} "
-      f"iterations per chain; serial and {W} workers give identical draws")
-print(f"BENCH cmc.serial.wall_s {serial['wall']:.1f} s")
-print(f"BENCH cmc.multiprocessing.{W}.wall_s {par['wall']:.1f} s")
-print(f"BENCH cmc.parallel_efficiency.{W} {serial['wall'] / (W * par['wall']):.3f} ratio")
-print(f"BENCH cmc.sampling_efficiency.{W} "
-      f"{serial['sampling'] / (W * par['sampling']):.3f} ratio")
-# CPU seconds of the shards' chains, parallel over serial: what running W
-# at once costs each (shared caches, memory, the host), which no schedule
-# can win back
-print(f"BENCH cmc.chain_cpu_ratio.{W} {par['shard_s'] / serial['shard_s']:.3f} ratio")
+if os.environ.get("BENCH_MEMORY_ONLY") == "1":  # the memory figures alone
+    serial = run("serial", "serial", 1, 20, 20, config="c1.yaml", gates=False)
+    par = None
+    print(f"{serial['points']} points, {serial['shards']} shards; memory only")
+else:
+    serial = run("serial", "serial", 1, config="c1.yaml")
+    par = run("par", "multiprocessing", W)
+    subprocess.run(["/usr/bin/python3", check, f"{d}/serial/posterior.nc",
+                    f"{d}/par/posterior.nc"], check=True, stdout=subprocess.DEVNULL)
+    print(f"{serial['points']} points, {serial['shards']} shards, {warmup} + {samples} "
+          f"iterations per chain; serial and {W} workers give identical draws")
+    print(f"BENCH cmc.serial.wall_s {serial['wall']:.1f} s")
+    print(f"BENCH cmc.multiprocessing.{W}.wall_s {par['wall']:.1f} s")
+    print(f"BENCH cmc.parallel_efficiency.{W} {serial['wall'] / (W * par['wall']):.3f} ratio")
+    print(f"BENCH cmc.sampling_efficiency.{W} "
+          f"{serial['sampling'] / (W * par['sampling']):.3f} ratio")
+    # CPU seconds of the shards' chains, parallel over serial: what running W
+    # at once costs each (shared caches, memory, the host), which no schedule
+    # can win back
+    print(f"BENCH cmc.chain_cpu_ratio.{W} {par['shard_s'] / serial['shard_s']:.3f} ratio")
 print(f"BENCH cmc.data_mb {12 * serial['points'] / 2**20:.1f} MB")
 print(f"BENCH cmc.peak_pss_mb.serial {serial['pss']:.0f} MB")
 for w in (1, 2, 4):
-    m = par if w == W else run(f"mem{w}", "multiprocessing", w, 20, 20, gates=False)
+    m = par if par and w == W else run(f"mem{w}", "multiprocessing", w, 20, 20, gates=False)
     print(f"BENCH cmc.peak_pss_mb.{w} {m['pss']:.0f} MB")
     print(f"BENCH cmc.peak_rss_sum_mb.{w} {m['rss']:.0f} MB")
     if m["ready"] is not None:

@@ -255,7 +255,8 @@ int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
     int rc;
     if (!c->data_file[0])
         return hcmc_error_set(err, HCMC_EINVAL,
-                              "%s: no data file (experimental_data.file_path)", c->source);
+                              "%s: no data file (experimental_data.file_path)",
+                              c->source);
     hcmc_aps_select sel;
     hcmc_config_selection(c, &sel);
     if ((rc = hcmc_aps_read(c->data_file, &sel, &P->ds, NULL, err)))
@@ -365,11 +366,12 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     }
     snprintf(r->backend, sizeof r->backend, "%s", be->name);
     if (be->batch && !be->available()) {
-        rc = hcmc_error_set(err, HCMC_EUNSUPPORTED,
-                            "backend %s: the scheduler's commands (%s) are not on PATH "
-                            "here; run on the cluster's login node, or choose another "
-                            "backend",
-                            be->name, strcmp(be->name, "slurm") ? "qsub, qstat" : "sbatch, squeue");
+        rc = hcmc_error_set(
+            err, HCMC_EUNSUPPORTED,
+            "backend %s: the scheduler's commands (%s) are not on PATH "
+            "here; run on the cluster's login node, or choose another "
+            "backend",
+            be->name, strcmp(be->name, "slurm") ? "qsub, qstat" : "sbatch, squeue");
         goto done;
     }
     /* output directory */
@@ -381,7 +383,8 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     char absdir[HCMC_PATH_MAX];
     if (be->batch || mpi_root) {
         if (!realpath(c->output_dir, absdir)) {
-            rc = hcmc_error_set(err, HCMC_EIO, "%s: %s", c->output_dir, strerror(errno));
+            rc =
+                hcmc_error_set(err, HCMC_EIO, "%s: %s", c->output_dir, strerror(errno));
             goto done;
         }
         if ((rc = hcmc__run_dir_init(c, absdir, &P, err)))
@@ -418,7 +421,8 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     double cost_todo = 0;
     for (size_t i = 0; i < K; i++) {
         size_t k = plan->order[i], np = plan->start[k + 1] - plan->start[k];
-        if (!fresh && (results[k] = hcmc__shard_reuse(c->output_dir, k, np, fp, &stale, NULL))) {
+        if (!fresh &&
+            (results[k] = hcmc__shard_reuse(c->output_dir, k, np, fp, &stale, NULL))) {
             reused++;
             continue;
         }
@@ -465,12 +469,15 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
         bo.submit_only = o && o->submit_only;
     }
     size_t W = c->num_workers ? c->num_workers : hcmc_usable_cores();
-    r->workers = be->batch ? n_todo : strcmp(be->name, "serial") ? (W < n_todo ? W : n_todo) : 1;
+    r->workers = be->batch                    ? n_todo
+                 : strcmp(be->name, "serial") ? (W < n_todo ? W : n_todo)
+                                              : 1;
     report(&S);
     bool on_pool = o && o->pool &&
                    (!strcmp(be->name, "pool") || !strcmp(be->name, "multiprocessing"));
-    if (on_pool)
-        r->workers = hcmc_pool_size(o->pool);
+    if (on_pool) /* the workers that get shards */
+        r->workers =
+            hcmc_pool_size(o->pool) < n_todo ? hcmc_pool_size(o->pool) : n_todo;
     if (n_todo &&
         (rc = on_pool ? hcmc_pool_run(o->pool, prob, plan, todo, n_todo, &ns, &bo, err)
                       : be->run(prob, plan, todo, n_todo, &ns, &bo, err)))
