@@ -89,11 +89,16 @@ static size_t align64(size_t n)
     return (n + 63) & ~(size_t)63;
 }
 
-static int write_full(int fd, const void *buf, size_t n)
+/* All of buf to fd. The driver writes to its workers' sockets with
+ * sock set (MSG_NOSIGNAL): a channel to a worker that has died reports
+ * EPIPE instead of raising SIGPIPE in the driver, a library user's
+ * process. A worker's pipe back keeps SIGPIPE, which ends a worker whose
+ * driver is gone. */
+static int write_all(int fd, const void *buf, size_t n, bool sock)
 {
     const unsigned char *p = buf;
     while (n) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = sock ? send(fd, p, n, MSG_NOSIGNAL) : write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -102,6 +107,17 @@ static int write_full(int fd, const void *buf, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t n)
+{
+    return write_all(fd, buf, n, false);
+}
+
+/* To a worker's socket. */
+static int send_full(int fd, const void *buf, size_t n)
+{
+    return write_all(fd, buf, n, true);
 }
 
 static void close_fd(int *fd)
@@ -408,7 +424,7 @@ static void send_load(hcmc_pool *P, worker *w)
         ;
     if (n >= 0 && (size_t)n < total) { /* the rest without the descriptor */
         const unsigned char *rest = P->load + ((size_t)n - sizeof c);
-        if ((size_t)n < sizeof c || write_full(w->to, rest, total - (size_t)n) != 0)
+        if ((size_t)n < sizeof c || send_full(w->to, rest, total - (size_t)n) != 0)
             n = -1;
     }
     if (n < 0)
@@ -533,7 +549,7 @@ void hcmc_pool_free(hcmc_pool *P)
     for (size_t k = 0; k < P->W; k++) {
         worker *w = &P->w[k];
         if (w->pid > 0 && w->task < 0 && w->to >= 0 &&
-            write_full(w->to, &quit, sizeof quit) == 0)
+            send_full(w->to, &quit, sizeof quit) == 0)
             close_fd(&w->to); /* it ends by itself */
     }
     for (size_t k = 0; k < P->W; k++) {
@@ -855,7 +871,7 @@ static void dispatch(driver *D, worker *w)
             snprintf(who, sizeof who, "worker %ld", (long)w->pid);
             hcmc__event(D->o, HCMC_EVENT_STARTED, shard, who);
         }
-        if (write_full(w->to, &c, sizeof c))
+        if (send_full(w->to, &c, sizeof c))
             close_fd(&w->to); /* dead: the end of its pipe tells the rest */
         return;
     }
@@ -968,8 +984,7 @@ out:
         cmd_head release = {.type = CMD_RELEASE};
         if (w->pid > 0 && w->task >= 0)
             reap(w, true, NULL, 0);
-        else if (w->pid > 0 && w->to >= 0 &&
-                 write_full(w->to, &release, sizeof release))
+        else if (w->pid > 0 && w->to >= 0 && send_full(w->to, &release, sizeof release))
             close_fd(&w->to);
     }
     drop_load(P);
