@@ -28,5 +28,10 @@ hcmc_config *cli_config(int argc, char **argv, const char *cmd, void (*usage)(FI
                         int *status);
 /* The usage lines of the overrides. */
 extern const char cli_override_usage[];
+/* The one argument of a command that takes only RUN_DIR (and --help, which
+ * prints help to stdout). Returns -1 with *dir set, else the exit status:
+ * 0 after --help, 2 after a usage error (message printed). */
+int cli_run_dir(int argc, char **argv, const char *cmd, const char *help,
+                const char **dir);
 
 #endif

@@ -34,9 +34,10 @@ int cmd_plan(int argc, char **argv)
         failed = 1;
     }
     if (!failed)
-        printf("plan of %zu shard%s in %s/plan.h5; run them with hcmc worker %s --shard N "
-               "(N = 0 .. %zu)\n",
-               K, K == 1 ? "" : "s", c->output_dir, c->output_dir, K - 1);
+        printf(
+            "plan of %zu shard%s in %s/plan.h5; run them with hcmc worker %s --shard N "
+            "(N = 0 .. %zu)\n",
+            K, K == 1 ? "" : "s", c->output_dir, c->output_dir, K - 1);
     hcmc_config_release(c);
     free(c);
     return failed;
@@ -124,8 +125,8 @@ int cmd_worker(int argc, char **argv)
         return 2;
     }
     size_t shard = 0, index = 0;
-    const char *env = NULL, *names[] = {"SLURM_ARRAY_TASK_ID", "PBS_ARRAY_INDEX",
-                                        "PBS_ARRAYID"};
+    const char *env = NULL,
+               *names[] = {"SLURM_ARRAY_TASK_ID", "PBS_ARRAY_INDEX", "PBS_ARRAYID"};
     for (int k = 0; k < 3 && !env; k++)
         if ((env = getenv(names[k])) && !*env)
             env = NULL;
@@ -134,8 +135,9 @@ int cmd_worker(int argc, char **argv)
             return 2;
     } else {
         if (!env && !list) {
-            fprintf(stderr, "hcmc: error: worker: no shard: give --shard N, or run it as "
-                            "an element of a job array\n");
+            fprintf(stderr,
+                    "hcmc: error: worker: no shard: give --shard N, or run it as "
+                    "an element of a job array\n");
             return 2;
         }
         if (env && parse_index("array index", env, &index))
@@ -150,8 +152,8 @@ int cmd_worker(int argc, char **argv)
     hcmc_worker_outcome out;
     int rc = hcmc_worker_run(dir, shard, &out, &err);
     if (rc == HCMC_ECANCELED) {
-        fprintf(stderr, "hcmc: error: shard %zu: %s; exit %d (submit it again)\n", shard,
-                err.msg, EXIT_TERMINATED);
+        fprintf(stderr, "hcmc: error: shard %zu: %s; exit %d (submit it again)\n",
+                shard, err.msg, EXIT_TERMINATED);
         return EXIT_TERMINATED;
     }
     if (rc) {
@@ -163,26 +165,16 @@ int cmd_worker(int argc, char **argv)
 
 int cmd_status(int argc, char **argv)
 {
-    const char *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: hcmc status RUN_DIR\n"
-                   "Where the run in RUN_DIR stands: shards done, failed, running,\n"
-                   "stopped and not started; the last job submitted; whether it is\n"
-                   "combined. Exit status 0 when every shard is done.\n");
-            return 0;
-        }
-        if (!dir && argv[i][0] != '-')
-            dir = argv[i];
-        else {
-            fprintf(stderr, "hcmc: error: status: unknown option '%s'\n", argv[i]);
-            return 2;
-        }
-    }
-    if (!dir) {
-        fprintf(stderr, "hcmc: error: status needs RUN_DIR\n");
-        return 2;
-    }
+    const char *dir;
+    int rc =
+        cli_run_dir(argc, argv, "status",
+                    "usage: hcmc status RUN_DIR\n"
+                    "Where the run in RUN_DIR stands: shards done, failed, running,\n"
+                    "stopped and not started; the last job submitted; whether it is\n"
+                    "combined. Exit status 0 when every shard is done.\n",
+                    &dir);
+    if (rc >= 0)
+        return rc;
     hcmc_dir_status st;
     hcmc_error err;
     if (hcmc_dir_status_read(dir, &st, &err)) {

@@ -37,7 +37,8 @@ const char cli_override_usage[] =
     "  --per-shard-timeout S optimization.cmc.per_shard_timeout (seconds)\n"
     "  -o, --output-dir DIR  output.directory\n"
     "  --set KEY=VALUE       any setting by its dotted path, e.g.\n"
-    "                        --set optimization.cmc.backend_config.slurm.time=2:00:00\n";
+    "                        --set "
+    "optimization.cmc.backend_config.slurm.time=2:00:00\n";
 
 int cli_override(hcmc_config *c, const char *opt, const char *value, int *failed)
 {
@@ -291,4 +292,26 @@ int cmd_config(int argc, char **argv)
     hcmc_config_release(c);
     free(c);
     return status;
+}
+
+int cli_run_dir(int argc, char **argv, const char *cmd, const char *help,
+                const char **dir)
+{
+    *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(help, stdout);
+            return 0;
+        }
+        if (*dir || argv[i][0] == '-') {
+            fprintf(stderr, "hcmc: error: %s: unknown option '%s'\n", cmd, argv[i]);
+            return 2;
+        }
+        *dir = argv[i];
+    }
+    if (!*dir) {
+        fprintf(stderr, "hcmc: error: %s needs RUN_DIR\n", cmd);
+        return 2;
+    }
+    return -1;
 }

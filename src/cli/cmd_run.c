@@ -251,29 +251,18 @@ int cmd_combine(int argc, char **argv)
 
 int cmd_summary(int argc, char **argv)
 {
-    const char *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf(
-                "usage: hcmc summary RUN_DIR\n"
-                "Prints the table of a finished run again from RUN_DIR/summary.json:\n"
-                "parameter, mean, sd, 90%% interval, R-hat, ESS; then every shard\n"
-                "that was excluded or failed, with its reason.\n"
-                "exit status: 0 the run ended well, 1 it ended with an error (shown)\n"
-                "or the file cannot be read, 2 a usage error.\n");
-            return 0;
-        }
-        if (!dir && argv[i][0] != '-')
-            dir = argv[i];
-        else {
-            fprintf(stderr, "hcmc: error: summary: unknown option '%s'\n", argv[i]);
-            return 2;
-        }
-    }
-    if (!dir) {
-        fprintf(stderr, "hcmc: error: summary needs RUN_DIR\n");
-        return 2;
-    }
+    const char *dir;
+    int rc = cli_run_dir(
+        argc, argv, "summary",
+        "usage: hcmc summary RUN_DIR\n"
+        "Prints the table of a finished run again from RUN_DIR/summary.json:\n"
+        "parameter, mean, sd, 90% interval, R-hat, ESS; then every shard\n"
+        "that was excluded or failed, with its reason.\n"
+        "exit status: 0 the run ended well, 1 it ended with an error (shown)\n"
+        "or the file cannot be read, 2 a usage error.\n",
+        &dir);
+    if (rc >= 0)
+        return rc;
     hcmc_run_result *r;
     hcmc_error err;
     char failure[1024];

@@ -22,6 +22,7 @@
 
 static const char *const status_names[] = {"ok",        "failed",     "non-finite",
                                            "divergent", "degenerate", "outlier"};
+enum { N_STATUS = sizeof status_names / sizeof *status_names };
 
 static json_t *num(double v)
 {
@@ -54,7 +55,8 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
         json_object_set_new(o, "points", json_integer((json_int_t)s->points));
         json_object_set_new(
             o, "status",
-            json_string(status_names[s->status >= 0 && s->status < 6 ? s->status : 1]));
+            json_string(
+                status_names[s->status >= 0 && s->status < N_STATUS ? s->status : 1]));
         json_object_set_new(o, "divergences", json_integer((json_int_t)s->divergences));
         json_object_set_new(o, "seconds", num(s->seconds));
         json_object_set_new(o, "r_hat_max", num(s->rhat_max));
@@ -182,9 +184,9 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
         const char *st = json_string_value(json_object_get(o, "status"));
         const char *why = json_string_value(json_object_get(o, "reason"));
         size_t i = 0;
-        while (st && i < 6 && strcmp(st, status_names[i]))
+        while (st && i < N_STATUS && strcmp(st, status_names[i]))
             i++;
-        if (!st || i == 6 || read_count(o, "id", &sh->id) ||
+        if (!st || i == N_STATUS || read_count(o, "id", &sh->id) ||
             read_count(o, "points", &sh->points) ||
             read_count(o, "divergences", &sh->divergences) ||
             read_num(o, "seconds", &sh->seconds) ||

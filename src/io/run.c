@@ -475,9 +475,10 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     report(&S);
     bool on_pool = o && o->pool &&
                    (!strcmp(be->name, "pool") || !strcmp(be->name, "multiprocessing"));
-    if (on_pool) /* the workers that get shards */
-        r->workers =
-            hcmc_pool_size(o->pool) < n_todo ? hcmc_pool_size(o->pool) : n_todo;
+    if (on_pool) { /* the workers that get shards */
+        size_t pw = hcmc_pool_size(o->pool);
+        r->workers = pw < n_todo ? pw : n_todo;
+    }
     if (n_todo &&
         (rc = on_pool ? hcmc_pool_run(o->pool, prob, plan, todo, n_todo, &ns, &bo, err)
                       : be->run(prob, plan, todo, n_todo, &ns, &bo, err)))
