@@ -13,6 +13,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DEPS := cmake make gcc pkg-config libc6-dev libcmocka-dev librandom123-dev \
         libsleef-dev liblapacke-dev libopenblas-dev \
         libcminpack-dev libyaml-dev libhdf5-dev liblzf-dev libnetcdf-dev libjansson-dev \
+        libplplot-dev plplot-driver-cairo \
         python3-xarray python3-netcdf4 python3-h5py clang libclang-rt-14-dev python3 \
         slurmctld slurmd slurm-client slurm-wlm-torque openmpi-bin libopenmpi-dev
 

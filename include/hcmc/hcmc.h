@@ -13,6 +13,7 @@
 #include "hcmc/log.h"
 #include "hcmc/model.h"
 #include "hcmc/nuts.h"
+#include "hcmc/plot.h"
 #include "hcmc/points.h"
 #include "hcmc/prior.h"
 #include "hcmc/rng.h"

@@ -28,6 +28,7 @@ enum {
     HCMC_RNG_INIT = 3,    /* jitter of initial points */
     HCMC_RNG_NUTS = 4,    /* momenta and trajectory choices */
     HCMC_RNG_COMBINE = 5, /* draws of combination rules that sample */
+    HCMC_RNG_PLOT = 6,    /* noise of posterior predictive bands */
     HCMC_RNG_TEST = 99
 };
 

@@ -13,6 +13,7 @@ int cmd_plan(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* The common command-line overrides of config keys (--num-shards,
  * --backend, --seed, --num-samples, --num-warmup, --num-chains,

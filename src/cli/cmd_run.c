@@ -249,6 +249,45 @@ int cmd_combine(int argc, char **argv)
     return status;
 }
 
+/* Plots and report of the run in dir; a failure is a warning (the run's
+ * results are on disk either way). Returns 0 when both were written. */
+static int plots_and_report(const char *dir, const hcmc_plot_options *po)
+{
+    hcmc_error err;
+    size_t n = 0;
+    double t0 = hcmc_seconds();
+    if (hcmc_plot_dir(dir, po, &n, &err) || hcmc_report_write(dir, &err)) {
+        hcmc_log(HCMC_LOG_WARN, "plots and report: %s (hcmc plot %s tries again)",
+                 err.msg, dir);
+        return 1;
+    }
+    hcmc_log(HCMC_LOG_INFO, "%zu plots in %s/plots, report %s/report.html (%.1f s)", n,
+             dir, dir, hcmc_seconds() - t0);
+    return 0;
+}
+
+int cmd_plot(int argc, char **argv)
+{
+    const char *dir = NULL;
+    hcmc_plot_options po;
+    hcmc_plot_options_defaults(&po);
+    (void)argc, (void)argv;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--angles") && i + 1 < argc)
+            po.angles = strtoul(argv[++i], NULL, 10);
+        else if (!dir && argv[i][0] != '-')
+            dir = argv[i];
+    }
+    hcmc_error err;
+    size_t n = 0;
+    if (hcmc_plot_dir(dir, &po, &n, &err) || hcmc_report_write(dir, &err)) {
+        fprintf(stderr, "hcmc: error: %s\n", err.msg);
+        return 1;
+    }
+    printf("%zu plots in %s/plots\nreport: %s/report.html\n", n, dir, dir);
+    return 0;
+}
+
 int cmd_summary(int argc, char **argv)
 {
     const char *dir;

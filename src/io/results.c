@@ -24,6 +24,11 @@ static const char *const status_names[] = {"ok",        "failed",     "non-finit
                                            "divergent", "degenerate", "outlier"};
 enum { N_STATUS = sizeof status_names / sizeof *status_names };
 
+const char *hcmc__shard_status_name(int status)
+{
+    return status_names[status >= 0 && status < N_STATUS ? status : 1];
+}
+
 static json_t *num(double v)
 {
     return isfinite(v) ? json_real(v) : json_null();
@@ -56,7 +61,7 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
         json_object_set_new(
             o, "status",
             json_string(
-                status_names[s->status >= 0 && s->status < N_STATUS ? s->status : 1]));
+                hcmc__shard_status_name(s->status)));
         json_object_set_new(o, "divergences", json_integer((json_int_t)s->divergences));
         json_object_set_new(o, "seconds", num(s->seconds));
         json_object_set_new(o, "r_hat_max", num(s->rhat_max));
@@ -77,6 +82,7 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
     json_object_set_new(run, "seed", json_integer((json_int_t)c->seed));
     json_object_set_new(run, "points", json_integer((json_int_t)r->n_points));
     json_object_set_new(run, "combination", json_string(c->combination));
+    json_object_set_new(run, "min_success_rate", num(c->min_success_rate));
     json_object_set_new(root, "parameters", params);
     json_object_set_new(root, "shards", shards);
     json_object_set_new(run, "error", failure ? json_string(failure) : json_null());

@@ -24,6 +24,9 @@ int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
 int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
                       const hcmc_target *t, uint64_t fingerprint, hcmc_error *err);
 
+/* "ok", "failed", "non-finite", ... of HCMC_SHARD_* (summary.json's words). */
+const char *hcmc__shard_status_name(int status);
+
 /* A shard file read back (shard_file.c). */
 typedef struct {
     hcmc_nuts_draws D; /* sampling draws; theta from the file or the bounds */
