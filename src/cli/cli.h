@@ -27,12 +27,14 @@ int cli_override(hcmc_config *c, const char *opt, const char *value, int *failed
 hcmc_config *cli_config(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
                         int (*flag)(const char *arg, void *user), void *user,
                         int *status);
-/* The usage lines of the overrides. */
-extern const char cli_override_usage[];
+/* The help of a command (help.c), the command list, the manual page. */
+void cli_help_print(FILE *f, const char *cmd);
+void cli_usage(FILE *f);
+int cli_man(FILE *f);
+int cmd_man(int argc, char **argv);
 /* The one argument of a command that takes only RUN_DIR (and --help, which
- * prints help to stdout). Returns -1 with *dir set, else the exit status:
- * 0 after --help, 2 after a usage error (message printed). */
-int cli_run_dir(int argc, char **argv, const char *cmd, const char *help,
-                const char **dir);
+ * prints the command's help to stdout). Returns -1 with *dir set, else the
+ * exit status: 0 after --help, 2 after a usage error (message printed). */
+int cli_run_dir(int argc, char **argv, const char *cmd, const char **dir);
 
 #endif

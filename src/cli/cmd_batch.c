@@ -12,13 +12,7 @@
 
 static void plan_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: hcmc plan --config CONFIG.yaml -o RUN_DIR [OVERRIDES]\n"
-            "Reads the data, builds the shard plan and the warm start, and writes\n"
-            "RUN_DIR/plan.h5 and RUN_DIR/config.yaml: what hcmc worker jobs on any\n"
-            "node that sees RUN_DIR need.\n"
-            "overrides (win over the file):\n%s",
-            cli_override_usage);
+    cli_help_print(f, "plan");
 }
 
 int cmd_plan(int argc, char **argv)
@@ -45,16 +39,7 @@ int cmd_plan(int argc, char **argv)
 
 static void worker_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: hcmc worker RUN_DIR [--shard N | --list FILE] [-q]\n"
-            "Runs one shard of the plan in RUN_DIR and writes\n"
-            "RUN_DIR/shards/shard_N.h5 and shard_N.status. The shard is N, else\n"
-            "line I (from 0) of FILE, else I itself, where I is the job array index\n"
-            "(SLURM_ARRAY_TASK_ID, PBS_ARRAY_INDEX or PBS_ARRAYID; 0 without one\n"
-            "when FILE is given). A shard finished before is not sampled again.\n"
-            "exit status: 0 done (now or before), 1 failed or an error, %d stopped by\n"
-            "a signal (SIGTERM before the walltime): submit it again.\n",
-            EXIT_TERMINATED);
+    cli_help_print(f, "worker");
 }
 
 static int parse_index(const char *what, const char *s, size_t *out)
@@ -166,13 +151,7 @@ int cmd_worker(int argc, char **argv)
 int cmd_status(int argc, char **argv)
 {
     const char *dir;
-    int rc =
-        cli_run_dir(argc, argv, "status",
-                    "usage: hcmc status RUN_DIR\n"
-                    "Where the run in RUN_DIR stands: shards done, failed, running,\n"
-                    "stopped and not started; the last job submitted; whether it is\n"
-                    "combined. Exit status 0 when every shard is done.\n",
-                    &dir);
+    int rc = cli_run_dir(argc, argv, "status", &dir);
     if (rc >= 0)
         return rc;
     hcmc_dir_status st;

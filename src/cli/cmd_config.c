@@ -25,21 +25,6 @@ static const struct {
     {"-o", "output.directory"},
 };
 
-const char cli_override_usage[] =
-    "  --num-shards N|auto   optimization.cmc.sharding.num_shards\n"
-    "  --backend NAME        optimization.cmc.backend_config.name\n"
-    "  --seed S              optimization.cmc.seed\n"
-    "  --num-samples N       optimization.cmc.per_shard_mcmc.num_samples\n"
-    "  --num-warmup N        optimization.cmc.per_shard_mcmc.num_warmup\n"
-    "  --num-chains N        optimization.cmc.per_shard_mcmc.num_chains\n"
-    "  --workers N|auto      optimization.cmc.backend_config.num_workers\n"
-    "  --max-retries N       optimization.cmc.backend_config.max_retries\n"
-    "  --per-shard-timeout S optimization.cmc.per_shard_timeout (seconds)\n"
-    "  -o, --output-dir DIR  output.directory\n"
-    "  --set KEY=VALUE       any setting by its dotted path, e.g.\n"
-    "                        --set "
-    "optimization.cmc.backend_config.slurm.time=2:00:00\n";
-
 int cli_override(hcmc_config *c, const char *opt, const char *value, int *failed)
 {
     if (!strcmp(opt, "--set")) {
@@ -125,16 +110,7 @@ hcmc_config *cli_config(int argc, char **argv, const char *cmd, void (*usage)(FI
 
 static void config_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: hcmc config --mode static|laminar_flow [-o FILE]\n"
-            "       hcmc config --check CONFIG.yaml [OVERRIDES]\n"
-            "\n"
-            "The first form writes a commented configuration template (to stdout,\n"
-            "or FILE). The second reads CONFIG.yaml, applies the overrides and prints\n"
-            "the settings in force; it exits non-zero on any error.\n"
-            "\n"
-            "overrides (win over the file):\n%s",
-            cli_override_usage);
+    cli_help_print(f, "config");
 }
 
 static void print_settings(const hcmc_config *c)
@@ -294,13 +270,12 @@ int cmd_config(int argc, char **argv)
     return status;
 }
 
-int cli_run_dir(int argc, char **argv, const char *cmd, const char *help,
-                const char **dir)
+int cli_run_dir(int argc, char **argv, const char *cmd, const char **dir)
 {
     *dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            fputs(help, stdout);
+            cli_help_print(stdout, cmd);
             return 0;
         }
         if (*dir || argv[i][0] == '-') {

@@ -18,26 +18,7 @@ static const double default_truth[HCMC_NPHYS_MAX] = {2e4,  -0.5, 100.0, 2e-4,
 
 static void simulate_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: hcmc simulate -o FILE.h5 [OPTIONS]\n"
-            "Writes synthetic two-time data in a real APS layout.\n"
-            "  --mode MODE          static or laminar_flow (default laminar_flow)\n"
-            "  --layout L           current or legacy (default current)\n"
-            "  --frames N           frames per map (default 200)\n"
-            "  --angles LIST        angles in degrees, comma-separated\n"
-            "                       (default -45,0,45,90)\n"
-            "  --q Q                wavevector [1/A] (default 0.0054)\n"
-            "  --dt DT              frame step [s] (default 0.1)\n"
-            "  --gap L              stator-rotor gap [A] (default 2e6)\n"
-            "  --param NAME=VALUE   a true physical parameter (repeatable); defaults\n"
-            "                       D0=2e4 alpha=-0.5 D_offset=100 gamma_dot_t0=2e-4\n"
-            "                       beta=-0.3 gamma_dot_t_offset=1e-5 phi0=4\n"
-            "  --contrast C         (default 0.3)\n"
-            "  --offset O           (default 1.0)\n"
-            "  --noise SIGMA        Normal noise on c2 (default 0.02; 0: exact model)\n"
-            "  --seed S             (default 42)\n"
-            "  --no-compress        store maps without LZF\n"
-            "  --config-out FILE    also write a config that runs on this file\n");
+    cli_help_print(f, "simulate");
 }
 
 static int num(const char *opt, const char *s, double *out)
@@ -290,10 +271,7 @@ int cmd_simulate(int argc, char **argv)
 int cmd_inspect(int argc, char **argv)
 {
     if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        fprintf(argc == 2 ? stdout : stderr,
-                "usage: hcmc inspect FILE.h5\n"
-                "Prints the layout, q bins, angles, maps, frames, frame time and "
-                "compression of an APS two-time file.\n");
+        cli_help_print(argc == 2 ? stdout : stderr, "inspect");
         return argc == 2 ? 0 : 2;
     }
     hcmc_aps_info info;

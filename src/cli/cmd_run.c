@@ -1,9 +1,12 @@
 /* hcmc run: the whole analysis from a configuration. */
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -11,19 +14,7 @@
 
 static void run_usage(FILE *f)
 {
-    fprintf(
-        f,
-        "usage: hcmc run --config CONFIG.yaml [OVERRIDES] [--fresh] [-q]\n"
-        "Runs the analysis CONFIG.yaml describes and writes summary.json,\n"
-        "posterior.nc, shards/ and config.yaml to the output directory.\n"
-        "Shards finished by an earlier run of the same problem in that\n"
-        "directory are reused (resume); Ctrl-C stops and keeps them.\n"
-        "  --fresh               sample every shard again\n"
-        "  --submit-only         slurm, pbs: submit the shard jobs and a combine\n"
-        "                        job, and return (hcmc status RUN_DIR follows them)\n"
-        "  -q, --quiet           only errors and the final table\n"
-        "overrides (win over the file):\n%s",
-        cli_override_usage);
+    cli_help_print(f, "run");
 }
 
 /* Progress: a bar on stderr when it is a terminal (log lines print above
@@ -77,17 +68,85 @@ static void on_progress(void *user, const hcmc_run_progress *p)
     }
 }
 
-static void log_above_bar(hcmc_log_level level, const char *line, void *user)
+/* Log lines go to the terminal (above the bar when there is one) at the
+ * level the user chose, and to RUN_DIR/run.log at least at INFO, with the
+ * time. The run creates RUN_DIR: lines from before are kept until it
+ * exists. Forked workers (another pid) write to stderr only. */
+typedef struct {
+    progress_view *view;
+    hcmc_log_level term_level;
+    char path[4200];
+    FILE *file;
+    char *pending;
+    size_t n_pending;
+    pid_t owner;
+} run_log;
+
+static void run_log_write(run_log *L, const char *text)
 {
-    progress_view *v = user;
+    if (!L->file) {
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s", L->path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = 0;
+        struct stat st;
+        if (!stat(dir, &st) && S_ISDIR(st.st_mode) && (L->file = fopen(L->path, "a"))) {
+            if (L->pending)
+                fwrite(L->pending, 1, L->n_pending, L->file);
+            free(L->pending);
+            L->pending = NULL;
+            L->n_pending = 0;
+        }
+    }
+    if (L->file) {
+        fputs(text, L->file);
+        fflush(L->file);
+    } else if (L->n_pending < (1u << 20)) {
+        size_t n = strlen(text);
+        char *p = realloc(L->pending, L->n_pending + n);
+        if (p) {
+            memcpy(p + L->n_pending, text, n);
+            L->pending = p;
+            L->n_pending += n;
+        }
+    }
+}
+
+static void run_log_sink(hcmc_log_level level, const char *line, void *user)
+{
+    run_log *L = user;
     static const char *const tag[] = {"error: ", "warning: ", "", "debug: "};
-    fprintf(stderr, "%shcmc: %s%s\n", v->shown ? "\r\033[K" : "", tag[level], line);
-    if (v->shown)
-        draw_bar(v);
+    if (getpid() != L->owner) {
+        fprintf(stderr, "hcmc: %s%s\n", tag[level], line);
+        return;
+    }
+    if (level <= L->term_level) {
+        progress_view *v = L->view;
+        fprintf(stderr, "%shcmc: %s%s\n", v->shown ? "\r\033[K" : "", tag[level], line);
+        if (v->shown)
+            draw_bar(v);
+    }
+    char text[1200], when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+    snprintf(text, sizeof text, "%s %s%s\n", when, tag[level], line);
+    run_log_write(L, text);
+}
+
+static void run_log_close(run_log *L)
+{
+    run_log_write(L, ""); /* the directory may exist only now */
+    if (L->file)
+        fclose(L->file);
+    free(L->pending);
+    L->file = NULL;
+    L->pending = NULL;
 }
 
 typedef struct {
-    bool quiet, fresh, submit_only;
+    bool quiet, verbose, fresh, submit_only, no_plots;
 } run_flags;
 
 static int run_flag(const char *a, void *user)
@@ -95,10 +154,14 @@ static int run_flag(const char *a, void *user)
     run_flags *f = user;
     if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
         f->quiet = true;
+    else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+        f->verbose = true;
     else if (!strcmp(a, "--fresh"))
         f->fresh = true;
     else if (!strcmp(a, "--submit-only"))
         f->submit_only = true;
+    else if (!strcmp(a, "--no-plots"))
+        f->no_plots = true;
     else
         return 0;
     return 1;
@@ -131,6 +194,23 @@ static hcmc_pool *early_pool(const hcmc_config *c, bool submit_only)
     return pool;
 }
 
+/* Plots and report of the run in dir; a failure is a warning (the run's
+ * results are on disk either way). Returns 0 when both were written. */
+static int plots_and_report(const char *dir, const hcmc_plot_options *po)
+{
+    hcmc_error err;
+    size_t n = 0;
+    double t0 = hcmc_seconds();
+    if (hcmc_plot_dir(dir, po, &n, &err) || hcmc_report_write(dir, &err)) {
+        hcmc_log(HCMC_LOG_WARN, "plots and report: %s (hcmc plot %s tries again)",
+                 err.msg, dir);
+        return 1;
+    }
+    hcmc_log(HCMC_LOG_INFO, "%zu plots in %s/plots, report %s/report.html (%.1f s)", n,
+             dir, dir, hcmc_seconds() - t0);
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_flags fl = {0};
@@ -140,17 +220,22 @@ int cmd_run(int argc, char **argv)
         return status;
     hcmc_error err;
     bool quiet = fl.quiet, fresh = fl.fresh, submit_only = fl.submit_only;
-    if (quiet)
-        hcmc_log_set_level(HCMC_LOG_ERROR);
+    progress_view view = {.tty = !quiet && isatty(STDERR_FILENO)};
+    run_log L = {.view = &view,
+                 .term_level = quiet        ? HCMC_LOG_ERROR
+                               : fl.verbose ? HCMC_LOG_DEBUG
+                                            : HCMC_LOG_INFO,
+                 .owner = getpid()};
+    snprintf(L.path, sizeof L.path, "%s/run.log", c->output_dir);
+    hcmc_log_set_level(fl.verbose ? HCMC_LOG_DEBUG : HCMC_LOG_INFO);
+    hcmc_log_set_sink(run_log_sink, &L);
+    hcmc_log(HCMC_LOG_INFO, "hcmc %s run --config %s", HCMC_VERSION, c->source);
     for (size_t k = 0; k < c->n_overrides; k++)
         hcmc_log(HCMC_LOG_INFO, "override %s", c->overrides[k]);
-    progress_view view = {.tty = !quiet && isatty(STDERR_FILENO)};
     hcmc_run_options o = {.fresh = fresh,
                           .progress = quiet ? NULL : on_progress,
                           .user = &view,
                           .submit_only = submit_only};
-    if (view.tty)
-        hcmc_log_set_sink(log_above_bar, &view);
     hcmc_stop_install_handlers();
     hcmc_run_result *r;
     status = 0;
@@ -159,7 +244,7 @@ int cmd_run(int argc, char **argv)
     hcmc_pool_free(o.pool);
     if (view.shown)
         fprintf(stderr, "\n");
-    hcmc_log_set_sink(NULL, NULL);
+    view.shown = false;
     if (rc == HCMC_ECANCELED) {
         int sig = hcmc_stop_signal();
         fprintf(stderr,
@@ -170,6 +255,9 @@ int cmd_run(int argc, char **argv)
         status = sig ? 128 + sig : 1;
     } else if (rc) {
         fprintf(stderr, "hcmc: error: %s\n", err.msg);
+        run_log_write(&L, "error: ");
+        run_log_write(&L, err.msg);
+        run_log_write(&L, "\n");
         status = 1;
     } else if (r->rank > 0) {
         hcmc_run_result_free(r); /* an mpi rank: rank 0 reports */
@@ -185,6 +273,8 @@ int cmd_run(int argc, char **argv)
                c->output_dir);
         hcmc_run_result_free(r);
     } else {
+        if (!fl.no_plots)
+            plots_and_report(c->output_dir, NULL);
         hcmc_run_print_table(stdout, r);
         if (r->reused)
             printf("resumed: %zu shards from the earlier run, %zu sampled now\n",
@@ -192,6 +282,8 @@ int cmd_run(int argc, char **argv)
         printf("results in %s\n", c->output_dir);
         hcmc_run_result_free(r);
     }
+    hcmc_log_set_sink(NULL, NULL);
+    run_log_close(&L);
     hcmc_config_release(c);
     free(c);
     return status;
@@ -200,17 +292,16 @@ int cmd_run(int argc, char **argv)
 int cmd_combine(int argc, char **argv)
 {
     const char *dir = NULL, *method = NULL;
+    bool no_plots = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: hcmc combine RUN_DIR [--method M]\n"
-                   "Combines the shard files in RUN_DIR/shards again (M: auto,\n"
-                   "consensus_mc, robust_consensus_mc, gaussian, weighted_gaussian,\n"
-                   "simple_average; default: the run's config) and rewrites\n"
-                   "RUN_DIR/summary.json and RUN_DIR/posterior.nc.\n");
+            cli_help_print(stdout, "combine");
             return 0;
         }
         if (!strcmp(argv[i], "--method") && i + 1 < argc)
             method = argv[++i];
+        else if (!strcmp(argv[i], "--no-plots"))
+            no_plots = true;
         else if (!dir && argv[i][0] != '-')
             dir = argv[i];
         else {
@@ -240,6 +331,8 @@ int cmd_combine(int argc, char **argv)
         fprintf(stderr, "hcmc: error: %s\n", err.msg);
         status = 1;
     } else {
+        if (!no_plots)
+            plots_and_report(dir, NULL);
         printf("combined with %s\n", c->combination);
         hcmc_run_print_table(stdout, r);
         hcmc_run_result_free(r);
@@ -249,21 +342,18 @@ int cmd_combine(int argc, char **argv)
     return status;
 }
 
-/* Plots and report of the run in dir; a failure is a warning (the run's
- * results are on disk either way). Returns 0 when both were written. */
-static int plots_and_report(const char *dir, const hcmc_plot_options *po)
+/* A positive count for option opt, or 0 after a message. */
+static size_t count_arg(const char *opt, const char *s)
 {
-    hcmc_error err;
-    size_t n = 0;
-    double t0 = hcmc_seconds();
-    if (hcmc_plot_dir(dir, po, &n, &err) || hcmc_report_write(dir, &err)) {
-        hcmc_log(HCMC_LOG_WARN, "plots and report: %s (hcmc plot %s tries again)",
-                 err.msg, dir);
-        return 1;
+    char *end;
+    errno = 0;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    if (!s || errno || *end || v <= 0) {
+        fprintf(stderr, "hcmc: error: %s expects a positive integer, got '%s'\n", opt,
+                s ? s : "");
+        return 0;
     }
-    hcmc_log(HCMC_LOG_INFO, "%zu plots in %s/plots, report %s/report.html (%.1f s)", n,
-             dir, dir, hcmc_seconds() - t0);
-    return 0;
+    return (size_t)v;
 }
 
 int cmd_plot(int argc, char **argv)
@@ -271,12 +361,28 @@ int cmd_plot(int argc, char **argv)
     const char *dir = NULL;
     hcmc_plot_options po;
     hcmc_plot_options_defaults(&po);
-    (void)argc, (void)argv;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--angles") && i + 1 < argc)
-            po.angles = strtoul(argv[++i], NULL, 10);
-        else if (!dir && argv[i][0] != '-')
-            dir = argv[i];
+        const char *a = argv[i];
+        size_t *target = !strcmp(a, "--angles")  ? &po.angles
+                         : !strcmp(a, "--draws") ? &po.draws
+                         : !strcmp(a, "--cells") ? &po.cells
+                                                 : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            cli_help_print(stdout, "plot");
+            return 0;
+        } else if (target) {
+            if (!(*target = count_arg(a, i + 1 < argc ? argv[++i] : NULL)))
+                return 2;
+        } else if (!dir && a[0] != '-') {
+            dir = a;
+        } else {
+            fprintf(stderr, "hcmc: error: plot: unknown option '%s'\n", a);
+            return 2;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "hcmc: error: plot needs RUN_DIR\n");
+        return 2;
     }
     hcmc_error err;
     size_t n = 0;
@@ -291,15 +397,7 @@ int cmd_plot(int argc, char **argv)
 int cmd_summary(int argc, char **argv)
 {
     const char *dir;
-    int rc = cli_run_dir(
-        argc, argv, "summary",
-        "usage: hcmc summary RUN_DIR\n"
-        "Prints the table of a finished run again from RUN_DIR/summary.json:\n"
-        "parameter, mean, sd, 90% interval, R-hat, ESS; then every shard\n"
-        "that was excluded or failed, with its reason.\n"
-        "exit status: 0 the run ended well, 1 it ended with an error (shown)\n"
-        "or the file cannot be read, 2 a usage error.\n",
-        &dir);
+    int rc = cli_run_dir(argc, argv, "summary", &dir);
     if (rc >= 0)
         return rc;
     hcmc_run_result *r;

@@ -1,4 +1,5 @@
-/* The hcmc command. Subcommands so far: demo, config, simulate, inspect. */
+/* The hcmc command: one function per subcommand (src/cli/cmd_*.c); their
+ * help is in help.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -13,33 +14,12 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: hcmc [--version] [--help] COMMAND [OPTIONS]\n"
-               "\n"
-               "commands:\n"
-               "  demo    simulate a data set and evaluate the model's log density\n"
-               "          and gradient at the true parameters\n"
-               "  config    write a configuration template, or check a configuration\n"
-               "  simulate  write synthetic two-time data as an APS HDF5 file\n"
-               "  inspect   show what an APS HDF5 file holds\n"
-               "  run       the whole analysis from a configuration\n"
-               "  combine   combine the shard files of a run again\n"
-               "  summary   print a finished run's table again\n"
-               "  plan      write a run directory's plan for worker jobs\n"
-               "  worker    run one shard of a plan (what batch jobs run)\n"
-               "  status    where a run directory stands\n"
-               "\n"
-               "hcmc COMMAND --help shows the options of a command.\n");
+    cli_usage(f);
 }
 
 static void demo_usage(FILE *f)
 {
-    fprintf(f, "usage: hcmc demo [OPTIONS]\n"
-               "  --mode MODE     static or laminar_flow (default laminar_flow)\n"
-               "  --angles N      number of angles (default 3)\n"
-               "  --frames N      frames per angle (default 200)\n"
-               "  --noise SIGMA   noise added to c2 (default 0.01)\n"
-               "  --seed S        random seed (default 42)\n"
-               "  --convention C  physical or homodyne (default physical)\n");
+    cli_help_print(f, "demo");
 }
 
 static int parse_size(const char *opt, const char *s, size_t *out)
@@ -266,6 +246,8 @@ int main(int argc, char **argv)
         return cmd_summary(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot"))
         return cmd_plot(argc - 1, argv + 1);
+    if (!strcmp(cmd, "man"))
+        return cmd_man(argc - 1, argv + 1);
     fprintf(stderr, "hcmc: error: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -30,10 +30,10 @@ void hcmc_plot_options_defaults(hcmc_plot_options *o)
 /* ---- the draws of a run ---------------------------------------------------- */
 
 typedef struct {
-    hcmc_run_result *sum; /* summary.json: names, summaries, shard status */
-    size_t d, C, S, K, G; /* G = C * S */
-    double *post;         /* [d][G] combined draws, constrained */
-    double *shard;        /* [d][K][G], NaN for a shard without draws */
+    hcmc_run_result *sum;            /* summary.json: names, summaries, shard status */
+    size_t d, C, S, K, G;            /* G = C * S */
+    double *post;                    /* [d][G] combined draws, constrained */
+    double *shard;                   /* [d][K][G], NaN for a shard without draws */
     size_t phys[HCMC_NPHYS_MAX], np; /* coordinates of the physical parameters */
     char data_file[4096];            /* the posterior.nc attribute */
 } run_draws;
@@ -135,11 +135,11 @@ enum { COL_BG = 0, COL_FG, COL_GREY, COL_LIGHT, COL_BAND, COL_EXCL, COL_SERIES }
  * friendly set) */
 static void palette(void)
 {
-    static const PLINT rgb[][3] = {
-        {255, 255, 255}, {0, 0, 0},      {110, 110, 110}, {200, 200, 200},
-        {190, 215, 240}, {215, 48, 39},  {0, 114, 178},   {230, 159, 0},
-        {0, 158, 115},   {204, 121, 167}, {86, 180, 233},  {213, 94, 0},
-        {120, 94, 240},  {60, 60, 60}};
+    static const PLINT rgb[][3] = {{255, 255, 255}, {0, 0, 0},       {110, 110, 110},
+                                   {200, 200, 200}, {190, 215, 240}, {215, 48, 39},
+                                   {0, 114, 178},   {230, 159, 0},   {0, 158, 115},
+                                   {204, 121, 167}, {86, 180, 233},  {213, 94, 0},
+                                   {120, 94, 240},  {60, 60, 60}};
     size_t n = sizeof rgb / sizeof rgb[0];
     PLINT r[16], g[16], b[16];
     for (size_t i = 0; i < n; i++)
@@ -412,7 +412,8 @@ static int plot_trace(const run_draws *R, const char *path, hcmc_error *err)
         cell(&L, 0, (int)p, 1, (int)np);
         plwind(0, (double)(R->S - 1 ? R->S - 1 : 1), lo - pad, hi + pad);
         plcol0(COL_FG);
-        plbox(p + 1 == np ? "bcnsto" : "bcst", 0, 0, "bcnstvo", tick_step(lo, hi, 4), 0);
+        plbox(p + 1 == np ? "bcnsto" : "bcst", 0, 0, "bcnstvo", tick_step(lo, hi, 4),
+              0);
         for (size_t c = 0; c < R->C; c++) {
             colour(series(c), 0.85);
             plline((PLINT)R->S, x, v + c * R->S);
@@ -423,8 +424,9 @@ static int plot_trace(const run_draws *R, const char *path, hcmc_error *err)
         plmtex("t", 0.5, 0.0, 0.0, lab);
         if (p == 0) {
             char t[160];
-            snprintf(t, sizeof t, "Trace of the combined draws (%zu chains x %zu draws)",
-                     R->C, R->S);
+            snprintf(t, sizeof t,
+                     "Trace of the combined draws (%zu chains x %zu draws)", R->C,
+                     R->S);
             plmtex("t", 2.2, 0.5, 0.5, t);
         }
     }
@@ -567,7 +569,8 @@ static int plot_forest(const run_draws *R, const char *path, hcmc_error *err)
                 if (isfinite(v[i]))
                     m += v[i], n++;
             m /= n ? (double)n : 1;
-            PLFLT ix[2] = {quantile(v, R->G, 0.05, work), quantile(v, R->G, 0.95, work)};
+            PLFLT ix[2] = {quantile(v, R->G, 0.05, work),
+                           quantile(v, R->G, 0.95, work)};
             PLFLT iy[2] = {(double)s, (double)s}, px[1] = {m}, py[1] = {(double)s};
             bool kept = shard_kept(R, s);
             plcol0(kept ? COL_FG : COL_EXCL);
@@ -598,7 +601,11 @@ static int plot_forest(const run_draws *R, const char *path, hcmc_error *err)
 
 static int plot_corner(const run_draws *R, const char *path, hcmc_error *err)
 {
-    size_t np = R->np, nb = R->G / 25 < 15 ? 15 : R->G / 25 > 40 ? 40 : R->G / 25, step = R->G > 3000 ? R->G / 3000 : 1;
+    size_t np = R->np,
+           nb = R->G / 25 < 15   ? 15
+                : R->G / 25 > 40 ? 40
+                                 : R->G / 25,
+           step = R->G > 3000 ? R->G / 3000 : 1;
     size_t m = (R->G + step - 1) / step;
     double *work = malloc(R->G * sizeof *work), lo[HCMC_NPHYS_MAX], hi[HCMC_NPHYS_MAX];
     PLFLT *x = malloc(m * sizeof *x), *y = malloc(m * sizeof *y);
@@ -635,7 +642,8 @@ static int plot_corner(const run_draws *R, const char *path, hcmc_error *err)
                     top = h[b] > top ? h[b] : top;
                 plwind(lo[c], hi[c], 0, 1.1 * (top > 0 ? top : 1));
                 plcol0(COL_FG);
-                plbox(r + 1 == np ? "bcnsto" : "bcst", tick_step(lo[c], hi[c], 1.6), 0, "bc", 0, 0);
+                plbox(r + 1 == np ? "bcnsto" : "bcst", tick_step(lo[c], hi[c], 1.6), 0,
+                      "bc", 0, 0);
                 plwidth(2.0);
                 colour(COL_SERIES, 1.0);
                 steps(h, nb, lo[c], hi[c]);
@@ -783,9 +791,10 @@ static void heat_panel(double x0, double x1, double y0, double y1, PLFLT **img,
     for (size_t a = 0; a < B; a++)
         for (size_t b = 0; b < B; b++) {
             double v = img[a][b];
-            img[a][b] = !isfinite(v) ? zlo - (zhi - zlo) - 1 : v < zlo ? zlo
-                                                          : v > zhi ? zhi
-                                                                    : v;
+            img[a][b] = !isfinite(v) ? zlo - (zhi - zlo) - 1
+                        : v < zlo    ? zlo
+                        : v > zhi    ? zhi
+                                     : v;
         }
     plvpor(x0, x1, y0, y1);
     plwind(0, T, 0, T);
@@ -833,8 +842,9 @@ static int plot_angle(const data_view *V, size_t a, size_t cells, const char *pa
     if ((rc = hcmc_points_subset(P, idx, n, &sub, err)))
         goto out;
     if ((rc = hcmc_target_residuals(V->t, V->ws, &sub, V->zmean, r, NULL, 0))) {
-        rc = hcmc_error_set(err, rc, "%s: the model cannot be evaluated at the "
-                                     "posterior mean",
+        rc = hcmc_error_set(err, rc,
+                            "%s: the model cannot be evaluated at the "
+                            "posterior mean",
                             path);
         goto out;
     }
@@ -1029,7 +1039,8 @@ static int plot_cuts(const run_draws *R, const data_view *V, const size_t *angle
         const char *text[3];
         int cols[3];
         for (size_t k = 0; k < nr; k++) {
-            snprintf(names[k], sizeof names[k], "t#d1#u = %.3g s", (double)rows[k] * V->dt);
+            snprintf(names[k], sizeof names[k], "t#d1#u = %.3g s",
+                     (double)rows[k] * V->dt);
             text[k] = names[k];
             cols[k] = series(k);
         }

@@ -68,8 +68,8 @@ static int base64_file(FILE *f, const char *path)
 /* Order of the plots on the page: the draws first, then the data. */
 static int plot_rank(const char *name)
 {
-    static const char *const order[] = {"trace", "marginals", "forest", "corner",
-                                        "c2_angle", "c2_cuts"};
+    static const char *const order[] = {"trace",  "marginals", "forest",
+                                        "corner", "c2_angle",  "c2_cuts"};
     for (int k = 0; k < 6; k++)
         if (!strncmp(name, order[k], strlen(order[k])))
             return k;
@@ -104,17 +104,18 @@ static void num(FILE *f, double v)
 static void write_body(FILE *f, const char *dir, const hcmc_run_result *r,
                        const char *failure, json_t *run)
 {
-    fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n"
-          "<title>hcmc report</title>\n<style>\n"
-          "body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}\n"
-          "table{border-collapse:collapse;margin:1em 0}\n"
-          "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}\n"
-          "th{background:#eee} td.l{text-align:left}\n"
-          ".pass{color:#060;font-weight:bold}.fail{color:#b00;font-weight:bold}\n"
-          "img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}\n"
-          "pre{background:#f6f6f6;padding:1em;overflow:auto}\n"
-          "</style></head><body>\n",
-          f);
+    fputs(
+        "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n"
+        "<title>hcmc report</title>\n<style>\n"
+        "body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}\n"
+        "table{border-collapse:collapse;margin:1em 0}\n"
+        "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}\n"
+        "th{background:#eee} td.l{text-align:left}\n"
+        ".pass{color:#060;font-weight:bold}.fail{color:#b00;font-weight:bold}\n"
+        "img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}\n"
+        "pre{background:#f6f6f6;padding:1em;overflow:auto}\n"
+        "</style></head><body>\n",
+        f);
     fputs("<h1>hcmc run: ", f);
     html_text(f, dir);
     fputs("</h1>\n", f);
@@ -172,18 +173,22 @@ static void write_body(FILE *f, const char *dir, const hcmc_run_result *r,
     fputs("<h2>Diagnostics</h2>\n<table>\n<tr><th>check</th><th>value</th>"
           "<th>threshold</th><th></th></tr>\n",
           f);
-    fprintf(f, "<tr><td class=l>largest R-hat of the combined draws</td><td>%.4f</td>"
-               "<td>&le; %.2f</td>%s</tr>\n",
+    fprintf(f,
+            "<tr><td class=l>largest R-hat of the combined draws</td><td>%.4f</td>"
+            "<td>&le; %.2f</td>%s</tr>\n",
             rhat, REPORT_RHAT_MAX, pass(!bad_rhat));
-    fprintf(f, "<tr><td class=l>smallest bulk/tail ESS</td><td>%.0f</td>"
-               "<td>&ge; %.0f</td>%s</tr>\n",
+    fprintf(f,
+            "<tr><td class=l>smallest bulk/tail ESS</td><td>%.0f</td>"
+            "<td>&ge; %.0f</td>%s</tr>\n",
             isfinite(ess) ? ess : 0.0, REPORT_ESS_MIN, pass(!bad_ess));
-    fprintf(f, "<tr><td class=l>shards combined</td><td>%zu of %zu</td>"
-               "<td>&ge; %.0f %%</td>%s</tr>\n",
+    fprintf(f,
+            "<tr><td class=l>shards combined</td><td>%zu of %zu</td>"
+            "<td>&ge; %.0f %%</td>%s</tr>\n",
             r->n_kept, r->n_shards, 100 * min_rate,
             pass(r->n_shards && (double)r->n_kept >= min_rate * (double)r->n_shards));
-    fprintf(f, "<tr><td class=l>divergent transitions, all shards</td><td>%zu</td>"
-               "<td>0</td>%s</tr>\n",
+    fprintf(f,
+            "<tr><td class=l>divergent transitions, all shards</td><td>%zu</td>"
+            "<td>0</td>%s</tr>\n",
             div, pass(div == 0));
     fputs("</table>\n<p>R-hat and ESS as in Vehtari et al. (2021); a shard whose "
           "divergence rate exceeds max_divergence_rate is excluded before the "
