@@ -139,9 +139,15 @@ static const key_spec keys[] = {
      NULL, 0, 0, -1},
     {"output.directory", V_STRING, F(output_dir), NULL, 0, 0, -1},
 #define SLURM_KEY(name, type, field)                                                   \
-    {"optimization.cmc.backend_config.slurm." name, type, F(slurm.field), NULL, 0, 0, -1}
+    {                                                                                  \
+        "optimization.cmc.backend_config.slurm." name, type, F(slurm.field), NULL, 0,  \
+            0, -1                                                                      \
+    }
 #define PBS_KEY(name, type, field)                                                     \
-    {"optimization.cmc.backend_config.pbs." name, type, F(pbs.field), NULL, 0, 0, -1}
+    {                                                                                  \
+        "optimization.cmc.backend_config.pbs." name, type, F(pbs.field), NULL, 0, 0,   \
+            -1                                                                         \
+    }
     SLURM_KEY("partition", V_BATCH, partition),
     SLURM_KEY("account", V_BATCH, account),
     SLURM_KEY("qos", V_BATCH, qos),
@@ -912,10 +918,12 @@ static int walk_map(walk *W, const yaml_node_t *map, const char *prefix, int dep
                 st = st || !strcmp(structured[s], path);
             if (st)
                 rc = read_structured(W, path, vn, err);
+            else if (leads_somewhere(path) && vn->type == YAML_MAPPING_NODE)
+                rc = walk_map(W, vn, path, depth + 1,
+                              err); /* before the ignored
+                                        prefixes: output.directory */
             else if (is_ignored(path))
                 continue;
-            else if (leads_somewhere(path) && vn->type == YAML_MAPPING_NODE)
-                rc = walk_map(W, vn, path, depth + 1, err);
             else if (leads_somewhere(path) && is_null(vn))
                 continue;
             else {

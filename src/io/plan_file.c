@@ -64,7 +64,8 @@ static int get(hid_t f, const char *name, hid_t mem_t, size_t n, void *buf)
     if (n == 0)
         return 0;
     hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
-    int rc = ds >= 0 && H5Dread(ds, mem_t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0 ? 0 : -1;
+    int rc =
+        ds >= 0 && H5Dread(ds, mem_t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0 ? 0 : -1;
     if (ds >= 0)
         H5Dclose(ds);
     return rc;
@@ -83,7 +84,8 @@ int hcmc__plan_write(const char *path, const hcmc_config *c, const hcmc__prepare
     const hcmc_shard_plan *plan = P->plan;
     const hcmc_target_spec *spec = hcmc__problem_spec(P->prob);
     const double *cov0, *z0 = hcmc__problem_start(P->prob, &cov0);
-    size_t A = pts->n_phi, n = pts->n, K = plan->n_shards, d = hcmc_problem_dim(P->prob);
+    size_t A = pts->n_phi, n = pts->n, K = plan->n_shards,
+           d = hcmc_problem_dim(P->prob);
     char *ov = calloc(c->n_overrides + 1, sizeof c->overrides[0] + 1);
     if (!ov)
         return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
@@ -102,17 +104,18 @@ int hcmc__plan_write(const char *path, const hcmc_config *c, const hcmc__prepare
         return hcmc_error_set(err, HCMC_EIO, "%s: cannot create", tmp);
     }
     uint64_t fp = P->fingerprint, nt = pts->n_t, cmc = P->cmc;
-    int bad = hcmc__h5_attr_string(f, "format", PLAN_FORMAT) ||
-              hcmc__h5_attr_string(f, "hcmc_version", HCMC_VERSION) ||
-              hcmc__h5_attr_string(f, "config", c->text) ||
-              hcmc__h5_attr_string(f, "config_source", c->source) ||
-              hcmc__h5_attr_string(f, "overrides", ov) ||
-              hcmc__h5_attr_string(f, "data_file", c->data_file) ||
-              hcmc__h5_attr_write(f, "fingerprint", H5T_STD_U64LE, H5T_NATIVE_UINT64, &fp) ||
-              hcmc__h5_attr_write(f, "n_t", H5T_STD_U64LE, H5T_NATIVE_UINT64, &nt) ||
-              hcmc__h5_attr_write(f, "cmc", H5T_STD_U64LE, H5T_NATIVE_UINT64, &cmc) ||
-              hcmc__h5_attr_write(f, "sigma_scale", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
-                       &spec->sigma_scale);
+    int bad =
+        hcmc__h5_attr_string(f, "format", PLAN_FORMAT) ||
+        hcmc__h5_attr_string(f, "hcmc_version", HCMC_VERSION) ||
+        hcmc__h5_attr_string(f, "config", c->text) ||
+        hcmc__h5_attr_string(f, "config_source", c->source) ||
+        hcmc__h5_attr_string(f, "overrides", ov) ||
+        hcmc__h5_attr_string(f, "data_file", c->data_file) ||
+        hcmc__h5_attr_write(f, "fingerprint", H5T_STD_U64LE, H5T_NATIVE_UINT64, &fp) ||
+        hcmc__h5_attr_write(f, "n_t", H5T_STD_U64LE, H5T_NATIVE_UINT64, &nt) ||
+        hcmc__h5_attr_write(f, "cmc", H5T_STD_U64LE, H5T_NATIVE_UINT64, &cmc) ||
+        hcmc__h5_attr_write(f, "sigma_scale", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                            &spec->sigma_scale);
     free(ov);
     bad = bad || put(f, "phi", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, A, pts->phi) ||
           put(f, "angle_start", H5T_STD_U64LE, H5T_NATIVE_UINT64, A + 1,
@@ -148,7 +151,8 @@ static int plan_config(hid_t f, const char *path, hcmc_config *c, hcmc_error *er
     char *src = read_attr_str(f, "config_source");
     int rc = HCMC_OK;
     if (!text || !ov) {
-        rc = hcmc_error_set(err, HCMC_EFORMAT, "%s: no configuration in the plan", path);
+        rc =
+            hcmc_error_set(err, HCMC_EFORMAT, "%s: no configuration in the plan", path);
         goto done;
     }
     char name[HCMC_PATH_MAX + 64];
@@ -185,7 +189,8 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
                               path);
     int rc = HCMC_OK;
     double *fixed = NULL, *z0 = NULL, *cov0 = NULL;
-    char *format = read_attr_str(f, "format"), *version = read_attr_str(f, "hcmc_version");
+    char *format = read_attr_str(f, "format"),
+         *version = read_attr_str(f, "hcmc_version");
     if (!format || strcmp(format, PLAN_FORMAT)) {
         rc = hcmc_error_set(err, HCMC_EFORMAT, "%s: not an hcmc plan file", path);
         goto done;
@@ -217,8 +222,10 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
     if (hcmc__h5_attr_read(f, "fingerprint", H5T_NATIVE_UINT64, &fp) ||
         hcmc__h5_attr_read(f, "n_t", H5T_NATIVE_UINT64, &nt) ||
         hcmc__h5_attr_read(f, "cmc", H5T_NATIVE_UINT64, &cmc) ||
-        hcmc__h5_attr_read(f, "sigma_scale", H5T_NATIVE_DOUBLE, &sigma_scale) || !K || !A) {
-        rc = hcmc_error_set(err, HCMC_EFORMAT, "%s: incomplete plan (attributes)", path);
+        hcmc__h5_attr_read(f, "sigma_scale", H5T_NATIVE_DOUBLE, &sigma_scale) || !K ||
+        !A) {
+        rc =
+            hcmc_error_set(err, HCMC_EFORMAT, "%s: incomplete plan (attributes)", path);
         goto done;
     }
     if ((rc = hcmc_points_init(&P->pts, n, A, nt, err)))
@@ -268,16 +275,17 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
         if (!parts[k].n && k >= 11)
             continue;
         if (!d || get(f, parts[k].name, parts[k].t, parts[k].n, parts[k].buf)) {
-            rc = hcmc_error_set(err, HCMC_EFORMAT,
-                                "%s: dataset '%s' missing, of the wrong size or damaged "
-                                "(checksum)",
-                                path, parts[k].name);
+            rc =
+                hcmc_error_set(err, HCMC_EFORMAT,
+                               "%s: dataset '%s' missing, of the wrong size or damaged "
+                               "(checksum)",
+                               path, parts[k].name);
             goto done;
         }
     }
     if (P->plan->start[0] != 0 || P->plan->start[K] != n) {
-        rc = hcmc_error_set(err, HCMC_EFORMAT, "%s: shard_start does not cover the points",
-                            path);
+        rc = hcmc_error_set(err, HCMC_EFORMAT,
+                            "%s: shard_start does not cover the points", path);
         goto done;
     }
     spec.model.n_t = nt;
@@ -285,18 +293,19 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
     spec.sigma_scale = sigma_scale;
     spec.fixed_contrast = has_fixed ? fixed : NULL;
     spec.fixed_offset = has_fixed ? fixed + A : NULL;
-    if ((rc = hcmc__problem_from_parts(&spec, &P->pts, d, z0, cov0, true, &P->prob, err)))
+    if ((rc = hcmc__problem_from_parts(&spec, &P->pts, d, z0, cov0, true, &P->prob,
+                                       err)))
         goto done;
     P->cmc = cmc != 0;
     hcmc__nuts_settings_of(c, &P->ns);
     P->fingerprint = hcmc_problem_fingerprint(P->prob, P->plan, &P->ns);
     if (P->fingerprint != fp)
-        rc = hcmc_error_set(err, HCMC_EFORMAT,
-                            "%s: the plan does not rebuild the problem it was made from "
-                            "(fingerprint %016llx, stored %016llx): make it again with "
-                            "hcmc plan",
-                            path, (unsigned long long)P->fingerprint,
-                            (unsigned long long)fp);
+        rc = hcmc_error_set(
+            err, HCMC_EFORMAT,
+            "%s: the plan does not rebuild the problem it was made from "
+            "(fingerprint %016llx, stored %016llx): make it again with "
+            "hcmc plan",
+            path, (unsigned long long)P->fingerprint, (unsigned long long)fp);
 done:
     free(format);
     free(version);

@@ -160,8 +160,14 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
     }
     if (!rc) {
         char path[HCMC_PATH_MAX + 32], sum[17] = "", created[32] = "";
+        /* the data file as the run recorded it (an absolute path), not as
+         * config.yaml resolves from the run directory */
+        char data_file[HCMC_PATH_MAX];
+        snprintf(path, sizeof path, "%s/posterior.nc", dir);
+        if (hcmc__posterior_data_file(path, data_file, sizeof data_file))
+            snprintf(data_file, sizeof data_file, "%s", c->data_file);
         hcmc_results_extra x = {created,
-                                c->data_file,
+                                data_file,
                                 sum,
                                 c->text ? c->text : "",
                                 (unsigned long long)c->seed,

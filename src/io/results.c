@@ -58,10 +58,8 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
         json_t *o = json_object();
         json_object_set_new(o, "id", json_integer((json_int_t)s->id));
         json_object_set_new(o, "points", json_integer((json_int_t)s->points));
-        json_object_set_new(
-            o, "status",
-            json_string(
-                hcmc__shard_status_name(s->status)));
+        json_object_set_new(o, "status",
+                            json_string(hcmc__shard_status_name(s->status)));
         json_object_set_new(o, "divergences", json_integer((json_int_t)s->divergences));
         json_object_set_new(o, "seconds", num(s->seconds));
         json_object_set_new(o, "r_hat_max", num(s->rhat_max));
@@ -243,6 +241,21 @@ fail:
             goto out;                                                                  \
         }                                                                              \
     } while (0)
+
+int hcmc__posterior_data_file(const char *path, char *buf, size_t cap)
+{
+    int nc;
+    size_t n;
+    if (nc_open(path, NC_NOWRITE, &nc) != NC_NOERR)
+        return -1;
+    int bad = nc_inq_attlen(nc, NC_GLOBAL, "data_file", &n) != NC_NOERR || n >= cap ||
+              nc_get_att_text(nc, NC_GLOBAL, "data_file", buf) != NC_NOERR;
+    nc_close(nc);
+    if (bad)
+        return -1;
+    buf[n] = 0;
+    return 0;
+}
 
 int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
                           const hcmc_results_extra *x, hcmc_error *err)

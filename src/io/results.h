@@ -19,6 +19,9 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
                         const hcmc_config *c, const char *failure, hcmc_error *err);
 int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
                           const hcmc_results_extra *x, hcmc_error *err);
+/* The data_file attribute of the posterior.nc at path into buf; -1 when
+ * there is no such file or attribute (or it does not fit). */
+int hcmc__posterior_data_file(const char *path, char *buf, size_t cap);
 /* t: the problem's target over all points (names and bounds of the
  * coordinates, so that a shard file can be constrained without the data). */
 int hcmc__write_shard(const char *path, const hcmc_shard_result *r,

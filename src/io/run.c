@@ -5,6 +5,7 @@
 #include "hcmc/run.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -593,8 +594,11 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     time_t now = time(NULL);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     checksum(c->data_file, sum);
+    char data_abs[PATH_MAX]; /* what hcmc plot reads again, from any folder */
+    if (!realpath(c->data_file, data_abs))
+        snprintf(data_abs, sizeof data_abs, "%s", c->data_file);
     hcmc_results_extra x = {
-        created, c->data_file, sum, c->text ? c->text : "", (unsigned long long)c->seed,
+        created, data_abs, sum, c->text ? c->text : "", (unsigned long long)c->seed,
         sd};
     snprintf(path, sizeof path, "%s/summary.json", c->output_dir);
     if ((rc = hcmc__write_summary(path, r, c, NULL, err)))

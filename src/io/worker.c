@@ -20,8 +20,8 @@
 static int make_dir(const char *path, hcmc_error *err)
 {
     if (mkdir(path, 0755) && errno != EEXIST)
-        return hcmc_error_set(err, HCMC_EIO, "%s: cannot create the directory: %s", path,
-                              strerror(errno));
+        return hcmc_error_set(err, HCMC_EIO, "%s: cannot create the directory: %s",
+                              path, strerror(errno));
     return HCMC_OK;
 }
 
@@ -115,8 +115,9 @@ int hcmc_worker_run(const char *dir, size_t shard, hcmc_worker_outcome *out,
         goto done;
     size_t K = P.plan->n_shards;
     if (shard >= K) {
-        rc = hcmc_error_set(err, HCMC_EINVAL, "shard %zu: the plan in %s has %zu shard%s "
-                                              "(0 to %zu)",
+        rc = hcmc_error_set(err, HCMC_EINVAL,
+                            "shard %zu: the plan in %s has %zu shard%s "
+                            "(0 to %zu)",
                             shard, dir, K, K == 1 ? "" : "s", K - 1);
         goto done;
     }
@@ -126,8 +127,8 @@ int hcmc_worker_run(const char *dir, size_t shard, hcmc_worker_outcome *out,
     hcmc_shard_result *prev =
         hcmc__shard_reuse(dir, shard, np, P.fingerprint, &stale, &damaged);
     if (prev) {
-        hcmc_log(HCMC_LOG_INFO, "shard %zu: done before (%s/shards); nothing to do", shard,
-                 dir);
+        hcmc_log(HCMC_LOG_INFO, "shard %zu: done before (%s/shards); nothing to do",
+                 shard, dir);
         status_base(&st);
         st.state = HCMC__SHARD_OK;
         st.seconds = prev->seconds;
@@ -138,8 +139,9 @@ int hcmc_worker_run(const char *dir, size_t shard, hcmc_worker_outcome *out,
         goto done;
     }
     if (damaged)
-        hcmc_log(HCMC_LOG_WARN, "shard %zu: the earlier shard file is damaged; sampled "
-                                "again",
+        hcmc_log(HCMC_LOG_WARN,
+                 "shard %zu: the earlier shard file is damaged; sampled "
+                 "again",
                  shard);
     status_base(&st);
     st.state = HCMC__SHARD_RUNNING;
@@ -208,11 +210,20 @@ int hcmc_dir_status_read(const char *dir, hcmc_dir_status *st, hcmc_error *err)
             hcmc__shard_file_release(&L);
         }
         switch (s.state) {
-        case HCMC__SHARD_OK: st->ok++; break;
-        case HCMC__SHARD_FAILED: st->failed++; break;
-        case HCMC__SHARD_RUNNING: st->running++; break;
-        case HCMC__SHARD_TERMINATED: st->terminated++; break;
-        default: st->missing++;
+        case HCMC__SHARD_OK:
+            st->ok++;
+            break;
+        case HCMC__SHARD_FAILED:
+            st->failed++;
+            break;
+        case HCMC__SHARD_RUNNING:
+            st->running++;
+            break;
+        case HCMC__SHARD_TERMINATED:
+            st->terminated++;
+            break;
+        default:
+            st->missing++;
         }
     }
     snprintf(path, sizeof path, "%s/posterior.nc", dir);
@@ -221,7 +232,8 @@ int hcmc_dir_status_read(const char *dir, hcmc_dir_status *st, hcmc_error *err)
     FILE *f = fopen(path, "r");
     char line[sizeof st->last_job];
     while (f && fgets(line, sizeof line, f))
-        snprintf(st->last_job, sizeof st->last_job, "%.*s", (int)strcspn(line, "\n"), line);
+        snprintf(st->last_job, sizeof st->last_job, "%.*s", (int)strcspn(line, "\n"),
+                 line);
     if (f)
         fclose(f);
     return HCMC_OK;
