@@ -83,6 +83,7 @@ demo: build
 	printf 'optimization:\n  cmc:\n    enable: true\n' >> $(DEMO_DIR)/config.yaml
 	./$(BUILD)/hcmc run --config $(DEMO_DIR)/config.yaml --num-shards 2 \
 	  -o $(DEMO_DIR)/results
+	@echo "plots in $(DEMO_DIR)/results/plots; open $(DEMO_DIR)/results/report.html"
 
 bench: build
 	./$(BUILD)/bench/bench_model
