@@ -19,6 +19,7 @@
 #include "hcmc/rng.h"
 #include "hcmc/run.h"
 #include "hcmc/target.h"
+#include "results.h"
 
 void hcmc_plot_options_defaults(hcmc_plot_options *o)
 {
@@ -46,16 +47,6 @@ static void run_draws_release(run_draws *R)
     memset(R, 0, sizeof *R);
 }
 
-#define NC_TRY(call)                                                                   \
-    do {                                                                               \
-        int nc_rc_ = (call);                                                           \
-        if (nc_rc_ != NC_NOERR) {                                                      \
-            rc = hcmc_error_set(err, HCMC_EIO, "%s: netCDF: %s", path,                 \
-                                nc_strerror(nc_rc_));                                  \
-            goto out;                                                                  \
-        }                                                                              \
-    } while (0)
-
 static int run_draws_read(const char *dir, run_draws *R, hcmc_error *err)
 {
     memset(R, 0, sizeof *R);
@@ -81,12 +72,8 @@ static int run_draws_read(const char *dir, run_draws *R, hcmc_error *err)
     NC_TRY(nc_inq_dimlen(nc, id, &R->K));
     NC_TRY(nc_inq_grp_ncid(nc, "posterior", &gp));
     NC_TRY(nc_inq_grp_ncid(nc, "shards", &gs));
-    size_t alen = 0;
-    if (nc_inq_attlen(nc, NC_GLOBAL, "data_file", &alen) == NC_NOERR &&
-        alen < sizeof R->data_file) {
-        NC_TRY(nc_get_att_text(nc, NC_GLOBAL, "data_file", R->data_file));
-        R->data_file[alen] = 0;
-    }
+    if (hcmc__posterior_data_file(path, R->data_file, sizeof R->data_file))
+        R->data_file[0] = 0; /* config.yaml's path is tried instead */
     R->d = R->sum->dim;
     R->G = R->C * R->S;
     if (!R->d || !R->G || R->K != R->sum->n_shards) {
@@ -284,7 +271,7 @@ static void range(const double *v, size_t n, size_t stride, double *lo, double *
     }
     if (!(a <= b))
         a = 0, b = 1;
-    if (b - a <= 1e-12 * (fabs(a) + fabs(b)) || b == a) {
+    if (b - a <= 1e-12 * (fabs(a) + fabs(b))) {
         double pad = a != 0 ? 0.01 * fabs(a) : 1;
         a -= pad, b += pad;
     }

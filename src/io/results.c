@@ -232,16 +232,6 @@ fail:
 
 /* ---- posterior.nc ---------------------------------------------------------- */
 
-#define NC_TRY(call)                                                                   \
-    do {                                                                               \
-        int nc_rc_ = (call);                                                           \
-        if (nc_rc_ != NC_NOERR) {                                                      \
-            rc = hcmc_error_set(err, HCMC_EIO, "%s: netCDF: %s", path,                 \
-                                nc_strerror(nc_rc_));                                  \
-            goto out;                                                                  \
-        }                                                                              \
-    } while (0)
-
 int hcmc__posterior_data_file(const char *path, char *buf, size_t cap)
 {
     int nc;

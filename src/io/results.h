@@ -19,6 +19,18 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
                         const hcmc_config *c, const char *failure, hcmc_error *err);
 int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
                           const hcmc_results_extra *x, hcmc_error *err);
+/* A netCDF call in a function with int rc, hcmc_error *err, const char
+ * *path and a label out: on failure rc and err say which file and why. */
+#define NC_TRY(call)                                                                   \
+    do {                                                                               \
+        int nc_rc_ = (call);                                                           \
+        if (nc_rc_ != NC_NOERR) {                                                      \
+            rc = hcmc_error_set(err, HCMC_EIO, "%s: netCDF: %s", path,                 \
+                                nc_strerror(nc_rc_));                                  \
+            goto out;                                                                  \
+        }                                                                              \
+    } while (0)
+
 /* The data_file attribute of the posterior.nc at path into buf; -1 when
  * there is no such file or attribute (or it does not fit). */
 int hcmc__posterior_data_file(const char *path, char *buf, size_t cap);
