@@ -194,21 +194,19 @@ static hcmc_pool *early_pool(const hcmc_config *c, bool submit_only)
     return pool;
 }
 
-/* Plots and report of the run in dir; a failure is a warning (the run's
- * results are on disk either way). Returns 0 when both were written. */
-static int plots_and_report(const char *dir, const hcmc_plot_options *po)
+/* Plots and report of the run in dir, with the default options; a failure
+ * is a warning (the run's results are on disk either way). */
+static void plots_and_report(const char *dir)
 {
     hcmc_error err;
     size_t n = 0;
     double t0 = hcmc_seconds();
-    if (hcmc_plot_dir(dir, po, &n, &err) || hcmc_report_write(dir, &err)) {
+    if (hcmc_plot_dir(dir, NULL, &n, &err) || hcmc_report_write(dir, &err))
         hcmc_log(HCMC_LOG_WARN, "plots and report: %s (hcmc plot %s tries again)",
                  err.msg, dir);
-        return 1;
-    }
-    hcmc_log(HCMC_LOG_INFO, "%zu plots in %s/plots, report %s/report.html (%.1f s)", n,
-             dir, dir, hcmc_seconds() - t0);
-    return 0;
+    else
+        hcmc_log(HCMC_LOG_INFO, "%zu plots in %s/plots, report %s/report.html (%.1f s)",
+                 n, dir, dir, hcmc_seconds() - t0);
 }
 
 int cmd_run(int argc, char **argv)
@@ -274,7 +272,7 @@ int cmd_run(int argc, char **argv)
         hcmc_run_result_free(r);
     } else {
         if (!fl.no_plots)
-            plots_and_report(c->output_dir, NULL);
+            plots_and_report(c->output_dir);
         hcmc_run_print_table(stdout, r);
         if (r->reused)
             printf("resumed: %zu shards from the earlier run, %zu sampled now\n",
@@ -332,7 +330,7 @@ int cmd_combine(int argc, char **argv)
         status = 1;
     } else {
         if (!no_plots)
-            plots_and_report(dir, NULL);
+            plots_and_report(dir);
         printf("combined with %s\n", c->combination);
         hcmc_run_print_table(stdout, r);
         hcmc_run_result_free(r);
