@@ -276,12 +276,101 @@ static void test_two_truths(void **state)
     free(store);
 }
 
+/* Coordinates w in which the shard posteriors are Gaussian, z = h(w) a
+ * curved map of them: z = (w0, w1 + BEND w0^2, w2). */
+#define BEND 20.0
+static int bent_from_z(const void *ctx, const double *z, double *w)
+{
+    const double *limit = ctx; /* w0 above it has no image (fallback test) */
+    if (limit && z[0] > *limit)
+        return -1;
+    w[0] = z[0];
+    w[1] = z[1] - BEND * z[0] * z[0];
+    w[2] = z[2];
+    return 0;
+}
+
+static int bent_to_z(const void *ctx, const double *w, double *z)
+{
+    (void)ctx;
+    z[0] = w[0];
+    z[1] = w[1] + BEND * w[0] * w[0];
+    z[2] = w[2];
+    return 0;
+}
+
+/* Shards exactly Gaussian in w, handed over in z: combined in w the result
+ * is exact (same tolerance as test_conjugate, checked in w); combined in z
+ * the curved shard posteriors make it visibly wrong. A draw without an
+ * image makes the combination fall back to z, and say so. */
+static void test_space(void **state)
+{
+    (void)state;
+    static data dd;
+    const size_t K = 16;
+    make_data(&dd, K);
+    double *store;
+    hcmc_shard_draws *sh = make_shards(&dd, K, &store);
+    for (size_t k = 0; k < K; k++) {
+        double *z = (double *)sh[k].z;
+        for (size_t g = 0; g < CH * DR; g++)
+            bent_to_z(NULL, z + g * D, z + g * D);
+    }
+    hcmc_combine_settings s;
+    hcmc_combine_settings_defaults(&s);
+    s.method = HCMC_COMBINE_CONSENSUS;
+    s.max_parameter_cv = 1e9;
+    s.to_space = bent_from_z;
+    s.from_space = bent_to_z;
+    s.space_name = "bent";
+    hcmc_combine_result *r, *rz;
+    hcmc_error e;
+    if (hcmc_combine(sh, K, &s, &r, &e))
+        fail_msg("%s", e.msg);
+    assert_true(r->in_space);
+    size_t G = r->chains * r->draws;
+    for (size_t g = 0; g < G; g++)
+        bent_from_z(NULL, r->z + g * D, r->z + g * D);
+    double w_space = worst(r, &dd);
+    /* the same shards combined in z */
+    s.to_space = NULL;
+    s.from_space = NULL;
+    assert_int_equal(hcmc_combine(sh, K, &s, &rz, &e), 0);
+    assert_false(rz->in_space);
+    for (size_t g = 0; g < G; g++)
+        bent_from_z(NULL, rz->z + g * D, rz->z + g * D);
+    double w_z = worst(rz, &dd);
+    print_message("K %zu: worst error / allowed, combined in w %.2f, in z %.2f\n", K,
+                  w_space, w_z);
+    assert_true(w_space <= 1.0);
+    assert_true(w_z > 3.0); /* three times what noise may do */
+    hcmc_combine_result_free(r);
+    /* fallback: a kept shard's draw has no image */
+    double limit = dd.mean[0] + 3 * sqrt(16 * dd.cov[0]);
+    s.to_space = bent_from_z;
+    s.from_space = bent_to_z;
+    s.space_ctx = &limit;
+    hcmc_log_set_level(HCMC_LOG_ERROR);
+    if (hcmc_combine(sh, K, &s, &r, &e))
+        fail_msg("%s", e.msg);
+    hcmc_log_set_level(HCMC_LOG_INFO);
+    assert_false(r->in_space);
+    for (size_t g = 0; g < G; g++)
+        bent_from_z(NULL, r->z + g * D, r->z + g * D);
+    assert_memory_equal(r->z, rz->z, G * D * sizeof(double));
+    hcmc_combine_result_free(r);
+    hcmc_combine_result_free(rz);
+    free(sh);
+    free(store);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conjugate),
         cmocka_unit_test(test_gates),
         cmocka_unit_test(test_two_truths),
+        cmocka_unit_test(test_space),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,10 @@
 /* Combining shard posteriors (MODEL.md section 8), in the unconstrained
- * coordinates the shards sampled in.
+ * coordinates z the shards sampled in, or in coordinates w given by a map
+ * z <-> w (settings to_space/from_space; hcmc run uses the reference-rate
+ * coordinates of rates.h). Every rule then works on the shards' draws in w
+ * and maps the combined draws back; when a kept shard's draw or a combined
+ * draw has no image, the combination is done again in z, with a warning
+ * (result in_space says which).
  *
  *   consensus_mc: W_k = inverse sample covariance of shard k; combined draw
  *     g = (sum W_k)^-1 sum W_k z_{k,g}, g the same (chain, draw) index in
@@ -75,6 +80,12 @@ typedef struct hcmc_combine_settings {
     const void *ctx;
     const double (*bounds)[2]; /* [nphys] */
     uint64_t seed;
+    /* coordinates to combine in; NULL: z. Each returns non-zero when the
+     * point has no image. */
+    int (*to_space)(const void *ctx, const double *z, double *w);
+    int (*from_space)(const void *ctx, const double *w, double *z);
+    const void *space_ctx;
+    const char *space_name; /* for messages */
 } hcmc_combine_settings;
 
 HCMC_API void hcmc_combine_settings_defaults(hcmc_combine_settings *s);
@@ -96,6 +107,7 @@ typedef struct hcmc_combine_result {
     char (*reason)[160]; /* [K]: why a shard was excluded */
     double *cv;          /* [nphys] heterogeneity CV */
     bool heterogeneous;  /* a CV above the threshold (warned) */
+    bool in_space;       /* combined in the settings' space (else in z) */
 } hcmc_combine_result;
 
 HCMC_API int hcmc_combine(const hcmc_shard_draws *shards, size_t K,

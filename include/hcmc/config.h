@@ -80,6 +80,8 @@ typedef struct hcmc_config {
     size_t num_shards;           /* 0: auto */
     size_t max_points_per_shard; /* 0: auto */
     char combination[32];        /* combination.method */
+    /* combination.space: reference_rates (= auto) or unconstrained */
+    char combination_space[32];
     double min_success_rate;
     double max_divergence_rate, max_parameter_cv;
     bool heterogeneity_abort;

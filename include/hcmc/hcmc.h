@@ -16,6 +16,7 @@
 #include "hcmc/plot.h"
 #include "hcmc/points.h"
 #include "hcmc/prior.h"
+#include "hcmc/rates.h"
 #include "hcmc/rng.h"
 #include "hcmc/run.h"
 #include "hcmc/status.h"

@@ -34,6 +34,8 @@ typedef struct hcmc_run_result {
     size_t workers;         /* of the backend (1 for serial) */
     size_t sampled, reused; /* shards sampled now, taken from an earlier run */
     char backend[32];
+    /* the coordinates combined in: "reference_rates" or "unconstrained" */
+    char combination_space[32];
     double seconds, sampling_seconds, warm_start_seconds;
     /* submit_only: the jobs submitted ("SHARDS_JOB COMBINE_JOB"); nothing
      * else is filled but n_points, n_shards, sampled and reused */

@@ -113,6 +113,9 @@ typedef struct hcmc_target_parts {
 HCMC_API int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
                               double *lp, double *grad, hcmc_target_parts *parts);
 
+/* The time of the last kept frame, (n_t - 1) dt, in s. */
+HCMC_API double hcmc_target_time_max(const hcmc_target *t);
+
 /* The points the target was made over. */
 HCMC_API const hcmc_points *hcmc_target_points(const hcmc_target *t);
 

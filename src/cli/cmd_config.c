@@ -155,7 +155,10 @@ static void print_settings(const hcmc_config *c)
            c->num_warmup, c->num_samples, c->num_chains,
            c->chain_parallel ? "parallel" : "sequential", c->target_accept_prob,
            c->max_tree_depth, c->dense_mass ? "dense" : "diagonal");
-    printf("  combination         %s, min success rate %g\n", c->combination,
+    printf("  combination         %s in %s coordinates, min success rate %g\n",
+           c->combination,
+           strcmp(c->combination_space, "auto") ? c->combination_space
+                                                 : "reference_rates",
            c->min_success_rate);
     printf("  output directory    %s\n", c->output_dir);
     for (size_t k = 0; k < c->n_overrides; k++)

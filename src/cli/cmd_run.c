@@ -289,7 +289,7 @@ int cmd_run(int argc, char **argv)
 
 int cmd_combine(int argc, char **argv)
 {
-    const char *dir = NULL, *method = NULL;
+    const char *dir = NULL, *method = NULL, *space = NULL;
     bool no_plots = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -298,6 +298,8 @@ int cmd_combine(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--method") && i + 1 < argc)
             method = argv[++i];
+        else if (!strcmp(argv[i], "--space") && i + 1 < argc)
+            space = argv[++i];
         else if (!strcmp(argv[i], "--no-plots"))
             no_plots = true;
         else if (!dir && argv[i][0] != '-')
@@ -317,7 +319,8 @@ int cmd_combine(int argc, char **argv)
     snprintf(path, sizeof path, "%s/config.yaml", dir);
     if (!c || hcmc_config_load(path, c, &err) ||
         (method &&
-         hcmc_config_set(c, "optimization.cmc.combination.method", method, &err))) {
+         hcmc_config_set(c, "optimization.cmc.combination.method", method, &err)) ||
+        (space && hcmc_config_set(c, "optimization.cmc.combination.space", space, &err))) {
         fprintf(stderr, "hcmc: error: %s\n", c ? err.msg : "out of memory");
         hcmc_config_release(c);
         free(c);
@@ -331,7 +334,8 @@ int cmd_combine(int argc, char **argv)
     } else {
         if (!no_plots)
             plots_and_report(dir);
-        printf("combined with %s\n", c->combination);
+        printf("combined with %s in %s coordinates\n", c->combination,
+               r->combination_space);
         hcmc_run_print_table(stdout, r);
         hcmc_run_result_free(r);
     }

@@ -67,23 +67,40 @@ void hcmc_combine_result_free(hcmc_combine_result *r)
  * constrained means of the physical parameters tmean[nphys]. */
 typedef struct {
     double *mean, *cov, *prec, *tmean, *tsd;
-    bool finite, invertible;
+    bool finite, invertible, unmapped;
 } moments;
 
+/* Draw g of a shard in the coordinates combined in: z itself, or its image
+ * in w (NULL when it has none). */
+static const double *coords(const hcmc_shard_draws *sh, size_t g,
+                            const hcmc_combine_settings *s, bool space, double *w)
+{
+    const double *z = sh->z + g * sh->dim;
+    if (!space)
+        return z;
+    return s->to_space(s->space_ctx, z, w) ? NULL : w;
+}
+
 static void shard_moments(const hcmc_shard_draws *sh, const hcmc_combine_settings *s,
-                          moments *m, double *theta)
+                          bool space, moments *m, double *theta, double *w)
 {
     size_t n = sh->chains * sh->draws, d = sh->dim;
     m->finite = true;
+    m->unmapped = false;
     memset(m->mean, 0, d * sizeof(double));
     memset(m->tmean, 0, (s->nphys ? s->nphys : 1) * sizeof(double));
     memset(m->tsd, 0, (s->nphys ? s->nphys : 1) * sizeof(double));
     for (size_t g = 0; g < n; g++) {
         const double *z = sh->z + g * d;
-        for (size_t k = 0; k < d; k++) {
+        for (size_t k = 0; k < d; k++)
             m->finite = m->finite && isfinite(z[k]);
-            m->mean[k] += z[k];
+        const double *x = m->finite && !m->unmapped ? coords(sh, g, s, space, w) : z;
+        if (!x) {
+            m->unmapped = true;
+            x = z;
         }
+        for (size_t k = 0; k < d; k++)
+            m->mean[k] += x[k];
         if (s->nphys) {
             if (s->constrain)
                 s->constrain(s->ctx, z, theta);
@@ -103,11 +120,11 @@ static void shard_moments(const hcmc_shard_draws *sh, const hcmc_combine_setting
         m->tsd[k] = sqrt(fmax(v, 0.0) * (double)n / (double)(n - 1));
     }
     memset(m->cov, 0, d * d * sizeof(double));
-    for (size_t g = 0; g < n && m->finite; g++) {
-        const double *z = sh->z + g * d;
+    for (size_t g = 0; g < n && m->finite && !m->unmapped; g++) {
+        const double *x = coords(sh, g, s, space, w);
         for (size_t a = 0; a < d; a++)
             for (size_t b = 0; b <= a; b++)
-                m->cov[a * d + b] += (z[a] - m->mean[a]) * (z[b] - m->mean[b]);
+                m->cov[a * d + b] += (x[a] - m->mean[a]) * (x[b] - m->mean[b]);
     }
     for (size_t a = 0; a < d; a++)
         for (size_t b = 0; b <= a; b++) {
@@ -187,11 +204,14 @@ static void drop_outliers(hcmc_combine_result *r, const moments *M, size_t K,
     free(flag);
 }
 
-int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
-                 const hcmc_combine_settings *s, hcmc_combine_result **out,
-                 hcmc_error *err)
+/* A kept shard's draw, or the combination's, has no image in (or from)
+ * the combination space: combine again in z. */
+#define NO_IMAGE (-1000)
+
+static int combine_in(const hcmc_shard_draws *shards, size_t K,
+                      const hcmc_combine_settings *s, bool space,
+                      hcmc_combine_result **out, hcmc_error *err)
 {
-    hcmc__blas_one_thread();
     *out = NULL;
     if (K == 0)
         return hcmc_error_set(err, HCMC_EINVAL, "combine: no shards");
@@ -224,8 +244,10 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
         ref ? calloc(K * (d + 2 * d * d + 2 * np + 2), sizeof(double)) : NULL;
     double *buf = malloc((K + d + 1) * sizeof(double));
     double *theta = malloc((d + 1) * sizeof(double));
+    double *w = malloc((d + 1) * sizeof(double));
     int rc = HCMC_OK;
-    if (!r->status || !r->reason || !r->cv || !M || (ref && !store) || !buf || !theta) {
+    if (!r->status || !r->reason || !r->cv || !M || (ref && !store) || !buf || !theta ||
+        !w) {
         rc = hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory for %zu shards",
                             K);
         goto done;
@@ -244,7 +266,7 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
                          .prec = p + d + d * d,
                          .tmean = p + d + 2 * d * d,
                          .tsd = p + d + 2 * d * d + np + 1};
-        shard_moments(sh, s, &M[k], theta);
+        shard_moments(sh, s, space, &M[k], theta, w);
         double rate = (double)sh->divergences / (double)G;
         if (!M[k].finite)
             exclude(r, k, HCMC_SHARD_NONFINITE, "a draw is not finite");
@@ -252,7 +274,10 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
             exclude(r, k, HCMC_SHARD_DIVERGENT,
                     "divergence rate %.3f above max_divergence_rate %.3f", rate,
                     s->max_divergence_rate);
-        else if (!M[k].invertible)
+        else if (M[k].unmapped) {
+            rc = NO_IMAGE;
+            goto done;
+        } else if (!M[k].invertible)
             exclude(r, k, HCMC_SHARD_DEGENERATE,
                     "degenerate: its covariance is not positive definite");
     }
@@ -362,14 +387,15 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
                         h[a] += W[a * d + b] * M[k].mean[b];
                 continue;
             }
-            const double *z = shards[k].z;
-            for (size_t g = 0; g < G; g++)
+            for (size_t g = 0; g < G; g++) {
+                const double *x = coords(&shards[k], g, s, space, w);
                 for (size_t a = 0; a < d; a++) {
                     double t = 0;
                     for (size_t b = 0; b < d; b++)
-                        t += W[a * d + b] * z[g * d + b];
+                        t += W[a * d + b] * x[b];
                     r->z[g * d + a] += t;
                 }
+            }
         }
         if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, A, (lapack_int)d)) {
             rc = hcmc_error_set(err, HCMC_ENUMERIC,
@@ -422,21 +448,50 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
     case HCMC_COMBINE_SIMPLE_AVERAGE:
         for (size_t k = 0; k < K; k++)
             if (r->status[k] == HCMC_SHARD_KEPT)
-                for (size_t i = 0; i < G * d; i++)
-                    r->z[i] += shards[k].z[i] / nk;
+                for (size_t g = 0; g < G; g++) {
+                    const double *x = coords(&shards[k], g, s, space, w);
+                    for (size_t a = 0; a < d; a++)
+                        r->z[g * d + a] += x[a] / nk;
+                }
         break;
     }
     free(A);
     free(h);
+    for (size_t g = 0; !rc && space && g < G; g++) { /* back to z */
+        if (s->from_space(s->space_ctx, r->z + g * d, w)) {
+            rc = NO_IMAGE;
+            break;
+        }
+        memcpy(r->z + g * d, w, d * sizeof(double));
+    }
+    r->in_space = space;
 done:
     free(M);
     free(store);
     free(buf);
     free(theta);
+    free(w);
     if (rc) {
         hcmc_combine_result_free(r);
         return rc;
     }
     *out = r;
     return HCMC_OK;
+}
+
+int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
+                 const hcmc_combine_settings *s, hcmc_combine_result **out,
+                 hcmc_error *err)
+{
+    hcmc__blas_one_thread();
+    bool space = s->to_space && s->from_space;
+    int rc = combine_in(shards, K, s, space, out, err);
+    if (rc != NO_IMAGE)
+        return rc;
+    hcmc_log(HCMC_LOG_WARN,
+             "combination: a draw has no image in the %s coordinates (a rate not "
+             "positive, not monotone or outside its bounds); combined in the "
+             "sampling coordinates instead",
+             s->space_name ? s->space_name : "chosen");
+    return combine_in(shards, K, s, false, out, err);
 }

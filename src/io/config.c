@@ -127,6 +127,8 @@ static const key_spec keys[] = {
     {"optimization.cmc.combination.method", V_CHOICE, F(combination),
      "auto|consensus_mc|robust_consensus_mc|gaussian|weighted_gaussian|simple_average",
      0, 0, -1},
+    {"optimization.cmc.combination.space", V_CHOICE, F(combination_space),
+     "auto|reference_rates|unconstrained", 0, 0, -1},
     {"optimization.cmc.combination.min_success_rate", V_UNIT, F(min_success_rate), NULL,
      0, 0, -1},
     {"optimization.cmc.validation.max_divergence_rate", V_UNIT, F(max_divergence_rate),
@@ -307,6 +309,7 @@ void hcmc_config_defaults(hcmc_config *c, hcmc_mode mode)
     c->seed = 42;
     strcpy(c->strategy, "random");
     strcpy(c->combination, "robust_consensus_mc");
+    strcpy(c->combination_space, "reference_rates");
     c->min_success_rate = 0.90;
     c->max_divergence_rate = 0.10;
     c->max_parameter_cv = 1.0;

@@ -93,6 +93,7 @@ int hcmc_config_write_template(FILE *f, hcmc_mode mode)
         "    combination:\n"
         "      method: robust_consensus_mc   # consensus_mc | gaussian | "
         "weighted_gaussian | simple_average\n"
+        "      space: reference_rates  # reference_rates | unconstrained\n"
         "      min_success_rate: %g\n"
         "    per_shard_mcmc:\n"
         "      num_warmup: %zu\n"

@@ -13,6 +13,7 @@
 #include "hcmc/log.h"
 #include "hcmc/run.h"
 #include "results.h"
+#include "run_internal.h"
 
 typedef struct {
     long number;
@@ -125,8 +126,18 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
         cs.ctx = &b;
         cs.bounds = (const double(*)[2])pb;
         cs.seed = c->seed;
+        hcmc_rate_coords rates;
+        hcmc__combination_space(c, &cs, &rates, L[ref].time_max, d,
+                                (const double(*)[2])L[ref].bounds);
+        if (strcmp(c->combination_space, "unconstrained") && !(L[ref].time_max > 0))
+            hcmc_log(HCMC_LOG_WARN, "%s: the shard files do not record the frame "
+                                    "times; combined in the sampling coordinates",
+                     sdir);
         if (!rc)
             rc = hcmc_combine(sd, K, &cs, &comb, err);
+        if (comb)
+            snprintf(r->combination_space, sizeof r->combination_space, "%s",
+                     comb->in_space ? cs.space_name : "unconstrained");
     }
     if (!rc) {
         size_t S = comb->draws, G = C * S;

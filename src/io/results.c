@@ -80,6 +80,9 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
     json_object_set_new(run, "seed", json_integer((json_int_t)c->seed));
     json_object_set_new(run, "points", json_integer((json_int_t)r->n_points));
     json_object_set_new(run, "combination", json_string(c->combination));
+    json_object_set_new(run, "combination_space",
+                        r->combination_space[0] ? json_string(r->combination_space)
+                                                : json_null());
     json_object_set_new(run, "min_success_rate", num(c->min_success_rate));
     json_object_set_new(root, "parameters", params);
     json_object_set_new(root, "shards", shards);
@@ -387,7 +390,8 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
               hcmc__h5_attr_string(f, "hcmc_version", HCMC_VERSION) ||
               h5_attr_u64(f, "fingerprint", fingerprint) ||
               h5_attr_f64(f, "seconds", r->seconds) ||
-              h5_attr_f64(f, "rhat_max", r->rhat_max);
+              h5_attr_f64(f, "rhat_max", r->rhat_max) ||
+              (t && h5_attr_f64(f, "time_max", hcmc_target_time_max(t)));
     if (!bad && t) { /* coordinate names and bounds */
         size_t d = hcmc_target_dim(t);
         double *lohi = malloc(2 * d * sizeof(double));

@@ -51,6 +51,7 @@ typedef struct {
     uint64_t fingerprint;
     bool has_fingerprint;
     double seconds, rhat_max; /* NaN when the file does not say */
+    double time_max;          /* the last frame's time (rates.h); NaN: not said */
     char failure[200];        /* non-empty: the shard failed, no draws */
 } hcmc__shard_file;
 

@@ -223,6 +223,19 @@ static void constrain_cb(const void *ctx, const double *z, double *theta)
     hcmc_target_constrain(ctx, z, theta);
 }
 
+void hcmc__combination_space(const hcmc_config *c, hcmc_combine_settings *cs,
+                             hcmc_rate_coords *rates, double t_max, size_t d,
+                             const double (*bounds)[2])
+{
+    if (!strcmp(c->combination_space, "unconstrained") || !(t_max > 0))
+        return;
+    hcmc_rate_coords_init(rates, c->mode, d, t_max, bounds);
+    cs->to_space = hcmc_rate_coords_from_z;
+    cs->from_space = hcmc_rate_coords_to_z;
+    cs->space_ctx = rates;
+    cs->space_name = "reference_rates";
+}
+
 void hcmc__shard_path(char *buf, size_t cap, const char *dir, size_t id)
 {
     snprintf(buf, cap, "%s/shards/shard_%05zu.h5", dir, id);
@@ -495,13 +508,13 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     size_t d = hcmc_problem_dim(prob), np = hcmc_mode_nphys(c->mode);
     draws = calloc(K, sizeof *draws);
     sd = calloc(K, sizeof *sd);
-    double(*bounds)[2] = calloc(np, sizeof *bounds);
+    double(*bounds)[2] = calloc(d, sizeof *bounds);
     if (!draws || !sd || !bounds) {
         free(bounds);
         rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
         goto done;
     }
-    for (size_t k = 0; k < np; k++)
+    for (size_t k = 0; k < d; k++)
         hcmc_target_bounds(full, k, &bounds[k][0], &bounds[k][1]);
     for (size_t k = 0; k < K; k++) {
         hcmc_shard_result *sr = results[k];
@@ -531,7 +544,13 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     cs.ctx = full;
     cs.bounds = (const double(*)[2])bounds;
     cs.seed = c->seed;
+    hcmc_rate_coords rates;
+    hcmc__combination_space(c, &cs, &rates, hcmc_target_time_max(full), d,
+                            (const double(*)[2])bounds);
     rc = hcmc_combine(draws, K, &cs, &comb, err);
+    if (comb)
+        snprintf(r->combination_space, sizeof r->combination_space, "%s",
+                 comb->in_space ? cs.space_name : "unconstrained");
     free(bounds);
     /* what is known about the shards goes into the result either way */
     r->n_shards = K;

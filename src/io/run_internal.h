@@ -8,9 +8,11 @@
 #include <stdint.h>
 
 #include "hcmc/cmc.h"
+#include "hcmc/combine.h"
 #include "hcmc/config.h"
 #include "hcmc/dataset.h"
 #include "hcmc/nuts.h"
+#include "hcmc/rates.h"
 
 typedef struct {
     hcmc_dataset ds; /* released once the points are made */
@@ -52,6 +54,14 @@ int hcmc__plan_shards(const char *path, size_t *K, hcmc_error *err);
  * which may be NULL, when it could not be read). */
 hcmc_shard_result *hcmc__shard_reuse(const char *dir, size_t id, size_t points,
                                      uint64_t fp, bool *stale, bool *damaged);
+
+/* Points cs at the coordinates c's combination.space asks for: the
+ * reference-rate coordinates (rates, filled here; t_max the last frame's
+ * time, bounds [d] those of every coordinate) unless it says unconstrained
+ * or t_max is unknown (NaN: shard files from before it was recorded). */
+void hcmc__combination_space(const hcmc_config *c, hcmc_combine_settings *cs,
+                             hcmc_rate_coords *rates, double t_max, size_t d,
+                             const double (*bounds)[2]);
 
 /* The paths of a run directory's files for shard id. */
 void hcmc__shard_path(char *buf, size_t cap, const char *dir, size_t id);

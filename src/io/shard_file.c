@@ -59,7 +59,7 @@ static bool read_attr(hid_t f, const char *name, hid_t mem, void *v)
 int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err)
 {
     memset(L, 0, sizeof *L);
-    L->seconds = L->rhat_max = NAN;
+    L->seconds = L->rhat_max = L->time_max = NAN;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
@@ -74,6 +74,7 @@ int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err
         read_attr(f, "fingerprint", H5T_NATIVE_UINT64, &L->fingerprint);
     read_attr(f, "seconds", H5T_NATIVE_DOUBLE, &L->seconds);
     read_attr(f, "rhat_max", H5T_NATIVE_DOUBLE, &L->rhat_max);
+    read_attr(f, "time_max", H5T_NATIVE_DOUBLE, &L->time_max);
     hsize_t d3[3], d2[2], db[2], dn[1], dt[3];
     bool has_z = H5Lexists(f, "z", H5P_DEFAULT) > 0;
     double *z = read_ds(f, "z", H5T_NATIVE_DOUBLE, sizeof(double), d3, 3);

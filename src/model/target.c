@@ -459,6 +459,11 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
     return isfinite(total) ? HCMC_OK : HCMC_ENUMERIC;
 }
 
+double hcmc_target_time_max(const hcmc_target *t)
+{
+    return (double)(t->model.n_t - 1) * t->model.dt;
+}
+
 const hcmc_points *hcmc_target_points(const hcmc_target *t)
 {
     return t->pts;

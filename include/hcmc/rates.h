@@ -1,0 +1,51 @@
+/* Reference-rate coordinates: where shard posteriors are combined
+ * (MODEL.md section 8).
+ *
+ * A rate law J(t) = D0 t^alpha + D_offset is written as its log values at
+ * three reference times, w_i = log J(t_i), t = t_max (1/16, 1/4, 1) with
+ * t_max the last frame's time; likewise gamma_dot(t) = gamma_dot_t0 t^beta
+ * + gamma_dot_t_offset in laminar_flow. The data measure the rates over the
+ * frames, so a shard's posterior is close to Gaussian in w, while in the
+ * sampling coordinates z of (D0, alpha, D_offset) it is a curved ridge whose
+ * width and direction change from shard to shard. Every other coordinate
+ * stays as it is in z.
+ *
+ * The map is a bijection between the rate laws whose three values are
+ * positive and which are strictly monotone (or constant in the limit) and
+ * their images. The inverse is closed-form (the times are geometric with
+ * ratio 4): alpha = log((J3 - J2) / (J2 - J1)) / log 4, then D0 and D_offset
+ * are linear. A w without a rate law inside the parameter bounds has no z. */
+#ifndef HCMC_RATES_H
+#define HCMC_RATES_H
+
+#include <stddef.h>
+
+#include "hcmc/export.h"
+#include "hcmc/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hcmc_rate_coords {
+    size_t dim;                /* length of z; the last coordinate is log sigma */
+    size_t nblocks;            /* 1 (static) or 2 (laminar_flow) */
+    double t[3];               /* reference times, s */
+    const double (*bounds)[2]; /* [dim] constrained bounds of z's coordinates */
+} hcmc_rate_coords;
+
+/* t_max: the time of the last kept frame, (n_t - 1) dt. bounds must outlive
+ * c. */
+HCMC_API void hcmc_rate_coords_init(hcmc_rate_coords *c, hcmc_mode mode, size_t dim,
+                                    double t_max, const double (*bounds)[2]);
+
+/* z -> w and back (ctx: a hcmc_rate_coords). Non-zero when the point has no
+ * image: a rate not positive at a reference time (z -> w), or no rate law
+ * of the family inside the bounds (w -> z). */
+HCMC_API int hcmc_rate_coords_from_z(const void *ctx, const double *z, double *w);
+HCMC_API int hcmc_rate_coords_to_z(const void *ctx, const double *w, double *z);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
