@@ -8,12 +8,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "hcmc/cmc.h"
+#include "../src/cmc/cmc_internal.h"
 #include "synth_problem.h"
 
 typedef struct {
@@ -234,12 +236,63 @@ static void test_fingerprint(void **state)
     f->sp.pts.y[17] = y;
 }
 
+/* The shard target in reference-rate coordinates (laminar_flow, both rate
+ * laws mapped): its gradient against central differences of its log
+ * density (step 1e-5 in w; allowed 1e-5 relative + 1e-4 absolute, the
+ * difference quotient's own error at log densities of order 1e4), and the
+ * start maps back to the warm start. */
+static void test_rates_density(void **state)
+{
+    (void)state;
+    synth_problem sp;
+    hcmc_problem *prob;
+    hcmc_error e;
+    assert_int_equal(synth_problem_make(&sp, HCMC_MODE_LAMINAR, 3, 120,
+                                        HCMC_SCALING_SHARED, 0.02, 7, NULL, NULL),
+                     0);
+    assert_int_equal(hcmc_problem_new(&sp.spec, &sp.pts, 2, NULL, &prob, &e), 0);
+    const hcmc_target *t = hcmc_problem_target(prob);
+    hcmc__rates_sampling rs;
+    assert_int_equal(hcmc__rates_sampling_init(&rs, prob, t), 0);
+    assert_int_equal(rs.used, 2);
+    size_t d = hcmc_problem_dim(prob);
+    const double *cov0, *z0 = hcmc__problem_start(prob, &cov0);
+    double z[32], w[32], g[32], gp[32], lp, lpp, lpm;
+    assert_int_equal(hcmc_rate_coords_to_z(&rs.rc, rs.w0, z), 0);
+    for (size_t k = 0; k < d; k++)
+        assert_float_equal(z[k], z0[k], 1e-8 * (1 + fabs(z0[k])));
+    hcmc_density dw = hcmc__rates_density(&rs);
+    void *ws = dw.ws_new(dw.ctx);
+    memcpy(w, rs.w0, d * sizeof(double));
+    w[0] += 0.01; /* away from the fit, where the gradient is not small */
+    w[4] -= 0.01;
+    assert_int_equal(dw.eval(dw.ctx, ws, w, &lp, g), 0);
+    const double h = 1e-5;
+    for (size_t k = 0; k < d; k++) {
+        double wk = w[k];
+        w[k] = wk + h;
+        assert_int_equal(dw.eval(dw.ctx, ws, w, &lpp, gp), 0);
+        w[k] = wk - h;
+        assert_int_equal(dw.eval(dw.ctx, ws, w, &lpm, gp), 0);
+        w[k] = wk;
+        double fd = (lpp - lpm) / (2 * h);
+        if (fabs(fd - g[k]) > 1e-5 * fabs(fd) + 1e-4)
+            fail_msg("coordinate %zu: gradient %.10g, central difference %.10g", k, g[k],
+                     fd);
+    }
+    dw.ws_free(ws);
+    hcmc__rates_sampling_release(&rs);
+    hcmc_problem_free(prob);
+    synth_problem_free(&sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_progress_and_pack),
         cmocka_unit_test(test_merge_chains),
         cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test(test_rates_density),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -92,6 +92,8 @@ typedef struct hcmc_config {
     int max_tree_depth;
     bool dense_mass;
     bool chain_parallel; /* chain_method: parallel | sequential */
+    /* sampling_space: reference_rates (= auto) or unconstrained */
+    char sampling_space[32];
 
     char output_dir[HCMC_PATH_MAX]; /* output.directory */
 

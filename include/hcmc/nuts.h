@@ -28,10 +28,16 @@
 extern "C" {
 #endif
 
-/* A log density on R^dim. eval returns 0 with a finite lp and gradient, any
- * other value (or a non-finite lp) for a point outside the support. ctx is
+/* A log density on R^dim. eval returns 0 with a finite lp and gradient;
+ * HCMC_DENSITY_WALL for a point beyond a hard boundary of the support (the
+ * density is 0 there: a trajectory that reaches it ends, as at a
+ * divergence, but none is counted: it is exact, not an integration error);
+ * any other value (or a non-finite lp) for a failure, which is a
+ * divergence. ctx is
  * shared read-only by the chains; each chain evaluates through its own
  * workspace from ws_new (ws_new and ws_free may be NULL: no workspace). */
+#define HCMC_DENSITY_WALL 1
+
 typedef struct hcmc_density {
     size_t dim;
     const void *ctx;

@@ -18,6 +18,7 @@
 #ifndef HCMC_RATES_H
 #define HCMC_RATES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "hcmc/export.h"
@@ -30,12 +31,13 @@ extern "C" {
 typedef struct hcmc_rate_coords {
     size_t dim;                /* length of z; the last coordinate is log sigma */
     size_t nblocks;            /* 1 (static) or 2 (laminar_flow) */
+    bool use[2];               /* blocks mapped; the others stay as in z */
     double t[3];               /* reference times, s */
     const double (*bounds)[2]; /* [dim] constrained bounds of z's coordinates */
 } hcmc_rate_coords;
 
 /* t_max: the time of the last kept frame, (n_t - 1) dt. bounds must outlive
- * c. */
+ * c. Every block is used. */
 HCMC_API void hcmc_rate_coords_init(hcmc_rate_coords *c, hcmc_mode mode, size_t dim,
                                     double t_max, const double (*bounds)[2]);
 
@@ -44,6 +46,15 @@ HCMC_API void hcmc_rate_coords_init(hcmc_rate_coords *c, hcmc_mode mode, size_t 
  * of the family inside the bounds (w -> z). */
 HCMC_API int hcmc_rate_coords_from_z(const void *ctx, const double *z, double *w);
 HCMC_API int hcmc_rate_coords_to_z(const void *ctx, const double *w, double *z);
+
+/* For sampling in w: z = to_z(w), the blocks of dz/dw (jac[b][3 i + j] =
+ * dz_{3b+i} / dw_{3b+j}; identity for unused blocks) and, when ijac is not
+ * NULL, of its inverse dw/dz; log |det dz/dw| and its gradient in w,
+ * dlogdet[dim] (0 outside the used blocks). Non-zero when w has no z, or
+ * the map is singular there (exponent 0). */
+HCMC_API int hcmc_rate_coords_to_z_jac(const hcmc_rate_coords *c, const double *w,
+                                       double *z, double jac[2][9], double ijac[2][9],
+                                       double *logdet, double *dlogdet);
 
 #ifdef __cplusplus
 }

@@ -53,6 +53,10 @@ typedef struct hcmc_target_spec {
     double sigma_scale; /* HalfNormal scale of sigma; <= 0: 1.5 s_y of the points */
     size_t num_shards;  /* K >= 1 */
     bool prior_tempering;
+    /* Shards sample each rate law in reference-rate coordinates (rates.h)
+     * where its exponent is away from 0 (hcmc_shard_run); default true. The
+     * target itself is always in z. */
+    bool rate_sampling;
 } hcmc_target_spec;
 
 /* Defaults of MODEL.md: TruncatedNormal priors on the default bounds,
@@ -113,6 +117,8 @@ typedef struct hcmc_target_parts {
 HCMC_API int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
                               double *lp, double *grad, hcmc_target_parts *parts);
 
+/* The exponent on prior and Jacobian: 1/K with prior tempering, else 1. */
+HCMC_API double hcmc_target_tau(const hcmc_target *t);
 /* The time of the last kept frame, (n_t - 1) dt, in s. */
 HCMC_API double hcmc_target_time_max(const hcmc_target *t);
 

@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "hcmc/cmc.h"
+#include "hcmc/log.h"
+#include "hcmc/rates.h"
 #include "hcmc/version.h"
 #include "../base/hash.h"
 #include "cmc_internal.h"
@@ -144,6 +146,227 @@ static void diagnose(hcmc_shard_result *r)
     }
 }
 
+/* ---- sampling in reference-rate coordinates -------------------------- */
+
+/* The shard's target as a density in w (rates.h): log density
+ * lp_z(z(w)) + tau log |det dz/dw|, the same posterior as in z with the
+ * prior and Jacobian tempered alike, so that the K shard densities still
+ * multiply to the full posterior. */
+
+typedef struct {
+    hcmc_target_ws *tws;
+    double *z, *gz, *dld;
+} wworkspace;
+
+static int w_eval(const void *ctx, void *ws, const double *w, double *lp, double *grad)
+{
+    const hcmc__rates_sampling *wd = ctx;
+    wworkspace *s = ws;
+    double jac[2][9], ld;
+    size_t d = wd->rc.dim;
+    if (hcmc_rate_coords_to_z_jac(&wd->rc, w, s->z, jac, NULL, &ld, s->dld))
+        return HCMC_DENSITY_WALL; /* no rate law inside the bounds there */
+    int rc = hcmc_target_eval(wd->t, s->tws, s->z, lp, grad ? s->gz : NULL, NULL);
+    if (rc)
+        return rc;
+    *lp += wd->tau * ld;
+    if (grad) {
+        for (size_t k = 0; k < d; k++)
+            grad[k] = s->gz[k] + wd->tau * s->dld[k];
+        for (size_t b = 0; b < wd->rc.nblocks; b++) {
+            if (!wd->rc.use[b])
+                continue;
+            size_t o = 3 * b;
+            for (size_t j = 0; j < 3; j++) { /* (dz/dw)^T gz */
+                double t = 0;
+                for (size_t i = 0; i < 3; i++)
+                    t += jac[b][3 * i + j] * s->gz[o + i];
+                grad[o + j] = t + wd->tau * s->dld[o + j];
+            }
+        }
+    }
+    return isfinite(*lp) ? 0 : HCMC_ENUMERIC;
+}
+
+static void *w_ws_new(const void *ctx)
+{
+    const hcmc__rates_sampling *wd = ctx;
+    wworkspace *s = calloc(1, sizeof *s);
+    size_t d = wd->rc.dim;
+    if (!s)
+        return NULL;
+    s->tws = hcmc_target_ws_new(wd->t);
+    s->z = malloc(3 * d * sizeof(double));
+    if (!s->tws || !s->z) {
+        hcmc_target_ws_free(s->tws);
+        free(s->z);
+        free(s);
+        return NULL;
+    }
+    s->gz = s->z + d;
+    s->dld = s->z + 2 * d;
+    return s;
+}
+
+static void w_ws_free(void *ws)
+{
+    wworkspace *s = ws;
+    if (!s)
+        return;
+    hcmc_target_ws_free(s->tws);
+    free(s->z);
+    free(s);
+}
+
+static void w_constrain(const void *ctx, const double *w, double *theta)
+{
+    const hcmc__rates_sampling *wd = ctx;
+    double z[wd->rc.dim];
+    if (hcmc_rate_coords_to_z(&wd->rc, w, z))
+        for (size_t k = 0; k < wd->rc.dim; k++)
+            theta[k] = NAN;
+    else
+        hcmc_target_constrain(wd->t, z, theta);
+}
+
+static const char *w_name(const void *ctx, size_t k)
+{
+    const hcmc__rates_sampling *wd = ctx;
+    return hcmc_target_param_name(wd->t, k);
+}
+
+/* Which rate laws a shard samples in w: the warm start z0 must map, and the
+ * law's exponent must lie at least 3 shard posterior sds (from cov0) away
+ * from 0, where the map is singular (a constant rate). */
+static size_t w_setup(hcmc__rates_sampling *wd, const hcmc_problem *p, double *w0,
+                      double *cov_w)
+{
+    size_t d = p->dim, np = hcmc_mode_nphys(p->spec.model.mode);
+    const hcmc_target *t = wd->t;
+    for (size_t k = 0; k < d; k++)
+        hcmc_target_bounds(t, k, &wd->bounds[k][0], &wd->bounds[k][1]);
+    hcmc_rate_coords_init(&wd->rc, p->spec.model.mode, d, hcmc_target_time_max(t),
+                          (const double(*)[2])wd->bounds);
+    size_t used = 0;
+    for (size_t b = 0; b < wd->rc.nblocks && 3 * b + 2 < np; b++) {
+        size_t e = 3 * b + 1; /* the exponent */
+        double lo = wd->bounds[e][0], hi = wd->bounds[e][1], dadz;
+        double a = hcmc_bounded_from_real(lo, hi, p->z0[e], &dadz, NULL, NULL);
+        double sd = sqrt(p->cov0[e * d + e]) * fabs(dadz);
+        wd->rc.use[b] = fabs(a) > 3 * sd;
+        used += wd->rc.use[b];
+    }
+    double jac[2][9], ijac[2][9], ld, *z = malloc(2 * d * sizeof(double));
+    if (!z)
+        return 0;
+    if (used && (hcmc_rate_coords_from_z(&wd->rc, p->z0, w0) ||
+                 hcmc_rate_coords_to_z_jac(&wd->rc, w0, z, jac, ijac, &ld, z + d)))
+        used = 0;
+    free(z);
+    if (!used)
+        return 0;
+    /* cov_w = M cov0 M^T, M = dw/dz: the used blocks, identity elsewhere */
+    double *M = calloc(2 * d * d, sizeof(double)), *T = M ? M + d * d : NULL;
+    if (!M)
+        return 0;
+    for (size_t k = 0; k < d; k++)
+        M[k * d + k] = 1;
+    for (size_t b = 0; b < wd->rc.nblocks; b++)
+        for (size_t i = 0; wd->rc.use[b] && i < 3; i++)
+            for (size_t j = 0; j < 3; j++)
+                M[(3 * b + i) * d + 3 * b + j] = ijac[b][3 * i + j];
+    for (size_t i = 0; i < d; i++) /* T = M cov0 */
+        for (size_t j = 0; j < d; j++) {
+            double t = 0;
+            for (size_t k = 0; k < d; k++)
+                t += M[i * d + k] * p->cov0[k * d + j];
+            T[i * d + j] = t;
+        }
+    for (size_t i = 0; i < d; i++) /* cov_w = T M^T */
+        for (size_t j = 0; j < d; j++) {
+            double t = 0;
+            for (size_t k = 0; k < d; k++)
+                t += T[i * d + k] * M[j * d + k];
+            cov_w[i * d + j] = t;
+        }
+    free(M);
+    return used;
+}
+
+/* Draws sampled in w back to z, the coordinates of every shard result. */
+static int w_draws_to_z(const hcmc__rates_sampling *wd, hcmc_nuts_draws *D, size_t C)
+{
+    size_t d = wd->rc.dim;
+    double *z = malloc(d * sizeof(double));
+    if (!z)
+        return HCMC_ENOMEM;
+    int rc = 0;
+    for (size_t g = 0; g < C * D->n && !rc; g++) {
+        if (hcmc_rate_coords_to_z(&wd->rc, D->z + g * d, z))
+            rc = HCMC_ENUMERIC;
+        else
+            memcpy(D->z + g * d, z, d * sizeof(double));
+    }
+    free(z);
+    return rc;
+}
+
+int hcmc__rates_sampling_init(hcmc__rates_sampling *rs, const hcmc_problem *p,
+                              const hcmc_target *t)
+{
+    size_t d = p->dim;
+    memset(rs, 0, sizeof *rs);
+    rs->t = t;
+    rs->tau = hcmc_target_tau(t);
+    rs->bounds = calloc(d, sizeof *rs->bounds);
+    rs->w0 = malloc(d * sizeof(double));
+    rs->cov_w = malloc(d * d * sizeof(double));
+    if (!rs->bounds || !rs->w0 || !rs->cov_w) {
+        hcmc__rates_sampling_release(rs);
+        return HCMC_ENOMEM;
+    }
+    rs->used = p->spec.rate_sampling ? w_setup(rs, p, rs->w0, rs->cov_w) : 0;
+    return HCMC_OK;
+}
+
+void hcmc__rates_sampling_release(hcmc__rates_sampling *rs)
+{
+    free(rs->bounds);
+    free(rs->w0);
+    free(rs->cov_w);
+    memset(rs, 0, sizeof *rs);
+}
+
+hcmc_density hcmc__rates_density(const hcmc__rates_sampling *rs)
+{
+    return (hcmc_density){rs->rc.dim, rs, w_eval, w_ws_new, w_ws_free, w_constrain,
+                          w_name};
+}
+
+static int sample(const hcmc_problem *p, const hcmc_target *t, const hcmc_nuts_settings *s,
+                  hcmc_nuts_result **out, hcmc_error *e)
+{
+    hcmc__rates_sampling rs;
+    if (hcmc__rates_sampling_init(&rs, p, t))
+        return hcmc_error_set(e, HCMC_ENOMEM, "shard %u: out of memory", s->shard);
+    int rc;
+    if (rs.used) {
+        hcmc_density dw = hcmc__rates_density(&rs);
+        rc = hcmc_nuts_run(&dw, s, rs.w0, rs.cov_w, out, e);
+        if (!rc && ((rc = w_draws_to_z(&rs, &(*out)->sampling, (*out)->num_chains)) ||
+                    (rc = w_draws_to_z(&rs, &(*out)->warmup, (*out)->num_chains)))) {
+            hcmc_nuts_result_free(*out);
+            *out = NULL;
+            rc = hcmc_error_set(e, rc, "shard %u: a draw has no value in z", s->shard);
+        }
+    } else {
+        hcmc_density dz = hcmc_density_from_target(t);
+        rc = hcmc_nuts_run(&dz, s, p->z0, p->cov0, out, e);
+    }
+    hcmc__rates_sampling_release(&rs);
+    return rc;
+}
+
 int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t id,
                    const hcmc_nuts_settings *settings, hcmc_shard_result **out,
                    hcmc_error *err)
@@ -166,10 +389,9 @@ int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t id
     if (!rc)
         rc = hcmc_target_new(&p->spec, &sub, &t, &e);
     if (!rc) {
-        hcmc_density d = hcmc_density_from_target(t);
         hcmc_nuts_settings s = *settings;
         s.shard = (uint32_t)id;
-        rc = hcmc_nuts_run(&d, &s, p->z0, p->cov0, &r->nuts, &e);
+        rc = sample(p, t, &s, &r->nuts, &e);
     }
     if (rc) {
         r->status = rc;
@@ -395,6 +617,7 @@ uint64_t hcmc_problem_fingerprint(const hcmc_problem *p, const hcmc_shard_plan *
     HASH(h, sp->sigma_scale);
     HASH(h, sp->num_shards);
     HASH(h, sp->prior_tempering);
+    HASH(h, sp->rate_sampling);
     HASH_ARRAY(h, p->z0, p->dim);
     HASH_ARRAY(h, p->cov0, p->dim * p->dim);
     /* the sampler settings that change draws (not parallel or progress) */

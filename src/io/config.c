@@ -137,6 +137,8 @@ static const key_spec keys[] = {
      0, 0, -1},
     {"optimization.cmc.validation.heterogeneity_abort", V_BOOL, F(heterogeneity_abort),
      NULL, 0, 0, -1},
+    {"optimization.cmc.per_shard_mcmc.sampling_space", V_CHOICE, F(sampling_space),
+     "auto|reference_rates|unconstrained", 0, 0, -1},
     {"optimization.cmc.per_shard_mcmc.chain_method", V_CHAIN_METHOD, F(chain_parallel),
      NULL, 0, 0, -1},
     {"output.directory", V_STRING, F(output_dir), NULL, 0, 0, -1},
@@ -310,6 +312,7 @@ void hcmc_config_defaults(hcmc_config *c, hcmc_mode mode)
     strcpy(c->strategy, "random");
     strcpy(c->combination, "robust_consensus_mc");
     strcpy(c->combination_space, "reference_rates");
+    strcpy(c->sampling_space, "reference_rates");
     c->min_success_rate = 0.90;
     c->max_divergence_rate = 0.10;
     c->max_parameter_cv = 1.0;
@@ -1147,6 +1150,7 @@ void hcmc_config_target_spec(const hcmc_config *c, hcmc_target_spec *s)
     s->scaling = c->per_angle_mode;
     s->constant_scaling_threshold = c->constant_scaling_threshold;
     s->prior_tempering = c->prior_tempering;
+    s->rate_sampling = strcmp(c->sampling_space, "unconstrained") != 0;
 }
 
 void hcmc_config_selection(const hcmc_config *c, hcmc_aps_select *s)

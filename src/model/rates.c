@@ -11,6 +11,8 @@ void hcmc_rate_coords_init(hcmc_rate_coords *c, hcmc_mode mode, size_t dim,
 {
     c->dim = dim;
     c->nblocks = mode == HCMC_MODE_LAMINAR ? 2 : 1;
+    c->use[0] = true;
+    c->use[1] = c->nblocks == 2;
     c->t[0] = t_max / 16;
     c->t[1] = t_max / 4;
     c->t[2] = t_max;
@@ -29,6 +31,8 @@ int hcmc_rate_coords_from_z(const void *ctx, const double *z, double *w)
     const hcmc_rate_coords *c = ctx;
     memcpy(w, z, c->dim * sizeof(double));
     for (size_t b = 0; b < c->nblocks; b++) {
+        if (!c->use[b])
+            continue;
         size_t o = 3 * b;
         double a0 = coord(c, o, z[o]), a = coord(c, o + 1, z[o + 1]),
                off = coord(c, o + 2, z[o + 2]);
@@ -47,6 +51,8 @@ int hcmc_rate_coords_to_z(const void *ctx, const double *w, double *z)
     const hcmc_rate_coords *c = ctx;
     memcpy(z, w, c->dim * sizeof(double));
     for (size_t b = 0; b < c->nblocks; b++) {
+        if (!c->use[b])
+            continue;
         size_t o = 3 * b;
         double v1 = exp(w[o]), v2 = exp(w[o + 1]), v3 = exp(w[o + 2]);
         double d1 = v2 - v1, d2 = v3 - v2;
@@ -64,6 +70,105 @@ int hcmc_rate_coords_to_z(const void *ctx, const double *w, double *z)
             if (!(th[i] > bd[0] && th[i] < bd[1]))
                 return -1;
             z[o + i] = hcmc_bounded_to_real(bd[0], bd[1], th[i]);
+        }
+    }
+    return 0;
+}
+
+/* 3 x 3 inverse by cofactors; 0 when singular. */
+static int inv3(const double *A, double *B)
+{
+    double c00 = A[4] * A[8] - A[5] * A[7], c01 = A[5] * A[6] - A[3] * A[8],
+           c02 = A[3] * A[7] - A[4] * A[6];
+    double det = A[0] * c00 + A[1] * c01 + A[2] * c02;
+    if (!(fabs(det) > 0) || !isfinite(det))
+        return -1;
+    B[0] = c00 / det;
+    B[1] = (A[2] * A[7] - A[1] * A[8]) / det;
+    B[2] = (A[1] * A[5] - A[2] * A[4]) / det;
+    B[3] = c01 / det;
+    B[4] = (A[0] * A[8] - A[2] * A[6]) / det;
+    B[5] = (A[2] * A[3] - A[0] * A[5]) / det;
+    B[6] = c02 / det;
+    B[7] = (A[1] * A[6] - A[0] * A[7]) / det;
+    B[8] = (A[0] * A[4] - A[1] * A[3]) / det;
+    return 0;
+}
+
+static double det3(const double *A)
+{
+    return A[0] * (A[4] * A[8] - A[5] * A[7]) - A[1] * (A[3] * A[8] - A[5] * A[6]) +
+           A[2] * (A[3] * A[7] - A[4] * A[6]);
+}
+
+/* With theta = (a0, a, c) and J_k = a0 u_k + c, u_k = t_k^a, L_k = ln t_k:
+ *   A = dw/dtheta, rows (u_k, a0 u_k L_k, 1) / J_k,
+ *   log |det A| = log |a0| + log |D(a)| - sum log J_k, D(a) = det(u_k, u_k L_k,
+ *   1) and D'(a) = det(u_k, u_k L_k^2, 1);
+ *   z_i = logit((theta_i - lo) / (hi - lo)), s_i = dz_i/dtheta_i
+ *       = (hi - lo) / ((theta_i - lo) (hi - theta_i));
+ *   dz/dw = diag(s) A^-1, log |det dz/dw| = sum log s_i - log |det A|, and its
+ *   gradient in w is A^-T times its gradient in theta. */
+int hcmc_rate_coords_to_z_jac(const hcmc_rate_coords *c, const double *w, double *z,
+                              double jac[2][9], double ijac[2][9], double *logdet,
+                              double *dlogdet)
+{
+    if (hcmc_rate_coords_to_z(c, w, z))
+        return -1;
+    *logdet = 0;
+    memset(dlogdet, 0, c->dim * sizeof(double));
+    for (size_t b = 0; b < 2; b++) {
+        memset(jac[b], 0, 9 * sizeof(double));
+        jac[b][0] = jac[b][4] = jac[b][8] = 1;
+        if (ijac)
+            memcpy(ijac[b], jac[b], 9 * sizeof(double));
+    }
+    for (size_t b = 0; b < c->nblocks; b++) {
+        if (!c->use[b])
+            continue;
+        size_t o = 3 * b;
+        double th[3], s[3], ds[3];
+        for (size_t i = 0; i < 3; i++) {
+            const double *bd = c->bounds[o + i];
+            th[i] = hcmc_bounded_from_real(bd[0], bd[1], z[o + i], NULL, NULL, NULL);
+            s[i] = (bd[1] - bd[0]) / ((th[i] - bd[0]) * (bd[1] - th[i]));
+            ds[i] = -1.0 / (th[i] - bd[0]) + 1.0 / (bd[1] - th[i]); /* d log s/dtheta */
+        }
+        double a0 = th[0], a = th[1], A[9], D1[9], D2[9], g[3] = {0, 0, 0};
+        for (size_t k = 0; k < 3; k++) {
+            double u = pow(c->t[k], a), L = log(c->t[k]), J = a0 * u + th[2];
+            A[3 * k] = u / J;
+            A[3 * k + 1] = a0 * u * L / J;
+            A[3 * k + 2] = 1 / J;
+            D1[3 * k] = D2[3 * k] = u;
+            D1[3 * k + 1] = u * L;
+            D2[3 * k + 1] = u * L * L;
+            D1[3 * k + 2] = D2[3 * k + 2] = 1;
+            g[0] -= u / J; /* - d log J_k / dtheta */
+            g[1] -= a0 * u * L / J;
+            g[2] -= 1 / J;
+        }
+        double D = det3(D1), B[9];
+        if (!(a0 != 0) || !(fabs(D) > 0) || inv3(A, B))
+            return -1;
+        /* f = sum log s - log|det A| = sum log s - log|a0| - log|D| + sum log J */
+        double f = -log(fabs(a0)) - log(fabs(D)), gf[3];
+        for (size_t k = 0; k < 3; k++)
+            f += log(a0 * pow(c->t[k], a) + th[2]) + log(s[k]);
+        gf[0] = ds[0] - 1 / a0 - g[0];
+        gf[1] = ds[1] - det3(D2) / D - g[1];
+        gf[2] = ds[2] - g[2];
+        *logdet += f;
+        for (size_t j = 0; j < 3; j++) {
+            double t = 0;
+            for (size_t i = 0; i < 3; i++)
+                t += B[3 * i + j] * gf[i]; /* (A^-T gf)_j = sum_i B_ij gf_i */
+            dlogdet[o + j] = t;
+            for (size_t i = 0; i < 3; i++) {
+                jac[b][3 * i + j] = s[i] * B[3 * i + j];
+                if (ijac) /* dw/dz = A diag(1/s) */
+                    ijac[b][3 * i + j] = A[3 * i + j] / s[j];
+            }
         }
     }
     return 0;

@@ -57,6 +57,7 @@ void hcmc_target_spec_defaults(hcmc_target_spec *s, hcmc_mode mode)
     s->constant_scaling_threshold = 3;
     s->num_shards = 1;
     s->prior_tempering = true;
+    s->rate_sampling = true;
 }
 
 void hcmc_target_free(hcmc_target *t)
@@ -457,6 +458,11 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
         parts->logjac = logjac;
     }
     return isfinite(total) ? HCMC_OK : HCMC_ENUMERIC;
+}
+
+double hcmc_target_tau(const hcmc_target *t)
+{
+    return t->tau;
 }
 
 double hcmc_target_time_max(const hcmc_target *t)

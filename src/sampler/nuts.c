@@ -173,6 +173,7 @@ typedef struct {
     level lv[HCMC_NUTS_MAX_DEPTH + 1];
     double *tmp;
     bool divergent;
+    bool wall; /* the last leapfrog step left the support (HCMC_DENSITY_WALL) */
     uint64_t n_grad;
     double *block; /* every vector of the chain, one allocation */
 } chain;
@@ -181,6 +182,7 @@ static int chain_eval(chain *ch, const double *q, double *lp, double *g)
 {
     ch->n_grad++;
     int rc = ch->d->eval(ch->d->ctx, ch->ws, q, lp, g);
+    ch->wall = rc == HCMC_DENSITY_WALL;
     if (rc || !isfinite(*lp)) {
         *lp = -INFINITY;
         return -1;
@@ -258,6 +260,8 @@ static bool build_tree(chain *ch, int depth, ps_point *z_propose, double *p_shar
     if (depth == 0) {
         evolve(ch, sign * ch->eps);
         ++*n_leapfrog;
+        if (ch->wall) /* zero density beyond: the subtree ends, no divergence */
+            return false;
         double h = hamiltonian(ch, &ch->z);
         if (h - H0 > ch->s->max_delta_h)
             ch->divergent = true;
