@@ -1,8 +1,11 @@
 """The accuracy bar of CMC: python3 check_accuracy.py ONE.json CMC.json
-[--report-only] [--sd-known-miss NAME,...]. ONE is the summary.json of one
+[--report-only] [--sd-known-miss NAME,...] [--bar MEAN,SD]. ONE is the summary.json of one
 NUTS run on all points, CMC that of a CMC run on the same file. Every
 parameter's CMC mean must lie within 0.2 of ONE's sd of ONE's mean, and its
 sd within 10 % of ONE's.
+
+--bar sets other limits (as fractions: 0.1,0.08), for comparisons whose
+Monte Carlo error allows a tighter bar.
 
 --sd-known-miss names parameters whose sd is known to miss the bar (an
 open problem, README "Accuracy of the combination"): their numbers are
@@ -11,7 +14,7 @@ printed and marked, their means are still held to the bar.
 Monte Carlo error of these comparisons at the default 4 x 1500 draws, with
 both runs sampling in reference-rate coordinates (bulk ESS 4 000-10 000 for
 every parameter): a difference of means has an sd of about 0.02-0.03 sd, a
-ratio of sds about 0.02. The bar is many times that; both runs use fixed
+ratio of sds about 0.025 (measured over seeds). The bar is many times that; both runs use fixed
 seeds, so the outcome is the same every time."""
 import json
 import sys
@@ -22,13 +25,16 @@ report_only = "--report-only" in sys.argv
 known = set()
 if "--sd-known-miss" in sys.argv:
     known = set(sys.argv[sys.argv.index("--sd-known-miss") + 1].split(","))
+bar_m, bar_s = 0.2, 0.10
+if "--bar" in sys.argv:
+    bar_m, bar_s = map(float, sys.argv[sys.argv.index("--bar") + 1].split(","))
 bad, missed = [], []
 print(f"{'parameter':20s} {'dmean/sd':>9s} {'sd ratio':>9s}")
 for name, r in one.items():
     c = cmc[name]
     dm = (c["mean"] - r["mean"]) / r["sd"]
     sr = c["sd"] / r["sd"]
-    mean_ok, sd_ok = abs(dm) <= 0.2, abs(sr - 1) <= 0.10
+    mean_ok, sd_ok = abs(dm) <= bar_m, abs(sr - 1) <= bar_s
     note = ""
     if not sd_ok and name in known:
         note = "   sd: known miss"
@@ -39,7 +45,7 @@ for name, r in one.items():
         bad.append(name)
     print(f"{name:20s} {dm:9.3f} {sr:9.3f}{note}")
 if bad and not report_only:
-    sys.exit(f"outside the bar (0.2 sd, 10 %): {', '.join(bad)}")
+    sys.exit(f"outside the bar ({bar_m} sd, {100 * bar_s:g} %): {', '.join(bad)}")
 if bad:
     print("accuracy: outside the bar: " + ", ".join(bad))
 elif missed:
