@@ -151,10 +151,11 @@ static void print_settings(const hcmc_config *c)
            hcmc_scaling_mode_name(c->per_angle_mode), c->constant_scaling_threshold,
            c->prior_tempering ? "on" : "off");
     printf("  per-shard NUTS      %zu warmup, %zu draws, %zu chains (%s), target %.2f, "
-           "depth %d, %s metric\n",
+           "depth %d, %s metric, rate laws in %s coordinates\n",
            c->num_warmup, c->num_samples, c->num_chains,
            c->chain_parallel ? "parallel" : "sequential", c->target_accept_prob,
-           c->max_tree_depth, c->dense_mass ? "dense" : "diagonal");
+           c->max_tree_depth, c->dense_mass ? "dense" : "diagonal",
+           strcmp(c->sampling_space, "auto") ? c->sampling_space : "reference_rates");
     printf("  combination         %s in %s coordinates, min success rate %g\n",
            c->combination,
            strcmp(c->combination_space, "auto") ? c->combination_space

@@ -103,6 +103,7 @@ int hcmc_config_write_template(FILE *f, hcmc_mode mode)
         "      target_accept_prob: %g\n"
         "      max_tree_depth: %d\n"
         "      dense_mass: true\n"
+        "      sampling_space: reference_rates  # reference_rates | unconstrained\n"
         "    validation:\n"
         "      max_divergence_rate: %g\n"
         "      max_parameter_cv: %g\n"
