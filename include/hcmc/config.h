@@ -82,6 +82,7 @@ typedef struct hcmc_config {
     char combination[32];        /* combination.method */
     /* combination.space: reference_rates (= auto) or unconstrained */
     char combination_space[32];
+    bool importance_correction; /* combination.importance_correction */
     double min_success_rate;
     double max_divergence_rate, max_parameter_cv;
     bool heterogeneity_abort;

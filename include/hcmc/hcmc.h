@@ -9,6 +9,7 @@
 #include "hcmc/combine.h"
 #include "hcmc/config.h"
 #include "hcmc/dataset.h"
+#include "hcmc/importance.h"
 #include "hcmc/diagnostics.h"
 #include "hcmc/log.h"
 #include "hcmc/model.h"

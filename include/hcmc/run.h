@@ -11,6 +11,7 @@
 #include "hcmc/config.h"
 #include "hcmc/diagnostics.h"
 #include "hcmc/export.h"
+#include "hcmc/importance.h"
 #include "hcmc/status.h"
 
 #ifdef __cplusplus
@@ -36,6 +37,9 @@ typedef struct hcmc_run_result {
     char backend[32];
     /* the coordinates combined in: "reference_rates" or "unconstrained" */
     char combination_space[32];
+    /* importance correction of the combined draws (importance.h); n = 0
+     * when none was tried (one shard, switched off, or it failed) */
+    hcmc_importance_info importance;
     double seconds, sampling_seconds, warm_start_seconds;
     /* submit_only: the jobs submitted ("SHARDS_JOB COMBINE_JOB"); nothing
      * else is filled but n_points, n_shards, sampled and reused */

@@ -290,7 +290,7 @@ int cmd_run(int argc, char **argv)
 int cmd_combine(int argc, char **argv)
 {
     const char *dir = NULL, *method = NULL, *space = NULL;
-    bool no_plots = false;
+    bool no_plots = false, no_importance = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             cli_help_print(stdout, "combine");
@@ -300,6 +300,8 @@ int cmd_combine(int argc, char **argv)
             method = argv[++i];
         else if (!strcmp(argv[i], "--space") && i + 1 < argc)
             space = argv[++i];
+        else if (!strcmp(argv[i], "--no-importance"))
+            no_importance = true;
         else if (!strcmp(argv[i], "--no-plots"))
             no_plots = true;
         else if (!dir && argv[i][0] != '-')
@@ -326,6 +328,8 @@ int cmd_combine(int argc, char **argv)
         free(c);
         return 1;
     }
+    if (no_importance)
+        c->importance_correction = false;
     hcmc_run_result *r;
     int status = 0;
     if (hcmc_combine_dir(c, dir, &r, &err)) {

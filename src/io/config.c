@@ -129,6 +129,8 @@ static const key_spec keys[] = {
      0, 0, -1},
     {"optimization.cmc.combination.space", V_CHOICE, F(combination_space),
      "auto|reference_rates|unconstrained", 0, 0, -1},
+    {"optimization.cmc.combination.importance_correction", V_BOOL,
+     F(importance_correction), NULL, 0, 0, -1},
     {"optimization.cmc.combination.min_success_rate", V_UNIT, F(min_success_rate), NULL,
      0, 0, -1},
     {"optimization.cmc.validation.max_divergence_rate", V_UNIT, F(max_divergence_rate),
@@ -312,6 +314,7 @@ void hcmc_config_defaults(hcmc_config *c, hcmc_mode mode)
     strcpy(c->strategy, "random");
     strcpy(c->combination, "robust_consensus_mc");
     strcpy(c->combination_space, "reference_rates");
+    c->importance_correction = true;
     strcpy(c->sampling_space, "reference_rates");
     c->min_success_rate = 0.90;
     c->max_divergence_rate = 0.10;

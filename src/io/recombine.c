@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hdf5.h>
 
@@ -24,6 +25,41 @@ static int by_number(const void *a, const void *b)
 {
     const shard_file *x = a, *y = b;
     return (x->number > y->number) - (x->number < y->number);
+}
+
+/* The importance correction needs the likelihood of every point: from the
+ * run's plan file (batch runs), else from the data file the configuration
+ * names. Without either the combination's draws stay, with a warning. */
+static void importance_from_data(const hcmc_config *c, const char *dir,
+                                 hcmc_combine_result *comb, const hcmc_rate_coords *rates,
+                                 hcmc_run_result *r)
+{
+    char path[HCMC_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/plan.h5", dir);
+    hcmc__prepared P = {0};
+    hcmc_config *pc = calloc(1, sizeof *pc);
+    hcmc_error e;
+    int rc;
+    if (!pc)
+        rc = hcmc_error_set(&e, HCMC_ENOMEM, "out of memory");
+    else if (access(path, R_OK) == 0)
+        rc = hcmc__plan_read(path, pc, &P, &e);
+    else
+        rc = hcmc__prepare(c, &P, &e);
+    if (!rc && hcmc_problem_dim(P.prob) != comb->dim)
+        rc = hcmc_error_set(&e, HCMC_EFORMAT,
+                            "the data give %zu coordinates, the shard files %zu",
+                            hcmc_problem_dim(P.prob), comb->dim);
+    if (rc)
+        hcmc_log(HCMC_LOG_WARN,
+                 "importance correction not made: %s; the draws are the combination's",
+                 e.msg);
+    else
+        hcmc__importance(hcmc_problem_target(P.prob), comb, rates, c->seed, r);
+    hcmc__prepared_release(&P);
+    if (pc)
+        hcmc_config_release(pc);
+    free(pc);
 }
 
 int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **out,
@@ -138,6 +174,8 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
         if (comb)
             snprintf(r->combination_space, sizeof r->combination_space, "%s",
                      comb->in_space ? cs.space_name : "unconstrained");
+        if (!rc && c->importance_correction && K > 1)
+            importance_from_data(c, dir, comb, &rates, r);
     }
     if (!rc) {
         size_t S = comb->draws, G = C * S;

@@ -80,6 +80,16 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
     json_object_set_new(run, "seed", json_integer((json_int_t)c->seed));
     json_object_set_new(run, "points", json_integer((json_int_t)r->n_points));
     json_object_set_new(run, "combination", json_string(c->combination));
+    if (r->importance.n) {
+        json_t *im = json_object();
+        json_object_set_new(im, "applied", json_boolean(r->importance.applied));
+        json_object_set_new(im, "ess", num(r->importance.ess));
+        json_object_set_new(im, "tail_index", num(r->importance.khat));
+        json_object_set_new(im, "proposals", json_integer((json_int_t)r->importance.n));
+        json_object_set_new(run, "importance", im);
+    } else {
+        json_object_set_new(run, "importance", json_null());
+    }
     json_object_set_new(run, "combination_space",
                         r->combination_space[0] ? json_string(r->combination_space)
                                                 : json_null());

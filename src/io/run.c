@@ -236,6 +236,34 @@ void hcmc__combination_space(const hcmc_config *c, hcmc_combine_settings *cs,
     cs->space_name = "reference_rates";
 }
 
+void hcmc__importance(const hcmc_target *full, hcmc_combine_result *comb,
+                      const hcmc_rate_coords *rates, uint64_t seed, hcmc_run_result *r)
+{
+    hcmc_error e;
+    double t0 = hcmc_seconds();
+    size_t G = comb->chains * comb->draws;
+    if (hcmc_importance_correct(full, comb->in_space ? rates : NULL, comb->z, G, seed,
+                                0.7, &r->importance, &e)) {
+        hcmc_log(HCMC_LOG_WARN, "importance correction not made (%s); the draws are "
+                                "the combination's",
+                 e.msg);
+        memset(&r->importance, 0, sizeof r->importance);
+        return;
+    }
+    if (r->importance.applied)
+        hcmc_log(HCMC_LOG_INFO,
+                 "importance correction: ESS %.0f of %zu proposals, tail index %.2f "
+                 "(%.1f s)",
+                 r->importance.ess, r->importance.n, r->importance.khat,
+                 hcmc_seconds() - t0);
+    else
+        hcmc_log(HCMC_LOG_WARN,
+                 "importance correction not applied: tail index %.2f above 0.7 (ESS "
+                 "%.0f of %zu); the draws are the combination's, which may be too "
+                 "narrow or shifted: use fewer, larger shards",
+                 r->importance.khat, r->importance.ess, r->importance.n);
+}
+
 void hcmc__shard_path(char *buf, size_t cap, const char *dir, size_t id)
 {
     snprintf(buf, cap, "%s/shards/shard_%05zu.h5", dir, id);
@@ -344,6 +372,7 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     hcmc_shard_result **results = NULL;
     hcmc_shard_draws *draws = NULL;
     const hcmc_nuts_draws **sd = NULL;
+    double(*bounds)[2] = NULL; /* of every coordinate; the rate coordinates use it */
     hcmc_combine_result *comb = NULL;
     hcmc_run_result *r = calloc(1, sizeof *r);
     size_t *todo = NULL;
@@ -508,9 +537,8 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     size_t d = hcmc_problem_dim(prob), np = hcmc_mode_nphys(c->mode);
     draws = calloc(K, sizeof *draws);
     sd = calloc(K, sizeof *sd);
-    double(*bounds)[2] = calloc(d, sizeof *bounds);
+    bounds = calloc(d, sizeof *bounds);
     if (!draws || !sd || !bounds) {
-        free(bounds);
         rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
         goto done;
     }
@@ -531,10 +559,8 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     }
     hcmc_combine_settings cs;
     hcmc_combine_settings_defaults(&cs);
-    if ((rc = hcmc_combine_method_parse(c->combination, &cs.method, err))) {
-        free(bounds);
+    if ((rc = hcmc_combine_method_parse(c->combination, &cs.method, err)))
         goto done;
-    }
     cs.max_divergence_rate = c->max_divergence_rate;
     cs.max_parameter_cv = c->max_parameter_cv;
     cs.heterogeneity_abort = c->heterogeneity_abort;
@@ -551,7 +577,6 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     if (comb)
         snprintf(r->combination_space, sizeof r->combination_space, "%s",
                  comb->in_space ? cs.space_name : "unconstrained");
-    free(bounds);
     /* what is known about the shards goes into the result either way */
     r->n_shards = K;
     r->shards = calloc(K, sizeof *r->shards);
@@ -603,6 +628,8 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     for (size_t k = 0; k < d; k++)
         snprintf(r->names[k], sizeof r->names[k], "%s",
                  hcmc_problem_param_name(prob, k));
+    if (c->importance_correction && K > 1)
+        hcmc__importance(full, comb, &rates, c->seed, r);
     for (size_t g = 0; g < G; g++)
         hcmc_target_constrain(full, comb->z + g * d, r->theta + g * d);
     for (size_t k = 0; k < d; k++)
@@ -635,6 +662,7 @@ done:
     free(todo);
     free(draws);
     free(sd);
+    free(bounds);
     hcmc_combine_result_free(comb);
     hcmc__prepared_release(&P);
     if (rc) {

@@ -12,7 +12,9 @@
 #include "hcmc/config.h"
 #include "hcmc/dataset.h"
 #include "hcmc/nuts.h"
+#include "hcmc/importance.h"
 #include "hcmc/rates.h"
+#include "hcmc/run.h"
 
 typedef struct {
     hcmc_dataset ds; /* released once the points are made */
@@ -62,6 +64,13 @@ hcmc_shard_result *hcmc__shard_reuse(const char *dir, size_t id, size_t points,
 void hcmc__combination_space(const hcmc_config *c, hcmc_combine_settings *cs,
                              hcmc_rate_coords *rates, double t_max, size_t d,
                              const double (*bounds)[2]);
+
+/* Corrects the combined draws comb->z by importance weighting with the
+ * full target (importance.h) and records what it did in r->importance;
+ * rates: the combination coordinates when comb->in_space. A failure or a
+ * heavy tail is a warning: the combination's draws stay. */
+void hcmc__importance(const hcmc_target *full, hcmc_combine_result *comb,
+                      const hcmc_rate_coords *rates, uint64_t seed, hcmc_run_result *r);
 
 /* The paths of a run directory's files for shard id. */
 void hcmc__shard_path(char *buf, size_t cap, const char *dir, size_t id);
