@@ -41,6 +41,7 @@ for mode in static laminar_flow; do
     echo "== $mode: 8 shards against one run on all points"
     $py "$here/check_accuracy.py" $mode-one/summary.json $mode-cmc/summary.json
     grep -q '"applied": true' $mode-cmc/summary.json
+    grep -q 'importance correction: applied (ESS' cmc.txt
     "$hcmc" combine $mode-cmc --no-importance --no-plots > r.txt
     grep -q '"importance": null' $mode-cmc/summary.json
     echo "== $mode: the same shards combined in reference rates, not corrected"

@@ -190,9 +190,22 @@ static void write_body(FILE *f, const char *dir, const hcmc_run_result *r,
             "<tr><td class=l>divergent transitions, all shards</td><td>%zu</td>"
             "<td>0</td>%s</tr>\n",
             div, pass(div == 0));
+    json_t *im = json_object_get(run, "importance");
+    if (json_is_object(im)) {
+        json_t *k = json_object_get(im, "tail_index"), *e = json_object_get(im, "ess"),
+               *n = json_object_get(im, "proposals");
+        double kh = json_is_number(k) ? json_number_value(k) : NAN;
+        fprintf(f,
+                "<tr><td class=l>importance correction: tail index of the weights "
+                "(ESS %.0f of %.0f)</td><td>%.2f</td><td>&le; 0.70</td>%s</tr>\n",
+                json_is_number(e) ? json_number_value(e) : 0.0,
+                json_is_number(n) ? json_number_value(n) : 0.0, kh, pass(kh <= 0.7));
+    }
     fputs("</table>\n<p>R-hat and ESS as in Vehtari et al. (2021); a shard whose "
           "divergence rate exceeds max_divergence_rate is excluded before the "
-          "combination (see the shards below).</p>\n",
+          "combination (see the shards below). The importance correction reweights "
+          "the combined draws by the full posterior; above a tail index of 0.7 it is "
+          "not applied and the combination's draws stand.</p>\n",
           f);
     /* shards */
     fputs("<h2>Shards</h2>\n<table>\n<tr><th>shard</th><th>points</th><th>status</th>"

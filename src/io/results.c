@@ -225,6 +225,15 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
         goto fail;
     }
     read_count(run, "sampled_shards", &r->sampled); /* optional */
+    json_t *im = json_object_get(run, "importance");
+    if (json_is_object(im)) {
+        size_t n = 0;
+        read_count(im, "proposals", &n);
+        read_num(im, "ess", &r->importance.ess);
+        read_num(im, "tail_index", &r->importance.khat);
+        r->importance.n = n;
+        r->importance.applied = json_is_true(json_object_get(im, "applied"));
+    }
     read_count(run, "reused_shards", &r->reused);
     if (read_num(run, "warm_start_seconds", &r->warm_start_seconds))
         r->warm_start_seconds = NAN;

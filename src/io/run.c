@@ -695,4 +695,10 @@ void hcmc_run_print_table(FILE *f, const hcmc_run_result *r)
             "(sampling %.1f s, backend %s)\n",
             r->n_kept, excluded, failed, r->n_shards, r->n_points, r->seconds,
             r->sampling_seconds, r->backend);
+    if (r->importance.n)
+        fprintf(f, "importance correction: %s (ESS %.0f of %zu, tail index %.2f%s)\n",
+                r->importance.applied ? "applied" : "NOT applied", r->importance.ess,
+                r->importance.n, r->importance.khat,
+                r->importance.applied ? "" : " above 0.7: the draws are the "
+                                             "combination's");
 }
