@@ -6,6 +6,9 @@
  *   BENCH nuts.laminar.grad_per_s    log density + gradient evaluations per s, one
  * thread BENCH nuts.laminar.ess_per_s     min bulk ESS over parameters / sampling time
  *   BENCH nuts.laminar.shard_s       warm start + warmup + sampling, wall clock
+ *   BENCH nuts.laminar.rates.*       the same shard as hcmc run samples it, in
+ *                                    reference-rate coordinates (hcmc_shard_run),
+ *                                    and its ESS/s over the above's
  *
  * Chains run one after another (chain_method sequential: the same draws as
  * parallel) and sampling time is summed over them, as Stan reports it: one
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hcmc/cmc.h"
 #include "hcmc/diagnostics.h"
 #include "hcmc/nuts.h"
 #include "hcmc/warmstart.h"
@@ -179,6 +183,37 @@ int main(int argc, char **argv)
     printf("BENCH nuts.laminar.shard_s %.2f s\n", t_shard);
     printf("BENCH nuts.laminar.grads_per_draw %.1f 1\n",
            (double)r->n_gradients / (double)(C * (s.num_warmup + s.num_samples)));
+
+    /* the same shard as hcmc run samples it: in reference rates */
+    hcmc_shard_plan *plan = NULL;
+    hcmc_problem *prob = NULL;
+    hcmc_shard_result *res = NULL;
+    if (hcmc_shard_plan_make(&p.pts, HCMC_STRATEGY_RANDOM, 1, 0, 1, HCMC_MODE_LAMINAR, 3,
+                             &plan, &err) ||
+        hcmc_problem_new(&p.spec, &p.pts, 1, NULL, &prob, &err) ||
+        hcmc_shard_run(prob, plan, 0, &s, &res, &err) || res->status) {
+        fprintf(stderr, "shard in reference rates: %s\n", res ? res->message : err.msg);
+        return 1;
+    }
+    double min_ess_w = INFINITY, depth_w = 0;
+    for (size_t k = 0; k < dim; k++) {
+        hcmc_param_summary sw;
+        hcmc_param_summarise(res->nuts->sampling.theta + k, C, D, dim, &sw);
+        min_ess_w = fmin(min_ess_w, sw.ess_bulk);
+    }
+    for (size_t i = 0; i < S; i++)
+        depth_w += res->nuts->sampling.tree_depth[i];
+    double ess_per_s_w = min_ess_w / res->nuts->sampling_seconds;
+    printf("in reference rates: warmup %.1f s, sampling %.1f s, mean tree depth %.2f, "
+           "%zu divergences, R-hat max %.4f, min bulk ESS %.0f\n",
+           res->nuts->warmup_seconds, res->nuts->sampling_seconds, depth_w / (double)S,
+           hcmc_nuts_divergences(res->nuts), res->rhat_max, min_ess_w);
+    printf("BENCH nuts.laminar.rates.ess_per_s %.2f 1/s\n", ess_per_s_w);
+    printf("BENCH nuts.laminar.rates.shard_s %.2f s\n", res->seconds);
+    printf("BENCH nuts.laminar.rates.ess_per_s_ratio %.2f ratio\n", ess_per_s_w / ess_per_s);
+    hcmc_shard_result_free(res);
+    hcmc_problem_free(prob);
+    hcmc_shard_plan_free(plan);
 
     int rc = 0;
     if (export_dir && export_shard(export_dir, &p, r, sum, ess_per_s)) {
