@@ -130,6 +130,15 @@ HCMC_TEST_FAULT=crash:1 "$hcmc" run --config lenient.yaml --num-shards 6 --num-w
     --num-samples 100 --max-retries 0 --backend pool -o "$dir/lenient" > lenient.out \
     2> lenient.err || fail "lenient run with one failed shard"
 grep -q 'shards: 5 ok, 0 excluded, 1 failed' lenient.out || fail "lenient: shard count"
+# the importance correction weighs with the points of the 5 shards combined
+# only; hcmc combine finds the same points (the run's --num-shards 6 from
+# summary.json) and gives the same draws
+grep -q 'importance correction: applied' lenient.out || fail "lenient: no correction"
+cp -r "$dir/lenient" "$dir/lenient2"
+"$hcmc" combine "$dir/lenient2" --no-plots > lenient2.out 2>&1 || fail "lenient: combine"
+grep -q 'importance correction: applied' lenient2.out || fail "lenient: combine corrects"
+$py "$here/check_posterior.py" "$dir/lenient/posterior.nc" \
+    "$dir/lenient2/posterior.nc" > /dev/null || fail "lenient: combine gives other draws"
 
 # more than half of the first 10 finished shards failed: the run stops early
 if HCMC_TEST_FAULT='crash:*' "$hcmc" run --config s.yaml --num-shards 12 --num-warmup 100 \

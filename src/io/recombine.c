@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <hdf5.h>
+#include <jansson.h>
 
 #include "hcmc/log.h"
 #include "hcmc/run.h"
@@ -27,12 +28,42 @@ static int by_number(const void *a, const void *b)
     return (x->number > y->number) - (x->number < y->number);
 }
 
+int hcmc_config_apply_run_overrides(hcmc_config *c, const char *dir, hcmc_error *err)
+{
+    char path[HCMC_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    if (access(path, F_OK) != 0)
+        return HCMC_OK;
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root)
+        return hcmc_error_set(err, HCMC_EFORMAT, "%s: line %d: %s", path, je.line,
+                              je.text);
+    json_t *ov = json_object_get(json_object_get(root, "run"), "overrides");
+    size_t i;
+    json_t *v;
+    int rc = HCMC_OK;
+    json_array_foreach(ov, i, v)
+    {
+        const char *s = json_string_value(v), *eq = s ? strchr(s, '=') : NULL;
+        if (!eq || !strncmp(s, "output.", 7) ||
+            !strncmp(s, "optimization.cmc.combination.", 29))
+            continue; /* where it went, and how combine is asked to combine */
+        char key[200];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - s), s);
+        if ((rc = hcmc_config_set(c, key, eq + 1, err)))
+            break;
+    }
+    json_decref(root);
+    return rc;
+}
+
 /* The importance correction needs the likelihood of every point: from the
  * run's plan file (batch runs), else from the data file the configuration
  * names. Without either the combination's draws stay, with a warning. */
 static void importance_from_data(const hcmc_config *c, const char *dir,
-                                 hcmc_combine_result *comb, const hcmc_rate_coords *rates,
-                                 hcmc_run_result *r)
+                                 const size_t *ids, hcmc_combine_result *comb,
+                                 const hcmc_rate_coords *rates, hcmc_run_result *r)
 {
     char path[HCMC_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/plan.h5", dir);
@@ -55,7 +86,7 @@ static void importance_from_data(const hcmc_config *c, const char *dir,
                  "importance correction not made: %s; the draws are the combination's",
                  e.msg);
     else
-        hcmc__importance(hcmc_problem_target(P.prob), comb, rates, c->seed, r);
+        hcmc__importance(P.prob, P.plan, ids, comb, rates, c->seed, r);
     hcmc__prepared_release(&P);
     if (pc)
         hcmc_config_release(pc);
@@ -174,8 +205,14 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
         if (comb)
             snprintf(r->combination_space, sizeof r->combination_space, "%s",
                      comb->in_space ? cs.space_name : "unconstrained");
-        if (!rc && c->importance_correction && K > 1)
-            importance_from_data(c, dir, comb, &rates, r);
+        if (!rc && c->importance_correction && K > 1) {
+            size_t *ids = malloc(K * sizeof(size_t));
+            for (size_t k = 0; ids && k < K; k++)
+                ids[k] = (size_t)files[k].number;
+            if (ids)
+                importance_from_data(c, dir, ids, comb, &rates, r);
+            free(ids);
+        }
     }
     if (!rc) {
         size_t S = comb->draws, G = C * S;

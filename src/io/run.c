@@ -21,6 +21,7 @@
 #include "hcmc/log.h"
 #include "../backends/mpi_backend.h"
 #include "../base/hash.h"
+#include "../cmc/cmc_internal.h"
 #include "results.h"
 #include "run_internal.h"
 #include "hcmc/timing.h"
@@ -236,14 +237,42 @@ void hcmc__combination_space(const hcmc_config *c, hcmc_combine_settings *cs,
     cs->space_name = "reference_rates";
 }
 
-void hcmc__importance(const hcmc_target *full, hcmc_combine_result *comb,
+void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
+                      const size_t *ids, hcmc_combine_result *comb,
                       const hcmc_rate_coords *rates, uint64_t seed, hcmc_run_result *r)
 {
     hcmc_error e;
     double t0 = hcmc_seconds();
-    size_t G = comb->chains * comb->draws;
-    if (hcmc_importance_correct(full, comb->in_space ? rates : NULL, comb->z, G, seed,
-                                0.7, &r->importance, &e)) {
+    size_t G = comb->chains * comb->draws, K = comb->n_shards;
+    const hcmc_target *full = hcmc_problem_target(prob);
+    /* the posterior of the points that were combined: without excluded or
+     * failed shards (an outlier's data must not come back this way) */
+    hcmc_target *kept = NULL;
+    hcmc_points sub = {0};
+    int rc = 0;
+    if (comb->n_kept < K) {
+        size_t n = 0, *idx = malloc(plan->start[plan->n_shards] * sizeof(size_t));
+        if (!idx)
+            rc = hcmc_error_set(&e, HCMC_ENOMEM, "out of memory");
+        for (size_t k = 0; !rc && k < K; k++) {
+            size_t id = ids ? ids[k] : k;
+            if (comb->status[k] != HCMC_SHARD_KEPT || id >= plan->n_shards)
+                continue;
+            for (size_t i = plan->start[id]; i < plan->start[id + 1]; i++)
+                idx[n++] = plan->idx[i];
+        }
+        if (!rc)
+            rc = hcmc_points_subset(hcmc_target_points(full), idx, n, &sub, &e);
+        if (!rc)
+            rc = hcmc_target_new(hcmc__problem_spec(prob), &sub, &kept, &e);
+        free(idx);
+    }
+    if (!rc)
+        rc = hcmc_importance_correct(kept ? kept : full, comb->in_space ? rates : NULL,
+                                     comb->z, G, seed, 0.7, &r->importance, &e);
+    hcmc_target_free(kept);
+    hcmc_points_release(&sub);
+    if (rc) {
         hcmc_log(HCMC_LOG_WARN, "importance correction not made (%s); the draws are "
                                 "the combination's",
                  e.msg);
@@ -629,7 +658,7 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
         snprintf(r->names[k], sizeof r->names[k], "%s",
                  hcmc_problem_param_name(prob, k));
     if (c->importance_correction && K > 1)
-        hcmc__importance(full, comb, &rates, c->seed, r);
+        hcmc__importance(prob, plan, NULL, comb, &rates, c->seed, r);
     for (size_t g = 0; g < G; g++)
         hcmc_target_constrain(full, comb->z + g * d, r->theta + g * d);
     for (size_t k = 0; k < d; k++)

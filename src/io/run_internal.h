@@ -66,10 +66,13 @@ void hcmc__combination_space(const hcmc_config *c, hcmc_combine_settings *cs,
                              const double (*bounds)[2]);
 
 /* Corrects the combined draws comb->z by importance weighting with the
- * full target (importance.h) and records what it did in r->importance;
+ * posterior of the points of the shards combined (importance.h; all of
+ * prob's when every shard was kept) and records what it did in
+ * r->importance. ids[k]: the plan's shard of comb's entry k (NULL: k).
  * rates: the combination coordinates when comb->in_space. A failure or a
  * heavy tail is a warning: the combination's draws stay. */
-void hcmc__importance(const hcmc_target *full, hcmc_combine_result *comb,
+void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
+                      const size_t *ids, hcmc_combine_result *comb,
                       const hcmc_rate_coords *rates, uint64_t seed, hcmc_run_result *r);
 
 /* The paths of a run directory's files for shard id. */
