@@ -1,7 +1,9 @@
 /* Consensus Monte Carlo through the library, without the hcmc command: a
  * data file and a configuration make a problem and a shard plan; a backend
  * chosen by name runs the shards, reporting progress; the shard posteriors
- * are combined and the combined draws read back in physical units.
+ * are combined in reference-rate coordinates, the combined draws corrected
+ * by importance weighting with the full posterior (as hcmc run does when
+ * every shard is kept) and read back in physical units.
  *
  *   example_cmc_backends CONFIG.yaml [BACKEND [SHARDS]]
  *
@@ -56,6 +58,7 @@ int main(int argc, char **argv)
     hcmc_shard_draws *draws = NULL;
     hcmc_combine_result *comb = NULL;
     double *theta = NULL;
+    double(*bounds)[2] = NULL;
     int status = 1;
     if (!c)
         return 1;
@@ -104,12 +107,17 @@ int main(int argc, char **argv)
     if (be->run(prob, plan, plan->order, K, &ns, &bo, &err))
         goto fail;
 
-    /* combination in the sampling coordinates */
+    /* combination in reference-rate coordinates (rates.h) */
     const hcmc_target *t = hcmc_problem_target(prob);
     size_t d = hcmc_problem_dim(prob), np = hcmc_mode_nphys(c->mode);
-    double bounds[HCMC_NPHYS_MAX][2];
-    for (size_t k = 0; k < np; k++)
+    bounds = malloc(d * sizeof *bounds);
+    if (!bounds)
+        goto fail;
+    for (size_t k = 0; k < d; k++)
         hcmc_target_bounds(t, k, &bounds[k][0], &bounds[k][1]);
+    hcmc_rate_coords rc;
+    hcmc_rate_coords_init(&rc, c->mode, d, hcmc_target_time_max(t),
+                          (const double(*)[2])bounds);
     for (size_t k = 0; k < K; k++) {
         const hcmc_shard_result *r = results[k];
         if (!r || r->status || !r->nuts) {
@@ -131,11 +139,23 @@ int main(int argc, char **argv)
     cs.ctx = t;
     cs.bounds = (const double(*)[2])bounds;
     cs.seed = c->seed;
+    cs.to_space = hcmc_rate_coords_from_z;
+    cs.from_space = hcmc_rate_coords_to_z;
+    cs.space_ctx = &rc;
+    cs.space_name = "reference_rates";
     if (hcmc_combine(draws, K, &cs, &comb, &err))
         goto fail;
+    size_t G = comb->chains * comb->draws;
+    hcmc_importance_info info = {0};
+    if (K > 1 && comb->n_kept == K &&
+        hcmc_importance_correct(t, comb->in_space ? &rc : NULL, comb->z, G, c->seed, 0.7,
+                                &info, &err))
+        goto fail;
+    if (info.n)
+        printf("importance correction %s: ESS %.0f of %zu, tail index %.2f\n",
+               info.applied ? "applied" : "not applied", info.ess, info.n, info.khat);
 
     /* the combined draws, constrained, and their summaries */
-    size_t G = comb->chains * comb->draws;
     theta = malloc(G * d * sizeof *theta);
     if (!theta)
         goto fail;
@@ -158,6 +178,7 @@ fail:
     fprintf(stderr, "error: %s\n", err.msg[0] ? err.msg : "out of memory");
 done:
     free(theta);
+    free(bounds);
     hcmc_combine_result_free(comb);
     free(draws);
     for (size_t k = 0; results && k < K; k++)

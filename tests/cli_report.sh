@@ -119,6 +119,7 @@ for b in serial threads multiprocessing; do
 done
 grep -q 'combined with robust_consensus_mc: 3 of 3 shards' ex_serial.txt
 grep -q '^D0 ' ex_serial.txt
+grep -q 'importance correction applied: ESS' ex_serial.txt
 cmp ex_serial.txt ex_threads.txt
 cmp ex_serial.txt ex_multiprocessing.txt
 echo "cli_report: ok"
