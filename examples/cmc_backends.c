@@ -148,7 +148,8 @@ int main(int argc, char **argv)
     size_t G = comb->chains * comb->draws;
     hcmc_importance_info info = {0};
     if (K > 1 && comb->n_kept == K &&
-        hcmc_importance_correct(t, comb->in_space ? &rc : NULL, comb->z, G, c->seed, 0.7,
+        hcmc_importance_correct(t, comb->in_space ? &rc : NULL, comb->z, G, c->seed,
+                                HCMC_IMPORTANCE_MAX_KHAT,
                                 &info, &err))
         goto fail;
     if (info.n)

@@ -27,6 +27,10 @@
 extern "C" {
 #endif
 
+/* The tail index above which hcmc run and hcmc combine leave the draws
+ * uncorrected. */
+#define HCMC_IMPORTANCE_MAX_KHAT 0.7
+
 typedef struct hcmc_importance_info {
     double khat;      /* tail index of the weights */
     double ess;       /* (sum w)^2 / sum w^2 */

@@ -142,9 +142,7 @@ int hcmc_importance_correct(const hcmc_target *full, const hcmc_rate_coords *rc,
     for (size_t k = 0; k < T; k++) {
         jobs[k] = (job){full, rc, prop, lw, G, d, k, T, 0};
         if (k > 0 && pthread_create(&th[k], NULL, evaluate, &jobs[k]) == 0)
-            started |= (size_t)1 << k;
-        else if (k > 0)
-            jobs[k].failed = 2; /* done below on this thread */
+            started |= (size_t)1 << k; /* else done below on this thread */
     }
     evaluate(&jobs[0]);
     for (size_t k = 1; k < T; k++) {
@@ -205,12 +203,10 @@ int hcmc_importance_correct(const hcmc_target *full, const hcmc_rate_coords *rc,
         size_t pick = g;
         while (lw[pick] == 0 && pick > 0) /* the last proposal may weigh 0 */
             pick--;
-        double zz[d];
-        if (rc)
-            hcmc_rate_coords_to_z(rc, prop + pick * d, zz);
+        if (rc) /* it has an image: its weight is positive */
+            hcmc_rate_coords_to_z(rc, prop + pick * d, z + i * d);
         else
-            memcpy(zz, prop + pick * d, d * sizeof(double));
-        memcpy(z + i * d, zz, d * sizeof(double));
+            memcpy(z + i * d, prop + pick * d, d * sizeof(double));
     }
 done:
     free(w);

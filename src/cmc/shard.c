@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "hcmc/cmc.h"
-#include "hcmc/log.h"
 #include "hcmc/rates.h"
 #include "hcmc/version.h"
 #include "../base/hash.h"

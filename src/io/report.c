@@ -197,9 +197,10 @@ static void write_body(FILE *f, const char *dir, const hcmc_run_result *r,
         double kh = json_is_number(k) ? json_number_value(k) : NAN;
         fprintf(f,
                 "<tr><td class=l>importance correction: tail index of the weights "
-                "(ESS %.0f of %.0f)</td><td>%.2f</td><td>&le; 0.70</td>%s</tr>\n",
+                "(ESS %.0f of %.0f)</td><td>%.2f</td><td>&le; %.2f</td>%s</tr>\n",
                 json_is_number(e) ? json_number_value(e) : 0.0,
-                json_is_number(n) ? json_number_value(n) : 0.0, kh, pass(kh <= 0.7));
+                json_is_number(n) ? json_number_value(n) : 0.0, kh,
+                HCMC_IMPORTANCE_MAX_KHAT, pass(kh <= HCMC_IMPORTANCE_MAX_KHAT));
     }
     fputs("</table>\n<p>R-hat and ESS as in Vehtari et al. (2021); a shard whose "
           "divergence rate exceeds max_divergence_rate is excluded before the "

@@ -269,7 +269,8 @@ void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
     }
     if (!rc)
         rc = hcmc_importance_correct(kept ? kept : full, comb->in_space ? rates : NULL,
-                                     comb->z, G, seed, 0.7, &r->importance, &e);
+                                     comb->z, G, seed, HCMC_IMPORTANCE_MAX_KHAT,
+                                     &r->importance, &e);
     hcmc_target_free(kept);
     hcmc_points_release(&sub);
     if (rc) {
@@ -287,10 +288,11 @@ void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
                  hcmc_seconds() - t0);
     else
         hcmc_log(HCMC_LOG_WARN,
-                 "importance correction not applied: tail index %.2f above 0.7 (ESS "
+                 "importance correction not applied: tail index %.2f above %g (ESS "
                  "%.0f of %zu); the draws are the combination's, which may be too "
                  "narrow or shifted: use fewer, larger shards",
-                 r->importance.khat, r->importance.ess, r->importance.n);
+                 r->importance.khat, HCMC_IMPORTANCE_MAX_KHAT, r->importance.ess,
+                 r->importance.n);
 }
 
 void hcmc__shard_path(char *buf, size_t cap, const char *dir, size_t id)
@@ -724,10 +726,12 @@ void hcmc_run_print_table(FILE *f, const hcmc_run_result *r)
             "(sampling %.1f s, backend %s)\n",
             r->n_kept, excluded, failed, r->n_shards, r->n_points, r->seconds,
             r->sampling_seconds, r->backend);
-    if (r->importance.n)
-        fprintf(f, "importance correction: %s (ESS %.0f of %zu, tail index %.2f%s)\n",
-                r->importance.applied ? "applied" : "NOT applied", r->importance.ess,
-                r->importance.n, r->importance.khat,
-                r->importance.applied ? "" : " above 0.7: the draws are the "
-                                             "combination's");
+    if (!r->importance.n)
+        return;
+    fprintf(f, "importance correction: %s (ESS %.0f of %zu, tail index %.2f",
+            r->importance.applied ? "applied" : "NOT applied", r->importance.ess,
+            r->importance.n, r->importance.khat);
+    if (!r->importance.applied)
+        fprintf(f, " above %g: the draws are the combination's", HCMC_IMPORTANCE_MAX_KHAT);
+    fputs(")\n", f);
 }
