@@ -109,15 +109,12 @@ int main(int argc, char **argv)
 
     /* combination in reference-rate coordinates (rates.h) */
     const hcmc_target *t = hcmc_problem_target(prob);
-    size_t d = hcmc_problem_dim(prob), np = hcmc_mode_nphys(c->mode);
+    size_t d = hcmc_problem_dim(prob), np = hcmc_target_nphys(t);
     bounds = malloc(d * sizeof *bounds);
     if (!bounds)
         goto fail;
-    for (size_t k = 0; k < d; k++)
-        hcmc_target_bounds(t, k, &bounds[k][0], &bounds[k][1]);
     hcmc_rate_coords rc;
-    hcmc_rate_coords_init(&rc, c->mode, d, hcmc_target_time_max(t),
-                          (const double(*)[2])bounds);
+    hcmc_rate_coords_init_target(&rc, t, bounds);
     for (size_t k = 0; k < K; k++) {
         const hcmc_shard_result *r = results[k];
         if (!r || r->status || !r->nuts) {

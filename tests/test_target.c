@@ -589,6 +589,109 @@ static void test_bad_input(void **state)
     problem_free(&p);
 }
 
+/* Fixed physical parameters: the target without their coordinates is the
+ * full target with them held at their values. Likelihood and residuals
+ * agree to rounding (1e-12 relative: the same arithmetic on the same
+ * numbers up to summation order and the z -> theta -> z round trip), the
+ * prior lacks exactly the fixed parameters' terms, the Jacobian's columns
+ * are the full one's columns of the sampled parameters (1e-9 of the row's
+ * largest entry, the round trip's rounding amplified by dtheta/dz), and the gradient passes the finite-difference
+ * check. Sets: the steady-shear pair, one diffusion parameter, two apart
+ * (alpha and phi0), and everything physical. */
+static void test_fixed_parameters(void **state)
+{
+    (void)state;
+    static const int sets[][8] = {{HCMC_P_BETA, HCMC_P_GAMMA_DOT_T_OFFSET, -1},
+                                  {HCMC_P_D_OFFSET, -1},
+                                  {HCMC_P_ALPHA, HCMC_P_PHI0, -1},
+                                  {0, 1, 2, 3, 4, 5, 6, -1}};
+    for (int mode = 0; mode < 2; mode++)
+        for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
+            problem p;
+            problem_make(&p, (hcmc_mode)mode, HCMC_CONVENTION_PHYSICAL, 3, 23);
+            size_t np = hcmc_mode_nphys((hcmc_mode)mode), nfix = 0;
+            hcmc_target *tf = target_make(&p);
+            hcmc_target_spec fixed_spec = p.spec;
+            for (const int *k = sets[s]; *k >= 0; k++)
+                if ((size_t)*k < np) {
+                    fixed_spec.phys_fixed[*k] = true;
+                    fixed_spec.phys_fixed_value[*k] = p.phys[*k];
+                    nfix++;
+                }
+            hcmc_target *tx;
+            hcmc_error e;
+            if (hcmc_target_new(&fixed_spec, &p.pts, &tx, &e))
+                fail_msg("%s", e.msg);
+            size_t df = hcmc_target_dim(tf), dx = hcmc_target_dim(tx);
+            assert_int_equal(dx, df - nfix);
+            assert_int_equal(hcmc_target_nphys(tx), np - nfix);
+            assert_int_equal(hcmc_target_spec_nphys(&fixed_spec), np - nfix);
+            hcmc_rng r;
+            hcmc_rng_init(&r, 29 + s, HCMC_RNG_TEST, 0, 0);
+            double zx[32], zf[32], thx[32], thf[32], ph[HCMC_NPHYS_MAX];
+            random_z(tx, &r, zx);
+            hcmc_target_constrain(tx, zx, thx);
+            hcmc_target_phys_values(tx, thx, ph);
+            /* the same point in the full target's coordinates */
+            double fixed_prior = 0;
+            for (size_t k = 0, j = 0; k < df; k++) {
+                int ph_k = (int)k < (int)np ? (int)k : -1;
+                if (ph_k >= 0 && fixed_spec.phys_fixed[ph_k]) {
+                    assert_int_equal(hcmc_target_phys_slot(tx, ph_k), -1);
+                    assert_true(ph[ph_k] == p.phys[ph_k]);
+                    thf[k] = p.phys[ph_k];
+                    fixed_prior += hcmc_prior_logpdf(&p.spec.phys[ph_k], thf[k], NULL);
+                } else {
+                    if (ph_k >= 0)
+                        assert_int_equal(hcmc_target_phys_slot(tx, ph_k), (int)j);
+                    assert_string_equal(hcmc_target_param_name(tx, j),
+                                        hcmc_target_param_name(tf, k));
+                    thf[k] = thx[j++];
+                }
+            }
+            if (hcmc_target_unconstrain(tf, thf, zf, &e))
+                fail_msg("%s", e.msg);
+            hcmc_target_ws *wf = hcmc_target_ws_new(tf), *wx = hcmc_target_ws_new(tx);
+            hcmc_target_parts pf, px;
+            double lf, lx;
+            assert_int_equal(hcmc_target_eval(tf, wf, zf, &lf, NULL, &pf), 0);
+            assert_int_equal(hcmc_target_eval(tx, wx, zx, &lx, NULL, &px), 0);
+            assert_true(fabs(pf.loglik - px.loglik) <= 1e-12 * fabs(pf.loglik));
+            assert_true(fabs(pf.logprior - fixed_prior - px.logprior) <=
+                        1e-12 * (1 + fabs(pf.logprior)));
+            check_gradient(tx, zx, "fixed parameters");
+            /* residuals and Jacobian columns */
+            size_t idx[40];
+            for (size_t k = 0; k < 40; k++)
+                idx[k] = k * (p.pts.n / 40);
+            hcmc_points sub;
+            assert_int_equal(hcmc_points_subset(&p.pts, idx, 40, &sub, &e), 0);
+            double rf[40], rx[40], Jf[40 * 32], Jx[40 * 32];
+            assert_int_equal(hcmc_target_residuals(tf, wf, &sub, zf, rf, Jf, df - 1), 0);
+            assert_int_equal(hcmc_target_residuals(tx, wx, &sub, zx, rx, Jx, dx - 1), 0);
+            for (size_t q = 0; q < 40; q++) {
+                assert_true(fabs(rf[q] - rx[q]) <= 1e-12);
+                double rowmax = 0;
+                for (size_t k = 0; k + 1 < df; k++)
+                    rowmax = fmax(rowmax, fabs(Jf[q * (df - 1) + k]));
+                for (size_t k = 0, j = 0; k + 1 < df; k++) {
+                    if ((int)k < (int)np && fixed_spec.phys_fixed[k])
+                        continue;
+                    double a = Jf[q * (df - 1) + k], b = Jx[q * (dx - 1) + j++];
+                    if (!(fabs(a - b) <= 1e-9 * rowmax))
+                        fail_msg("mode %d set %zu: d r_%zu / d %s: %.12g vs %.12g", mode,
+                                 s, q, hcmc_target_param_name(tf, k), a, b);
+                }
+            }
+            hcmc_points_release(&sub);
+            hcmc_target_ws_free(wf);
+            hcmc_target_ws_free(wx);
+            hcmc_target_free(tx);
+            hcmc_target_free(tf);
+            problem_free(&p);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +705,7 @@ int main(void)
         cmocka_unit_test(test_scaling_layout),
         cmocka_unit_test(test_scaling_estimate_known),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_fixed_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

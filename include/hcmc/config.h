@@ -58,6 +58,12 @@ typedef struct hcmc_config {
     size_t n_init_contrast, n_init_offset;
     double init_contrast[HCMC_CONFIG_MAX_ANGLES], init_offset[HCMC_CONFIG_MAX_ANGLES];
 
+    /* initial_parameters.fixed_parameters, and the parameters of the mode
+     * left out of initial_parameters.active_parameters (held at their
+     * initial values): not sampled. Each value lies within its bounds. */
+    bool phys_fixed[HCMC_NPHYS_MAX];
+    double phys_fixed_value[HCMC_NPHYS_MAX];
+
     /* parameter_space.bounds: priors of the physical parameters, contrast
      * and offset (defaults of MODEL.md 4 where not given) */
     hcmc_prior phys[HCMC_NPHYS_MAX];
@@ -118,7 +124,9 @@ HCMC_API int hcmc_config_parse(const char *text, size_t len, const char *name,
                                hcmc_config *c, hcmc_error *err);
 
 /* Sets one scalar key by its dotted path (e.g. "optimization.cmc.seed") from
- * a string, as a command-line override; recorded in c->overrides. */
+ * a string, as a command-line override; recorded in c->overrides.
+ * "initial_parameters.fixed_parameters.NAME" fixes physical parameter NAME
+ * at the value, or samples it again when the value is "free". */
 HCMC_API int hcmc_config_set(hcmc_config *c, const char *key, const char *value,
                              hcmc_error *err);
 

@@ -23,6 +23,7 @@
 
 #include "hcmc/export.h"
 #include "hcmc/model.h"
+#include "hcmc/target.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,14 +33,26 @@ typedef struct hcmc_rate_coords {
     size_t dim;                /* length of z; the last coordinate is log sigma */
     size_t nblocks;            /* 1 (static) or 2 (laminar_flow) */
     bool use[2];               /* blocks mapped; the others stay as in z */
+    size_t at[2];              /* coordinate of each block's first parameter */
     double t[3];               /* reference times, s */
     const double (*bounds)[2]; /* [dim] constrained bounds of z's coordinates */
 } hcmc_rate_coords;
 
 /* t_max: the time of the last kept frame, (n_t - 1) dt. bounds must outlive
- * c. Every block is used. */
+ * c. Every block is used, block b at coordinates 3b .. 3b + 2. */
 HCMC_API void hcmc_rate_coords_init(hcmc_rate_coords *c, hcmc_mode mode, size_t dim,
                                     double t_max, const double (*bounds)[2]);
+
+/* Places the blocks at the coordinates of their parameters, slot[k] for
+ * physical parameter k of model.h (-1: fixed, not a coordinate); a block
+ * whose three parameters are not consecutive coordinates is not used. */
+HCMC_API void hcmc_rate_coords_place(hcmc_rate_coords *c, const int *slot);
+
+/* The same for a target's z: its time t_max and bounds (filled into
+ * bounds[dim], which must outlive c), each block at its parameters'
+ * coordinates; a block with a fixed parameter is not used (it stays in z). */
+HCMC_API void hcmc_rate_coords_init_target(hcmc_rate_coords *c, const hcmc_target *t,
+                                           double (*bounds)[2]);
 
 /* z -> w and back (ctx: a hcmc_rate_coords). Non-zero when the point has no
  * image: a rate not positive at a reference time (z -> w), or no rate law
@@ -48,7 +61,7 @@ HCMC_API int hcmc_rate_coords_from_z(const void *ctx, const double *z, double *w
 HCMC_API int hcmc_rate_coords_to_z(const void *ctx, const double *w, double *z);
 
 /* For sampling in w: z = to_z(w), the blocks of dz/dw (jac[b][3 i + j] =
- * dz_{3b+i} / dw_{3b+j}; identity for unused blocks) and, when ijac is not
+ * dz_{at[b]+i} / dw_{at[b]+j}; identity for unused blocks) and, when ijac is not
  * NULL, of its inverse dw/dz; log |det dz/dw| and its gradient in w,
  * dlogdet[dim] (0 outside the used blocks). Non-zero when w has no z, or
  * the map is singular there (exponent 0). */

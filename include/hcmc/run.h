@@ -30,6 +30,9 @@ typedef struct hcmc_run_result {
     char (*names)[40];           /* [dim] */
     double *theta;               /* combined draws, constrained, [chain][draw][dim] */
     hcmc_param_summary *summary; /* [dim] */
+    /* physical parameters held fixed (model.h order), not among names */
+    bool phys_fixed[HCMC_NPHYS_MAX];
+    double phys_fixed_value[HCMC_NPHYS_MAX];
     hcmc_run_shard *shards;      /* [n_shards] */
     size_t n_kept;
     size_t workers;         /* of the backend (1 for serial) */

@@ -1,7 +1,8 @@
 /* The log-density target handed to the sampler (MODEL.md sections 2-4).
  *
  * Sampling vector z (unconstrained), in this order:
- *   physical parameters (3 static, 7 laminar_flow; see model.h),
+ *   physical parameters (3 static, 7 laminar_flow; see model.h) that are
+ *   not fixed, in the order of model.h,
  *   scaling: contrast_0..contrast_{n-1}, offset_0..offset_{n-1} (individual),
  *            or contrast, offset (shared), or nothing (constant modes),
  *   sigma (log).
@@ -44,6 +45,10 @@ HCMC_API int hcmc_scaling_mode_parse(const char *s, hcmc_scaling_mode *out,
 typedef struct hcmc_target_spec {
     hcmc_model model;
     hcmc_prior phys[HCMC_NPHYS_MAX]; /* priors of the mode's parameters */
+    /* Physical parameters held at a value instead of sampled (homodyne's
+     * initial_parameters.fixed_parameters): no coordinate, no prior. */
+    bool phys_fixed[HCMC_NPHYS_MAX];
+    double phys_fixed_value[HCMC_NPHYS_MAX];
     hcmc_prior contrast, offset;     /* per-angle scaling priors and bounds */
     hcmc_scaling_mode scaling;
     size_t constant_scaling_threshold; /* for auto; default 3 */
@@ -82,7 +87,19 @@ HCMC_API int hcmc_target_new(const hcmc_target_spec *spec, const hcmc_points *pt
 HCMC_API void hcmc_target_free(hcmc_target *t);
 
 HCMC_API size_t hcmc_target_dim(const hcmc_target *t);
+/* Physical parameters sampled: the first coordinates of z. */
+HCMC_API size_t hcmc_target_nphys(const hcmc_target *t);
+/* The same from a spec: the mode's parameters less the fixed ones. */
+HCMC_API size_t hcmc_target_spec_nphys(const hcmc_target_spec *s);
+/* Coordinate of physical parameter k (model.h order), or -1 when k is
+ * fixed or not a parameter of the mode. */
+HCMC_API int hcmc_target_phys_slot(const hcmc_target *t, int k);
+/* The mode's physical parameters phys[HCMC_NPHYS_MAX] at constrained values
+ * theta[dim]: sampled ones from theta, fixed ones at their values. */
+HCMC_API void hcmc_target_phys_values(const hcmc_target *t, const double *theta,
+                                      double *phys);
 HCMC_API const char *hcmc_target_param_name(const hcmc_target *t, size_t k);
+HCMC_API hcmc_mode hcmc_target_mode(const hcmc_target *t);
 /* The scaling mode in force after auto was resolved. */
 HCMC_API hcmc_scaling_mode hcmc_target_scaling(const hcmc_target *t);
 /* Name of the kernel variant in use ("avx2", "generic"). */

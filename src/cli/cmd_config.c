@@ -27,6 +27,22 @@ static const struct {
 
 int cli_override(hcmc_config *c, const char *opt, const char *value, int *failed)
 {
+    if (!strcmp(opt, "--fix")) { /* NAME=VALUE */
+        const char *eq = value ? strchr(value, '=') : NULL;
+        char key[128];
+        hcmc_error err;
+        int n = eq ? snprintf(key, sizeof key, "initial_parameters.fixed_parameters.%.*s",
+                              (int)(eq - value), value)
+                   : -1;
+        if (!eq || eq == value || n < 0 || (size_t)n >= sizeof key) {
+            fprintf(stderr, "hcmc: error: --fix expects NAME=VALUE (e.g. --fix beta=0)\n");
+            *failed = 1;
+        } else if (hcmc_config_set(c, key, eq + 1, &err)) {
+            fprintf(stderr, "hcmc: error: --fix: %s\n", err.msg);
+            *failed = 1;
+        }
+        return 1;
+    }
     if (!strcmp(opt, "--set")) {
         const char *eq = value ? strchr(value, '=') : NULL;
         char key[256];
@@ -131,6 +147,10 @@ static void print_settings(const hcmc_config *c)
                hcmc_prior_type_name(p->type), p->lo, p->hi, p->mu, p->sigma,
                isnan(c->init_phys[k]) ? "" : "  (initial value given)");
     }
+    for (size_t k = 0; k < hcmc_mode_nphys(c->mode); k++)
+        if (c->phys_fixed[k])
+            printf("    %-20s fixed at %g (not sampled)\n", hcmc_phys_name((int)k),
+                   c->phys_fixed_value[k]);
     printf("    %-20s %-15s [%g, %g]\n", "contrast",
            hcmc_prior_type_name(c->contrast.type), c->contrast.lo, c->contrast.hi);
     printf("    %-20s %-15s [%g, %g]\n", "offset", hcmc_prior_type_name(c->offset.type),

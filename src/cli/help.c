@@ -35,6 +35,9 @@ static const cli_opt overrides[] = {
     {"--max-retries N", "optimization.cmc.backend_config.max_retries"},
     {"--per-shard-timeout S", "optimization.cmc.per_shard_timeout (seconds)"},
     {"-o, --output-dir DIR", "output.directory"},
+    {"--fix NAME=VALUE", "hold physical parameter NAME at VALUE instead of sampling "
+                         "it (initial_parameters.fixed_parameters; VALUE 'free' "
+                         "samples it again)"},
     {"--set KEY=VALUE", "any setting by its dotted path, e.g. --set "
                         "optimization.cmc.backend_config.slurm.time=2:00:00"},
     {0}};

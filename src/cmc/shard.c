@@ -93,10 +93,9 @@ int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_
     }
     /* a start: given values, then a least-squares fit from there */
     double *guess = NULL;
-    size_t np = hcmc_mode_nphys(spec->model.mode);
     bool any = false;
-    for (size_t k = 0; init_phys && k < np; k++)
-        any = any || !isnan(init_phys[k]);
+    for (int k = 0; init_phys && k < HCMC_NPHYS_MAX; k++)
+        any = any || (hcmc_target_phys_slot(p->full, k) >= 0 && !isnan(init_phys[k]));
     if (any) {
         double *theta = malloc(d * sizeof(double));
         if (!theta) {
@@ -104,7 +103,10 @@ int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_
             goto fail;
         }
         for (size_t k = 0; k < d; k++)
-            theta[k] = k < np ? init_phys[k] : NAN;
+            theta[k] = NAN;
+        for (int k = 0; k < HCMC_NPHYS_MAX; k++)
+            if (hcmc_target_phys_slot(p->full, k) >= 0)
+                theta[hcmc_target_phys_slot(p->full, k)] = init_phys[k];
         rc = hcmc_initial_point(p->full, theta, p->z0, err);
         free(theta);
         if (rc)
@@ -175,7 +177,7 @@ static int w_eval(const void *ctx, void *ws, const double *w, double *lp, double
         for (size_t b = 0; b < wd->rc.nblocks; b++) {
             if (!wd->rc.use[b])
                 continue;
-            size_t o = 3 * b;
+            size_t o = wd->rc.at[b];
             for (size_t j = 0; j < 3; j++) { /* (dz/dw)^T gz */
                 double t = 0;
                 for (size_t i = 0; i < 3; i++)
@@ -240,15 +242,13 @@ static const char *w_name(const void *ctx, size_t k)
 static size_t w_setup(hcmc__rates_sampling *wd, const hcmc_problem *p, double *w0,
                       double *cov_w)
 {
-    size_t d = p->dim, np = hcmc_mode_nphys(p->spec.model.mode);
-    const hcmc_target *t = wd->t;
-    for (size_t k = 0; k < d; k++)
-        hcmc_target_bounds(t, k, &wd->bounds[k][0], &wd->bounds[k][1]);
-    hcmc_rate_coords_init(&wd->rc, p->spec.model.mode, d, hcmc_target_time_max(t),
-                          (const double(*)[2])wd->bounds);
+    size_t d = p->dim;
+    hcmc_rate_coords_init_target(&wd->rc, wd->t, wd->bounds);
     size_t used = 0;
-    for (size_t b = 0; b < wd->rc.nblocks && 3 * b + 2 < np; b++) {
-        size_t e = 3 * b + 1; /* the exponent */
+    for (size_t b = 0; b < wd->rc.nblocks; b++) {
+        if (!wd->rc.use[b]) /* a fixed parameter in the law */
+            continue;
+        size_t e = wd->rc.at[b] + 1; /* the exponent */
         double lo = wd->bounds[e][0], hi = wd->bounds[e][1], dadz;
         double a = hcmc_bounded_from_real(lo, hi, p->z0[e], &dadz, NULL, NULL);
         double sd = sqrt(p->cov0[e * d + e]) * fabs(dadz);
@@ -271,9 +271,9 @@ static size_t w_setup(hcmc__rates_sampling *wd, const hcmc_problem *p, double *w
     for (size_t k = 0; k < d; k++)
         M[k * d + k] = 1;
     for (size_t b = 0; b < wd->rc.nblocks; b++)
-        for (size_t i = 0; wd->rc.use[b] && i < 3; i++)
+        for (size_t i = 0, o = wd->rc.at[b]; wd->rc.use[b] && i < 3; i++)
             for (size_t j = 0; j < 3; j++)
-                M[(3 * b + i) * d + 3 * b + j] = ijac[b][3 * i + j];
+                M[(o + i) * d + o + j] = ijac[b][3 * i + j];
     for (size_t i = 0; i < d; i++) /* T = M cov0 */
         for (size_t j = 0; j < d; j++) {
             double t = 0;
@@ -607,8 +607,11 @@ uint64_t hcmc_problem_fingerprint(const hcmc_problem *p, const hcmc_shard_plan *
     HASH(h, sp->model.L);
     HASH(h, sp->model.dt);
     HASH(h, sp->model.n_t);
-    for (size_t k = 0; k < hcmc_mode_nphys(sp->model.mode); k++)
+    for (size_t k = 0; k < hcmc_mode_nphys(sp->model.mode); k++) {
         h = hash_prior(h, &sp->phys[k]);
+        if (sp->phys_fixed[k]) /* only then: earlier runs keep their hash */
+            HASH(h, sp->phys_fixed_value[k]);
+    }
     h = hash_prior(h, &sp->contrast);
     h = hash_prior(h, &sp->offset);
     HASH(h, scaling);

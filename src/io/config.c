@@ -192,6 +192,8 @@ static const char *const structured[] = {
     "initial_parameters.values",
     "initial_parameters.per_angle_scaling.contrast",
     "initial_parameters.per_angle_scaling.offset",
+    "initial_parameters.fixed_parameters",
+    "initial_parameters.active_parameters",
     "parameter_space.bounds",
 };
 #define NSTRUCT (sizeof structured / sizeof structured[0])
@@ -221,8 +223,6 @@ static const char *const ignored[] = {
     "phi_filtering.tolerance",
     "phi_filtering.quality_control.",
     "initial_parameters.units",
-    "initial_parameters.active_parameters",
-    "initial_parameters.fixed_parameters",
     "parameter_space.model",
     "parameter_space.priors",
     "optimization.method",
@@ -566,6 +566,10 @@ typedef struct {
     size_t n_values;
     double values[16];
     bool values_given;
+    where fixed_at[HCMC_NPHYS_MAX]; /* fixed_parameters entries */
+    bool active[HCMC_NPHYS_MAX];     /* active_parameters, when given */
+    bool active_given;
+    where active_at;
 } walk;
 
 static where where_of(const walk *W, const yaml_node_t *n)
@@ -756,6 +760,74 @@ static int read_bounds(walk *W, const yaml_node_t *n, const char *path, hcmc_err
     return 0;
 }
 
+/* Index of a physical parameter named in fixed_parameters or
+ * active_parameters; the scaling parameters have their own setting. */
+static int fixable_index(const walk *W, const yaml_node_t *n, const char *path,
+                         const char *name, hcmc_error *err)
+{
+    where w = where_of(W, n);
+    int k = hcmc_phys_index(name);
+    if (k >= 0)
+        return k;
+    if (!strncmp(name, "contrast", 8) || !strncmp(name, "offset", 6))
+        return fail_at(err, &w, path,
+                       "'%s': per-angle scaling is held fixed with "
+                       "optimization.cmc.per_angle_mode: constant, not here",
+                       name),
+               -1;
+    return fail_at(err, &w, path, "unknown parameter '%s'", name), -1;
+}
+
+/* fixed_parameters: a mapping name: value. */
+static int read_fixed(walk *W, const yaml_node_t *n, const char *path, hcmc_error *err)
+{
+    where w = where_of(W, n);
+    if (n->type != YAML_MAPPING_NODE)
+        return fail_at(err, &w, path,
+                       "expected a mapping of parameter: value (e.g. beta: 0.0)");
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+         p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(W->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(W->doc, p->value);
+        if (!kn || !vn || kn->type != YAML_SCALAR_NODE)
+            return fail_at(err, &w, path, "a key must be a parameter name");
+        int k = fixable_index(W, kn, path, scalar(kn), err);
+        if (k < 0)
+            return err ? err->code : HCMC_EINVAL;
+        where wv = where_of(W, vn);
+        double v;
+        if (vn->type != YAML_SCALAR_NODE || is_null(vn) || parse_double(scalar(vn), &v))
+            return fail_at(err, &wv, path, "%s: expected a number, got '%s'",
+                           scalar(kn), vn->type == YAML_SCALAR_NODE ? scalar(vn) : "?");
+        W->c->phys_fixed[k] = true;
+        W->c->phys_fixed_value[k] = v;
+        W->fixed_at[k] = wv;
+    }
+    return 0;
+}
+
+/* active_parameters: the physical parameters sampled; the others of the
+ * mode are held at their initial values (checked in finish). */
+static int read_active(walk *W, const yaml_node_t *n, const char *path, hcmc_error *err)
+{
+    int rc = want_seq(W, n, path, err);
+    if (rc)
+        return rc;
+    W->active_given = true;
+    W->active_at = where_of(W, n);
+    for (yaml_node_item_t *it = n->data.sequence.items.start;
+         it < n->data.sequence.items.top; it++) {
+        yaml_node_t *e = yaml_document_get_node(W->doc, *it);
+        if ((rc = want_scalar(W, e, path, err)))
+            return rc;
+        int k = fixable_index(W, e, path, scalar(e), err);
+        if (k < 0)
+            return err ? err->code : HCMC_EINVAL;
+        W->active[k] = true;
+    }
+    return 0;
+}
+
 static int read_structured(walk *W, const char *path, const yaml_node_t *n,
                            hcmc_error *err)
 {
@@ -805,6 +877,10 @@ static int read_structured(walk *W, const char *path, const yaml_node_t *n,
         W->values_given = true;
         return read_numbers(W, n, path, W->values, 16, &W->n_values, err);
     }
+    if (!strcmp(path, "initial_parameters.fixed_parameters"))
+        return is_null(n) ? 0 : read_fixed(W, n, path, err);
+    if (!strcmp(path, "initial_parameters.active_parameters"))
+        return is_null(n) ? 0 : read_active(W, n, path, err);
     if (!strcmp(path, "initial_parameters.per_angle_scaling.contrast"))
         return is_null(n)
                    ? 0
@@ -949,6 +1025,69 @@ static int walk_map(walk *W, const yaml_node_t *map, const char *prefix, int dep
 
 /* ---- after the walk --------------------------------------------------- */
 
+/* A fixed value must lie within the parameter's bounds: they say where the
+ * model is meant to be, and a value outside is most likely a typing error. */
+static int check_fixed_value(const hcmc_config *c, int k, const where *w,
+                             const char *key, hcmc_error *err)
+{
+    const hcmc_prior *p = &c->phys[k];
+    double v = c->phys_fixed_value[k];
+    if (!(v >= p->lo && v <= p->hi))
+        return fail_at(err, w, key,
+                       "%s = %g is outside its bounds [%g, %g] (parameter_space."
+                       "bounds)",
+                       hcmc_phys_name(k), v, p->lo, p->hi);
+    return 0;
+}
+
+/* fixed_parameters and active_parameters, once the mode, the initial values
+ * and the bounds are known. */
+static int finish_fixed(walk *W, hcmc_error *err)
+{
+    hcmc_config *c = W->c;
+    size_t np = hcmc_mode_nphys(c->mode);
+    const char *fkey = "initial_parameters.fixed_parameters",
+               *akey = "initial_parameters.active_parameters";
+    for (int k = 0; k < HCMC_NPHYS_MAX; k++) {
+        if ((size_t)k >= np) {
+            if (c->phys_fixed[k] || W->active[k]) {
+                hcmc_log(HCMC_LOG_WARN, "%s:%zu: %s: %s is not a parameter of %s "
+                                        "(ignored)",
+                         W->file,
+                         c->phys_fixed[k] ? W->fixed_at[k].line : W->active_at.line,
+                         c->phys_fixed[k] ? fkey : akey, hcmc_phys_name(k),
+                         hcmc_mode_name(c->mode));
+                c->n_warnings++;
+            }
+            c->phys_fixed[k] = false;
+            continue;
+        }
+        if (c->phys_fixed[k] && W->active[k])
+            return fail_at(err, &W->fixed_at[k], fkey,
+                           "%s is also listed in active_parameters: fix it or "
+                           "sample it",
+                           hcmc_phys_name(k));
+        const char *key = fkey;
+        if (W->active_given && !W->active[k] && !c->phys_fixed[k]) {
+            key = akey;
+            if (isnan(c->init_phys[k]))
+                return fail_at(err, &W->active_at, akey,
+                               "%s is not listed, so it is held at its initial value, "
+                               "but initial_parameters.values gives none (give one, "
+                               "or fix it in fixed_parameters)",
+                               hcmc_phys_name(k));
+            c->phys_fixed[k] = true;
+            c->phys_fixed_value[k] = c->init_phys[k];
+            W->fixed_at[k] = W->values_at;
+        }
+        int rc;
+        if (c->phys_fixed[k] &&
+            (rc = check_fixed_value(c, k, &W->fixed_at[k], key, err)))
+            return rc;
+    }
+    return 0;
+}
+
 static int finish(walk *W, hcmc_error *err)
 {
     hcmc_config *c = W->c;
@@ -994,6 +1133,9 @@ static int finish(walk *W, hcmc_error *err)
             c->init_phys[ph] = W->values[k];
         }
     }
+    int rc = finish_fixed(W, err);
+    if (rc)
+        return rc;
     if (c->end_frame != -1 && c->start_frame > c->end_frame)
         return fail_at(err, &none, "analyzer_parameters",
                        "start_frame = %ld is after end_frame = %ld", c->start_frame,
@@ -1123,9 +1265,45 @@ int hcmc_config_load(const char *path, hcmc_config *c, hcmc_error *err)
     return 0;
 }
 
+/* initial_parameters.fixed_parameters.NAME = value | free */
+static int set_fixed(hcmc_config *c, const char *key, const char *name,
+                     const char *value, hcmc_error *err)
+{
+    where w = {"command line", 0, 0};
+    int k = hcmc_phys_index(name);
+    double v;
+    if (k < 0 || (size_t)k >= hcmc_mode_nphys(c->mode))
+        return fail_at(err, &w, key, "'%s' is not a parameter of %s", name,
+                       hcmc_mode_name(c->mode));
+    if (!strcmp(value, "free")) {
+        c->phys_fixed[k] = false;
+        return 0;
+    }
+    if (parse_double(value, &v))
+        return fail_at(err, &w, key, "expected a number or 'free', got '%s'", value);
+    bool was = c->phys_fixed[k];
+    double old = c->phys_fixed_value[k];
+    c->phys_fixed[k] = true;
+    c->phys_fixed_value[k] = v;
+    int rc = check_fixed_value(c, k, &w, key, err);
+    if (rc) {
+        c->phys_fixed[k] = was;
+        c->phys_fixed_value[k] = old;
+    }
+    return rc;
+}
+
 int hcmc_config_set(hcmc_config *c, const char *key, const char *value, hcmc_error *err)
 {
     where w = {"command line", 0, 0};
+    static const char fixed_prefix[] = "initial_parameters.fixed_parameters.";
+    if (!strncmp(key, fixed_prefix, sizeof fixed_prefix - 1)) {
+        int rc = set_fixed(c, key, key + sizeof fixed_prefix - 1, value, err);
+        if (!rc && c->n_overrides < HCMC_CONFIG_MAX_OVERRIDES)
+            snprintf(c->overrides[c->n_overrides++], sizeof c->overrides[0], "%s=%s",
+                     key, value);
+        return rc;
+    }
     for (size_t k = 0; k < NKEYS; k++) {
         if (strcmp(keys[k].path, key))
             continue;
@@ -1148,6 +1326,8 @@ void hcmc_config_target_spec(const hcmc_config *c, hcmc_target_spec *s)
     s->model.L = c->L;
     s->model.dt = c->dt;
     memcpy(s->phys, c->phys, sizeof s->phys);
+    memcpy(s->phys_fixed, c->phys_fixed, sizeof s->phys_fixed);
+    memcpy(s->phys_fixed_value, c->phys_fixed_value, sizeof s->phys_fixed_value);
     s->contrast = c->contrast;
     s->offset = c->offset;
     s->scaling = c->per_angle_mode;

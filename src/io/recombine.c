@@ -60,10 +60,13 @@ int hcmc_config_apply_run_overrides(hcmc_config *c, const char *dir, hcmc_error 
 
 /* The importance correction needs the likelihood of every point: from the
  * run's plan file (batch runs), else from the data file the configuration
- * names. Without either the combination's draws stay, with a warning. */
+ * names. Without either, or when they no longer give the shard files'
+ * problem (fingerprint fp, when the files have one), the combination's
+ * draws stay, with a warning. */
 static void importance_from_data(const hcmc_config *c, const char *dir,
                                  const size_t *ids, hcmc_combine_result *comb,
-                                 const hcmc_rate_coords *rates, hcmc_run_result *r)
+                                 const hcmc_rate_coords *rates, const uint64_t *fp,
+                                 hcmc_run_result *r)
 {
     char path[HCMC_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/plan.h5", dir);
@@ -81,6 +84,10 @@ static void importance_from_data(const hcmc_config *c, const char *dir,
         rc = hcmc_error_set(&e, HCMC_EFORMAT,
                             "the data give %zu coordinates, the shard files %zu",
                             hcmc_problem_dim(P.prob), comb->dim);
+    else if (!rc && fp && P.fingerprint != *fp)
+        rc = hcmc_error_set(&e, HCMC_EFORMAT,
+                            "the data or configuration no longer give the problem "
+                            "the shards sampled (fingerprint differs)");
     if (rc)
         hcmc_log(HCMC_LOG_WARN,
                  "importance correction not made: %s; the draws are the combination's",
@@ -138,6 +145,10 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
     hcmc_combine_result *comb = NULL;
     int rc =
         !L || !sd || !nd || !r ? hcmc_error_set(err, HCMC_ENOMEM, "out of memory") : 0;
+    if (!rc) {
+        memcpy(r->phys_fixed, c->phys_fixed, sizeof r->phys_fixed);
+        memcpy(r->phys_fixed_value, c->phys_fixed_value, sizeof r->phys_fixed_value);
+    }
     size_t C = 0, ref = K;
     for (size_t k = 0; !rc && k < K; k++) {
         size_t ck = 0;
@@ -173,7 +184,29 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
                                 files[0].path, files[k].path);
     if (!rc && ref == K)
         rc = hcmc_error_set(err, HCMC_ENODATA, "%s: every shard failed", sdir);
-    size_t d = !rc ? L[ref].d : 0, np = hcmc_mode_nphys(c->mode);
+    size_t d = !rc ? L[ref].d : 0, np = 0;
+    /* the physical parameters sampled lead, by name (fixed ones are absent) */
+    int slot[HCMC_NPHYS_MAX];
+    for (int k = 0; k < HCMC_NPHYS_MAX; k++)
+        slot[k] = -1;
+    for (; np < d; np++) {
+        const char *name = L[ref].names + 40 * np;
+        int p = hcmc_phys_index(name);
+        if (p < 0 || strcmp(name, hcmc_phys_name(p)))
+            break;
+        slot[p] = (int)np;
+    }
+    for (int k = 0; !rc && (size_t)k < hcmc_mode_nphys(c->mode); k++)
+        if ((slot[k] >= 0) == c->phys_fixed[k])
+            rc = hcmc_error_set(err, HCMC_EINVAL,
+                                "%s: %s is %s in the shard files but %s in the "
+                                "configuration (initial_parameters.fixed_parameters); "
+                                "combine with the run's configuration",
+                                sdir, hcmc_phys_name(k),
+                                slot[k] >= 0 ? "sampled" : "not sampled",
+                                c->phys_fixed[k] ? "fixed" : "sampled");
+    if (rc)
+        d = np = 0;
     hcmc__box b = {d, !rc ? L[ref].bounds : NULL};
     double(*pb)[2] = !rc ? calloc(np, sizeof *pb) : NULL;
     if (!rc) {
@@ -195,7 +228,7 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
         cs.seed = c->seed;
         hcmc_rate_coords rates;
         hcmc__combination_space(c, &cs, &rates, L[ref].time_max, d,
-                                (const double(*)[2])L[ref].bounds);
+                                (const double(*)[2])L[ref].bounds, slot);
         if (strcmp(c->combination_space, "unconstrained") && !(L[ref].time_max > 0))
             hcmc_log(HCMC_LOG_WARN, "%s: the shard files do not record the frame "
                                     "times; combined in the sampling coordinates",
@@ -210,7 +243,9 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
             for (size_t k = 0; ids && k < K; k++)
                 ids[k] = (size_t)files[k].number;
             if (ids)
-                importance_from_data(c, dir, ids, comb, &rates, r);
+                importance_from_data(c, dir, ids, comb, &rates,
+                                     L[ref].has_fingerprint ? &L[ref].fingerprint : NULL,
+                                     r);
             free(ids);
         }
     }

@@ -95,6 +95,11 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
                                                 : json_null());
     json_object_set_new(run, "min_success_rate", num(c->min_success_rate));
     json_object_set_new(root, "parameters", params);
+    json_t *fixed = json_object(); /* held at a value, not sampled */
+    for (int k = 0; k < HCMC_NPHYS_MAX; k++)
+        if (r->phys_fixed[k])
+            json_object_set_new(fixed, hcmc_phys_name(k), num(r->phys_fixed_value[k]));
+    json_object_set_new(root, "fixed_parameters", fixed);
     json_object_set_new(root, "shards", shards);
     json_object_set_new(run, "error", failure ? json_string(failure) : json_null());
     json_t *ov = json_array(); /* command-line overrides, as applied */
@@ -193,6 +198,16 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
             goto fail;
         }
         k++;
+    }
+    json_t *fixed = json_object_get(root, "fixed_parameters"); /* optional */
+    json_object_foreach(fixed, name, p)
+    {
+        int ph = hcmc_phys_index(name);
+        if (ph < 0 || read_num(fixed, name, &r->phys_fixed_value[ph])) {
+            bad = "fixed_parameters";
+            goto fail;
+        }
+        r->phys_fixed[ph] = true;
     }
     json_t *o;
     json_array_foreach(shards, k, o)

@@ -226,11 +226,12 @@ static void constrain_cb(const void *ctx, const double *z, double *theta)
 
 void hcmc__combination_space(const hcmc_config *c, hcmc_combine_settings *cs,
                              hcmc_rate_coords *rates, double t_max, size_t d,
-                             const double (*bounds)[2])
+                             const double (*bounds)[2], const int *slot)
 {
     if (!strcmp(c->combination_space, "unconstrained") || !(t_max > 0))
         return;
     hcmc_rate_coords_init(rates, c->mode, d, t_max, bounds);
+    hcmc_rate_coords_place(rates, slot);
     cs->to_space = hcmc_rate_coords_from_z;
     cs->from_space = hcmc_rate_coords_to_z;
     cs->space_ctx = rates;
@@ -409,6 +410,8 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     size_t *todo = NULL;
     if (!r)
         return hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
+    memcpy(r->phys_fixed, c->phys_fixed, sizeof r->phys_fixed);
+    memcpy(r->phys_fixed_value, c->phys_fixed_value, sizeof r->phys_fixed_value);
     /* mpi: every rank runs this; rank 0 drives, the others serve */
     bool mpi_root = false, announced = false;
     if (hcmc__mpi_wanted(c->backend)) {
@@ -565,7 +568,7 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     }
     /* combination */
     const hcmc_target *full = hcmc_problem_target(prob);
-    size_t d = hcmc_problem_dim(prob), np = hcmc_mode_nphys(c->mode);
+    size_t d = hcmc_problem_dim(prob), np = hcmc_target_nphys(full);
     draws = calloc(K, sizeof *draws);
     sd = calloc(K, sizeof *sd);
     bounds = calloc(d, sizeof *bounds);
@@ -602,8 +605,11 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     cs.bounds = (const double(*)[2])bounds;
     cs.seed = c->seed;
     hcmc_rate_coords rates;
+    int slot[HCMC_NPHYS_MAX];
+    for (int k = 0; k < HCMC_NPHYS_MAX; k++)
+        slot[k] = hcmc_target_phys_slot(full, k);
     hcmc__combination_space(c, &cs, &rates, hcmc_target_time_max(full), d,
-                            (const double(*)[2])bounds);
+                            (const double(*)[2])bounds, slot);
     rc = hcmc_combine(draws, K, &cs, &comb, err);
     if (comb)
         snprintf(r->combination_space, sizeof r->combination_space, "%s",
@@ -715,6 +721,10 @@ void hcmc_run_print_table(FILE *f, const hcmc_run_result *r)
         fprintf(f, "%-20s %12.6g %11.4g %25s %7.3f %7.0f\n", r->names[k], s->mean,
                 s->sd, iv, s->rhat, s->ess_bulk);
     }
+    for (int k = 0; k < HCMC_NPHYS_MAX; k++)
+        if (r->phys_fixed[k])
+            fprintf(f, "%-20s %12.6g %11s\n", hcmc_phys_name(k), r->phys_fixed_value[k],
+                    "(fixed)");
     size_t failed = 0, excluded = 0;
     for (size_t k = 0; k < r->n_shards; k++) {
         failed += r->shards[k].status == HCMC_SHARD_FAILED;

@@ -59,11 +59,13 @@ hcmc_shard_result *hcmc__shard_reuse(const char *dir, size_t id, size_t points,
 
 /* Points cs at the coordinates c's combination.space asks for: the
  * reference-rate coordinates (rates, filled here; t_max the last frame's
- * time, bounds [d] those of every coordinate) unless it says unconstrained
- * or t_max is unknown (NaN: shard files from before it was recorded). */
+ * time, bounds [d] those of every coordinate, slot[HCMC_NPHYS_MAX] the
+ * coordinate of each physical parameter, -1 when fixed) unless it says
+ * unconstrained or t_max is unknown (NaN: shard files from before it was
+ * recorded). */
 void hcmc__combination_space(const hcmc_config *c, hcmc_combine_settings *cs,
                              hcmc_rate_coords *rates, double t_max, size_t d,
-                             const double (*bounds)[2]);
+                             const double (*bounds)[2], const int *slot);
 
 /* Corrects the combined draws comb->z by importance weighting with the
  * posterior of the points of the shards combined (importance.h; all of

@@ -16,7 +16,32 @@ void hcmc_rate_coords_init(hcmc_rate_coords *c, hcmc_mode mode, size_t dim,
     c->t[0] = t_max / 16;
     c->t[1] = t_max / 4;
     c->t[2] = t_max;
+    c->at[0] = 0;
+    c->at[1] = 3;
     c->bounds = bounds;
+}
+
+void hcmc_rate_coords_place(hcmc_rate_coords *c, const int *slot)
+{
+    for (size_t b = 0; b < c->nblocks; b++) {
+        const int *s = slot + 3 * b;
+        c->use[b] = c->use[b] && s[0] >= 0 && s[1] == s[0] + 1 && s[2] == s[0] + 2;
+        c->at[b] = s[0] >= 0 ? (size_t)s[0] : 0;
+    }
+}
+
+void hcmc_rate_coords_init_target(hcmc_rate_coords *c, const hcmc_target *t,
+                                  double (*bounds)[2])
+{
+    size_t d = hcmc_target_dim(t);
+    int slot[HCMC_NPHYS_MAX];
+    for (size_t k = 0; k < d; k++)
+        hcmc_target_bounds(t, k, &bounds[k][0], &bounds[k][1]);
+    for (int k = 0; k < HCMC_NPHYS_MAX; k++)
+        slot[k] = hcmc_target_phys_slot(t, k);
+    hcmc_rate_coords_init(c, hcmc_target_mode(t), d, hcmc_target_time_max(t),
+                          (const double(*)[2])bounds);
+    hcmc_rate_coords_place(c, slot);
 }
 
 static double coord(const hcmc_rate_coords *c, size_t k, double z)
@@ -33,7 +58,7 @@ int hcmc_rate_coords_from_z(const void *ctx, const double *z, double *w)
     for (size_t b = 0; b < c->nblocks; b++) {
         if (!c->use[b])
             continue;
-        size_t o = 3 * b;
+        size_t o = c->at[b];
         double a0 = coord(c, o, z[o]), a = coord(c, o + 1, z[o + 1]),
                off = coord(c, o + 2, z[o + 2]);
         for (size_t i = 0; i < 3; i++) {
@@ -53,7 +78,7 @@ int hcmc_rate_coords_to_z(const void *ctx, const double *w, double *z)
     for (size_t b = 0; b < c->nblocks; b++) {
         if (!c->use[b])
             continue;
-        size_t o = 3 * b;
+        size_t o = c->at[b];
         double v1 = exp(w[o]), v2 = exp(w[o + 1]), v3 = exp(w[o + 2]);
         double d1 = v2 - v1, d2 = v3 - v2;
         /* r = (t3^a - t2^a) / (t2^a - t1^a) = 4^a; a constant law (r = 1)
@@ -126,7 +151,7 @@ int hcmc_rate_coords_to_z_jac(const hcmc_rate_coords *c, const double *w, double
     for (size_t b = 0; b < c->nblocks; b++) {
         if (!c->use[b])
             continue;
-        size_t o = 3 * b;
+        size_t o = c->at[b];
         double th[3], s[3], ds[3];
         for (size_t i = 0; i < 3; i++) {
             const double *bd = c->bounds[o + i];

@@ -13,7 +13,10 @@
 struct hcmc_target {
     hcmc_model model;
     const hcmc_points *pts;
-    size_t nphys, nscale, dim; /* nscale: sampled scaling parameters */
+    size_t nphys, nscale, dim; /* sampled physical and scaling parameters */
+    size_t nmode;              /* the mode's physical parameters */
+    int slot[HCMC_NPHYS_MAX];  /* coordinate of each, -1: fixed */
+    double phys_fixed[HCMC_NPHYS_MAX]; /* values of the fixed ones */
     hcmc_scaling_mode scaling; /* resolved: INDIVIDUAL, SHARED or CONSTANT */
     hcmc_prior *prior;         /* [dim - 1]: every bounded parameter */
     double sigma_scale;
@@ -138,7 +141,17 @@ int hcmc_target_new(const hcmc_target_spec *spec, const hcmc_points *pts,
         return hcmc_error_set(err, HCMC_ENOMEM, "out of memory for a target");
     t->model = spec->model;
     t->pts = pts;
-    t->nphys = hcmc_mode_nphys(spec->model.mode);
+    t->nmode = hcmc_mode_nphys(spec->model.mode);
+    for (size_t k = 0; k < HCMC_NPHYS_MAX; k++) {
+        bool fixed = k < t->nmode && spec->phys_fixed[k];
+        t->slot[k] = k < t->nmode && !fixed ? (int)t->nphys++ : -1;
+        t->phys_fixed[k] = fixed ? spec->phys_fixed_value[k] : NAN;
+        if (fixed && !isfinite(t->phys_fixed[k])) {
+            rc = hcmc_error_set(err, HCMC_EINVAL, "fixed %s = %g is not finite",
+                                hcmc_phys_name((int)k), t->phys_fixed[k]);
+            goto fail;
+        }
+    }
     hcmc_scaling_mode mode = spec->scaling;
     if (mode == HCMC_SCALING_AUTO) {
         size_t thr =
@@ -163,11 +176,13 @@ int hcmc_target_new(const hcmc_target_spec *spec, const hcmc_points *pts,
         rc = hcmc_error_set(err, HCMC_ENOMEM, "out of memory for a target");
         goto fail;
     }
-    for (size_t k = 0; k < t->nphys; k++) {
+    for (size_t k = 0; k < t->nmode; k++) {
+        if (t->slot[k] < 0)
+            continue;
         if ((rc = check_prior(&spec->phys[k], hcmc_phys_name((int)k), err)))
             goto fail;
-        t->prior[k] = spec->phys[k];
-        snprintf(t->names[k], NAME_MAX_, "%s", hcmc_phys_name((int)k));
+        t->prior[t->slot[k]] = spec->phys[k];
+        snprintf(t->names[t->slot[k]], NAME_MAX_, "%s", hcmc_phys_name((int)k));
     }
     if ((rc = check_prior(&spec->contrast, "contrast", err)) ||
         (rc = check_prior(&spec->offset, "offset", err)))
@@ -210,6 +225,35 @@ fail:
 size_t hcmc_target_dim(const hcmc_target *t)
 {
     return t->dim;
+}
+
+hcmc_mode hcmc_target_mode(const hcmc_target *t)
+{
+    return t->model.mode;
+}
+
+size_t hcmc_target_nphys(const hcmc_target *t)
+{
+    return t->nphys;
+}
+
+size_t hcmc_target_spec_nphys(const hcmc_target_spec *s)
+{
+    size_t n = 0, nmode = hcmc_mode_nphys(s->model.mode);
+    for (size_t k = 0; k < nmode; k++)
+        n += !s->phys_fixed[k];
+    return n;
+}
+
+int hcmc_target_phys_slot(const hcmc_target *t, int k)
+{
+    return k >= 0 && k < HCMC_NPHYS_MAX ? t->slot[k] : -1;
+}
+
+void hcmc_target_phys_values(const hcmc_target *t, const double *theta, double *phys)
+{
+    for (size_t k = 0; k < HCMC_NPHYS_MAX; k++)
+        phys[k] = t->slot[k] >= 0 ? theta[t->slot[k]] : t->phys_fixed[k];
 }
 
 const char *hcmc_target_param_name(const hcmc_target *t, size_t k)
@@ -366,12 +410,14 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
     g[nb] = t->tau * (-(sigma / ss) * (sigma / ss) + 1.0);
 
     /* row tables of the integrals and their derivatives */
-    build_rows(m->dt, m->n_t, th[HCMC_P_D0], th[HCMC_P_ALPHA], th[HCMC_P_D_OFFSET],
+    double ph[HCMC_NPHYS_MAX];
+    hcmc_target_phys_values(t, th, ph);
+    build_rows(m->dt, m->n_t, ph[HCMC_P_D0], ph[HCMC_P_ALPHA], ph[HCMC_P_D_OFFSET],
                ws->rowJ);
     const int laminar = m->mode == HCMC_MODE_LAMINAR;
     if (laminar)
-        build_rows(m->dt, m->n_t, th[HCMC_P_GAMMA_DOT_T0], th[HCMC_P_BETA],
-                   th[HCMC_P_GAMMA_DOT_T_OFFSET], ws->rowG);
+        build_rows(m->dt, m->n_t, ph[HCMC_P_GAMMA_DOT_T0], ph[HCMC_P_BETA],
+                   ph[HCMC_P_GAMMA_DOT_T_OFFSET], ws->rowG);
 
     hcmc__seg seg = {0};
     seg.rowJ = ws->rowJ;
@@ -419,7 +465,7 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
         /* a sin/cos table costs n_t evaluations, sincos per point n */
         seg.trig = n >= m->n_t ? ws->trig : NULL;
         if (laminar) {
-            double ang = (th[HCMC_P_PHI0] - pts->phi[a]) * (M_PI / 180.0);
+            double ang = (ph[HCMC_P_PHI0] - pts->phi[a]) * (M_PI / 180.0);
             seg.A = m->q * m->L * cos(ang);
             B = -m->q * m->L * sin(ang) * (M_PI / 180.0);
             t->kern->run_laminar(&seg, &s);
@@ -444,8 +490,9 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
     }
     const double N = (double)pts->n, w = t->weight, is2 = 1.0 / (sigma * sigma);
     double loglik = w * (-0.5 * rr * is2 - N * (z[nb] + LOG_SQRT_2PI));
-    for (size_t k = 0; k < np; k++)
-        g[k] += w * is2 * gphys[k] * dth[k];
+    for (size_t k = 0; k < t->nmode; k++)
+        if (t->slot[k] >= 0)
+            g[t->slot[k]] += w * is2 * gphys[k] * dth[t->slot[k]];
     g[nb] += w * (rr * is2 - N);
 
     double total = loglik + t->tau * (logprior + logjac);
@@ -501,13 +548,16 @@ int hcmc_target_residuals(const hcmc_target *t, hcmc_target_ws *ws,
     for (size_t k = 0; k < nb; k++)
         th[k] = hcmc_bounded_from_real(t->prior[k].lo, t->prior[k].hi, z[k], &dth[k],
                                        NULL, NULL);
-    build_rows(m->dt, m->n_t, th[HCMC_P_D0], th[HCMC_P_ALPHA], th[HCMC_P_D_OFFSET],
+    double ph[HCMC_NPHYS_MAX];
+    hcmc_target_phys_values(t, th, ph);
+    build_rows(m->dt, m->n_t, ph[HCMC_P_D0], ph[HCMC_P_ALPHA], ph[HCMC_P_D_OFFSET],
                ws->rowJ);
     const int laminar = m->mode == HCMC_MODE_LAMINAR;
     const int homodyne = m->convention == HCMC_CONVENTION_HOMODYNE;
     if (laminar)
-        build_rows(m->dt, m->n_t, th[HCMC_P_GAMMA_DOT_T0], th[HCMC_P_BETA],
-                   th[HCMC_P_GAMMA_DOT_T_OFFSET], ws->rowG);
+        build_rows(m->dt, m->n_t, ph[HCMC_P_GAMMA_DOT_T0], ph[HCMC_P_BETA],
+                   ph[HCMC_P_GAMMA_DOT_T_OFFSET], ws->rowG);
+    const int *sl = t->slot;
     const double q2 = m->q * m->q, kappa = homodyne ? 0.5 / M_PI : 0.5;
     for (size_t a = 0; a < pts->n_phi; a++) {
         size_t kc = SIZE_MAX, ko = SIZE_MAX; /* sampled scaling slots */
@@ -523,7 +573,7 @@ int hcmc_target_residuals(const hcmc_target *t, hcmc_target_ws *ws,
         o = ko != SIZE_MAX ? th[ko] : t->fixed_offset[a];
         double A = 0, B = 0;
         if (laminar) {
-            double ang = (th[HCMC_P_PHI0] - pts->phi[a]) * (M_PI / 180.0);
+            double ang = (ph[HCMC_P_PHI0] - pts->phi[a]) * (M_PI / 180.0);
             A = m->q * m->L * cos(ang);
             B = -m->q * m->L * sin(ang) * (M_PI / 180.0);
         }
@@ -548,11 +598,15 @@ int hcmc_target_residuals(const hcmc_target *t, hcmc_target_ws *ws,
             double *row = J + p * ldj;
             memset(row, 0, nb * sizeof(double));
             for (int k = 0; k < 3; k++)
-                row[k] = c * gD * gS * -q2 * (J1[k + 1] - J0[k + 1]) * dth[k];
+                if (sl[k] >= 0)
+                    row[sl[k]] = c * gD * gS * -q2 * (J1[k + 1] - J0[k + 1]) * dth[sl[k]];
             if (laminar) {
                 for (int k = 0; k < 3; k++)
-                    row[3 + k] = c * gD * dgS * A * dG[k + 1] * dth[3 + k];
-                row[HCMC_P_PHI0] = c * gD * dgS * B * dG[0] * dth[HCMC_P_PHI0];
+                    if (sl[3 + k] >= 0)
+                        row[sl[3 + k]] = c * gD * dgS * A * dG[k + 1] * dth[sl[3 + k]];
+                if (sl[HCMC_P_PHI0] >= 0)
+                    row[sl[HCMC_P_PHI0]] =
+                        c * gD * dgS * B * dG[0] * dth[sl[HCMC_P_PHI0]];
             }
             if (kc != SIZE_MAX) {
                 row[kc] = gD * gS * dth[kc];

@@ -55,8 +55,21 @@ static double sum_sq(const double *v, size_t n)
     return s;
 }
 
+/* Largest |z| of a bounded coordinate the fit may end at: logistic(18) is
+ * 1.5e-8 of the range from the bound. Along a ridge that the data leave
+ * flat up to a bound, LM drives z towards infinity (dtheta/dz vanishes
+ * there, so its steps grow without limit): such a start is no start. */
+#define WS_Z_MAX 18.0
+/* Largest sd of a bounded coordinate in the fit's covariance: a little more
+ * than the logistic distribution's pi/sqrt(3) = 1.81, the sd in z of a
+ * uniform distribution over the bounds. A wider Laplace approximation only
+ * says that J^T J is nearly singular, and would start chains and scale the
+ * metric far outside any posterior. */
+#define WS_SD_MAX 2.0
+
 /* One LM run over the free coordinates from P->z; returns the residual sum
- * of squares (inf when it failed) and leaves the fit in P->z. */
+ * of squares (inf when it failed) and leaves the fit in P->z, each
+ * coordinate within WS_Z_MAX. */
 static double lm_run(lm_problem *P, double *fvec, double *fjac, int *info)
 {
     int m = (int)P->pts->n, n = (int)P->nfree;
@@ -70,8 +83,10 @@ static double lm_run(lm_problem *P, double *fvec, double *fjac, int *info)
     *info = lmder(lm_fcn, P, m, n, x, fvec, fjac, m, 1e-10, 1e-10, 0.0, 200 * (n + 1),
                   diag, 1, 100.0, 0, &nfev, &njev, ipvt, qtf, wa1, wa2, wa3, wa4);
     free(wa4);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        x[i] = x[i] > WS_Z_MAX ? WS_Z_MAX : x[i] < -WS_Z_MAX ? -WS_Z_MAX : x[i];
         P->z[P->free[i]] = x[i];
+    }
     if (*info <= 0 || lm_fcn(P, m, n, x, fvec, NULL, m, 1))
         return INFINITY;
     return sum_sq(fvec, (size_t)m);
@@ -202,6 +217,15 @@ static void fit_cov(lm_problem *P, double *r, double sigma, size_t n_full, doubl
             double v = ok ? A[a * nb + b] * scale : (a == b ? 0.01 : 0.0);
             cov[a * dim + b] = cov[b * dim + a] = v;
         }
+    /* sds capped at WS_SD_MAX, correlations kept */
+    double f[64];
+    for (size_t a = 0; a < nb; a++) {
+        double sd = sqrt(cov[a * dim + a]);
+        f[a] = sd > WS_SD_MAX ? WS_SD_MAX / sd : 1.0;
+    }
+    for (size_t a = 0; a < nb; a++)
+        for (size_t b = 0; b < nb; b++)
+            cov[a * dim + b] *= f[a] * f[b];
     cov[nb * dim + nb] = 1.0 / (2.0 * (double)n_full); /* var of log sigma */
     free(A);
 }
@@ -258,46 +282,55 @@ int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points
         goto out;
     P.z[nb] = 0.0;
 
-    const int laminar =
-        nb >= HCMC_NPHYS_MAX &&
-        hcmc_phys_index(hcmc_target_param_name(t, HCMC_P_PHI0)) == HCMC_P_PHI0;
+    /* coordinates of D0, gamma_dot_t0 and of the shear parameters (absent
+     * when fixed) */
+    const int s_d0 = hcmc_target_phys_slot(t, HCMC_P_D0),
+              s_g0 = hcmc_target_phys_slot(t, HCMC_P_GAMMA_DOT_T0);
+    bool shear[64] = {false}, laminar = false;
+    for (int k = HCMC_P_GAMMA_DOT_T0; k <= HCMC_P_PHI0; k++) {
+        int s = hcmc_target_phys_slot(t, k);
+        if (s >= 0)
+            laminar = shear[s] = true;
+    }
     for (size_t k = 0; k < nb; k++) {
         freeall[k] = k;
-        if (!laminar || k < HCMC_P_GAMMA_DOT_T0 || k > HCMC_P_PHI0)
+        if (!shear[k])
             freed[nd++] = k;
     }
     best_fit B = {.ss = INFINITY, .z = zbest};
     double z_start[HCMC_NPHYS_MAX + 64];
     /* diffusion (and scaling) first, from a ladder of D0 values; the shear
      * is held at its guess, or switched off when there is no guess */
-    if (laminar && !guess)
-        P.z[HCMC_P_GAMMA_DOT_T0] = to_z(t, HCMC_P_GAMMA_DOT_T0, 0.0);
+    if (laminar && !guess && s_g0 >= 0)
+        P.z[s_g0] = to_z(t, (size_t)s_g0, 0.0);
     double rungs[8];
-    int nrung = guess ? 1 : 4;
-    ladder(t, HCMC_P_D0, nrung, rungs);
+    int nrung = guess || s_d0 < 0 ? 1 : 4;
+    if (s_d0 >= 0)
+        ladder(t, (size_t)s_d0, nrung, rungs);
     P.free = laminar ? freed : freeall;
     P.nfree = laminar ? nd : nb;
     memcpy(z_start, P.z, dim * sizeof(double));
     for (int i = 0; i < nrung; i++) {
         memcpy(P.z, z_start, dim * sizeof(double));
-        if (!guess)
-            P.z[HCMC_P_D0] = rungs[i];
+        if (!guess && s_d0 >= 0)
+            P.z[s_d0] = rungs[i];
         try_start(&P, fvec, fjac, &B);
     }
     if (laminar) {
         /* then everything, from a ladder of shear rates */
         memcpy(z_start, zbest, dim * sizeof(double));
         B.ss = INFINITY;
-        nrung = 8;
-        ladder(t, HCMC_P_GAMMA_DOT_T0, nrung, rungs);
+        nrung = s_g0 >= 0 ? 8 : 1;
+        if (s_g0 >= 0)
+            ladder(t, (size_t)s_g0, nrung, rungs);
         P.free = freeall;
         P.nfree = nb;
         for (int i = 0; i < nrung + (guess != NULL); i++) {
             memcpy(P.z, z_start, dim * sizeof(double));
-            if (i < nrung)
-                P.z[HCMC_P_GAMMA_DOT_T0] = rungs[i];
-            else
+            if (i >= nrung)
                 memcpy(P.z, guess, dim * sizeof(double));
+            else if (s_g0 >= 0)
+                P.z[s_g0] = rungs[i];
             try_start(&P, fvec, fjac, &B);
         }
     }
