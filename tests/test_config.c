@@ -258,6 +258,27 @@ static void test_bad_values(void **state)
         {"initial_parameters:\n  values: [1, 2]\n", "2 values for 3 parameters"},
         {"initial_parameters:\n  parameter_names: [D0, gamma]\n",
          "unknown parameter 'gamma'"},
+        {"initial_parameters:\n  fixed_parameters:\n    gamma: 0\n",
+         "cfg.yaml:3:5: initial_parameters.fixed_parameters: unknown parameter 'gamma'"},
+        {"initial_parameters:\n  fixed_parameters:\n    contrast: 0.3\n",
+         "per-angle scaling is held fixed with optimization.cmc.per_angle_mode"},
+        {"initial_parameters:\n  fixed_parameters:\n    alpha: zero\n",
+         "cfg.yaml:3:12: initial_parameters.fixed_parameters: alpha: expected a number"},
+        {"initial_parameters:\n  fixed_parameters: [alpha]\n",
+         "expected a mapping of parameter: value"},
+        {"initial_parameters:\n  fixed_parameters:\n    alpha: 3\n",
+         "cfg.yaml:3:12: initial_parameters.fixed_parameters: alpha = 3 is outside its "
+         "bounds [-2, 2]"},
+        {"initial_parameters:\n  fixed_parameters:\n    D_offset: 50\n"
+         "parameter_space:\n  bounds:\n    - name: D_offset\n      min: 0\n"
+         "      max: 10\n",
+         "D_offset = 50 is outside its bounds [0, 10]"},
+        {"initial_parameters:\n  active_parameters: [D0, alpha]\n",
+         "cfg.yaml:2:22: initial_parameters.active_parameters: D_offset is not listed"},
+        {"initial_parameters:\n  active_parameters: [D0, alpha]\n"
+         "  fixed_parameters:\n    alpha: 0.5\n",
+         "alpha is also listed in active_parameters"},
+        {"initial_parameters:\n  active_parameters: D0\n", "expected a list"},
         {"key: [unclosed\n", "not valid YAML"},
         {"- a\n- b\n", "expected a mapping of settings at the top level"},
         {"", "the configuration is empty"},
@@ -323,6 +344,75 @@ static void test_overrides(void **state)
     free(c);
 }
 
+/* fixed_parameters and active_parameters: what is fixed at which value,
+ * from the file and from overrides; names of the other mode warned. */
+static void test_fixed_parameters(void **state)
+{
+    (void)state;
+    hcmc_config *c = malloc(sizeof *c);
+    hcmc_error err;
+    assert_int_equal(parse("analysis_mode: laminar_flow\n"
+                           "initial_parameters:\n"
+                           "  fixed_parameters: {beta: 0.0, gamma_dot_offset: 0}\n",
+                           c, &err),
+                     0);
+    for (int k = 0; k < HCMC_NPHYS_MAX; k++)
+        assert_int_equal(c->phys_fixed[k],
+                         k == HCMC_P_BETA || k == HCMC_P_GAMMA_DOT_T_OFFSET);
+    assert_true(c->phys_fixed_value[HCMC_P_BETA] == 0.0);
+    hcmc_target_spec spec;
+    hcmc_config_target_spec(c, &spec);
+    assert_true(spec.phys_fixed[HCMC_P_BETA] && spec.phys_fixed[HCMC_P_GAMMA_DOT_T_OFFSET]);
+    assert_int_equal(hcmc_target_spec_nphys(&spec), 5);
+    /* overrides: fix another, free one, refuse a value outside the bounds
+     * (and keep the setting as it was) */
+    assert_int_equal(
+        hcmc_config_set(c, "initial_parameters.fixed_parameters.phi0", "2.5", &err), 0);
+    assert_true(c->phys_fixed[HCMC_P_PHI0] && c->phys_fixed_value[HCMC_P_PHI0] == 2.5);
+    assert_int_equal(
+        hcmc_config_set(c, "initial_parameters.fixed_parameters.beta", "free", &err), 0);
+    assert_false(c->phys_fixed[HCMC_P_BETA]);
+    assert_int_equal(
+        hcmc_config_set(c, "initial_parameters.fixed_parameters.phi0", "40", &err),
+        HCMC_EINVAL);
+    assert_non_null(strstr(err.msg, "phi0 = 40 is outside its bounds"));
+    assert_true(c->phys_fixed_value[HCMC_P_PHI0] == 2.5);
+    assert_int_equal(
+        hcmc_config_set(c, "initial_parameters.fixed_parameters.gamma", "1", &err),
+        HCMC_EINVAL);
+    assert_int_equal(c->n_overrides, 2);
+    assert_string_equal(c->overrides[1], "initial_parameters.fixed_parameters.beta=free");
+    /* active_parameters: the others held at their initial values */
+    assert_int_equal(parse("initial_parameters:\n"
+                           "  parameter_names: [D0, alpha, D_offset]\n"
+                           "  values: [1000, -0.5, 12]\n"
+                           "  active_parameters: [D0, alpha]\n",
+                           c, &err),
+                     0);
+    assert_true(!c->phys_fixed[HCMC_P_D0] && !c->phys_fixed[HCMC_P_ALPHA]);
+    assert_true(c->phys_fixed[HCMC_P_D_OFFSET] &&
+                c->phys_fixed_value[HCMC_P_D_OFFSET] == 12);
+    /* a laminar parameter in a static configuration: warned, not fixed */
+    hcmc_log_set_sink(capture, NULL);
+    assert_int_equal(parse("initial_parameters:\n  fixed_parameters:\n    beta: 0\n",
+                           c, &err),
+                     0);
+    assert_int_equal(c->n_warnings, 1);
+    assert_non_null(strstr(logged, "cfg.yaml:3: initial_parameters.fixed_parameters: "
+                                   "beta is not a parameter of static (ignored)"));
+    assert_false(c->phys_fixed[HCMC_P_BETA]);
+    hcmc_log_set_sink(NULL, NULL);
+    /* null: nothing fixed, silently (homodyne's templates write it) */
+    assert_int_equal(parse("initial_parameters:\n  fixed_parameters: null\n"
+                           "  active_parameters: null\n",
+                           c, &err),
+                     0);
+    assert_int_equal(c->n_warnings, 0);
+    for (int k = 0; k < HCMC_NPHYS_MAX; k++)
+        assert_false(c->phys_fixed[k]);
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_fixed_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
