@@ -140,6 +140,52 @@ static void test_warm_start_exact(void **state)
     }
 }
 
+/* A data set whose likelihood is flat along a ridge up to a bound: steady
+ * shear (beta and gamma_dot_t_offset fixed at 0) with D_offset free in
+ * [-1e4, 1e4]. One of the D0 starts runs LM along the ridge into that
+ * bound, where dtheta/dz vanishes and its steps grow without limit (it
+ * stopped at z = -1e234 and the chains started there). The fit must stay a
+ * usable start: every coordinate within |z| <= 18, the covariance's sds
+ * within 2 in z, a finite log density; and it is the truth's fit. */
+static void test_warm_start_ridge(void **state)
+{
+    (void)state;
+    const double truth[HCMC_NPHYS_MAX] = {2e4, -0.5, 100.0, 3e-4, 0.0, 0.0, 4.0};
+    const double bounds[HCMC_NPHYS_MAX][2] = {{1e3, 1e5},   {-2, 2},     {-1e4, 1e4},
+                                              {1.5e-5, 1.5e-3}, {-2, 2}, {-3e-4, 3e-4},
+                                              {-6, 14}};
+    synth_problem p;
+    assert_int_equal(synth_problem_make(&p, HCMC_MODE_LAMINAR, 3, 150,
+                                        HCMC_SCALING_INDIVIDUAL, 0.02, 7, truth,
+                                        bounds),
+                     0);
+    hcmc_target_free(p.t);
+    p.spec.phys_fixed[HCMC_P_BETA] = p.spec.phys_fixed[HCMC_P_GAMMA_DOT_T_OFFSET] = true;
+    hcmc_error err;
+    if (hcmc_target_new(&p.spec, &p.pts, &p.t, &err))
+        fail_msg("%s", err.msg);
+    size_t dim = hcmc_target_dim(p.t);
+    double z[32], cov[32 * 32], th[32], lp;
+    hcmc_warm_start_info info;
+    if (hcmc_warm_start(p.t, NULL, 0, z, cov, &info, &err))
+        fail_msg("warm start: %s", err.msg);
+    hcmc_target_constrain(p.t, z, th);
+    for (size_t k = 0; k + 1 < dim; k++) {
+        print_message("  %-14s z %10.4g sd %8.3g  %12.6g (truth %g)\n",
+                      hcmc_target_param_name(p.t, k), z[k], sqrt(cov[k * dim + k]),
+                      th[k], synth_problem_true(&p, k));
+        assert_true(fabs(z[k]) <= 18.0);
+        assert_true(sqrt(cov[k * dim + k]) <= 2.0 + 1e-12);
+    }
+    hcmc_target_ws *ws = hcmc_target_ws_new(p.t);
+    assert_int_equal(hcmc_target_eval(p.t, ws, z, &lp, NULL, NULL), 0);
+    hcmc_target_ws_free(ws);
+    /* the fit's rms is the noise's (0.02) to its sampling error, ~0.5 %
+     * at 20 000 points: 2 % */
+    assert_true(fabs(info.rms - 0.02) < 0.02 * 0.02);
+    synth_problem_free(&p);
+}
+
 /* Config initial values: inside the bounds they are kept exactly, on or
  * beyond a bound moved just inside, missing ones (NaN) get the default. */
 static void test_initial_point(void **state)
@@ -201,7 +247,8 @@ static void test_laminar_3(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_warm_start_exact), cmocka_unit_test(test_initial_point),
+        cmocka_unit_test(test_warm_start_exact), cmocka_unit_test(test_warm_start_ridge),
+        cmocka_unit_test(test_initial_point),
         cmocka_unit_test(test_static_23),        cmocka_unit_test(test_static_3),
         cmocka_unit_test(test_laminar_23),       cmocka_unit_test(test_laminar_3),
     };
