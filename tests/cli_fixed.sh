@@ -12,7 +12,8 @@
 #   parameter; the seeds are fixed, so the outcome is the same each time);
 # - 4 shards meet the accuracy bar of cli_accuracy against that run (0.2 sd,
 #   10 %; check_accuracy.py gives the Monte Carlo error);
-# - the same with --fix on the command line gives the same numbers;
+# - the same with --fix on the command line gives the same numbers, and its
+#   report lists the fixed values;
 # - another fixed value is another problem: a second run in the directory
 #   reuses none of the first run's shards;
 # - hcmc combine refuses a configuration that fixes other parameters.
@@ -70,6 +71,10 @@ printf 'optimization:\n  cmc:\n    enable: true\n' >> cmcfree.yaml
     --fix beta=0 --fix gamma_dot_t_offset=0 > cmc2.txt
 grep -q '"initial_parameters.fixed_parameters.beta=0"' cmc2/summary.json
 $py "$here/check_accuracy.py" cmc/summary.json cmc2/summary.json --bar 0,0
+# plots and report of such a run: the fixed values in the report's table
+"$hcmc" plot cmc2 > plot.txt
+grep -q '<td class=l>beta</td><td>0</td><td class=l colspan=8>fixed' cmc2/report.html
+test -f cmc2/plots/corner.png
 
 # another fixed value: none of the shards is reused
 "$hcmc" run --config cmc.yaml -o cmc --num-shards 4 --no-plots \

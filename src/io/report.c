@@ -154,6 +154,17 @@ static void write_body(FILE *f, const char *dir, const hcmc_run_result *r,
         num(f, s->mcse_mean);
         fputs("</tr>\n", f);
     }
+    for (int k = 0; k < HCMC_NPHYS_MAX; k++) { /* held, not sampled */
+        if (!r->phys_fixed[k])
+            continue;
+        fputs("<tr><td class=l>", f);
+        html_text(f, hcmc_phys_name(k));
+        fputs("</td>", f);
+        num(f, r->phys_fixed_value[k]);
+        fputs("<td class=l colspan=8>fixed (initial_parameters.fixed_parameters)</td>"
+              "</tr>\n",
+              f);
+    }
     fputs("</table>\n", f);
     /* diagnostics */
     double rhat = 0, ess = INFINITY;
