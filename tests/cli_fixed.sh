@@ -12,8 +12,9 @@
 #   parameter; the seeds are fixed, so the outcome is the same each time);
 # - 4 shards meet the accuracy bar of cli_accuracy against that run (0.2 sd,
 #   10 %; check_accuracy.py gives the Monte Carlo error);
-# - the same with --fix on the command line gives the same numbers, and its
-#   report lists the fixed values;
+# - the same with --fix on the command line gives the same numbers, also
+#   as a plan whose shards workers ran (hcmc combine applies the plan's
+#   overrides), and its report lists the fixed values;
 # - another fixed value is another problem: a second run in the directory
 #   reuses none of the first run's shards;
 # - hcmc combine refuses a configuration that fixes other parameters.
@@ -71,6 +72,13 @@ printf 'optimization:\n  cmc:\n    enable: true\n' >> cmcfree.yaml
     --fix beta=0 --fix gamma_dot_t_offset=0 > cmc2.txt
 grep -q '"initial_parameters.fixed_parameters.beta=0"' cmc2/summary.json
 $py "$here/check_accuracy.py" cmc/summary.json cmc2/summary.json --bar 0,0
+# the same as a plan run by workers: combine applies the plan's overrides
+"$hcmc" plan --config cmcfree.yaml -o pl --num-shards 4 \
+    --fix beta=0 --fix gamma_dot_t_offset=0 > /dev/null 2>&1
+for i in 0 1 2 3; do "$hcmc" worker pl --shard $i 2> /dev/null; done
+"$hcmc" combine pl --no-plots > pl.txt
+grep -q '^beta  *0  *(fixed)' pl.txt
+$py "$here/check_accuracy.py" cmc2/summary.json pl/summary.json --bar 0,0
 # plots and report of such a run: the fixed values in the report's table
 "$hcmc" plot cmc2 > plot.txt
 grep -q '<td class=l>beta</td><td>0</td><td class=l colspan=8>fixed' cmc2/report.html

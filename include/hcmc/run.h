@@ -90,9 +90,10 @@ HCMC_API void hcmc_run_result_free(hcmc_run_result *r);
  * settings (e.g. another method) and rewrites dir's summary.json and
  * posterior.nc; no sampling. */
 /* Applies to c the command-line overrides the run in dir was made with
- * (summary.json run.overrides), so that c describes the run's problem
+ * (summary.json run.overrides; before the first combination, those of
+ * dir/plan.h5), so that c describes the run's problem
  * again (shards, seed, sampler); output.* and combination.* are left to
- * the caller. No summary.json: nothing to apply. */
+ * the caller. Neither file: nothing to apply. */
 HCMC_API int hcmc_config_apply_run_overrides(hcmc_config *c, const char *dir,
                                              hcmc_error *err);
 HCMC_API int hcmc_combine_dir(const hcmc_config *c, const char *dir,

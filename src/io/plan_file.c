@@ -331,3 +331,19 @@ int hcmc__plan_shards(const char *path, size_t *K, hcmc_error *err)
     *K = (size_t)n;
     return HCMC_OK;
 }
+
+char *hcmc__plan_overrides(const char *path, hcmc_error *err)
+{
+    hcmc__h5_init();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        hcmc_error_set(err, HCMC_EIO, "%s: cannot open the plan", path);
+        return NULL;
+    }
+    char *ov = read_attr_str(f, "overrides");
+    H5Fclose(f);
+    if (!ov)
+        hcmc_error_set(err, HCMC_EFORMAT, "%s: no overrides attribute: not an hcmc plan",
+                       path);
+    return ov;
+}

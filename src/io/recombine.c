@@ -28,12 +28,40 @@ static int by_number(const void *a, const void *b)
     return (x->number > y->number) - (x->number < y->number);
 }
 
+/* One recorded override "key=value", unless it says where the results go
+ * or how to combine (combine's own business). */
+static int apply_recorded(hcmc_config *c, const char *s, hcmc_error *err)
+{
+    const char *eq = s ? strchr(s, '=') : NULL;
+    if (!eq || !strncmp(s, "output.", 7) ||
+        !strncmp(s, "optimization.cmc.combination.", 29))
+        return HCMC_OK;
+    char key[200];
+    snprintf(key, sizeof key, "%.*s", (int)(eq - s), s);
+    return hcmc_config_set(c, key, eq + 1, err);
+}
+
 int hcmc_config_apply_run_overrides(hcmc_config *c, const char *dir, hcmc_error *err)
 {
     char path[HCMC_PATH_MAX + 32];
+    int rc = HCMC_OK;
     snprintf(path, sizeof path, "%s/summary.json", dir);
-    if (access(path, F_OK) != 0)
-        return HCMC_OK;
+    if (access(path, F_OK) != 0) {
+        /* not combined yet: a plan's workers ran (hcmc plan, hcmc worker) */
+        snprintf(path, sizeof path, "%s/plan.h5", dir);
+        if (access(path, F_OK) != 0)
+            return HCMC_OK;
+        char *ov = hcmc__plan_overrides(path, err);
+        if (!ov)
+            return err ? err->code : HCMC_EFORMAT;
+        for (char *line = ov, *next; *line && !rc; line = next) {
+            next = strchr(line, '\n');
+            next = next ? (*next = 0, next + 1) : line + strlen(line);
+            rc = apply_recorded(c, line, err);
+        }
+        free(ov);
+        return rc;
+    }
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
     if (!root)
@@ -42,16 +70,9 @@ int hcmc_config_apply_run_overrides(hcmc_config *c, const char *dir, hcmc_error 
     json_t *ov = json_object_get(json_object_get(root, "run"), "overrides");
     size_t i;
     json_t *v;
-    int rc = HCMC_OK;
     json_array_foreach(ov, i, v)
     {
-        const char *s = json_string_value(v), *eq = s ? strchr(s, '=') : NULL;
-        if (!eq || !strncmp(s, "output.", 7) ||
-            !strncmp(s, "optimization.cmc.combination.", 29))
-            continue; /* where it went, and how combine is asked to combine */
-        char key[200];
-        snprintf(key, sizeof key, "%.*s", (int)(eq - s), s);
-        if ((rc = hcmc_config_set(c, key, eq + 1, err)))
+        if ((rc = apply_recorded(c, json_string_value(v), err)))
             break;
     }
     json_decref(root);

@@ -47,6 +47,9 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
 /* Makes dir and dir/shards, writes dir/plan.h5 and dir/config.yaml. */
 int hcmc__run_dir_init(const hcmc_config *c, const char *dir, const hcmc__prepared *P,
                        hcmc_error *err);
+/* The command-line overrides the plan at path was made with, one
+ * "key=value" per line (malloc'd; NULL on error). */
+char *hcmc__plan_overrides(const char *path, hcmc_error *err);
 /* The number of shards of the plan at path, without reading the rest. */
 int hcmc__plan_shards(const char *path, size_t *K, hcmc_error *err);
 
