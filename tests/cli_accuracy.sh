@@ -8,13 +8,7 @@
 # combined again without it (hcmc combine --no-importance) in reference
 # rates and in the sampling coordinates: the first misses the bar on the
 # shear law's sds in laminar_flow, the second by far.
-set -eu
-hcmc=$1
-here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$dir"
+. "$(dirname "$0")/cli_common.sh"
 for mode in static laminar_flow; do
     "$hcmc" simulate -o $mode.h5 --mode $mode --frames 260 --angles -30,0,60 \
         --config-out $mode.yaml 2> /dev/null

@@ -11,17 +11,12 @@
 # Faults come from HCMC_TEST_FAULT=KIND:SHARD[:ATTEMPTS] (src/backends/
 # process.c). "hang" on one shard holds a run open at a known point, so the
 # signal tests do not depend on timing.
-set -eu
-hcmc=$1
-here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
-dir=$(mktemp -d)
+. "$(dirname "$0")/cli_common.sh"
 cleanup() {
     pkill -KILL -f "hcmc.* run .*-o $dir/" 2> /dev/null || true
     rm -rf "$dir"
 }
 trap cleanup EXIT
-cd "$dir"
 fail() {
     echo "cli_backends: FAILED: $*"
     exit 1

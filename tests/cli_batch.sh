@@ -8,11 +8,7 @@
 # is refused before anything is submitted; a pending job that can never
 # start is reported, not waited on; hcmc worker does not redo a finished
 # shard and redoes a damaged one.
-set -eu
-hcmc=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
-dir=$(mktemp -d)
+. "$(dirname "$0")/cli_common.sh"
 . "$here/slurm_cluster.sh"
 cleanup() {
     [ -z "${SLURM_CONF:-}" ] || scancel --user=root 2> /dev/null || true
@@ -20,7 +16,6 @@ cleanup() {
     rm -rf "$dir"
 }
 trap cleanup EXIT
-cd "$dir"
 fail() {
     echo "cli_batch: FAILED: $*"
     for f in "$dir"/*.err; do

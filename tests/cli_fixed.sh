@@ -18,13 +18,7 @@
 # - another fixed value is another problem: a second run in the directory
 #   reuses none of the first run's shards;
 # - hcmc combine refuses a configuration that fixes other parameters.
-set -eu
-hcmc=$1
-here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$dir"
+. "$(dirname "$0")/cli_common.sh"
 "$hcmc" simulate -o d.h5 --mode laminar_flow --frames 150 --angles -30,0,60 \
     --param beta=0 --param gamma_dot_t_offset=0 --param gamma_dot_t0=3e-4 --seed 7 \
     --config-out free.yaml 2> /dev/null

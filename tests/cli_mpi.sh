@@ -5,13 +5,7 @@
 # to sampling itself; a run stopped with SIGKILL on a rank is resumed by a
 # second mpirun that samples only the missing shards; a failure on rank 0
 # before the plan ends every rank (no hang).
-set -eu
-hcmc=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$dir"
+. "$(dirname "$0")/cli_common.sh"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fail() {
     echo "cli_mpi: FAILED: $*"

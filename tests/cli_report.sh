@@ -3,15 +3,9 @@
 # HTML, the expected number of images, every image embedded), run.log,
 # -v/-q, --no-plots; the help of every command lists its options; the
 # manual page; the example configurations and the library example.
-set -eu
-hcmc=$1
+. "$(dirname "$0")/cli_common.sh"
 example=$2
 examples=$3
-here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$dir"
 
 # ---- a small laminar_flow CMC run with plots: 4 draw plots, 3 angle
 # heatmaps, 1 cuts figure

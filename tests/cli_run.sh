@@ -3,13 +3,7 @@
 # static, legacy layout) and a single NUTS run (laminar_flow, current
 # layout); the result files open with xarray; the same seed gives the same
 # numbers; hcmc summary prints a run's table again.
-set -eu
-hcmc=$1
-here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$dir"
+. "$(dirname "$0")/cli_common.sh"
 "$hcmc" simulate -o s.h5 --layout legacy --mode static --frames 80 --angles 0,45,90 \
     --noise 0.02 --config-out s.yaml 2> /dev/null
 printf 'optimization:\n  cmc:\n    enable: true\n' >> s.yaml
