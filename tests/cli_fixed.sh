@@ -3,6 +3,8 @@
 # (beta = 0, gamma_dot_t_offset = 0: with both sampled the shear law is a
 # ridge the data cannot resolve). With them fixed from the configuration
 # (initial_parameters.fixed_parameters):
+# - without them, planning the run warns of the flat law and says what to
+#   fix;
 # - hcmc config --check lists them; summary.json records them under
 #   fixed_parameters and has no draws of them; the table and hcmc summary
 #   show them;
@@ -28,6 +30,13 @@ printf 'initial_parameters:\n  fixed_parameters:\n    beta: 0.0\n    gamma_dot_t
 "$hcmc" config --check fixed.yaml > check.txt
 grep -q 'beta *fixed at 0 (not sampled)' check.txt
 grep -q 'gamma_dot_t_offset *fixed at 0 (not sampled)' check.txt
+
+# sampled as it is, the flat shear law is pointed out with the way out
+"$hcmc" plan --config free.yaml -o pw > /dev/null 2> pw.err
+grep -q 'gamma_dot(t): beta = .* is within 3 sd .* of 0 on all points' pw.err
+grep -q -- '--fix beta=0 --fix gamma_dot_t_offset=0' pw.err
+"$hcmc" plan --config fixed.yaml -o pf > /dev/null 2> pf.err
+if grep -q 'within 3 sd' pf.err; then echo "warned with the law fixed"; exit 1; fi
 
 cp fixed.yaml one.yaml
 printf 'optimization:\n  cmc:\n    enable: false\n' >> one.yaml

@@ -13,6 +13,7 @@
 #include "../base/hash.h"
 #include "cmc_internal.h"
 #include "hcmc/warmstart.h"
+#include "hcmc/log.h"
 #include "hcmc/timing.h"
 
 struct hcmc_problem {
@@ -48,6 +49,37 @@ void hcmc_problem_free(hcmc_problem *p)
     free(p->z0);
     free(p->cov0);
     free(p);
+}
+
+/* A rate law whose exponent the data cannot tell from 0 (within 3 sds on
+ * all points, by the warm start) has its prefactor and offset identified
+ * only through their sum there: the posterior is a long ridge bounded by
+ * the priors, slow to sample and hard to combine. Said once, with the way
+ * out: fix the exponent and one of the two. */
+static void warn_flat_laws(const hcmc_problem *p)
+{
+    static const char *const rate[2] = {"D(t)", "gamma_dot(t)"};
+    size_t d = p->dim;
+    for (int b = 0; b < 2; b++) {
+        int s0 = hcmc_target_phys_slot(p->full, 3 * b),
+            se = hcmc_target_phys_slot(p->full, 3 * b + 1),
+            s2 = hcmc_target_phys_slot(p->full, 3 * b + 2);
+        if (s0 < 0 || se < 0 || s2 < 0)
+            continue;
+        double lo, hi, dadz;
+        hcmc_target_bounds(p->full, (size_t)se, &lo, &hi);
+        double a = hcmc_bounded_from_real(lo, hi, p->z0[se], &dadz, NULL, NULL);
+        double sd = sqrt(p->cov0[(size_t)se * d + (size_t)se]) * fabs(dadz);
+        if (fabs(a) < 3 * sd)
+            hcmc_log(HCMC_LOG_WARN,
+                     "%s: %s = %.3g is within 3 sd (%.2g) of 0 on all points: %s and %s "
+                     "are then told apart only weakly (at 0 only their sum counts) and "
+                     "the posterior is a long ridge; for a steady rate fix the exponent "
+                     "and one of them (--fix %s=0 --fix %s=0)",
+                     rate[b], hcmc_phys_name(3 * b + 1), a, sd, hcmc_phys_name(3 * b),
+                     hcmc_phys_name(3 * b + 2), hcmc_phys_name(3 * b + 1),
+                     hcmc_phys_name(3 * b + 2));
+    }
 }
 
 int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_t K,
@@ -115,6 +147,7 @@ int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_
     }
     if ((rc = hcmc_warm_start(p->full, guess, 0, p->z0, p->cov0, NULL, err)))
         goto fail;
+    warn_flat_laws(p);
     /* a shard sees 1/K of the data: its posterior is about K times wider */
     for (size_t i = 0; i < d * d; i++)
         p->cov0[i] *= (double)p->spec.num_shards;
