@@ -144,6 +144,30 @@ int hcmc__plan_write(const char *path, const hcmc_config *c, const hcmc__prepare
     return hcmc__commit(tmp, path, err);
 }
 
+int hcmc__override_apply(hcmc_config *c, const char *s, bool problem_only,
+                         hcmc_error *err)
+{
+    const char *eq = s ? strchr(s, '=') : NULL;
+    if (!eq || (problem_only && (!strncmp(s, "output.", 7) ||
+                                 !strncmp(s, "optimization.cmc.combination.", 29))))
+        return HCMC_OK;
+    char key[200];
+    snprintf(key, sizeof key, "%.*s", (int)(eq - s), s);
+    return hcmc_config_set(c, key, eq + 1, err);
+}
+
+int hcmc__overrides_apply(hcmc_config *c, char *lines, bool problem_only,
+                          hcmc_error *err)
+{
+    int rc = HCMC_OK;
+    for (char *line = lines, *next; *line && !rc; line = next) {
+        next = strchr(line, '\n');
+        next = next ? (*next = 0, next + 1) : line + strlen(line);
+        rc = hcmc__override_apply(c, line, problem_only, err);
+    }
+    return rc;
+}
+
 /* The configuration of the plan: its text, then its overrides. */
 static int plan_config(hid_t f, const char *path, hcmc_config *c, hcmc_error *err)
 {
@@ -159,15 +183,7 @@ static int plan_config(hid_t f, const char *path, hcmc_config *c, hcmc_error *er
     snprintf(name, sizeof name, "%s (%s)", src ? src : "configuration", path);
     if ((rc = hcmc_config_parse(text, strlen(text), name, c, err)))
         goto done;
-    for (char *line = ov, *next; *line && !rc; line = next) {
-        next = strchr(line, '\n');
-        next = next ? (*next = 0, next + 1) : line + strlen(line);
-        char *eq = strchr(line, '=');
-        if (!eq)
-            continue;
-        *eq = 0;
-        rc = hcmc_config_set(c, line, eq + 1, err);
-    }
+    rc = hcmc__overrides_apply(c, ov, false, err);
 done:
     free(text);
     free(ov);

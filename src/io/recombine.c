@@ -28,19 +28,6 @@ static int by_number(const void *a, const void *b)
     return (x->number > y->number) - (x->number < y->number);
 }
 
-/* One recorded override "key=value", unless it says where the results go
- * or how to combine (combine's own business). */
-static int apply_recorded(hcmc_config *c, const char *s, hcmc_error *err)
-{
-    const char *eq = s ? strchr(s, '=') : NULL;
-    if (!eq || !strncmp(s, "output.", 7) ||
-        !strncmp(s, "optimization.cmc.combination.", 29))
-        return HCMC_OK;
-    char key[200];
-    snprintf(key, sizeof key, "%.*s", (int)(eq - s), s);
-    return hcmc_config_set(c, key, eq + 1, err);
-}
-
 int hcmc_config_apply_run_overrides(hcmc_config *c, const char *dir, hcmc_error *err)
 {
     char path[HCMC_PATH_MAX + 32];
@@ -54,11 +41,7 @@ int hcmc_config_apply_run_overrides(hcmc_config *c, const char *dir, hcmc_error 
         char *ov = hcmc__plan_overrides(path, err);
         if (!ov)
             return err ? err->code : HCMC_EFORMAT;
-        for (char *line = ov, *next; *line && !rc; line = next) {
-            next = strchr(line, '\n');
-            next = next ? (*next = 0, next + 1) : line + strlen(line);
-            rc = apply_recorded(c, line, err);
-        }
+        rc = hcmc__overrides_apply(c, ov, true, err);
         free(ov);
         return rc;
     }
@@ -72,7 +55,7 @@ int hcmc_config_apply_run_overrides(hcmc_config *c, const char *dir, hcmc_error 
     json_t *v;
     json_array_foreach(ov, i, v)
     {
-        if ((rc = apply_recorded(c, json_string_value(v), err)))
+        if ((rc = hcmc__override_apply(c, json_string_value(v), true, err)))
             break;
     }
     json_decref(root);

@@ -47,6 +47,14 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
 /* Makes dir and dir/shards, writes dir/plan.h5 and dir/config.yaml. */
 int hcmc__run_dir_init(const hcmc_config *c, const char *dir, const hcmc__prepared *P,
                        hcmc_error *err);
+/* Applies one recorded override "key=value" to c (through hcmc_config_set);
+ * with problem_only, not those that say where the results go (output.*) or
+ * how to combine (optimization.cmc.combination.*): combine's own business. */
+int hcmc__override_apply(hcmc_config *c, const char *s, bool problem_only,
+                         hcmc_error *err);
+/* The same for newline-separated lines (split in place). */
+int hcmc__overrides_apply(hcmc_config *c, char *lines, bool problem_only,
+                          hcmc_error *err);
 /* The command-line overrides the plan at path was made with, one
  * "key=value" per line (malloc'd; NULL on error). */
 char *hcmc__plan_overrides(const char *path, hcmc_error *err);
