@@ -51,6 +51,19 @@ void hcmc_problem_free(hcmc_problem *p)
     free(p);
 }
 
+/* Coordinate k of the warm start in constrained units, and its sd there
+ * from cov0 (the first-order map of z's sd); t: a target of p's spec (its
+ * bounds), since a worker's problem may have no full target. */
+static double start_value_sd(const hcmc_problem *p, const hcmc_target *t, size_t k,
+                             double *sd)
+{
+    double lo, hi, dxdz;
+    hcmc_target_bounds(t, k, &lo, &hi);
+    double x = hcmc_bounded_from_real(lo, hi, p->z0[k], &dxdz, NULL, NULL);
+    *sd = sqrt(p->cov0[k * p->dim + k]) * fabs(dxdz);
+    return x;
+}
+
 /* A rate law whose exponent the data cannot tell from 0 (within 3 sds on
  * all points, by the warm start) has its prefactor and offset identified
  * only through their sum there: the posterior is a long ridge bounded by
@@ -59,17 +72,13 @@ void hcmc_problem_free(hcmc_problem *p)
 static void warn_flat_laws(const hcmc_problem *p)
 {
     static const char *const rate[2] = {"D(t)", "gamma_dot(t)"};
-    size_t d = p->dim;
     for (int b = 0; b < 2; b++) {
         int s0 = hcmc_target_phys_slot(p->full, 3 * b),
             se = hcmc_target_phys_slot(p->full, 3 * b + 1),
             s2 = hcmc_target_phys_slot(p->full, 3 * b + 2);
         if (s0 < 0 || se < 0 || s2 < 0)
             continue;
-        double lo, hi, dadz;
-        hcmc_target_bounds(p->full, (size_t)se, &lo, &hi);
-        double a = hcmc_bounded_from_real(lo, hi, p->z0[se], &dadz, NULL, NULL);
-        double sd = sqrt(p->cov0[(size_t)se * d + (size_t)se]) * fabs(dadz);
+        double sd, a = start_value_sd(p, p->full, (size_t)se, &sd);
         if (fabs(a) < 3 * sd)
             hcmc_log(HCMC_LOG_WARN,
                      "%s: %s = %.3g is within 3 sd (%.2g) of 0 on all points: %s and %s "
@@ -136,9 +145,11 @@ int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_
         }
         for (size_t k = 0; k < d; k++)
             theta[k] = NAN;
-        for (int k = 0; k < HCMC_NPHYS_MAX; k++)
-            if (hcmc_target_phys_slot(p->full, k) >= 0)
-                theta[hcmc_target_phys_slot(p->full, k)] = init_phys[k];
+        for (int k = 0; k < HCMC_NPHYS_MAX; k++) {
+            int slot = hcmc_target_phys_slot(p->full, k);
+            if (slot >= 0)
+                theta[slot] = init_phys[k];
+        }
         rc = hcmc_initial_point(p->full, theta, p->z0, err);
         free(theta);
         if (rc)
@@ -281,10 +292,7 @@ static size_t w_setup(hcmc__rates_sampling *wd, const hcmc_problem *p, double *w
     for (size_t b = 0; b < wd->rc.nblocks; b++) {
         if (!wd->rc.use[b]) /* a fixed parameter in the law */
             continue;
-        size_t e = wd->rc.at[b] + 1; /* the exponent */
-        double lo = wd->bounds[e][0], hi = wd->bounds[e][1], dadz;
-        double a = hcmc_bounded_from_real(lo, hi, p->z0[e], &dadz, NULL, NULL);
-        double sd = sqrt(p->cov0[e * d + e]) * fabs(dadz);
+        double sd, a = start_value_sd(p, wd->t, wd->rc.at[b] + 1, &sd); /* the exponent */
         wd->rc.use[b] = fabs(a) > 3 * sd;
         used += wd->rc.use[b];
     }
