@@ -58,7 +58,7 @@ int main(int argc, char **argv)
     hcmc_shard_draws *draws = NULL;
     hcmc_combine_result *comb = NULL;
     double *theta = NULL;
-    double(*bounds)[2] = NULL;
+    double(*bounds)[2] = NULL, *base = NULL;
     int status = 1;
     if (!c)
         return 1;
@@ -107,14 +107,17 @@ int main(int argc, char **argv)
     if (be->run(prob, plan, plan->order, K, &ns, &bo, &err))
         goto fail;
 
-    /* combination in reference-rate coordinates (rates.h) */
+    /* combination in the sampling coordinates, the shards' shared base
+     * divided out (combine.h) */
     const hcmc_target *t = hcmc_problem_target(prob);
     size_t d = hcmc_problem_dim(prob), np = hcmc_target_nphys(t);
     bounds = malloc(d * sizeof *bounds);
-    if (!bounds)
+    base = malloc(d * sizeof *base);
+    if (!bounds || !base)
         goto fail;
-    hcmc_rate_coords rc;
-    hcmc_rate_coords_init_target(&rc, t, bounds);
+    for (size_t k = 0; k < d; k++)
+        hcmc_target_bounds(t, k, &bounds[k][0], &bounds[k][1]);
+    hcmc_target_base_precision(t, base);
     for (size_t k = 0; k < K; k++) {
         const hcmc_shard_result *r = results[k];
         if (!r || r->status || !r->nuts) {
@@ -136,18 +139,14 @@ int main(int argc, char **argv)
     cs.ctx = t;
     cs.bounds = (const double(*)[2])bounds;
     cs.seed = c->seed;
-    cs.to_space = hcmc_rate_coords_from_z;
-    cs.from_space = hcmc_rate_coords_to_z;
-    cs.space_ctx = &rc;
-    cs.space_name = "reference_rates";
+    cs.base_precision = base;
     if (hcmc_combine(draws, K, &cs, &comb, &err))
         goto fail;
     size_t G = comb->chains * comb->draws;
     hcmc_importance_info info = {0};
     if (K > 1 && comb->n_kept == K &&
-        hcmc_importance_correct(t, comb->in_space ? &rc : NULL, comb->z, G, c->seed,
-                                HCMC_IMPORTANCE_MAX_KHAT,
-                                &info, &err))
+        hcmc_importance_correct(t, comb->z, G, c->seed, HCMC_IMPORTANCE_MAX_KHAT, &info,
+                                &err))
         goto fail;
     if (info.n)
         printf("importance correction %s: ESS %.0f of %zu, tail index %.2f\n",
@@ -177,6 +176,7 @@ fail:
 done:
     free(theta);
     free(bounds);
+    free(base);
     hcmc_combine_result_free(comb);
     free(draws);
     for (size_t k = 0; results && k < K; k++)

@@ -1,7 +1,7 @@
 /* Combination rules on a conjugate linear-Gaussian model whose exact
  * posterior is known, split into K = 1, 4, 16, 64 shards; the gates
  * (failed, divergent, degenerate, outlier shards, heterogeneity,
- * min_success_rate).
+ * min_success_rate); a base shared by the shards' targets, divided out.
  *
  * Each shard's draws are exact iid draws from its subposterior (prior
  * tempered by 1/K), so only the rule is under test. Tolerances: the error
@@ -276,90 +276,67 @@ static void test_two_truths(void **state)
     free(store);
 }
 
-/* Coordinates w in which the shard posteriors are Gaussian, z = h(w) a
- * curved map of them: z = (w0, w1 + BEND w0^2, w2). */
-#define BEND 20.0
-static int bent_from_z(const void *ctx, const double *z, double *w)
-{
-    const double *limit = ctx; /* w0 above it has no image (fallback test) */
-    if (limit && z[0] > *limit)
-        return -1;
-    w[0] = z[0];
-    w[1] = z[1] - BEND * z[0] * z[0];
-    w[2] = z[2];
-    return 0;
-}
-
-static int bent_to_z(const void *ctx, const double *w, double *z)
-{
-    (void)ctx;
-    z[0] = w[0];
-    z[1] = w[1] + BEND * w[0] * w[0];
-    z[2] = w[2];
-    return 0;
-}
-
-/* Shards exactly Gaussian in w, handed over in z: combined in w the result
- * is exact (same tolerance as test_conjugate, checked in w); combined in z
- * the curved shard posteriors make it visibly wrong. A draw without an
- * image makes the combination fall back to z, and say so. */
-static void test_space(void **state)
+/* Shards whose targets share a base: the prior N(0, tau2 I) enters every
+ * shard whole (as the standard normal base of the bounded coordinates
+ * does in hcmc's targets), and the third coordinate's data are weak (x
+ * scaled by 0.002), so its posterior is about the prior. With the bases
+ * divided out (base_precision = 1 / tau2) consensus and gaussian give the
+ * exact posterior (the same tolerance as test_conjugate); without, the
+ * prior counted K times makes that coordinate sqrt(K) too narrow. */
+static void test_base(void **state)
 {
     (void)state;
     static data dd;
     const size_t K = 16;
     make_data(&dd, K);
-    double *store;
-    hcmc_shard_draws *sh = make_shards(&dd, K, &store);
-    for (size_t k = 0; k < K; k++) {
-        double *z = (double *)sh[k].z;
-        for (size_t g = 0; g < CH * DR; g++)
-            bent_to_z(NULL, z + g * D, z + g * D);
+    for (size_t i = 0; i < NPTS; i++) {
+        dd.y[i] -= dd.X[i * D + 2] * 0.25;
+        dd.X[i * D + 2] *= 0.002;
+        dd.y[i] += dd.X[i * D + 2] * 0.25;
     }
-    hcmc_combine_settings s;
-    hcmc_combine_settings_defaults(&s);
-    s.method = HCMC_COMBINE_CONSENSUS;
-    s.max_parameter_cv = 1e9;
-    s.to_space = bent_from_z;
-    s.from_space = bent_to_z;
-    s.space_name = "bent";
-    hcmc_combine_result *r, *rz;
-    hcmc_error e;
-    if (hcmc_combine(sh, K, &s, &r, &e))
-        fail_msg("%s", e.msg);
-    assert_true(r->in_space);
-    size_t G = r->chains * r->draws;
-    for (size_t g = 0; g < G; g++)
-        bent_from_z(NULL, r->z + g * D, r->z + g * D);
-    double w_space = worst(r, &dd);
-    /* the same shards combined in z */
-    s.to_space = NULL;
-    s.from_space = NULL;
-    assert_int_equal(hcmc_combine(sh, K, &s, &rz, &e), 0);
-    assert_false(rz->in_space);
-    for (size_t g = 0; g < G; g++)
-        bent_from_z(NULL, rz->z + g * D, rz->z + g * D);
-    double w_z = worst(rz, &dd);
-    print_message("K %zu: worst error / allowed, combined in w %.2f, in z %.2f\n", K,
-                  w_space, w_z);
-    assert_true(w_space <= 1.0);
-    assert_true(w_z > 3.0); /* three times what noise may do */
-    hcmc_combine_result_free(r);
-    /* fallback: a kept shard's draw has no image */
-    double limit = dd.mean[0] + 3 * sqrt(16 * dd.cov[0]);
-    s.to_space = bent_from_z;
-    s.from_space = bent_to_z;
-    s.space_ctx = &limit;
-    hcmc_log_set_level(HCMC_LOG_ERROR);
-    if (hcmc_combine(sh, K, &s, &r, &e))
-        fail_msg("%s", e.msg);
-    hcmc_log_set_level(HCMC_LOG_INFO);
-    assert_false(r->in_space);
-    for (size_t g = 0; g < G; g++)
-        bent_from_z(NULL, r->z + g * D, r->z + g * D);
-    assert_memory_equal(r->z, rz->z, G * D * sizeof(double));
-    hcmc_combine_result_free(r);
-    hcmc_combine_result_free(rz);
+    posterior(dd.X, dd.y, NPTS, 4.0, dd.mean, dd.cov);
+    hcmc_shard_draws *sh = calloc(K, sizeof *sh);
+    double *store = malloc(K * CH * DR * D * sizeof(double));
+    size_t per = NPTS / K;
+    for (size_t k = 0; k < K; k++) {
+        double m[D], c[D * D];
+        posterior(dd.X + k * per * D, dd.y + k * per, per, 4.0, m, c);
+        hcmc_rng rng;
+        hcmc_rng_init(&rng, 3, HCMC_RNG_TEST, (uint32_t)k, 0);
+        double *z = store + k * CH * DR * D;
+        draw(m, c, &rng, z, CH * DR);
+        sh[k] = (hcmc_shard_draws){.chains = CH, .draws = DR, .dim = D, .z = z};
+    }
+    const double base[D] = {0.25, 0.25, 0.25};
+    const hcmc_combine_method methods[2] = {HCMC_COMBINE_CONSENSUS, HCMC_COMBINE_GAUSSIAN};
+    for (int m = 0; m < 2; m++) {
+        hcmc_combine_settings s;
+        hcmc_combine_settings_defaults(&s);
+        s.method = methods[m];
+        s.max_parameter_cv = 1e9;
+        s.base_precision = base;
+        hcmc_combine_result *r, *rn;
+        hcmc_error e;
+        if (hcmc_combine(sh, K, &s, &r, &e))
+            fail_msg("%s", e.msg);
+        double w = worst(r, &dd);
+        s.base_precision = NULL;
+        assert_int_equal(hcmc_combine(sh, K, &s, &rn, &e), 0);
+        size_t G = rn->chains * rn->draws;
+        double m2 = 0, v2 = 0;
+        for (size_t g = 0; g < G; g++)
+            m2 += rn->z[g * D + 2] / (double)G;
+        for (size_t g = 0; g < G; g++)
+            v2 += (rn->z[g * D + 2] - m2) * (rn->z[g * D + 2] - m2) / (double)(G - 1);
+        print_message("%s: worst error / allowed %.2f with the bases divided out; "
+                      "without, the weak coordinate's variance is %.3g of the "
+                      "posterior's\n",
+                      hcmc_combine_method_name(methods[m]), w, v2 / dd.cov[2 * D + 2]);
+        assert_true(w <= 1.0);
+        assert_true(v2 / dd.cov[2 * D + 2] < 2.0 / (double)K); /* about 1/K */
+        hcmc_combine_result_free(r);
+        hcmc_combine_result_free(rn);
+    }
     free(sh);
     free(store);
 }
@@ -370,7 +347,7 @@ int main(void)
         cmocka_unit_test(test_conjugate),
         cmocka_unit_test(test_gates),
         cmocka_unit_test(test_two_truths),
-        cmocka_unit_test(test_space),
+        cmocka_unit_test(test_base),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

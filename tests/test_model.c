@@ -10,7 +10,6 @@
 
 #include "hcmc/model.h"
 #include "hcmc/prior.h"
-#include "hcmc/rates.h"
 
 typedef struct {
     double q, L, dt;
@@ -196,141 +195,6 @@ static void test_bad_geometry(void **state)
     assert_non_null(strstr(e.msg, "frames"));
 }
 
-/* Reference-rate coordinates: w = log rates at t_max (1/16, 1/4, 1),
- * other coordinates untouched, the inverse recovers z to rounding; points
- * without an image are refused. */
-static void test_rate_coords(void **state)
-{
-    (void)state;
-    /* laminar_flow: 7 physical, contrast, offset, log sigma */
-    const double bounds[10][2] = {{1e3, 1e5},    {-2, 2},   {-1e4, 1e4}, {1e-5, 1e-3},
-                                  {-2, 2},       {-2e-4, 2e-4}, {-6, 14},  {0, 1},
-                                  {0.5, 1.5},    {0, INFINITY}};
-    const double theta[9] = {2e4, -0.5, 100, 2e-4, -0.3, 1e-5, 4, 0.3, 1.0};
-    double z[10], w[10], back[10];
-    for (int k = 0; k < 9; k++)
-        z[k] = hcmc_bounded_to_real(bounds[k][0], bounds[k][1], theta[k]);
-    z[9] = log(0.02);
-    hcmc_rate_coords rc;
-    hcmc_rate_coords_init(&rc, HCMC_MODE_LAMINAR, 10, 25.9, bounds);
-    assert_int_equal(hcmc_rate_coords_from_z(&rc, z, w), 0);
-    const double t[3] = {25.9 / 16, 25.9 / 4, 25.9};
-    for (int i = 0; i < 3; i++) {
-        assert_float_equal(w[i], log(2e4 * pow(t[i], -0.5) + 100), 1e-12);
-        assert_float_equal(w[3 + i], log(2e-4 * pow(t[i], -0.3) + 1e-5), 1e-12);
-    }
-    for (int k = 6; k < 10; k++)
-        assert_true(w[k] == z[k]);
-    assert_int_equal(hcmc_rate_coords_to_z(&rc, w, back), 0);
-    for (int k = 0; k < 10; k++)
-        assert_float_equal(back[k], z[k], 1e-9 * (1 + fabs(z[k])));
-    /* a rate law with positive exponent and negative offset */
-    double z2[10];
-    memcpy(z2, z, sizeof z);
-    z2[1] = hcmc_bounded_to_real(-2, 2, 0.7);
-    z2[2] = hcmc_bounded_to_real(-1e4, 1e4, -3000);
-    assert_int_equal(hcmc_rate_coords_from_z(&rc, z2, w), 0);
-    assert_int_equal(hcmc_rate_coords_to_z(&rc, w, back), 0);
-    for (int k = 0; k < 3; k++)
-        assert_float_equal(back[k], z2[k], 1e-9 * (1 + fabs(z2[k])));
-    /* no image: a rate <= 0 at a reference time */
-    z2[0] = hcmc_bounded_to_real(1e3, 1e5, 2000); /* 2000 t1 - 9000 < 0 */
-    z2[1] = hcmc_bounded_to_real(-2, 2, 1.0);
-    z2[2] = hcmc_bounded_to_real(-1e4, 1e4, -9000);
-    assert_int_equal(hcmc_rate_coords_from_z(&rc, z2, w), -1);
-    /* no rate law: not monotone, constant, or an exponent out of bounds */
-    assert_int_equal(hcmc_rate_coords_from_z(&rc, z, w), 0);
-    double v[10];
-    memcpy(v, w, sizeof v);
-    v[1] = v[0] + 0.1; /* up, then down */
-    v[2] = v[0];
-    assert_int_equal(hcmc_rate_coords_to_z(&rc, v, back), -1);
-    v[1] = v[2] = v[0]; /* constant */
-    assert_int_equal(hcmc_rate_coords_to_z(&rc, v, back), -1);
-    v[1] = v[0] - 3.0; /* ratio 4^alpha far beyond alpha = -2 */
-    v[2] = v[1] - 1e-6;
-    assert_int_equal(hcmc_rate_coords_to_z(&rc, v, back), -1);
-    /* static: only the first block */
-    hcmc_rate_coords_init(&rc, HCMC_MODE_STATIC, 6, 25.9, bounds);
-    double zs[6] = {z[0], z[1], z[2], z[7], z[8], z[9]};
-    double bs[6][2];
-    memcpy(bs, bounds, 3 * sizeof bs[0]);
-    memcpy(bs[3], bounds[7], 3 * sizeof bs[0]);
-    rc.bounds = (const double(*)[2])bs;
-    assert_int_equal(hcmc_rate_coords_from_z(&rc, zs, w), 0);
-    for (int k = 3; k < 6; k++)
-        assert_true(w[k] == zs[k]);
-    assert_int_equal(hcmc_rate_coords_to_z(&rc, w, back), 0);
-    for (int k = 0; k < 6; k++)
-        assert_float_equal(back[k], zs[k], 1e-9 * (1 + fabs(zs[k])));
-}
-
-/* The Jacobian for sampling in w against finite differences: dz/dw, log
- * |det dz/dw| (also from the blocks themselves) and its gradient. Central
- * differences with step 1e-5 err by O(1e-10) here; the test allows 1e-6
- * relative. */
-static void test_rate_coords_jacobian(void **state)
-{
-    (void)state;
-    const double bounds[10][2] = {{1e3, 1e5},    {-2, 2},   {-1e4, 1e4}, {1e-5, 1e-3},
-                                  {-2, 2},       {-2e-4, 2e-4}, {-6, 14},  {0, 1},
-                                  {0.5, 1.5},    {0, INFINITY}};
-    const double theta[9] = {2e4, -0.5, 100, 2e-4, -0.3, 1e-5, 4, 0.3, 1.0};
-    double z[10], w[10], z1[10], jac[2][9], ij[2][9], J1[2][9], ld, dld[10], dld1[10];
-    for (int k = 0; k < 9; k++)
-        z[k] = hcmc_bounded_to_real(bounds[k][0], bounds[k][1], theta[k]);
-    z[9] = log(0.02);
-    hcmc_rate_coords rc;
-    hcmc_rate_coords_init(&rc, HCMC_MODE_LAMINAR, 10, 25.9, bounds);
-    for (int pass = 0; pass < 2; pass++) {
-        rc.use[1] = pass == 0; /* second pass: gamma block left in z */
-        assert_int_equal(hcmc_rate_coords_from_z(&rc, z, w), 0);
-        assert_int_equal(hcmc_rate_coords_to_z_jac(&rc, w, z1, jac, ij, &ld, dld), 0);
-        double ldb = 0;
-        for (int b = 0; b < 2; b++)
-            ldb += log(fabs(jac[b][0] * (jac[b][4] * jac[b][8] - jac[b][5] * jac[b][7]) -
-                            jac[b][1] * (jac[b][3] * jac[b][8] - jac[b][5] * jac[b][6]) +
-                            jac[b][2] * (jac[b][3] * jac[b][7] - jac[b][4] * jac[b][6])));
-        assert_float_equal(ldb, ld, 1e-9 * (1 + fabs(ld)));
-        for (int b = 0; b < 2; b++) /* ij is the inverse of jac */
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 3; j++) {
-                    double t = 0;
-                    for (int k = 0; k < 3; k++)
-                        t += jac[b][3 * i + k] * ij[b][3 * k + j];
-                    assert_float_equal(t, i == j ? 1.0 : 0.0, 1e-9);
-                }
-        const double h = 1e-5;
-        for (int j = 0; j < 10; j++) {
-            double wp[10], wm[10], zp[10], zm[10], lp, lm;
-            memcpy(wp, w, sizeof w);
-            memcpy(wm, w, sizeof w);
-            wp[j] += h;
-            wm[j] -= h;
-            assert_int_equal(hcmc_rate_coords_to_z_jac(&rc, wp, zp, J1, NULL, &lp, dld1), 0);
-            assert_int_equal(hcmc_rate_coords_to_z_jac(&rc, wm, zm, J1, NULL, &lm, dld1), 0);
-            double fd = (lp - lm) / (2 * h);
-            assert_float_equal(dld[j], fd, 1e-6 * (1 + fabs(fd)));
-            for (int i = 0; i < 10; i++) {
-                double dz = (zp[i] - zm[i]) / (2 * h), an;
-                int bi = i / 3, bj = j / 3;
-                if (i < 6 && j < 6 && bi == bj)
-                    an = jac[bi][3 * (i % 3) + j % 3];
-                else
-                    an = i == j ? 1.0 : 0.0;
-                assert_float_equal(an, dz, 1e-6 * (1 + fabs(dz)));
-            }
-        }
-    }
-    /* exponent 0: the map is singular */
-    double z0[10];
-    memcpy(z0, z, sizeof z);
-    z0[1] = hcmc_bounded_to_real(-2, 2, 1e-9);
-    rc.use[1] = true;
-    if (hcmc_rate_coords_from_z(&rc, z0, w) == 0)
-        assert_int_not_equal(hcmc_rate_coords_to_z_jac(&rc, w, z1, jac, ij, &ld, dld), 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,8 +204,6 @@ int main(void)
         cmocka_unit_test(test_shear_factor_series),
         cmocka_unit_test(test_names_and_parsing),
         cmocka_unit_test(test_bad_geometry),
-        cmocka_unit_test(test_rate_coords),
-        cmocka_unit_test(test_rate_coords_jacobian),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

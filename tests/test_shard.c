@@ -236,12 +236,13 @@ static void test_fingerprint(void **state)
     f->sp.pts.y[17] = y;
 }
 
-/* The shard target in reference-rate coordinates (laminar_flow, both rate
- * laws mapped): its gradient against central differences of its log
- * density (step 1e-5 in w; allowed 1e-5 relative + 1e-4 absolute, the
- * difference quotient's own error at log densities of order 1e4), and the
- * start maps back to the warm start. */
-static void test_rates_density(void **state)
+/* The shard target in law coordinates (laminar_flow, both rate laws as
+ * law blocks): its gradient against central differences of its log
+ * density (step 1e-3 of the warm start's sd in each coordinate, where the
+ * density changes by about 1e-6 over a step: the quotient's error is far
+ * below the tolerance of 1e-5 relative + 1e-4 absolute), near the warm
+ * start, which maps back to itself. */
+static void test_law_density(void **state)
 {
     (void)state;
     synth_problem sp;
@@ -252,36 +253,33 @@ static void test_rates_density(void **state)
                      0);
     assert_int_equal(hcmc_problem_new(&sp.spec, &sp.pts, 2, NULL, &prob, &e), 0);
     const hcmc_target *t = hcmc_problem_target(prob);
-    hcmc__rates_sampling rs;
-    assert_int_equal(hcmc__rates_sampling_init(&rs, prob, t), 0);
-    assert_int_equal(rs.used, 2);
+    assert_int_equal(hcmc_target_coords(t)->nlaw, 2);
     size_t d = hcmc_problem_dim(prob);
     const double *cov0, *z0 = hcmc__problem_start(prob, &cov0);
-    double z[32], w[32], g[32], gp[32], lp, lpp, lpm;
-    assert_int_equal(hcmc_rate_coords_to_z(&rs.rc, rs.w0, z), 0);
+    double z[32], th[32], g[32], gp[32], lp, lpp, lpm;
+    hcmc_target_constrain(t, z0, th);
+    assert_int_equal(hcmc_target_unconstrain(t, th, z, &e), 0);
     for (size_t k = 0; k < d; k++)
         assert_float_equal(z[k], z0[k], 1e-8 * (1 + fabs(z0[k])));
-    hcmc_density dw = hcmc__rates_density(&rs);
-    void *ws = dw.ws_new(dw.ctx);
-    memcpy(w, rs.w0, d * sizeof(double));
-    w[0] += 0.01; /* away from the fit, where the gradient is not small */
-    w[4] -= 0.01;
-    assert_int_equal(dw.eval(dw.ctx, ws, w, &lp, g), 0);
-    const double h = 1e-5;
+    hcmc_density dz = hcmc_density_from_target(t);
+    void *ws = dz.ws_new(dz.ctx);
+    /* away from the mode, where the gradient is not small */
+    z[0] += 0.5 * sqrt(cov0[0]);
+    z[5] -= 0.5 * sqrt(cov0[5 * d + 5]);
+    assert_int_equal(dz.eval(dz.ctx, ws, z, &lp, g), 0);
     for (size_t k = 0; k < d; k++) {
-        double wk = w[k];
-        w[k] = wk + h;
-        assert_int_equal(dw.eval(dw.ctx, ws, w, &lpp, gp), 0);
-        w[k] = wk - h;
-        assert_int_equal(dw.eval(dw.ctx, ws, w, &lpm, gp), 0);
-        w[k] = wk;
+        double zk = z[k], h = 1e-3 * sqrt(cov0[k * d + k]);
+        z[k] = zk + h;
+        assert_int_equal(dz.eval(dz.ctx, ws, z, &lpp, gp), 0);
+        z[k] = zk - h;
+        assert_int_equal(dz.eval(dz.ctx, ws, z, &lpm, gp), 0);
+        z[k] = zk;
         double fd = (lpp - lpm) / (2 * h);
         if (fabs(fd - g[k]) > 1e-5 * fabs(fd) + 1e-4)
             fail_msg("coordinate %zu: gradient %.10g, central difference %.10g", k, g[k],
                      fd);
     }
-    dw.ws_free(ws);
-    hcmc__rates_sampling_release(&rs);
+    dz.ws_free(ws);
     hcmc_problem_free(prob);
     synth_problem_free(&sp);
 }
@@ -292,7 +290,7 @@ int main(void)
         cmocka_unit_test(test_progress_and_pack),
         cmocka_unit_test(test_merge_chains),
         cmocka_unit_test(test_fingerprint),
-        cmocka_unit_test(test_rates_density),
+        cmocka_unit_test(test_law_density),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

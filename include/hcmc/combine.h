@@ -1,24 +1,30 @@
-/* Combining shard posteriors (MODEL.md section 8), in the unconstrained
- * coordinates z the shards sampled in, or in coordinates w given by a map
- * z <-> w (settings to_space/from_space; hcmc run uses the reference-rate
- * coordinates of rates.h). Every rule then works on the shards' draws in w
- * and maps the combined draws back; when a kept shard's draw or a combined
- * draw has no image, the combination is done again in z, with a warning
- * (result in_space says which).
+/* Combining shard posteriors (MODEL.md section 8), in the coordinates z the
+ * shards sampled in (target.h: law coordinates for the rate laws, where a
+ * shard's posterior is close to Gaussian).
+ *
+ * The shards' targets share a base: each holds the standard normal part
+ * N(z) of the prior of the bounded coordinates whole (target.h), so their
+ * product is the posterior times N(z)^(K-1). The Gaussian rules divide it
+ * out: with base_precision the base's precision per coordinate (1 for a
+ * bounded one, 0 for log sigma; NULL: no base), the combined precision is
+ * A = sum_k W_k - (K - 1) diag(base_precision), K the shards kept. A
+ * direction the data leave open then keeps the prior's width, not the
+ * product's, which is K times narrower.
  *
  *   consensus_mc: W_k = inverse sample covariance of shard k; combined draw
- *     g = (sum W_k)^-1 sum W_k z_{k,g}, g the same (chain, draw) index in
- *     every shard, so chains and draws keep their structure. Shards are
- *     streamed: memory O(C S d) whatever K.
+ *     g = A^-1 sum W_k z_{k,g}, g the same (chain, draw) index in every
+ *     shard, so chains and draws keep their structure; with a base, the
+ *     draws are then mapped linearly about their mean to covariance A^-1.
+ *     Memory beyond the shards' draws: O(C S d + K d^2).
  *   robust_consensus_mc (= auto): shards whose mean of a physical parameter
  *     is an outlier (0.6745 |m_k - median| / MAD > 3.5, the MAD taken at
  *     least 0.6745 x the median shard posterior sd) are dropped first (all
  *     kept if fewer than 3 would remain), then consensus_mc.
- *   gaussian: the product of the shards' Gaussian approximations, sampled
- *     with the run's seed.
+ *   gaussian: the product of the shards' Gaussian approximations (less the
+ *     bases), sampled with the run's seed.
  *   weighted_gaussian, simple_average: homodyne's rules, for comparison:
  *     per-parameter precision weighting (sampled, independent parameters)
- *     and the plain average of the shards' draws.
+ *     and the plain average of the shards' draws; bases not divided out.
  *
  * Before any rule: failed shards, shards with a non-finite draw, shards
  * whose divergence rate exceeds max_divergence_rate, and shards with a
@@ -80,12 +86,7 @@ typedef struct hcmc_combine_settings {
     const void *ctx;
     const double (*bounds)[2]; /* [nphys] */
     uint64_t seed;
-    /* coordinates to combine in; NULL: z. Each returns non-zero when the
-     * point has no image. */
-    int (*to_space)(const void *ctx, const double *z, double *w);
-    int (*from_space)(const void *ctx, const double *w, double *z);
-    const void *space_ctx;
-    const char *space_name; /* for messages */
+    const double *base_precision; /* [dim] (see above), or NULL */
 } hcmc_combine_settings;
 
 HCMC_API void hcmc_combine_settings_defaults(hcmc_combine_settings *s);
@@ -107,7 +108,6 @@ typedef struct hcmc_combine_result {
     char (*reason)[160]; /* [K]: why a shard was excluded */
     double *cv;          /* [nphys] heterogeneity CV */
     bool heterogeneous;  /* a CV above the threshold (warned) */
-    bool in_space;       /* combined in the settings' space (else in z) */
 } hcmc_combine_result;
 
 HCMC_API int hcmc_combine(const hcmc_shard_draws *shards, size_t K,

@@ -86,7 +86,8 @@ typedef struct hcmc_config {
     size_t num_shards;           /* 0: auto */
     size_t max_points_per_shard; /* 0: auto */
     char combination[32];        /* combination.method */
-    /* combination.space: reference_rates (= auto) or unconstrained */
+    /* combination.space: no longer used (shards are combined in the
+     * sampling coordinates); earlier values are warned about */
     char combination_space[32];
     bool importance_correction; /* combination.importance_correction */
     double min_success_rate;
@@ -99,7 +100,10 @@ typedef struct hcmc_config {
     int max_tree_depth;
     bool dense_mass;
     bool chain_parallel; /* chain_method: parallel | sequential */
-    /* sampling_space: reference_rates (= auto) or unconstrained */
+    /* sampling_space: rate_laws (= auto; law coordinates, law.h) or
+     * per_parameter (every bounded parameter on its own, probit); the
+     * names of earlier versions, reference_rates and unconstrained, are
+     * read as these */
     char sampling_space[32];
 
     char output_dir[HCMC_PATH_MAX]; /* output.directory */

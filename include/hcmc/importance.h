@@ -2,7 +2,7 @@
  * the combination Gaussian; this makes it exact where it works).
  *
  * The combined draws are summarised by a Gaussian in the coordinates they
- * were combined in (w, or z when rc is NULL), its covariance inflated by
+ * were combined in (the sampling coordinates z), its covariance inflated by
  * 1.2^2; as many proposals as draws are made from it and weighted by the
  * full posterior (likelihood of every point, untempered prior and
  * Jacobians) over the proposal density. The largest 20 % of the weights
@@ -19,7 +19,6 @@
 #include <stdint.h>
 
 #include "hcmc/export.h"
-#include "hcmc/rates.h"
 #include "hcmc/status.h"
 #include "hcmc/target.h"
 
@@ -41,10 +40,9 @@ typedef struct hcmc_importance_info {
 
 /* z: the combined draws [G][dim] (G = chains x draws) in the coordinates of
  * full, replaced when the correction is applied. full: the target over
- * all points (its tempering is undone). rc: the combination coordinates,
- * or NULL for z itself. */
-HCMC_API int hcmc_importance_correct(const hcmc_target *full, const hcmc_rate_coords *rc,
-                                     double *z, size_t G, uint64_t seed, double max_khat,
+ * all points (its tempering is undone). */
+HCMC_API int hcmc_importance_correct(const hcmc_target *full, double *z, size_t G,
+                                     uint64_t seed, double max_khat,
                                      hcmc_importance_info *info, hcmc_error *err);
 
 #ifdef __cplusplus

@@ -66,8 +66,10 @@ typedef struct hcmc_nuts_settings {
     double max_delta_h;   /* divergence threshold, default 1000 */
     /* Initial point of chain c: init (or 0) + init_radius * L u with u
      * uniform on (-1, 1)^dim from the chain's own stream and L the Cholesky
-     * factor of init_cov (identity without one). Default radius 2 (Stan's
-     * uniform(-2, 2)), 0 = no jitter. */
+     * factor of init_cov (identity without one); with init, a point whose
+     * log density lies more than half the 99 % quantile of chi2(dim) below
+     * init's is drawn again (up to 100 tries, then the best). Default
+     * radius 2 (Stan's uniform(-2, 2)), 0 = no jitter. */
     double init_radius;
     uint64_t seed;
     uint32_t shard; /* stream key: chains of different shards differ */

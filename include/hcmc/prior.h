@@ -1,9 +1,10 @@
 /* Priors on bounded parameters and the maps to the real line (MODEL.md 4).
  *
- * Every sampled parameter x has bounds lo < hi and is sampled as
- * z = logit((x - lo) / (hi - lo)); the log-Jacobian of x(z) is added to the
- * target. The declared prior type is honoured; all of them are truncated to
- * the bounds and normalised on them. */
+ * Every sampled parameter x has bounds lo < hi and is mapped to the real
+ * line: for sampling by z = Phi^-1((x - lo) / (hi - lo)) (probit), for the
+ * least-squares warm start by the logit; the log-Jacobian of x(z) is added
+ * to the target. The declared prior type is honoured; all of them are
+ * truncated to the bounds and normalised on them. */
 #ifndef HCMC_PRIOR_H
 #define HCMC_PRIOR_H
 
@@ -54,6 +55,21 @@ HCMC_API double hcmc_bounded_from_real(double lo, double hi, double z, double *d
                                        double *logjac, double *dlogjac);
 /* The inverse; x must lie strictly inside (lo, hi). */
 HCMC_API double hcmc_bounded_to_real(double lo, double hi, double x);
+
+/* x = lo + (hi - lo) Phi(z), Phi the standard normal distribution
+ * function: the map of a bounded parameter that sampling uses. Under a
+ * uniform prior on (lo, hi), z is standard normal. logjac = log dx/dz =
+ * log(hi - lo) + log phi(z), dlogjac = -z; dxdz, logjac and dlogjac may be
+ * NULL. */
+HCMC_API double hcmc_probit_from_real(double lo, double hi, double z, double *dxdz,
+                                      double *logjac, double *dlogjac);
+/* The inverse; x must lie strictly inside (lo, hi). */
+HCMC_API double hcmc_probit_to_real(double lo, double hi, double x);
+
+/* The standard normal distribution function and its inverse, to full
+ * double precision in both tails. */
+HCMC_API double hcmc_normal_cdf(double x);
+HCMC_API double hcmc_normal_quantile(double p);
 
 #ifdef __cplusplus
 }

@@ -38,8 +38,6 @@ typedef struct hcmc_run_result {
     size_t workers;         /* of the backend (1 for serial) */
     size_t sampled, reused; /* shards sampled now, taken from an earlier run */
     char backend[32];
-    /* the coordinates combined in: "reference_rates" or "unconstrained" */
-    char combination_space[32];
     /* importance correction of the combined draws (importance.h); n = 0
      * when none was tried (one shard, switched off, or it failed) */
     hcmc_importance_info importance;

@@ -1,15 +1,26 @@
 /* The log-density target handed to the sampler (MODEL.md sections 2-4).
  *
- * Sampling vector z (unconstrained), in this order:
+ * Parameters theta, in this order:
  *   physical parameters (3 static, 7 laminar_flow; see model.h) that are
  *   not fixed, in the order of model.h,
  *   scaling: contrast_0..contrast_{n-1}, offset_0..offset_{n-1} (individual),
  *            or contrast, offset (shared), or nothing (constant modes),
- *   sigma (log).
- * Bounded parameters are logit-mapped onto their bounds. The density is
- *   log L(shard) + tau * (log prior + log Jacobian),  tau = 1/K when
- * prior_tempering is on, else 1, so that the product of the K shard
- * targets is the full posterior in z.
+ *   sigma.
+ * The sampling vector z has one coordinate per parameter (coords.h): each
+ * rate law whose three parameters are sampled is a block of law
+ * coordinates (level, log-slope, shape; law.h), every other bounded
+ * parameter mapped onto its bounds by the normal distribution function
+ * (probit), sigma its log. The density is
+ *   log L(shard) + log N(z) + tau * (log prior + log Jacobian - log N(z)),
+ * N(z) the standard normal density of the coordinates whose prior has
+ * that part (hcmc_coords_has_base: the bounded ones, but the non-centred
+ * exponent of a law block), tau = 1/K
+ * when prior_tempering is on, else 1. The prior of a bounded coordinate
+ * about uniform on its bounds is about N(0, 1) in z: that part enters every
+ * shard whole (a direction the data leave open keeps the prior's width in
+ * each shard, far from the rounding of the maps), the rest is tempered.
+ * The K shard targets multiply to the full posterior in z times
+ * N(z)^(K-1), which the combination divides out (combine.h).
  *
  * A target is immutable once made and may be shared by threads; each thread
  * evaluates through its own workspace. */
@@ -19,6 +30,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hcmc/coords.h"
+#include "hcmc/law.h"
 #include "hcmc/export.h"
 #include "hcmc/model.h"
 #include "hcmc/points.h"
@@ -58,10 +71,16 @@ typedef struct hcmc_target_spec {
     double sigma_scale; /* HalfNormal scale of sigma; <= 0: 1.5 s_y of the points */
     size_t num_shards;  /* K >= 1 */
     bool prior_tempering;
-    /* Shards sample each rate law in reference-rate coordinates (rates.h)
-     * where its exponent is away from 0 (hcmc_shard_run); default true. The
-     * target itself is always in z. */
-    bool rate_sampling;
+    /* Rate laws in law coordinates (law.h) where their three parameters are
+     * sampled and the prefactor's lower bound is above 0; false: every
+     * bounded parameter plain (probit). Default true. */
+    bool law_coords;
+    /* The kind of each law's coordinates (law.h; D(t), gamma_dot(t)) and,
+     * for SHAPE, the scale w of its log-slope in rate units: what the data
+     * allow (0: none). hcmc_problem_new chooses both from the warm start's
+     * fit. Default SHAPE, 0. */
+    hcmc_law_kind law_kind[2];
+    double law_slope_scale[2];
 } hcmc_target_spec;
 
 /* Defaults of MODEL.md: TruncatedNormal priors on the default bounds,
@@ -111,12 +130,15 @@ HCMC_API void hcmc_target_bounds(const hcmc_target *t, size_t k, double *lo,
 HCMC_API double hcmc_target_fixed_contrast(const hcmc_target *t, size_t a);
 HCMC_API double hcmc_target_fixed_offset(const hcmc_target *t, size_t a);
 
-/* z -> constrained values theta[dim]. */
+/* z -> constrained values theta[dim] (NaN where z has none). */
 HCMC_API void hcmc_target_constrain(const hcmc_target *t, const double *z,
                                     double *theta);
 /* theta -> z; every bounded value must lie strictly inside its bounds. */
 HCMC_API int hcmc_target_unconstrain(const hcmc_target *t, const double *theta,
                                      double *z, hcmc_error *err);
+
+/* The map between z and theta (owned by t). */
+HCMC_API const hcmc_coords *hcmc_target_coords(const hcmc_target *t);
 
 /* One workspace per thread. */
 HCMC_API hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t);
@@ -126,16 +148,37 @@ typedef struct hcmc_target_parts {
     double loglik;   /* full log likelihood of the points */
     double logprior; /* untempered log prior */
     double logjac;   /* untempered log Jacobian */
+    double logbase;  /* log N(z) of the bounded coordinates (not tempered) */
 } hcmc_target_parts;
 
+/* Returned by the evaluations for a z that has no parameter values: a law
+ * block's (v1, v2) where the bounds allow no rate law. The density is 0
+ * there (a wall for the sampler), not a numerical failure. */
+#define HCMC_TARGET_OUTSIDE 1
+
 /* Log density at z and, when grad is not NULL, its gradient in z. parts may
- * be NULL. Returns HCMC_ENUMERIC (no message: this is the sampler's hot
- * path) when the log density is not finite, else 0. */
+ * be NULL. Returns HCMC_TARGET_OUTSIDE (see above), HCMC_ENUMERIC (no
+ * message: this is the sampler's hot path) when the log density is not
+ * finite, else 0. */
 HCMC_API int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
                               double *lp, double *grad, hcmc_target_parts *parts);
 
+/* The untempered log prior plus log Jacobian of z and its gradient (may be
+ * NULL): the density of z before any data. Returns as hcmc_target_eval. */
+HCMC_API int hcmc_target_eval_prior(const hcmc_target *t, hcmc_target_ws *ws,
+                                    const double *z, double *lp, double *grad);
+
 /* The exponent on prior and Jacobian: 1/K with prior tempering, else 1. */
 HCMC_API double hcmc_target_tau(const hcmc_target *t);
+/* The likelihood's multiplicity: 2 in homodyne's convention (both
+ * triangles counted), else 1. */
+HCMC_API double hcmc_target_weight(const hcmc_target *t);
+/* The precision of the base that a tempered target holds whole, per
+ * coordinate, into base[dim]: 1 where the coordinate has one
+ * (hcmc_coords_has_base), else 0; all 0 when the prior is not tempered
+ * (tau = 1). What the combination divides out of the product of the
+ * shards (combine.h base_precision). */
+HCMC_API void hcmc_target_base_precision(const hcmc_target *t, double *base);
 /* The time of the last kept frame, (n_t - 1) dt, in s. */
 HCMC_API double hcmc_target_time_max(const hcmc_target *t);
 
@@ -146,10 +189,16 @@ HCMC_API const hcmc_points *hcmc_target_points(const hcmc_target *t);
  * (any subset of the data with the target's angles and frames), residuals
  * r[p] = c2_p(z) - y_p and, when J is not NULL, the analytic Jacobian
  * J[p * ldj + k] = d c2_p / d z_k for every coordinate but sigma (k < dim - 1).
- * HCMC_EINVAL when pts does not match the target's angles and frames. */
+ * HCMC_EINVAL when pts does not match the target's angles and frames,
+ * HCMC_TARGET_OUTSIDE where z has no parameter values. */
 HCMC_API int hcmc_target_residuals(const hcmc_target *t, hcmc_target_ws *ws,
                                    const hcmc_points *pts, const double *z, double *r,
                                    double *J, size_t ldj);
+/* The same at parameter values theta[dim] (inside the bounds), with
+ * J[p * ldj + k] = d c2_p / d theta_k. */
+HCMC_API int hcmc_target_residuals_theta(const hcmc_target *t, hcmc_target_ws *ws,
+                                         const hcmc_points *pts, const double *theta,
+                                         double *r, double *J, size_t ldj);
 
 #ifdef __cplusplus
 }

@@ -1,17 +1,20 @@
-/* Starting points for the sampler: a least-squares fit of the model to the
- * data (MODEL.md section 6), because NUTS started far out in the laminar
- * model's tails spends its warmup in divergent, depth-10 trajectories.
+/* Starting points for the sampler (MODEL.md section 6), because NUTS
+ * started far out in the laminar model's tails spends its warmup in
+ * divergent, depth-10 trajectories.
  *
- * Levenberg-Marquardt (MINPACK's lmder, with the target's analytic
- * Jacobian) runs in the sampler's unconstrained coordinates, so every
- * iterate respects the bounds, on an evenly strided subsample of at most
- * max_points points. The shear model has many local minima in gamma_dot_t0,
- * so laminar_flow first fits the diffusion part with the shear switched
- * off, then restarts from a log-spaced ladder of gamma_dot_t0 values and
- * keeps the best fit. sigma is the rms residual. cov approximates the
- * posterior covariance of z by sigma^2 (J^T J)^-1 on the full point count
- * (the Laplace approximation): the sampler starts its chains within it and
- * its metric from it. */
+ * The fit: Levenberg-Marquardt (MINPACK's lmder, with the target's
+ * analytic Jacobian) in logit coordinates of the bounds, so every iterate
+ * has parameter values, on an evenly strided subsample of at most
+ * max_points points. The shear model has many local minima in
+ * gamma_dot_t0, so laminar_flow first fits the diffusion part with the
+ * shear switched off, then restarts from a log-spaced ladder of
+ * gamma_dot_t0 values and keeps the best fit. sigma is the rms residual.
+ *
+ * The mode: from the fit, damped Newton steps on the whole (untempered)
+ * posterior in the target's own coordinates, where the prior decides the
+ * directions the data leave open; cov, the inverse of its curvature there
+ * (the Laplace approximation), is where the sampler starts its chains and
+ * the metric its warmup starts from. */
 #ifndef HCMC_WARMSTART_H
 #define HCMC_WARMSTART_H
 
@@ -33,9 +36,22 @@ typedef struct hcmc_warm_start_info {
     double seconds; /* wall time */
 } hcmc_warm_start_info;
 
-/* guess: z to start from (NULL: prior centres, scaling from the data's
- * quantile estimate). z has d = hcmc_target_dim(t) values, cov d * d
- * (row-major; may be NULL); info may be NULL. max_points 0 means 20000. */
+/* The fit: guess, z to start from (NULL: prior centres, scaling from the
+ * data's quantile estimate); theta[d] at the best fit, d =
+ * hcmc_target_dim(t), sigma last; cov_theta[(d-1)^2] (may be NULL) the
+ * linearised posterior covariance of the bounded parameters there (the
+ * fit's Gauss-Newton precision over all points plus that of uniform
+ * priors on the bounds; NaN when singular), from which a problem chooses
+ * its laws' coordinates (law.h). info may be NULL; max_points 0 means
+ * 20000. */
+HCMC_API int hcmc_warm_fit(const hcmc_target *t, const double *guess, size_t max_points,
+                           double *theta, double *cov_theta, hcmc_warm_start_info *info,
+                           hcmc_error *err);
+/* The mode from theta (strictly inside the bounds): z[d] and cov[d * d]
+ * (row-major; may be NULL) in t's coordinates. */
+HCMC_API int hcmc_warm_mode(const hcmc_target *t, const double *theta, size_t max_points,
+                            double *z, double *cov, hcmc_error *err);
+/* Both, in t's coordinates. */
 HCMC_API int hcmc_warm_start(const hcmc_target *t, const double *guess,
                              size_t max_points, double *z, double *cov,
                              hcmc_warm_start_info *info, hcmc_error *err);

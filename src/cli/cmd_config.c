@@ -171,16 +171,12 @@ static void print_settings(const hcmc_config *c)
            hcmc_scaling_mode_name(c->per_angle_mode), c->constant_scaling_threshold,
            c->prior_tempering ? "on" : "off");
     printf("  per-shard NUTS      %zu warmup, %zu draws, %zu chains (%s), target %.2f, "
-           "depth %d, %s metric, rate laws in %s coordinates\n",
+           "depth %d, %s metric, coordinates %s\n",
            c->num_warmup, c->num_samples, c->num_chains,
            c->chain_parallel ? "parallel" : "sequential", c->target_accept_prob,
-           c->max_tree_depth, c->dense_mass ? "dense" : "diagonal",
-           strcmp(c->sampling_space, "auto") ? c->sampling_space : "reference_rates");
-    printf("  combination         %s in %s coordinates, min success rate %g\n",
-           c->combination,
-           strcmp(c->combination_space, "auto") ? c->combination_space
-                                                 : "reference_rates",
-           c->min_success_rate);
+           c->max_tree_depth, c->dense_mass ? "dense" : "diagonal", c->sampling_space);
+    printf("  combination         %s, importance correction %s, min success rate %g\n",
+           c->combination, c->importance_correction ? "on" : "off", c->min_success_rate);
     printf("  output directory    %s\n", c->output_dir);
     for (size_t k = 0; k < c->n_overrides; k++)
         printf("  override            %s\n", c->overrides[k]);

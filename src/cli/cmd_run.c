@@ -289,7 +289,7 @@ int cmd_run(int argc, char **argv)
 
 int cmd_combine(int argc, char **argv)
 {
-    const char *dir = NULL, *method = NULL, *space = NULL;
+    const char *dir = NULL, *method = NULL;
     bool no_plots = false, no_importance = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -299,7 +299,9 @@ int cmd_combine(int argc, char **argv)
         if (!strcmp(argv[i], "--method") && i + 1 < argc)
             method = argv[++i];
         else if (!strcmp(argv[i], "--space") && i + 1 < argc)
-            space = argv[++i];
+            fprintf(stderr, "hcmc: warning: combine: --space %s is no longer used: shards "
+                            "are combined in the coordinates they sample in\n",
+                    argv[++i]);
         else if (!strcmp(argv[i], "--no-importance"))
             no_importance = true;
         else if (!strcmp(argv[i], "--no-plots"))
@@ -322,8 +324,7 @@ int cmd_combine(int argc, char **argv)
     if (!c || hcmc_config_load(path, c, &err) ||
         hcmc_config_apply_run_overrides(c, dir, &err) ||
         (method &&
-         hcmc_config_set(c, "optimization.cmc.combination.method", method, &err)) ||
-        (space && hcmc_config_set(c, "optimization.cmc.combination.space", space, &err))) {
+         hcmc_config_set(c, "optimization.cmc.combination.method", method, &err))) {
         fprintf(stderr, "hcmc: error: %s\n", c ? err.msg : "out of memory");
         hcmc_config_release(c);
         free(c);
@@ -339,8 +340,7 @@ int cmd_combine(int argc, char **argv)
     } else {
         if (!no_plots)
             plots_and_report(dir);
-        printf("combined with %s in %s coordinates\n", c->combination,
-               r->combination_space);
+        printf("combined with %s\n", c->combination);
         hcmc_run_print_table(stdout, r);
         hcmc_run_result_free(r);
     }

@@ -62,8 +62,6 @@ static const cli_opt combine_opts[] = {
     {"--method M", "auto, consensus_mc, robust_consensus_mc, gaussian, "
                    "weighted_gaussian, simple_average (default: the run's "
                    "configuration)"},
-    {"--space S", "coordinates to combine in: reference_rates (= auto) or "
-                  "unconstrained (default: the run's configuration)"},
     {"--no-importance", "keep the combination's draws: no importance correction "
                         "(which reads the data again)"},
     {"--no-plots", "no plots and no report.html"},
@@ -136,7 +134,7 @@ static const cli_help helps[] = {
      "Exit status: 0 the run ended well, 1 it ended with an error (shown) or the file "
      "cannot be read, 2 a usage error.",
      none, false},
-    {"combine", "RUN_DIR [--method M] [--space S] [--no-importance]", "combine the shard files of a run again",
+    {"combine", "RUN_DIR [--method M] [--no-importance]", "combine the shard files of a run again",
      "Combines the shard files in RUN_DIR/shards again, without sampling, and rewrites "
      "RUN_DIR/summary.json, RUN_DIR/posterior.nc, the plots and the report.",
      combine_opts, false},

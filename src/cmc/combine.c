@@ -67,40 +67,23 @@ void hcmc_combine_result_free(hcmc_combine_result *r)
  * constrained means of the physical parameters tmean[nphys]. */
 typedef struct {
     double *mean, *cov, *prec, *tmean, *tsd;
-    bool finite, invertible, unmapped;
+    bool finite, invertible;
 } moments;
 
-/* Draw g of a shard in the coordinates combined in: z itself, or its image
- * in w (NULL when it has none). */
-static const double *coords(const hcmc_shard_draws *sh, size_t g,
-                            const hcmc_combine_settings *s, bool space, double *w)
-{
-    const double *z = sh->z + g * sh->dim;
-    if (!space)
-        return z;
-    return s->to_space(s->space_ctx, z, w) ? NULL : w;
-}
-
 static void shard_moments(const hcmc_shard_draws *sh, const hcmc_combine_settings *s,
-                          bool space, moments *m, double *theta, double *w)
+                          moments *m, double *theta)
 {
     size_t n = sh->chains * sh->draws, d = sh->dim;
     m->finite = true;
-    m->unmapped = false;
     memset(m->mean, 0, d * sizeof(double));
     memset(m->tmean, 0, (s->nphys ? s->nphys : 1) * sizeof(double));
     memset(m->tsd, 0, (s->nphys ? s->nphys : 1) * sizeof(double));
     for (size_t g = 0; g < n; g++) {
         const double *z = sh->z + g * d;
-        for (size_t k = 0; k < d; k++)
+        for (size_t k = 0; k < d; k++) {
             m->finite = m->finite && isfinite(z[k]);
-        const double *x = m->finite && !m->unmapped ? coords(sh, g, s, space, w) : z;
-        if (!x) {
-            m->unmapped = true;
-            x = z;
+            m->mean[k] += z[k];
         }
-        for (size_t k = 0; k < d; k++)
-            m->mean[k] += x[k];
         if (s->nphys) {
             if (s->constrain)
                 s->constrain(s->ctx, z, theta);
@@ -120,8 +103,8 @@ static void shard_moments(const hcmc_shard_draws *sh, const hcmc_combine_setting
         m->tsd[k] = sqrt(fmax(v, 0.0) * (double)n / (double)(n - 1));
     }
     memset(m->cov, 0, d * d * sizeof(double));
-    for (size_t g = 0; g < n && m->finite && !m->unmapped; g++) {
-        const double *x = coords(sh, g, s, space, w);
+    for (size_t g = 0; g < n && m->finite; g++) {
+        const double *x = sh->z + g * d;
         for (size_t a = 0; a < d; a++)
             for (size_t b = 0; b <= a; b++)
                 m->cov[a * d + b] += (x[a] - m->mean[a]) * (x[b] - m->mean[b]);
@@ -204,14 +187,63 @@ static void drop_outliers(hcmc_combine_result *r, const moments *M, size_t K,
     free(flag);
 }
 
-/* A kept shard's draw, or the combination's, has no image in (or from)
- * the combination space: combine again in z. */
-#define NO_IMAGE (-1000)
-
-static int combine_in(const hcmc_shard_draws *shards, size_t K,
-                      const hcmc_combine_settings *s, bool space,
-                      hcmc_combine_result **out, hcmc_error *err)
+/* The consensus draws x_g = A^-1 sum_k W_k z_{k,g} have the mean of the
+ * product of Gaussians but the covariance A^-1 (sum_k W_k) A^-1, not A^-1,
+ * where A is the sum less the bases divided out (combine.h): map them
+ * about their mean by T = L_A^-T L_C^-1 (below), which gives A^-1 and
+ * keeps the draws' chain structure. Sw: sum_k W_k; A: the Cholesky factor
+ * of A (lower, column-major). */
+static int rescale_draws(double *x, size_t G, size_t d, const double *Sw, const double *A)
 {
+    double *C = malloc(d * d * sizeof(double));
+    double *mu = calloc(d, sizeof(double)), *t = malloc(d * sizeof(double));
+    int rc = !C || !mu || !t;
+    if (rc)
+        goto out;
+    /* C = A^-1 Sw A^-1 (column-major; A^-1 from the factor) */
+    memcpy(C, Sw, d * d * sizeof(double));
+    LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (lapack_int)d, (lapack_int)d, A, (lapack_int)d,
+                   C, (lapack_int)d); /* A^-1 Sw */
+    for (size_t a = 0; a < d; a++)   /* transpose in place: (A^-1 Sw)^T = Sw A^-1 */
+        for (size_t b = 0; b < a; b++) {
+            double v = C[a * d + b];
+            C[a * d + b] = C[b * d + a];
+            C[b * d + a] = v;
+        }
+    LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (lapack_int)d, (lapack_int)d, A, (lapack_int)d,
+                   C, (lapack_int)d); /* A^-1 Sw A^-1 */
+    for (size_t a = 0; a < d; a++)    /* symmetric to rounding */
+        for (size_t b = 0; b < a; b++)
+            C[b * d + a] = C[a * d + b] = 0.5 * (C[a * d + b] + C[b * d + a]);
+    if ((rc = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, C, (lapack_int)d)))
+        goto out;
+    /* with A = L_A L_A^T and C = L_C L_C^T, x' - mu = L_A^-T L_C^-1 (x - mu)
+     * has covariance L_A^-T L_A^-1 = A^-1 */
+    for (size_t g = 0; g < G; g++)
+        for (size_t a = 0; a < d; a++)
+            mu[a] += x[g * d + a] / (double)G;
+    for (size_t g = 0; g < G; g++) {
+        double *y = x + g * d;
+        for (size_t a = 0; a < d; a++)
+            t[a] = y[a] - mu[a];
+        LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'L', 'N', 'N', (lapack_int)d, 1, C, (lapack_int)d,
+                       t, (lapack_int)d);
+        LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'L', 'T', 'N', (lapack_int)d, 1, A, (lapack_int)d,
+                       t, (lapack_int)d);
+        for (size_t a = 0; a < d; a++)
+            y[a] = mu[a] + t[a];
+    }
+out:
+    free(C);
+    free(mu);
+    free(t);
+    return rc;
+}
+
+int hcmc_combine(const hcmc_shard_draws *shards, size_t K, const hcmc_combine_settings *s,
+                 hcmc_combine_result **out, hcmc_error *err)
+{
+    hcmc__blas_one_thread();
     *out = NULL;
     if (K == 0)
         return hcmc_error_set(err, HCMC_EINVAL, "combine: no shards");
@@ -244,10 +276,8 @@ static int combine_in(const hcmc_shard_draws *shards, size_t K,
         ref ? calloc(K * (d + 2 * d * d + 2 * np + 2), sizeof(double)) : NULL;
     double *buf = malloc((K + d + 1) * sizeof(double));
     double *theta = malloc((d + 1) * sizeof(double));
-    double *w = malloc((d + 1) * sizeof(double));
     int rc = HCMC_OK;
-    if (!r->status || !r->reason || !r->cv || !M || (ref && !store) || !buf || !theta ||
-        !w) {
+    if (!r->status || !r->reason || !r->cv || !M || (ref && !store) || !buf || !theta) {
         rc = hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory for %zu shards",
                             K);
         goto done;
@@ -266,7 +296,7 @@ static int combine_in(const hcmc_shard_draws *shards, size_t K,
                          .prec = p + d + d * d,
                          .tmean = p + d + 2 * d * d,
                          .tsd = p + d + 2 * d * d + np + 1};
-        shard_moments(sh, s, space, &M[k], theta, w);
+        shard_moments(sh, s, &M[k], theta);
         double rate = (double)sh->divergences / (double)G;
         if (!M[k].finite)
             exclude(r, k, HCMC_SHARD_NONFINITE, "a draw is not finite");
@@ -274,10 +304,7 @@ static int combine_in(const hcmc_shard_draws *shards, size_t K,
             exclude(r, k, HCMC_SHARD_DIVERGENT,
                     "divergence rate %.3f above max_divergence_rate %.3f", rate,
                     s->max_divergence_rate);
-        else if (M[k].unmapped) {
-            rc = NO_IMAGE;
-            goto done;
-        } else if (!M[k].invertible)
+        else if (!M[k].invertible)
             exclude(r, k, HCMC_SHARD_DEGENERATE,
                     "degenerate: its covariance is not positive definite");
     }
@@ -363,7 +390,8 @@ static int combine_in(const hcmc_shard_draws *shards, size_t K,
     r->draws = S;
     r->dim = d;
     r->z = calloc(G * d, sizeof(double));
-    double *A = calloc(d * d, sizeof(double)), *h = calloc(d, sizeof(double));
+    double *A = calloc(2 * d * d, sizeof(double)), *h = calloc(d, sizeof(double));
+    double *Sw = A ? A + d * d : NULL;
     if (!r->z || !A || !h) {
         free(A);
         free(h);
@@ -371,6 +399,7 @@ static int combine_in(const hcmc_shard_draws *shards, size_t K,
         goto done;
     }
     double nk = (double)r->n_kept;
+    bool based = false;
     switch (s->method) {
     case HCMC_COMBINE_ROBUST_CONSENSUS:
     case HCMC_COMBINE_CONSENSUS:
@@ -388,7 +417,7 @@ static int combine_in(const hcmc_shard_draws *shards, size_t K,
                 continue;
             }
             for (size_t g = 0; g < G; g++) {
-                const double *x = coords(&shards[k], g, s, space, w);
+                const double *x = shards[k].z + g * d;
                 for (size_t a = 0; a < d; a++) {
                     double t = 0;
                     for (size_t b = 0; b < d; b++)
@@ -397,15 +426,28 @@ static int combine_in(const hcmc_shard_draws *shards, size_t K,
                 }
             }
         }
+        /* every shard's target has the whole base N(0, diag(1 / base)):
+         * the product holds it n_kept times, the posterior once (the base's
+         * mean, 0, drops out of the weighted sums) */
+        memcpy(Sw, A, d * d * sizeof(double));
+        for (size_t a = 0; s->base_precision && a < d; a++) {
+            A[a * d + a] -= (nk - 1) * s->base_precision[a];
+            based = based || (nk > 1 && s->base_precision[a] != 0);
+        }
         if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, A, (lapack_int)d)) {
             rc = hcmc_error_set(err, HCMC_ENUMERIC,
-                                "combine: the summed shard precisions are not positive "
-                                "definite");
+                                "combine: the summed shard precisions%s are not positive "
+                                "definite",
+                                based ? ", less the bases of the shards' targets," : "");
             break;
         }
         if (s->method != HCMC_COMBINE_GAUSSIAN) {
             LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (lapack_int)d, (lapack_int)G, A,
                            (lapack_int)d, r->z, (lapack_int)d);
+            if (based && rescale_draws(r->z, G, d, Sw, A))
+                rc = hcmc_error_set(err, HCMC_ENUMERIC,
+                                    "combine: the consensus draws' covariance is not "
+                                    "positive definite");
             break;
         }
         /* gaussian: mu = A^-1 h; draws mu + L^-T u with A = L L^T */
@@ -449,7 +491,7 @@ static int combine_in(const hcmc_shard_draws *shards, size_t K,
         for (size_t k = 0; k < K; k++)
             if (r->status[k] == HCMC_SHARD_KEPT)
                 for (size_t g = 0; g < G; g++) {
-                    const double *x = coords(&shards[k], g, s, space, w);
+                    const double *x = shards[k].z + g * d;
                     for (size_t a = 0; a < d; a++)
                         r->z[g * d + a] += x[a] / nk;
                 }
@@ -457,41 +499,15 @@ static int combine_in(const hcmc_shard_draws *shards, size_t K,
     }
     free(A);
     free(h);
-    for (size_t g = 0; !rc && space && g < G; g++) { /* back to z */
-        if (s->from_space(s->space_ctx, r->z + g * d, w)) {
-            rc = NO_IMAGE;
-            break;
-        }
-        memcpy(r->z + g * d, w, d * sizeof(double));
-    }
-    r->in_space = space;
 done:
     free(M);
     free(store);
     free(buf);
     free(theta);
-    free(w);
     if (rc) {
         hcmc_combine_result_free(r);
         return rc;
     }
     *out = r;
     return HCMC_OK;
-}
-
-int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
-                 const hcmc_combine_settings *s, hcmc_combine_result **out,
-                 hcmc_error *err)
-{
-    hcmc__blas_one_thread();
-    bool space = s->to_space && s->from_space;
-    int rc = combine_in(shards, K, s, space, out, err);
-    if (rc != NO_IMAGE)
-        return rc;
-    hcmc_log(HCMC_LOG_WARN,
-             "combination: a draw has no image in the %s coordinates (a rate not "
-             "positive, not monotone or outside its bounds); combined in the "
-             "sampling coordinates instead",
-             s->space_name ? s->space_name : "chosen");
-    return combine_in(shards, K, s, false, out, err);
 }

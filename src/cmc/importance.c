@@ -14,46 +14,34 @@
 
 typedef struct {
     const hcmc_target *full;
-    const hcmc_rate_coords *rc;
-    const double *w; /* proposals [n][d] */
-    double *lp;      /* full log density in w (or z) [n], -inf outside */
+    const double *z; /* proposals [n][d] */
+    double *lp;      /* full log density in z [n], -inf outside */
     size_t n, d, first, step;
     int failed;
 } job;
 
-/* The full posterior's log density at w: likelihood of every point plus the
- * untempered prior and Jacobian in z, plus log |det dz/dw|. */
+/* The full posterior's log density at z: likelihood of every point plus the
+ * untempered prior and Jacobian. */
 static void *evaluate(void *arg)
 {
     job *j = arg;
     size_t d = j->d;
     hcmc_target_ws *ws = hcmc_target_ws_new(j->full);
-    double *z = malloc(2 * d * sizeof(double));
-    if (!ws || !z) {
+    if (!ws) {
         j->failed = 1;
-        hcmc_target_ws_free(ws);
-        free(z);
         return NULL;
     }
     for (size_t g = j->first; g < j->n; g += j->step) {
-        const double *w = j->w + g * d;
-        double logdet = 0, jac[2][9], lp;
+        double lp;
         hcmc_target_parts parts;
         j->lp[g] = -INFINITY;
-        if (j->rc) {
-            if (hcmc_rate_coords_to_z_jac(j->rc, w, z, jac, NULL, &logdet, z + d))
-                continue;
-        } else {
-            memcpy(z, w, d * sizeof(double));
-        }
-        if (hcmc_target_eval(j->full, ws, z, &lp, NULL, &parts))
+        if (hcmc_target_eval(j->full, ws, j->z + g * d, &lp, NULL, &parts))
             continue;
-        double v = parts.loglik + parts.logprior + parts.logjac + logdet;
+        double v = parts.loglik + parts.logprior + parts.logjac;
         if (isfinite(v))
             j->lp[g] = v;
     }
     hcmc_target_ws_free(ws);
-    free(z);
     return NULL;
 }
 
@@ -63,21 +51,20 @@ static int cmp_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-int hcmc_importance_correct(const hcmc_target *full, const hcmc_rate_coords *rc,
-                            double *z, size_t G, uint64_t seed, double max_khat,
-                            hcmc_importance_info *info, hcmc_error *err)
+int hcmc_importance_correct(const hcmc_target *full, double *z, size_t G, uint64_t seed,
+                            double max_khat, hcmc_importance_info *info, hcmc_error *err)
 {
     hcmc__blas_one_thread();
     memset(info, 0, sizeof *info);
     size_t d = hcmc_target_dim(full);
     if (G < 10)
         return hcmc_error_set(err, HCMC_EINVAL, "importance: %zu draws are too few", G);
-    double *w = malloc(G * d * sizeof(double)), *prop = malloc(G * d * sizeof(double));
+    double *w = z, *prop = malloc(G * d * sizeof(double));
     double *mu = calloc(d, sizeof(double)), *L = calloc(d * d, sizeof(double));
     double *lw = malloc(G * sizeof(double)), *lq = malloc(G * sizeof(double));
     double *buf = malloc(G * sizeof(double));
     int rc_ = HCMC_OK;
-    if (!w || !prop || !mu || !L || !lw || !lq || !buf) {
+    if (!prop || !mu || !L || !lw || !lq || !buf) {
         rc_ = hcmc_error_set(err, HCMC_ENOMEM, "importance: out of memory");
         goto done;
     }
@@ -85,14 +72,6 @@ int hcmc_importance_correct(const hcmc_target *full, const hcmc_rate_coords *rc,
         rc_ = hcmc_error_set(err, HCMC_EINVAL, "importance: fewer draws than parameters");
         goto done;
     }
-    /* the combined draws in the coordinates they were combined in */
-    for (size_t g = 0; g < G; g++)
-        if (rc ? hcmc_rate_coords_from_z(rc, z + g * d, w + g * d)
-               : (memcpy(w + g * d, z + g * d, d * sizeof(double)), 0)) {
-            rc_ = hcmc_error_set(err, HCMC_ENUMERIC,
-                                 "importance: combined draw %zu has no image", g);
-            goto done;
-        }
     for (size_t g = 0; g < G; g++)
         for (size_t a = 0; a < d; a++)
             mu[a] += w[g * d + a] / (double)G;
@@ -140,7 +119,7 @@ int hcmc_importance_correct(const hcmc_target *full, const hcmc_rate_coords *rc,
     pthread_t th[64];
     size_t started = 0;
     for (size_t k = 0; k < T; k++) {
-        jobs[k] = (job){full, rc, prop, lw, G, d, k, T, 0};
+        jobs[k] = (job){full, prop, lw, G, d, k, T, 0};
         if (k > 0 && pthread_create(&th[k], NULL, evaluate, &jobs[k]) == 0)
             started |= (size_t)1 << k; /* else done below on this thread */
     }
@@ -203,13 +182,9 @@ int hcmc_importance_correct(const hcmc_target *full, const hcmc_rate_coords *rc,
         size_t pick = g;
         while (lw[pick] == 0 && pick > 0) /* the last proposal may weigh 0 */
             pick--;
-        if (rc) /* it has an image: its weight is positive */
-            hcmc_rate_coords_to_z(rc, prop + pick * d, z + i * d);
-        else
-            memcpy(z + i * d, prop + pick * d, d * sizeof(double));
+        memcpy(z + i * d, prop + pick * d, d * sizeof(double));
     }
 done:
-    free(w);
     free(prop);
     free(mu);
     free(L);

@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "hcmc/cmc.h"
-#include "hcmc/rates.h"
 #include "hcmc/version.h"
 #include "../base/hash.h"
 #include "cmc_internal.h"
@@ -51,17 +50,31 @@ void hcmc_problem_free(hcmc_problem *p)
     free(p);
 }
 
-/* Coordinate k of the warm start in constrained units, and its sd there
- * from cov0 (the first-order map of z's sd); t: a target of p's spec (its
- * bounds), since a worker's problem may have no full target. */
+/* Parameter k at the warm start, and its sd there from cov0 by the first
+ * order of the map z -> theta; t: a target of p's spec (its coordinates),
+ * since a worker's problem may have no full target. */
 static double start_value_sd(const hcmc_problem *p, const hcmc_target *t, size_t k,
                              double *sd)
 {
-    double lo, hi, dxdz;
-    hcmc_target_bounds(t, k, &lo, &hi);
-    double x = hcmc_bounded_from_real(lo, hi, p->z0[k], &dxdz, NULL, NULL);
-    *sd = sqrt(p->cov0[k * p->dim + k]) * fabs(dxdz);
-    return x;
+    const hcmc_coords *c = hcmc_target_coords(t);
+    size_t d = p->dim;
+    double th[d], dth[d], dlj[d], row[d], M[2][9], lj;
+    memset(row, 0, sizeof row);
+    if (hcmc_coords_forward(c, p->z0, th, dth, M, &lj, dlj)) {
+        *sd = NAN;
+        return NAN;
+    }
+    row[k] = dth[k];
+    for (size_t l = 0; l < c->nlaw; l++)
+        if (k >= c->law_at[l] && k < c->law_at[l] + 3)
+            for (size_t j = 0; j < 3; j++)
+                row[c->law_at[l] + j] = M[l][3 * (k - c->law_at[l]) + j];
+    double v = 0;
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++)
+            v += row[i] * p->cov0[i * d + j] * row[j];
+    *sd = sqrt(v);
+    return th[k];
 }
 
 /* A rate law whose exponent the data cannot tell from 0 (within 3 sds on
@@ -89,6 +102,55 @@ static void warn_flat_laws(const hcmc_problem *p)
                      hcmc_phys_name(3 * b + 2), hcmc_phys_name(3 * b + 1),
                      hcmc_phys_name(3 * b + 2));
     }
+}
+
+/* The coordinates of each rate law whose three parameters are sampled
+ * (law.h), from the fit theta and its linearised covariance C (nb x nb):
+ * RATES where a shard's posterior (sqrt(K) times as wide as that of all
+ * points) holds the exponent more than 3 sd from 0 and each reference
+ * rate more than 4 sd above 0 (there such a posterior is closest to
+ * Gaussian in log rates: measured on the cli_accuracy files, README "The
+ * sampler"), else SHAPE with the slope scale w a shard's sd of the
+ * log-slope. True when it changed the spec. */
+static bool choose_laws(hcmc_problem *p, const double *theta, const double *C)
+{
+    const hcmc_model *m = &p->spec.model;
+    size_t nb = p->dim - 1, nlaws = m->mode == HCMC_MODE_LAMINAR ? 2 : 1;
+    double rk = sqrt((double)p->spec.num_shards), t_max = (double)(m->n_t - 1) * m->dt;
+    double t_r = hcmc_law_reference_time(m->dt, t_max);
+    bool changed = false;
+    for (size_t l = 0; p->spec.law_coords && l < nlaws; l++) {
+        int s0 = hcmc_target_phys_slot(p->full, 3 * (int)l);
+        if (s0 < 0 || hcmc_target_phys_slot(p->full, 3 * (int)l + 2) != s0 + 2)
+            continue;
+        const double *th = theta + s0, *Cb = C + (size_t)s0 * nb + (size_t)s0;
+        /* sd of g . theta over the block */
+        double g[3], sd_b = sqrt(Cb[nb + 1]);
+        bool rates = isfinite(sd_b) && fabs(th[1]) > 3 * rk * sd_b;
+        for (int i = 0; rates && i < 3; i++) {
+            double t = t_max / (i == 0 ? 16 : i == 1 ? 4 : 1), u = pow(t, th[1]), v = 0;
+            g[0] = u;
+            g[1] = th[0] * u * log(t);
+            g[2] = 1;
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++)
+                    v += g[a] * Cb[(size_t)a * nb + (size_t)b] * g[b];
+            rates = th[0] * u + th[2] > 4 * rk * sqrt(v);
+        }
+        double w = 0;
+        if (!rates) {
+            hcmc_law_slope(t_r, th, g);
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++)
+                    w += g[a] * Cb[(size_t)a * nb + (size_t)b] * g[b];
+            w = isfinite(w) && w > 0 ? rk * sqrt(w) : 0;
+        }
+        hcmc_law_kind kind = rates ? HCMC_LAW_RATES : HCMC_LAW_SHAPE;
+        changed = changed || kind != p->spec.law_kind[l] || w != p->spec.law_slope_scale[l];
+        p->spec.law_kind[l] = kind;
+        p->spec.law_slope_scale[l] = w;
+    }
+    return changed;
 }
 
 int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_t K,
@@ -156,7 +218,23 @@ int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_
             goto fail;
         guess = p->z0;
     }
-    if ((rc = hcmc_warm_start(p->full, guess, 0, p->z0, p->cov0, NULL, err)))
+    /* the fit, then each law's coordinates from it (choose_laws), then the
+     * mode in those coordinates */
+    double *theta = malloc(d * (d + 1) * sizeof(double)), *cth = theta ? theta + d : NULL;
+    if (!theta) {
+        rc = hcmc_error_set(err, HCMC_ENOMEM, "problem: out of memory");
+        goto fail;
+    }
+    rc = hcmc_warm_fit(p->full, guess, 0, theta, cth, NULL, err);
+    if (!rc && choose_laws(p, theta, cth)) {
+        hcmc_target_free(p->full);
+        p->full = NULL;
+        rc = hcmc_target_new(&p->spec, pts, &p->full, err);
+    }
+    if (!rc)
+        rc = hcmc_warm_mode(p->full, theta, 0, p->z0, p->cov0, err);
+    free(theta);
+    if (rc)
         goto fail;
     warn_flat_laws(p);
     /* a shard sees 1/K of the data: its posterior is about K times wider */
@@ -191,220 +269,11 @@ static void diagnose(hcmc_shard_result *r)
     }
 }
 
-/* ---- sampling in reference-rate coordinates -------------------------- */
-
-/* The shard's target as a density in w (rates.h): log density
- * lp_z(z(w)) + tau log |det dz/dw|, the same posterior as in z with the
- * prior and Jacobian tempered alike, so that the K shard densities still
- * multiply to the full posterior. */
-
-typedef struct {
-    hcmc_target_ws *tws;
-    double *z, *gz, *dld;
-} wworkspace;
-
-static int w_eval(const void *ctx, void *ws, const double *w, double *lp, double *grad)
-{
-    const hcmc__rates_sampling *wd = ctx;
-    wworkspace *s = ws;
-    double jac[2][9], ld;
-    size_t d = wd->rc.dim;
-    if (hcmc_rate_coords_to_z_jac(&wd->rc, w, s->z, jac, NULL, &ld, s->dld))
-        return HCMC_DENSITY_WALL; /* no rate law inside the bounds there */
-    int rc = hcmc_target_eval(wd->t, s->tws, s->z, lp, grad ? s->gz : NULL, NULL);
-    if (rc)
-        return rc;
-    *lp += wd->tau * ld;
-    if (grad) {
-        for (size_t k = 0; k < d; k++)
-            grad[k] = s->gz[k] + wd->tau * s->dld[k];
-        for (size_t b = 0; b < wd->rc.nblocks; b++) {
-            if (!wd->rc.use[b])
-                continue;
-            size_t o = wd->rc.at[b];
-            for (size_t j = 0; j < 3; j++) { /* (dz/dw)^T gz */
-                double t = 0;
-                for (size_t i = 0; i < 3; i++)
-                    t += jac[b][3 * i + j] * s->gz[o + i];
-                grad[o + j] = t + wd->tau * s->dld[o + j];
-            }
-        }
-    }
-    return isfinite(*lp) ? 0 : HCMC_ENUMERIC;
-}
-
-static void *w_ws_new(const void *ctx)
-{
-    const hcmc__rates_sampling *wd = ctx;
-    wworkspace *s = calloc(1, sizeof *s);
-    size_t d = wd->rc.dim;
-    if (!s)
-        return NULL;
-    s->tws = hcmc_target_ws_new(wd->t);
-    s->z = malloc(3 * d * sizeof(double));
-    if (!s->tws || !s->z) {
-        hcmc_target_ws_free(s->tws);
-        free(s->z);
-        free(s);
-        return NULL;
-    }
-    s->gz = s->z + d;
-    s->dld = s->z + 2 * d;
-    return s;
-}
-
-static void w_ws_free(void *ws)
-{
-    wworkspace *s = ws;
-    if (!s)
-        return;
-    hcmc_target_ws_free(s->tws);
-    free(s->z);
-    free(s);
-}
-
-static void w_constrain(const void *ctx, const double *w, double *theta)
-{
-    const hcmc__rates_sampling *wd = ctx;
-    double z[wd->rc.dim];
-    if (hcmc_rate_coords_to_z(&wd->rc, w, z))
-        for (size_t k = 0; k < wd->rc.dim; k++)
-            theta[k] = NAN;
-    else
-        hcmc_target_constrain(wd->t, z, theta);
-}
-
-static const char *w_name(const void *ctx, size_t k)
-{
-    const hcmc__rates_sampling *wd = ctx;
-    return hcmc_target_param_name(wd->t, k);
-}
-
-/* Which rate laws a shard samples in w: the warm start z0 must map, and the
- * law's exponent must lie at least 3 shard posterior sds (from cov0) away
- * from 0, where the map is singular (a constant rate). */
-static size_t w_setup(hcmc__rates_sampling *wd, const hcmc_problem *p, double *w0,
-                      double *cov_w)
-{
-    size_t d = p->dim;
-    hcmc_rate_coords_init_target(&wd->rc, wd->t, wd->bounds);
-    size_t used = 0;
-    for (size_t b = 0; b < wd->rc.nblocks; b++) {
-        if (!wd->rc.use[b]) /* a fixed parameter in the law */
-            continue;
-        double sd, a = start_value_sd(p, wd->t, wd->rc.at[b] + 1, &sd); /* the exponent */
-        wd->rc.use[b] = fabs(a) > 3 * sd;
-        used += wd->rc.use[b];
-    }
-    double jac[2][9], ijac[2][9], ld, *z = malloc(2 * d * sizeof(double));
-    if (!z)
-        return 0;
-    if (used && (hcmc_rate_coords_from_z(&wd->rc, p->z0, w0) ||
-                 hcmc_rate_coords_to_z_jac(&wd->rc, w0, z, jac, ijac, &ld, z + d)))
-        used = 0;
-    free(z);
-    if (!used)
-        return 0;
-    /* cov_w = M cov0 M^T, M = dw/dz: the used blocks, identity elsewhere */
-    double *M = calloc(2 * d * d, sizeof(double)), *T = M ? M + d * d : NULL;
-    if (!M)
-        return 0;
-    for (size_t k = 0; k < d; k++)
-        M[k * d + k] = 1;
-    for (size_t b = 0; b < wd->rc.nblocks; b++)
-        for (size_t i = 0, o = wd->rc.at[b]; wd->rc.use[b] && i < 3; i++)
-            for (size_t j = 0; j < 3; j++)
-                M[(o + i) * d + o + j] = ijac[b][3 * i + j];
-    for (size_t i = 0; i < d; i++) /* T = M cov0 */
-        for (size_t j = 0; j < d; j++) {
-            double t = 0;
-            for (size_t k = 0; k < d; k++)
-                t += M[i * d + k] * p->cov0[k * d + j];
-            T[i * d + j] = t;
-        }
-    for (size_t i = 0; i < d; i++) /* cov_w = T M^T */
-        for (size_t j = 0; j < d; j++) {
-            double t = 0;
-            for (size_t k = 0; k < d; k++)
-                t += T[i * d + k] * M[j * d + k];
-            cov_w[i * d + j] = t;
-        }
-    free(M);
-    return used;
-}
-
-/* Draws sampled in w back to z, the coordinates of every shard result. */
-static int w_draws_to_z(const hcmc__rates_sampling *wd, hcmc_nuts_draws *D, size_t C)
-{
-    size_t d = wd->rc.dim;
-    double *z = malloc(d * sizeof(double));
-    if (!z)
-        return HCMC_ENOMEM;
-    int rc = 0;
-    for (size_t g = 0; g < C * D->n && !rc; g++) {
-        if (hcmc_rate_coords_to_z(&wd->rc, D->z + g * d, z))
-            rc = HCMC_ENUMERIC;
-        else
-            memcpy(D->z + g * d, z, d * sizeof(double));
-    }
-    free(z);
-    return rc;
-}
-
-int hcmc__rates_sampling_init(hcmc__rates_sampling *rs, const hcmc_problem *p,
-                              const hcmc_target *t)
-{
-    size_t d = p->dim;
-    memset(rs, 0, sizeof *rs);
-    rs->t = t;
-    rs->tau = hcmc_target_tau(t);
-    rs->bounds = calloc(d, sizeof *rs->bounds);
-    rs->w0 = malloc(d * sizeof(double));
-    rs->cov_w = malloc(d * d * sizeof(double));
-    if (!rs->bounds || !rs->w0 || !rs->cov_w) {
-        hcmc__rates_sampling_release(rs);
-        return HCMC_ENOMEM;
-    }
-    rs->used = p->spec.rate_sampling ? w_setup(rs, p, rs->w0, rs->cov_w) : 0;
-    return HCMC_OK;
-}
-
-void hcmc__rates_sampling_release(hcmc__rates_sampling *rs)
-{
-    free(rs->bounds);
-    free(rs->w0);
-    free(rs->cov_w);
-    memset(rs, 0, sizeof *rs);
-}
-
-hcmc_density hcmc__rates_density(const hcmc__rates_sampling *rs)
-{
-    return (hcmc_density){rs->rc.dim, rs, w_eval, w_ws_new, w_ws_free, w_constrain,
-                          w_name};
-}
-
 static int sample(const hcmc_problem *p, const hcmc_target *t, const hcmc_nuts_settings *s,
                   hcmc_nuts_result **out, hcmc_error *e)
 {
-    hcmc__rates_sampling rs;
-    if (hcmc__rates_sampling_init(&rs, p, t))
-        return hcmc_error_set(e, HCMC_ENOMEM, "shard %u: out of memory", s->shard);
-    int rc;
-    if (rs.used) {
-        hcmc_density dw = hcmc__rates_density(&rs);
-        rc = hcmc_nuts_run(&dw, s, rs.w0, rs.cov_w, out, e);
-        if (!rc && ((rc = w_draws_to_z(&rs, &(*out)->sampling, (*out)->num_chains)) ||
-                    (rc = w_draws_to_z(&rs, &(*out)->warmup, (*out)->num_chains)))) {
-            hcmc_nuts_result_free(*out);
-            *out = NULL;
-            rc = hcmc_error_set(e, rc, "shard %u: a draw has no value in z", s->shard);
-        }
-    } else {
-        hcmc_density dz = hcmc_density_from_target(t);
-        rc = hcmc_nuts_run(&dz, s, p->z0, p->cov0, out, e);
-    }
-    hcmc__rates_sampling_release(&rs);
-    return rc;
+    hcmc_density dz = hcmc_density_from_target(t);
+    return hcmc_nuts_run(&dz, s, p->z0, p->cov0, out, e);
 }
 
 int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t id,
@@ -660,7 +529,9 @@ uint64_t hcmc_problem_fingerprint(const hcmc_problem *p, const hcmc_shard_plan *
     HASH(h, sp->sigma_scale);
     HASH(h, sp->num_shards);
     HASH(h, sp->prior_tempering);
-    HASH(h, sp->rate_sampling);
+    HASH(h, sp->law_coords);
+    HASH(h, sp->law_kind);
+    HASH(h, sp->law_slope_scale);
     HASH_ARRAY(h, p->z0, p->dim);
     HASH_ARRAY(h, p->cov0, p->dim * p->dim);
     /* the sampler settings that change draws (not parallel or progress) */

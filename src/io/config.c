@@ -128,7 +128,7 @@ static const key_spec keys[] = {
      "auto|consensus_mc|robust_consensus_mc|gaussian|weighted_gaussian|simple_average",
      0, 0, -1},
     {"optimization.cmc.combination.space", V_CHOICE, F(combination_space),
-     "auto|reference_rates|unconstrained", 0, 0, -1},
+     "auto|sampling|reference_rates|unconstrained", 0, 0, -1},
     {"optimization.cmc.combination.importance_correction", V_BOOL,
      F(importance_correction), NULL, 0, 0, -1},
     {"optimization.cmc.combination.min_success_rate", V_UNIT, F(min_success_rate), NULL,
@@ -140,7 +140,7 @@ static const key_spec keys[] = {
     {"optimization.cmc.validation.heterogeneity_abort", V_BOOL, F(heterogeneity_abort),
      NULL, 0, 0, -1},
     {"optimization.cmc.per_shard_mcmc.sampling_space", V_CHOICE, F(sampling_space),
-     "auto|reference_rates|unconstrained", 0, 0, -1},
+     "auto|rate_laws|per_parameter|reference_rates|unconstrained", 0, 0, -1},
     {"optimization.cmc.per_shard_mcmc.chain_method", V_CHAIN_METHOD, F(chain_parallel),
      NULL, 0, 0, -1},
     {"output.directory", V_STRING, F(output_dir), NULL, 0, 0, -1},
@@ -313,9 +313,9 @@ void hcmc_config_defaults(hcmc_config *c, hcmc_mode mode)
     c->seed = 42;
     strcpy(c->strategy, "random");
     strcpy(c->combination, "robust_consensus_mc");
-    strcpy(c->combination_space, "reference_rates");
+    strcpy(c->combination_space, "auto");
     c->importance_correction = true;
-    strcpy(c->sampling_space, "reference_rates");
+    strcpy(c->sampling_space, "rate_laws");
     c->min_success_rate = 0.90;
     c->max_divergence_rate = 0.10;
     c->max_parameter_cv = 1.0;
@@ -1140,6 +1140,20 @@ static int finish(walk *W, hcmc_error *err)
         return fail_at(err, &none, "analyzer_parameters",
                        "start_frame = %ld is after end_frame = %ld", c->start_frame,
                        c->end_frame);
+    /* names of earlier versions */
+    if (!strcmp(c->sampling_space, "auto") || !strcmp(c->sampling_space, "reference_rates"))
+        strcpy(c->sampling_space, "rate_laws");
+    else if (!strcmp(c->sampling_space, "unconstrained"))
+        strcpy(c->sampling_space, "per_parameter");
+    if (strcmp(c->combination_space, "auto") && strcmp(c->combination_space, "sampling")) {
+        hcmc_log(HCMC_LOG_WARN,
+                 "%s: optimization.cmc.combination.space = %s is no longer used: shards "
+                 "are combined in the coordinates they sample in (per_shard_mcmc."
+                 "sampling_space)",
+                 W->file, c->combination_space);
+        c->n_warnings++;
+        strcpy(c->combination_space, "sampling");
+    }
     if (!W->primary_set[K_ACCEPT] && c->mode == HCMC_MODE_LAMINAR &&
         c->target_accept_prob < 0.9) {
         /* MODEL.md 6: at least 0.9 for laminar_flow unless the shard
@@ -1333,7 +1347,7 @@ void hcmc_config_target_spec(const hcmc_config *c, hcmc_target_spec *s)
     s->scaling = c->per_angle_mode;
     s->constant_scaling_threshold = c->constant_scaling_threshold;
     s->prior_tempering = c->prior_tempering;
-    s->rate_sampling = strcmp(c->sampling_space, "unconstrained") != 0;
+    s->law_coords = strcmp(c->sampling_space, "per_parameter") != 0;
 }
 
 void hcmc_config_selection(const hcmc_config *c, hcmc_aps_select *s)

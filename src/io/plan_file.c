@@ -20,7 +20,7 @@
 #include "hcmc/version.h"
 #include "run_internal.h"
 
-#define PLAN_FORMAT "hcmc plan 1"
+#define PLAN_FORMAT "hcmc plan 2"
 
 _Static_assert(sizeof(size_t) == sizeof(uint64_t), "size_t is stored as uint64");
 
@@ -104,6 +104,7 @@ int hcmc__plan_write(const char *path, const hcmc_config *c, const hcmc__prepare
         return hcmc_error_set(err, HCMC_EIO, "%s: cannot create", tmp);
     }
     uint64_t fp = P->fingerprint, nt = pts->n_t, cmc = P->cmc;
+    int law_kind[2] = {(int)spec->law_kind[0], (int)spec->law_kind[1]};
     int bad =
         hcmc__h5_attr_string(f, "format", PLAN_FORMAT) ||
         hcmc__h5_attr_string(f, "hcmc_version", HCMC_VERSION) ||
@@ -128,7 +129,10 @@ int hcmc__plan_write(const char *path, const hcmc_config *c, const hcmc__prepare
           put(f, "shard_cost", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, K, plan->cost) ||
           put(f, "shard_order", H5T_STD_U64LE, H5T_NATIVE_UINT64, K, plan->order) ||
           put(f, "z0", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, d, z0) ||
-          put(f, "cov0", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, d * d, cov0);
+          put(f, "cov0", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, d * d, cov0) ||
+          put(f, "law_slope_scale", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2,
+              spec->law_slope_scale) ||
+          put(f, "law_kind", H5T_STD_I32LE, H5T_NATIVE_INT, 2, law_kind);
     if (!bad && spec->fixed_contrast && spec->fixed_offset)
         bad = put(f, "fixed_contrast", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, A,
                   spec->fixed_contrast) ||
@@ -256,6 +260,7 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
     }
     hcmc_target_spec spec;
     hcmc_config_target_spec(c, &spec);
+    int law_kind[2] = {0, 0};
     bool has_fixed = H5Lexists(f, "fixed_contrast", H5P_DEFAULT) > 0;
     long long nd = hcmc__h5_size(f, "z0");
     size_t d = nd > 0 ? (size_t)nd : 0;
@@ -284,11 +289,13 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
         {"shard_order", H5T_NATIVE_UINT64, K, P->plan->order},
         {"z0", H5T_NATIVE_DOUBLE, d, z0},
         {"cov0", H5T_NATIVE_DOUBLE, d * d, cov0},
+        {"law_slope_scale", H5T_NATIVE_DOUBLE, 2, spec.law_slope_scale},
+        {"law_kind", H5T_NATIVE_INT, 2, law_kind},
         {"fixed_contrast", H5T_NATIVE_DOUBLE, has_fixed ? A : 0, fixed},
         {"fixed_offset", H5T_NATIVE_DOUBLE, has_fixed ? A : 0, fixed + A},
     };
     for (size_t k = 0; k < sizeof parts / sizeof *parts; k++) {
-        if (!parts[k].n && k >= 11)
+        if (!parts[k].n && k >= 13)
             continue;
         if (!d || get(f, parts[k].name, parts[k].t, parts[k].n, parts[k].buf)) {
             rc =
@@ -304,6 +311,8 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
                             "%s: shard_start does not cover the points", path);
         goto done;
     }
+    for (int l = 0; l < 2; l++)
+        spec.law_kind[l] = law_kind[l] == HCMC_LAW_RATES ? HCMC_LAW_RATES : HCMC_LAW_SHAPE;
     spec.model.n_t = nt;
     spec.num_shards = K;
     spec.sigma_scale = sigma_scale;

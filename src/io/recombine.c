@@ -69,8 +69,7 @@ int hcmc_config_apply_run_overrides(hcmc_config *c, const char *dir, hcmc_error 
  * draws stay, with a warning. */
 static void importance_from_data(const hcmc_config *c, const char *dir,
                                  const size_t *ids, hcmc_combine_result *comb,
-                                 const hcmc_rate_coords *rates, const uint64_t *fp,
-                                 hcmc_run_result *r)
+                                 const uint64_t *fp, hcmc_run_result *r)
 {
     char path[HCMC_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/plan.h5", dir);
@@ -97,7 +96,7 @@ static void importance_from_data(const hcmc_config *c, const char *dir,
                  "importance correction not made: %s; the draws are the combination's",
                  e.msg);
     else
-        hcmc__importance(P.prob, P.plan, ids, comb, rates, c->seed, r);
+        hcmc__importance(P.prob, P.plan, ids, comb, c->seed, r);
     hcmc__prepared_release(&P);
     if (pc)
         hcmc_config_release(pc);
@@ -211,7 +210,6 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
                                 c->phys_fixed[k] ? "fixed" : "sampled");
     if (rc)
         d = np = 0;
-    hcmc__box b = {d, !rc ? L[ref].bounds : NULL};
     double(*pb)[2] = !rc ? calloc(np, sizeof *pb) : NULL;
     if (!rc) {
         for (size_t k = 0; k < np && k < d; k++) {
@@ -226,28 +224,24 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
         cs.heterogeneity_abort = c->heterogeneity_abort;
         cs.min_success_rate = c->min_success_rate;
         cs.nphys = np < d ? np : 0;
-        cs.constrain = hcmc__box_constrain;
-        cs.ctx = &b;
+        cs.constrain = hcmc__coords_constrain;
+        cs.ctx = &L[ref].coords;
         cs.bounds = (const double(*)[2])pb;
         cs.seed = c->seed;
-        hcmc_rate_coords rates;
-        hcmc__combination_space(c, &cs, &rates, L[ref].time_max, d,
-                                (const double(*)[2])L[ref].bounds, slot);
-        if (strcmp(c->combination_space, "unconstrained") && !(L[ref].time_max > 0))
-            hcmc_log(HCMC_LOG_WARN, "%s: the shard files do not record the frame "
-                                    "times; combined in the sampling coordinates",
-                     sdir);
-        if (!rc)
+        double *base = malloc(d * sizeof(double));
+        if (!base && !rc)
+            rc = hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory");
+        if (!rc) {
+            hcmc__combination_base(c, &L[ref].coords, base, &cs);
             rc = hcmc_combine(sd, K, &cs, &comb, err);
-        if (comb)
-            snprintf(r->combination_space, sizeof r->combination_space, "%s",
-                     comb->in_space ? cs.space_name : "unconstrained");
+        }
+        free(base);
         if (!rc && c->importance_correction && K > 1) {
             size_t *ids = malloc(K * sizeof(size_t));
             for (size_t k = 0; ids && k < K; k++)
                 ids[k] = (size_t)files[k].number;
             if (ids)
-                importance_from_data(c, dir, ids, comb, &rates,
+                importance_from_data(c, dir, ids, comb,
                                      L[ref].has_fingerprint ? &L[ref].fingerprint : NULL,
                                      r);
             free(ids);
@@ -270,7 +264,7 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
         for (size_t k = 0; !rc && k < d; k++)
             snprintf(r->names[k], sizeof r->names[k], "%s", L[ref].names + 40 * k);
         for (size_t g = 0; !rc && g < G; g++)
-            hcmc__box_constrain(&b, comb->z + g * d, r->theta + g * d);
+            hcmc_coords_constrain(&L[ref].coords, comb->z + g * d, r->theta + g * d);
         for (size_t k = 0; !rc && k < d; k++)
             hcmc_param_summarise(r->theta + k, C, S, d, &r->summary[k]);
         for (size_t k = 0; !rc && k < K; k++) {

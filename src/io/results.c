@@ -90,9 +90,6 @@ int hcmc__write_summary(const char *path, const hcmc_run_result *r,
     } else {
         json_object_set_new(run, "importance", json_null());
     }
-    json_object_set_new(run, "combination_space",
-                        r->combination_space[0] ? json_string(r->combination_space)
-                                                : json_null());
     json_object_set_new(run, "min_success_rate", num(c->min_success_rate));
     json_object_set_new(root, "parameters", params);
     json_t *fixed = json_object(); /* held at a value, not sampled */
@@ -425,8 +422,21 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
               h5_attr_u64(f, "fingerprint", fingerprint) ||
               h5_attr_f64(f, "seconds", r->seconds) ||
               h5_attr_f64(f, "rhat_max", r->rhat_max) ||
-              (t && h5_attr_f64(f, "time_max", hcmc_target_time_max(t)));
-    if (!bad && t) { /* coordinate names and bounds */
+              hcmc__h5_attr_string(f, "format", "hcmc-shard") ||
+              h5_attr_u64(f, "format_version", HCMC__SHARD_FORMAT);
+    if (!bad && t) { /* coordinate names, bounds and the law blocks of the map */
+        const hcmc_coords *co = hcmc_target_coords(t);
+        double laws[8];
+        for (size_t l = 0; l < co->nlaw; l++) {
+            const hcmc_law *w = &co->law[l];
+            laws[4 * l] = (double)co->law_at[l];
+            laws[4 * l + 1] = (double)w->kind;
+            laws[4 * l + 2] = w->kind == HCMC_LAW_RATES ? w->t[2] : w->t_r;
+            laws[4 * l + 3] = w->w;
+        }
+        hsize_t dl[2] = {co->nlaw, 4};
+        bad = co->nlaw && hcmc__h5_write_checked(f, "laws", H5T_IEEE_F64LE, 2, dl, laws,
+                                                 H5T_NATIVE_DOUBLE);
         size_t d = hcmc_target_dim(t);
         double *lohi = malloc(2 * d * sizeof(double));
         char *names = calloc(d, 40);

@@ -42,16 +42,18 @@ int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
 /* "ok", "failed", "non-finite", ... of HCMC_SHARD_* (summary.json's words). */
 const char *hcmc__shard_status_name(int status);
 
-/* A shard file read back (shard_file.c). */
+/* A shard file read back (shard_file.c). Format 2 records the map of its
+ * coordinates (the law blocks: first coordinate, reference time, slope
+ * scale); format 1, without a version, had every bounded coordinate logit. */
 typedef struct {
-    hcmc_nuts_draws D; /* sampling draws; theta from the file or the bounds */
-    double *bounds;    /* [d][2] */
-    char *names;       /* [d][40] */
+    hcmc_nuts_draws D;  /* sampling draws; theta from the file or the map */
+    double *bounds;     /* [d][2] */
+    char *names;        /* [d][40] */
+    hcmc_coords coords; /* z -> theta without the data */
     size_t id, points, d, chains;
     uint64_t fingerprint;
     bool has_fingerprint;
     double seconds, rhat_max; /* NaN when the file does not say */
-    double time_max;          /* the last frame's time (rates.h); NaN: not said */
     char failure[200];        /* non-empty: the shard failed, no draws */
 } hcmc__shard_file;
 
@@ -60,12 +62,10 @@ typedef struct {
 int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err);
 void hcmc__shard_file_release(hcmc__shard_file *L);
 
-/* Coordinates -> constrained values from names and bounds alone: scaled
- * logit on the bounds, exp for the last (sigma). */
-typedef struct {
-    size_t d;
-    const double *bounds; /* [d][2] */
-} hcmc__box;
-void hcmc__box_constrain(const void *ctx, const double *z, double *theta);
+/* The shard file format this hcmc writes, and the one it reads at most. */
+#define HCMC__SHARD_FORMAT 2
+
+/* z -> theta through an hcmc_coords (ctx), for hcmc_combine_settings. */
+void hcmc__coords_constrain(const void *ctx, const double *z, double *theta);
 
 #endif

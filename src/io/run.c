@@ -224,23 +224,17 @@ static void constrain_cb(const void *ctx, const double *z, double *theta)
     hcmc_target_constrain(ctx, z, theta);
 }
 
-void hcmc__combination_space(const hcmc_config *c, hcmc_combine_settings *cs,
-                             hcmc_rate_coords *rates, double t_max, size_t d,
-                             const double (*bounds)[2], const int *slot)
+void hcmc__combination_base(const hcmc_config *c, const hcmc_coords *co, double *base,
+                            hcmc_combine_settings *cs)
 {
-    if (!strcmp(c->combination_space, "unconstrained") || !(t_max > 0))
-        return;
-    hcmc_rate_coords_init(rates, c->mode, d, t_max, bounds);
-    hcmc_rate_coords_place(rates, slot);
-    cs->to_space = hcmc_rate_coords_from_z;
-    cs->from_space = hcmc_rate_coords_to_z;
-    cs->space_ctx = rates;
-    cs->space_name = "reference_rates";
+    for (size_t k = 0; k < co->dim; k++)
+        base[k] = hcmc_coords_has_base(co, k) ? 1.0 : 0.0;
+    cs->base_precision = c->prior_tempering ? base : NULL;
 }
 
 void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
-                      const size_t *ids, hcmc_combine_result *comb,
-                      const hcmc_rate_coords *rates, uint64_t seed, hcmc_run_result *r)
+                      const size_t *ids, hcmc_combine_result *comb, uint64_t seed,
+                      hcmc_run_result *r)
 {
     hcmc_error e;
     double t0 = hcmc_seconds();
@@ -269,9 +263,8 @@ void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
         free(idx);
     }
     if (!rc)
-        rc = hcmc_importance_correct(kept ? kept : full, comb->in_space ? rates : NULL,
-                                     comb->z, G, seed, HCMC_IMPORTANCE_MAX_KHAT,
-                                     &r->importance, &e);
+        rc = hcmc_importance_correct(kept ? kept : full, comb->z, G, seed,
+                                     HCMC_IMPORTANCE_MAX_KHAT, &r->importance, &e);
     hcmc_target_free(kept);
     hcmc_points_release(&sub);
     if (rc) {
@@ -604,16 +597,14 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     cs.ctx = full;
     cs.bounds = (const double(*)[2])bounds;
     cs.seed = c->seed;
-    hcmc_rate_coords rates;
-    int slot[HCMC_NPHYS_MAX];
-    for (int k = 0; k < HCMC_NPHYS_MAX; k++)
-        slot[k] = hcmc_target_phys_slot(full, k);
-    hcmc__combination_space(c, &cs, &rates, hcmc_target_time_max(full), d,
-                            (const double(*)[2])bounds, slot);
+    double *base = malloc(d * sizeof(double));
+    if (!base) {
+        rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
+        goto done;
+    }
+    hcmc__combination_base(c, hcmc_target_coords(full), base, &cs);
     rc = hcmc_combine(draws, K, &cs, &comb, err);
-    if (comb)
-        snprintf(r->combination_space, sizeof r->combination_space, "%s",
-                 comb->in_space ? cs.space_name : "unconstrained");
+    free(base);
     /* what is known about the shards goes into the result either way */
     r->n_shards = K;
     r->shards = calloc(K, sizeof *r->shards);
@@ -666,7 +657,7 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
         snprintf(r->names[k], sizeof r->names[k], "%s",
                  hcmc_problem_param_name(prob, k));
     if (c->importance_correction && K > 1)
-        hcmc__importance(prob, plan, NULL, comb, &rates, c->seed, r);
+        hcmc__importance(prob, plan, NULL, comb, c->seed, r);
     for (size_t g = 0; g < G; g++)
         hcmc_target_constrain(full, comb->z + g * d, r->theta + g * d);
     for (size_t k = 0; k < d; k++)

@@ -13,7 +13,6 @@
 #include "hcmc/dataset.h"
 #include "hcmc/nuts.h"
 #include "hcmc/importance.h"
-#include "hcmc/rates.h"
 #include "hcmc/run.h"
 
 typedef struct {
@@ -68,25 +67,20 @@ int hcmc__plan_shards(const char *path, size_t *K, hcmc_error *err);
 hcmc_shard_result *hcmc__shard_reuse(const char *dir, size_t id, size_t points,
                                      uint64_t fp, bool *stale, bool *damaged);
 
-/* Points cs at the coordinates c's combination.space asks for: the
- * reference-rate coordinates (rates, filled here; t_max the last frame's
- * time, bounds [d] those of every coordinate, slot[HCMC_NPHYS_MAX] the
- * coordinate of each physical parameter, -1 when fixed) unless it says
- * unconstrained or t_max is unknown (NaN: shard files from before it was
- * recorded). */
-void hcmc__combination_space(const hcmc_config *c, hcmc_combine_settings *cs,
-                             hcmc_rate_coords *rates, double t_max, size_t d,
-                             const double (*bounds)[2], const int *slot);
+/* The base of the shards' targets (target.h) for the combination: base[d]
+ * (filled: 1 where coordinate k of co has one, hcmc_coords_has_base) when
+ * c tempers the prior, else none. */
+void hcmc__combination_base(const hcmc_config *c, const hcmc_coords *co, double *base,
+                            hcmc_combine_settings *cs);
 
 /* Corrects the combined draws comb->z by importance weighting with the
  * posterior of the points of the shards combined (importance.h; all of
  * prob's when every shard was kept) and records what it did in
- * r->importance. ids[k]: the plan's shard of comb's entry k (NULL: k).
- * rates: the combination coordinates when comb->in_space. A failure or a
- * heavy tail is a warning: the combination's draws stay. */
+ * r->importance. ids[k]: the plan's shard of comb's entry k (NULL: k). A
+ * failure or a heavy tail is a warning: the combination's draws stay. */
 void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
-                      const size_t *ids, hcmc_combine_result *comb,
-                      const hcmc_rate_coords *rates, uint64_t seed, hcmc_run_result *r);
+                      const size_t *ids, hcmc_combine_result *comb, uint64_t seed,
+                      hcmc_run_result *r);
 
 /* The paths of a run directory's files for shard id. */
 void hcmc__shard_path(char *buf, size_t cap, const char *dir, size_t id);

@@ -1,5 +1,5 @@
 /* Reading shards/shard_NNNNN.h5 back: for hcmc combine (no data needed:
- * the file has the coordinates' names and bounds) and for resuming a run
+ * the file has the coordinates' names, bounds and map) and for resuming a run
  * (the file's fingerprint says which problem it belongs to). The writer is
  * hcmc__write_shard in results.c. */
 #include <math.h>
@@ -12,15 +12,12 @@
 #include "../data/h5util.h"
 #include "results.h"
 
-/* The target's constrain: scaled logit on the bounds, exp for sigma. */
-void hcmc__box_constrain(const void *ctx, const double *z, double *theta)
+void hcmc__coords_constrain(const void *ctx, const double *z, double *theta)
 {
-    const hcmc__box *b = ctx;
-    for (size_t k = 0; k + 1 < b->d; k++)
-        theta[k] = hcmc_bounded_from_real(b->bounds[2 * k], b->bounds[2 * k + 1], z[k],
-                                          NULL, NULL, NULL);
-    theta[b->d - 1] = exp(z[b->d - 1]);
+    hcmc_coords_constrain(ctx, z, theta);
 }
+
+
 
 /* One dataset into a new buffer of the given memory type; dims out. NULL
  * when absent or of another rank. */
@@ -56,10 +53,42 @@ static bool read_attr(hid_t f, const char *name, hid_t mem, void *v)
     return hcmc__h5_attr_read(f, name, mem, v) == 0;
 }
 
+/* The map of the file's coordinates: its bounds, with the law blocks of
+ * its dataset "laws" ([n][4]: first coordinate, kind (law.h), reference
+ * time for SHAPE or last frame time for RATES, slope scale) in format 2,
+ * logit everywhere in format 1. */
+static int read_coords(hid_t f, const char *path, hcmc__shard_file *L, unsigned version,
+                       hcmc_error *err)
+{
+    int rc = hcmc_coords_init(&L->coords, L->d, (const double(*)[2])L->bounds,
+                              version < 2, err);
+    if (rc || version < 2 || H5Lexists(f, "laws", H5P_DEFAULT) <= 0)
+        return rc;
+    hsize_t dl[2];
+    double *laws = read_ds(f, "laws", H5T_NATIVE_DOUBLE, sizeof(double), dl, 2);
+    if (!laws || dl[1] != 4 || dl[0] > 2) {
+        free(laws);
+        return hcmc_error_set(err, HCMC_EFORMAT, "%s: the dataset laws is malformed",
+                              path);
+    }
+    for (size_t l = 0; !rc && l < dl[0]; l++) {
+        const double *w = laws + 4 * l;
+        if (!(w[0] >= 0 && w[0] < (double)L->d) ||
+            (w[1] == HCMC_LAW_RATES
+                 ? hcmc_coords_add_rates(&L->coords, (size_t)w[0], w[2], err)
+                 : hcmc_coords_add_law(&L->coords, (size_t)w[0], w[2], w[3], err)))
+            rc = hcmc_error_set(err, HCMC_EFORMAT,
+                                "%s: law block %zu of the dataset laws is invalid", path,
+                                l);
+    }
+    free(laws);
+    return rc;
+}
+
 int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err)
 {
     memset(L, 0, sizeof *L);
-    L->seconds = L->rhat_max = L->time_max = NAN;
+    L->seconds = L->rhat_max = NAN;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
@@ -74,7 +103,15 @@ int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err
         read_attr(f, "fingerprint", H5T_NATIVE_UINT64, &L->fingerprint);
     read_attr(f, "seconds", H5T_NATIVE_DOUBLE, &L->seconds);
     read_attr(f, "rhat_max", H5T_NATIVE_DOUBLE, &L->rhat_max);
-    read_attr(f, "time_max", H5T_NATIVE_DOUBLE, &L->time_max);
+    unsigned version = 1;
+    read_attr(f, "format_version", H5T_NATIVE_UINT, &version);
+    if (version > HCMC__SHARD_FORMAT) {
+        H5Fclose(f);
+        return hcmc_error_set(err, HCMC_EFORMAT,
+                              "%s: shard file format %u, this hcmc reads up to %u (a newer "
+                              "hcmc wrote it)",
+                              path, version, HCMC__SHARD_FORMAT);
+    }
     hsize_t d3[3], d2[2], db[2], dn[1], dt[3];
     bool has_z = H5Lexists(f, "z", H5P_DEFAULT) > 0;
     double *z = read_ds(f, "z", H5T_NATIVE_DOUBLE, sizeof(double), d3, 3);
@@ -108,9 +145,12 @@ int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err
     L->D.tree_depth = read_ds(f, "tree_depth", H5T_NATIVE_INT, sizeof(int), d2, 2);
     L->D.n_steps = read_ds(f, "n_steps", H5T_NATIVE_INT, sizeof(int), d2, 2);
     L->D.diverging = read_ds(f, "diverging", H5T_NATIVE_UCHAR, 1, d2, 2);
-    H5Fclose(f);
     L->d = d;
     L->chains = C;
+    int rc = L->bounds && db[0] == d ? read_coords(f, path, L, version, err) : 0;
+    H5Fclose(f);
+    if (rc)
+        return rc;
     if (L->D.theta && (dt[0] != C || dt[1] != S || dt[2] != d)) {
         free(L->D.theta);
         L->D.theta = NULL;
@@ -125,9 +165,8 @@ int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err
     if (!L->D.theta) {
         if (!(L->D.theta = malloc(C * S * d * sizeof(double))))
             return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
-        hcmc__box b = {d, L->bounds};
         for (size_t g = 0; g < C * S; g++)
-            hcmc__box_constrain(&b, z + g * d, L->D.theta + g * d);
+            hcmc_coords_constrain(&L->coords, z + g * d, L->D.theta + g * d);
     }
     return 0;
 }
@@ -145,5 +184,6 @@ void hcmc__shard_file_release(hcmc__shard_file *L)
     free(L->D.diverging);
     free(L->bounds);
     free(L->names);
+    hcmc_coords_release(&L->coords);
     memset(L, 0, sizeof *L);
 }

@@ -1,3 +1,9 @@
+/* The log-density target (see target.h): parameters from the sampling
+ * coordinates (coords.h), priors, and the likelihood from the per-angle
+ * kernel, all gradients first in the parameters theta and then pulled back
+ * to z once. The per-frame row tables of the rate integrals (build_rows)
+ * make the likelihood's gradient a sum over points of differences of two
+ * rows, without a scatter. */
 #include "hcmc/target.h"
 
 #include <math.h>
@@ -6,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hcmc/coords.h"
 #include "kernel.h"
 
 #define NAME_MAX_ 32
@@ -24,6 +31,7 @@ struct hcmc_target {
     double weight; /* likelihood multiplicity: 2 when both triangles count */
     double *fixed_contrast, *fixed_offset; /* [n_phi], constant modes */
     char (*names)[NAME_MAX_];
+    hcmc_coords coords; /* z <-> theta */
     const hcmc__kernel *kern;
 };
 
@@ -32,6 +40,8 @@ struct hcmc_target_ws {
     double *ef;                      /* [n_t][2]: exp(-q^2 CJ_k), exp(+q^2 CJ_k) */
     double *trig;                    /* [n_t + 4][2]: per-angle sin/cos table */
     double *theta, *dtheta, *gtheta; /* [dim] */
+    double *dlogjac;                 /* [dim] */
+    double M[2][9];                  /* law blocks of dtheta/dz */
 };
 
 static const double default_bounds[HCMC_NPHYS_MAX][2] = {
@@ -60,7 +70,7 @@ void hcmc_target_spec_defaults(hcmc_target_spec *s, hcmc_mode mode)
     s->constant_scaling_threshold = 3;
     s->num_shards = 1;
     s->prior_tempering = true;
-    s->rate_sampling = true;
+    s->law_coords = true;
 }
 
 void hcmc_target_free(hcmc_target *t)
@@ -71,6 +81,7 @@ void hcmc_target_free(hcmc_target *t)
     free(t->fixed_contrast);
     free(t->fixed_offset);
     free(t->names);
+    hcmc_coords_release(&t->coords);
     free(t);
 }
 
@@ -117,6 +128,50 @@ static int resolve_fixed_scaling(hcmc_target *t, const hcmc_target_spec *spec,
             t->fixed_contrast[a] = c / (double)n_phi;
             t->fixed_offset[a] = o / (double)n_phi;
         }
+    }
+    return HCMC_OK;
+}
+
+/* The reference time of the laws, sqrt(t_min t_max) over the frames the
+ * points use (1 .. n_t - 1). */
+static double law_time(const hcmc_model *m)
+{
+    return hcmc_law_reference_time(m->dt, (double)(m->n_t - 1) * m->dt);
+}
+
+/* z <-> theta: plain (probit) everywhere, then each law whose three
+ * parameters are sampled (consecutive slots) as a law block where its
+ * bounds allow one. */
+static int make_coords(hcmc_target *t, const hcmc_target_spec *spec, hcmc_error *err)
+{
+    size_t nb = t->dim - 1;
+    double (*b)[2] = malloc((nb ? nb : 1) * sizeof *b);
+    if (!b)
+        return hcmc_error_set(err, HCMC_ENOMEM, "out of memory for a target");
+    for (size_t k = 0; k < nb; k++) {
+        b[k][0] = t->prior[k].lo;
+        b[k][1] = t->prior[k].hi;
+    }
+    int rc = hcmc_coords_init(&t->coords, t->dim, (const double(*)[2])b, false, err);
+    free(b);
+    if (rc || !spec->law_coords)
+        return rc;
+    const hcmc_model *m = &t->model;
+    double tr = law_time(m);
+    size_t nlaws = m->mode == HCMC_MODE_LAMINAR ? 2 : 1;
+    for (size_t l = 0; l < nlaws; l++) {
+        const int *s = t->slot + 3 * l;
+        if (s[0] < 0 || s[1] != s[0] + 1 || s[2] != s[0] + 2)
+            continue; /* a fixed member: the others stay logit */
+        rc = spec->law_kind[l] == HCMC_LAW_RATES
+                 ? hcmc_coords_add_rates(&t->coords, (size_t)s[0], hcmc_target_time_max(t),
+                                         err)
+                 : hcmc_coords_add_law(&t->coords, (size_t)s[0], tr,
+                                       spec->law_slope_scale[l], err);
+        if (rc == HCMC_EUNSUPPORTED) /* a prefactor bound not above 0: plain */
+            rc = HCMC_OK;
+        if (rc)
+            return rc;
     }
     return HCMC_OK;
 }
@@ -215,6 +270,8 @@ int hcmc_target_new(const hcmc_target_spec *spec, const hcmc_points *pts,
     t->tau = spec->prior_tempering ? 1.0 / (double)spec->num_shards : 1.0;
     t->weight = spec->model.convention == HCMC_CONVENTION_HOMODYNE ? 2.0 : 1.0;
     t->kern = hcmc__kernel_select();
+    if ((rc = make_coords(t, spec, err)))
+        goto fail;
     *out = t;
     return HCMC_OK;
 fail:
@@ -294,10 +351,7 @@ double hcmc_target_fixed_offset(const hcmc_target *t, size_t a)
 
 void hcmc_target_constrain(const hcmc_target *t, const double *z, double *theta)
 {
-    for (size_t k = 0; k + 1 < t->dim; k++)
-        theta[k] = hcmc_bounded_from_real(t->prior[k].lo, t->prior[k].hi, z[k], NULL,
-                                          NULL, NULL);
-    theta[t->dim - 1] = exp(z[t->dim - 1]);
+    hcmc_coords_constrain(&t->coords, z, theta);
 }
 
 int hcmc_target_unconstrain(const hcmc_target *t, const double *theta, double *z,
@@ -310,13 +364,19 @@ int hcmc_target_unconstrain(const hcmc_target *t, const double *theta, double *z
                                   "%s = %g is not strictly inside its bounds "
                                   "[%g, %g]",
                                   t->names[k], theta[k], p->lo, p->hi);
-        z[k] = hcmc_bounded_to_real(p->lo, p->hi, theta[k]);
     }
     double s = theta[t->dim - 1];
     if (!(s > 0) || !isfinite(s))
         return hcmc_error_set(err, HCMC_EINVAL, "sigma = %g must be > 0", s);
-    z[t->dim - 1] = log(s);
+    if (hcmc_coords_unconstrain(&t->coords, theta, z))
+        return hcmc_error_set(err, HCMC_ENUMERIC,
+                              "the parameter values have no sampling coordinates");
     return HCMC_OK;
+}
+
+const hcmc_coords *hcmc_target_coords(const hcmc_target *t)
+{
+    return &t->coords;
 }
 
 hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t)
@@ -328,7 +388,7 @@ hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t)
     rows = (rows + 31) / 32 * 32;
     ws->rowJ = aligned_alloc(32, rows);
     ws->rowG = aligned_alloc(32, rows);
-    ws->theta = malloc(3 * t->dim * sizeof(double));
+    ws->theta = malloc(4 * t->dim * sizeof(double));
     ws->ef = malloc(2 * t->model.n_t * sizeof(double));
     ws->trig = malloc(2 * (t->model.n_t + 4) * sizeof(double));
     if (!ws->rowJ || !ws->rowG || !ws->theta || !ws->ef || !ws->trig) {
@@ -338,6 +398,7 @@ hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t)
     memset(ws->rowG, 0, rows);
     ws->dtheta = ws->theta + t->dim;
     ws->gtheta = ws->theta + 2 * t->dim;
+    ws->dlogjac = ws->theta + 3 * t->dim;
     return ws;
 }
 
@@ -385,29 +446,69 @@ static const double LOG_SQRT_2PI = 0.91893853320467274178;
  * (709) and with E_k = exp(-q^2 CJ_k) still a normal number. */
 #define EF_MAX_EXPONENT 600.0
 
-int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
-                     double *lp, double *grad, hcmc_target_parts *parts)
+/* Parameters at z (ws->theta), the untempered log prior and log Jacobian
+ * of z, and in ws->gtheta the prior's gradient times tau: in theta for the
+ * bounded coordinates (the Jacobian's gradient is kept apart, in z, in
+ * ws->dlogjac), in z for log sigma (prior and Jacobian). HCMC_TARGET_OUTSIDE
+ * where z has no parameter values. */
+static int transform(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
+                     double *logprior_out, double *logjac_out)
 {
-    const size_t dim = t->dim, nb = dim - 1, np = t->nphys;
-    const hcmc_points *pts = t->pts;
-    const hcmc_model *m = &t->model;
-    double *th = ws->theta, *dth = ws->dtheta, *g = ws->gtheta;
-    double logprior = 0, logjac = 0;
-
-    /* transforms and priors; g[] collects d(tau*(prior+jac))/dz pieces */
+    const size_t nb = t->dim - 1;
+    double *th = ws->theta, *g = ws->gtheta, logprior = 0, logjac;
+    for (size_t k = 0; k <= nb; k++)
+        if (!isfinite(z[k]))
+            return HCMC_ENUMERIC;
+    if (hcmc_coords_forward(&t->coords, z, th, ws->dtheta, ws->M, &logjac, ws->dlogjac))
+        return HCMC_TARGET_OUTSIDE;
     for (size_t k = 0; k < nb; k++) {
-        const hcmc_prior *p = &t->prior[k];
-        double lj, dlj, dpdx;
-        th[k] = hcmc_bounded_from_real(p->lo, p->hi, z[k], &dth[k], &lj, &dlj);
-        logprior += hcmc_prior_logpdf(p, th[k], &dpdx);
-        logjac += lj;
-        g[k] = t->tau * (dpdx * dth[k] + dlj);
+        double dpdx;
+        logprior += hcmc_prior_logpdf(&t->prior[k], th[k], &dpdx);
+        g[k] = t->tau * dpdx;
     }
     double sigma = exp(z[nb]), ss = t->sigma_scale;
     th[nb] = sigma;
     logprior += M_LN2 - log(ss) - LOG_SQRT_2PI - 0.5 * (sigma / ss) * (sigma / ss);
     logjac += z[nb];
     g[nb] = t->tau * (-(sigma / ss) * (sigma / ss) + 1.0);
+    *logprior_out = logprior;
+    *logjac_out = logjac;
+    return HCMC_OK;
+}
+
+/* The standard normal part of the prior of z, sum of log phi(z_k) over the
+ * coordinates that have one (coords.h; target.h: it is not tempered). */
+static double log_base(const hcmc_target *t, const double *z)
+{
+    double b = 0;
+    for (size_t k = 0; k + 1 < t->dim; k++)
+        if (hcmc_coords_has_base(&t->coords, k))
+            b += -0.5 * z[k] * z[k] - LOG_SQRT_2PI;
+    return b;
+}
+
+/* ws->gtheta from d/dtheta to d/dz (log sigma's entry already is), plus the
+ * gradient of tau (log Jacobian - base) + base. */
+static void pull_back(const hcmc_target *t, hcmc_target_ws *ws, const double *z)
+{
+    hcmc_coords_pullback(&t->coords, ws->dtheta, (const double(*)[9])ws->M, ws->gtheta);
+    for (size_t k = 0; k + 1 < t->dim; k++)
+        ws->gtheta[k] += t->tau * ws->dlogjac[k] -
+                         (hcmc_coords_has_base(&t->coords, k) ? (1 - t->tau) * z[k] : 0);
+}
+
+int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
+                     double *lp, double *grad, hcmc_target_parts *parts)
+{
+    const size_t dim = t->dim, nb = dim - 1, np = t->nphys;
+    const hcmc_points *pts = t->pts;
+    const hcmc_model *m = &t->model;
+    double *th = ws->theta, *g = ws->gtheta;
+    double logprior, logjac;
+    int rc = transform(t, ws, z, &logprior, &logjac);
+    if (rc)
+        return rc;
+    const double sigma = th[nb];
 
     /* row tables of the integrals and their derivatives */
     double ph[HCMC_NPHYS_MAX];
@@ -484,32 +585,69 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
         if (half) { /* sampled scaling: slot a, or slot 0 when shared */
             size_t k = t->scaling == HCMC_SCALING_INDIVIDUAL ? a : 0;
             double f = t->weight / (sigma * sigma);
-            gc[k] += f * s.rh * dth[np + k];
-            go[k] += f * s.r * dth[np + half + k];
+            gc[k] += f * s.rh;
+            go[k] += f * s.r;
         }
     }
     const double N = (double)pts->n, w = t->weight, is2 = 1.0 / (sigma * sigma);
     double loglik = w * (-0.5 * rr * is2 - N * (z[nb] + LOG_SQRT_2PI));
     for (size_t k = 0; k < t->nmode; k++)
         if (t->slot[k] >= 0)
-            g[t->slot[k]] += w * is2 * gphys[k] * dth[t->slot[k]];
+            g[t->slot[k]] += w * is2 * gphys[k];
     g[nb] += w * (rr * is2 - N);
 
-    double total = loglik + t->tau * (logprior + logjac);
+    double base = log_base(t, z);
+    double total = loglik + base + t->tau * (logprior + logjac - base);
     *lp = total;
-    if (grad)
+    if (grad) {
+        pull_back(t, ws, z);
         memcpy(grad, g, dim * sizeof *grad);
+    }
     if (parts) {
         parts->loglik = loglik;
         parts->logprior = logprior;
         parts->logjac = logjac;
+        parts->logbase = base;
     }
     return isfinite(total) ? HCMC_OK : HCMC_ENUMERIC;
+}
+
+int hcmc_target_eval_prior(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
+                           double *lp, double *grad)
+{
+    double logprior, logjac;
+    int rc = transform(t, ws, z, &logprior, &logjac);
+    if (rc)
+        return rc;
+    *lp = logprior + logjac;
+    if (grad) {
+        /* untempered: transform scaled by tau */
+        double tau = t->tau;
+        for (size_t k = 0; k < t->dim; k++)
+            ws->gtheta[k] /= tau;
+        hcmc_coords_pullback(&t->coords, ws->dtheta, (const double(*)[9])ws->M,
+                             ws->gtheta);
+        for (size_t k = 0; k + 1 < t->dim; k++)
+            ws->gtheta[k] += ws->dlogjac[k];
+        memcpy(grad, ws->gtheta, t->dim * sizeof *grad);
+    }
+    return isfinite(*lp) ? HCMC_OK : HCMC_ENUMERIC;
 }
 
 double hcmc_target_tau(const hcmc_target *t)
 {
     return t->tau;
+}
+
+double hcmc_target_weight(const hcmc_target *t)
+{
+    return t->weight;
+}
+
+void hcmc_target_base_precision(const hcmc_target *t, double *base)
+{
+    for (size_t k = 0; k < t->dim; k++)
+        base[k] = t->tau < 1 && hcmc_coords_has_base(&t->coords, k) ? 1.0 : 0.0;
 }
 
 double hcmc_target_time_max(const hcmc_target *t)
@@ -536,18 +674,14 @@ static void sinc_and_slope(double v, double *s, double *ds)
     *ds = (cv - *s) / v;
 }
 
-int hcmc_target_residuals(const hcmc_target *t, hcmc_target_ws *ws,
-                          const hcmc_points *pts, const double *z, double *r, double *J,
-                          size_t ldj)
+int hcmc_target_residuals_theta(const hcmc_target *t, hcmc_target_ws *ws,
+                                const hcmc_points *pts, const double *th, double *r,
+                                double *J, size_t ldj)
 {
     const size_t nb = t->dim - 1, np = t->nphys, half = t->nscale / 2;
     const hcmc_model *m = &t->model;
-    double *th = ws->theta, *dth = ws->dtheta;
     if (pts->n_phi != t->pts->n_phi || pts->n_t != m->n_t)
         return HCMC_EINVAL;
-    for (size_t k = 0; k < nb; k++)
-        th[k] = hcmc_bounded_from_real(t->prior[k].lo, t->prior[k].hi, z[k], &dth[k],
-                                       NULL, NULL);
     double ph[HCMC_NPHYS_MAX];
     hcmc_target_phys_values(t, th, ph);
     build_rows(m->dt, m->n_t, ph[HCMC_P_D0], ph[HCMC_P_ALPHA], ph[HCMC_P_D_OFFSET],
@@ -599,20 +733,33 @@ int hcmc_target_residuals(const hcmc_target *t, hcmc_target_ws *ws,
             memset(row, 0, nb * sizeof(double));
             for (int k = 0; k < 3; k++)
                 if (sl[k] >= 0)
-                    row[sl[k]] = c * gD * gS * -q2 * (J1[k + 1] - J0[k + 1]) * dth[sl[k]];
+                    row[sl[k]] = c * gD * gS * -q2 * (J1[k + 1] - J0[k + 1]);
             if (laminar) {
                 for (int k = 0; k < 3; k++)
                     if (sl[3 + k] >= 0)
-                        row[sl[3 + k]] = c * gD * dgS * A * dG[k + 1] * dth[sl[3 + k]];
+                        row[sl[3 + k]] = c * gD * dgS * A * dG[k + 1];
                 if (sl[HCMC_P_PHI0] >= 0)
-                    row[sl[HCMC_P_PHI0]] =
-                        c * gD * dgS * B * dG[0] * dth[sl[HCMC_P_PHI0]];
+                    row[sl[HCMC_P_PHI0]] = c * gD * dgS * B * dG[0];
             }
             if (kc != SIZE_MAX) {
-                row[kc] = gD * gS * dth[kc];
-                row[ko] = dth[ko];
+                row[kc] = gD * gS;
+                row[ko] = 1;
             }
         }
     }
     return HCMC_OK;
+}
+
+int hcmc_target_residuals(const hcmc_target *t, hcmc_target_ws *ws,
+                          const hcmc_points *pts, const double *z, double *r, double *J,
+                          size_t ldj)
+{
+    double lj, *th = ws->theta;
+    if (hcmc_coords_forward(&t->coords, z, th, ws->dtheta, ws->M, &lj, ws->dlogjac))
+        return HCMC_TARGET_OUTSIDE;
+    int rc = hcmc_target_residuals_theta(t, ws, pts, th, r, J, ldj);
+    for (size_t p = 0; !rc && J && p < pts->n; p++)
+        hcmc_coords_pullback(&t->coords, ws->dtheta, (const double(*)[9])ws->M,
+                             J + p * ldj);
+    return rc;
 }

@@ -38,7 +38,8 @@ void hcmc_nuts_settings_defaults(hcmc_nuts_settings *s)
 static int target_eval_cb(const void *ctx, void *ws, const double *z, double *lp,
                           double *grad)
 {
-    return hcmc_target_eval(ctx, ws, z, lp, grad, NULL);
+    int rc = hcmc_target_eval(ctx, ws, z, lp, grad, NULL);
+    return rc == HCMC_TARGET_OUTSIDE ? HCMC_DENSITY_WALL : rc;
 }
 static void *target_ws_new_cb(const void *ctx)
 {
@@ -644,7 +645,22 @@ static void describe_point(const hcmc_density *d, const double *z, char *buf,
         snprintf(buf + used, cap - used, ", ...");
 }
 
-/* Starting point: up to 100 jittered tries (one without jitter). */
+/* The largest drop of the log density below the centre's that a jittered
+ * start may have: half the 99 % quantile of chi2 with dim degrees of
+ * freedom (Wilson-Hilferty), what a draw of a Gaussian posterior exceeds
+ * once in a hundred. Farther down, a chain would start in a tail the
+ * Laplace approximation does not describe (along a direction the data
+ * leave open, a bound of the prior), and spend its warmup coming back. */
+static double start_max_drop(size_t dim)
+{
+    double k = (double)dim, a = 2.0 / (9.0 * k), q = 1.0 - a + 2.3263 * sqrt(a);
+    return 0.5 * k * q * q * q;
+}
+
+/* Starting point: init jittered by init_radius L u (u uniform on (-1, 1)^dim,
+ * L the Cholesky factor of init_cov), up to 100 tries, the first whose log
+ * density is finite and, when init is given, within start_max_drop of
+ * init's own; when none is, the best finite one. */
 static int chain_start(chain *ch, chain_job *job, double *start)
 {
     const hcmc_density *d = ch->d;
@@ -653,6 +669,13 @@ static int chain_start(chain *ch, chain_job *job, double *start)
     hcmc_rng_init(&irng, job->s->seed, HCMC_RNG_INIT, job->s->shard, (uint32_t)job->id);
     double radius = job->s->init_radius;
     int tries = radius > 0 ? 100 : 1;
+    double floor = -INFINITY, best = -INFINITY;
+    bool have = false;
+    if (job->init && radius > 0) {
+        memcpy(ch->z.q, job->init, n * sizeof(double));
+        if (chain_eval(ch, ch->z.q, &ch->z.lp, ch->z.g) == 0)
+            floor = ch->z.lp - start_max_drop(n);
+    }
     for (int t = 0; t < tries; t++) {
         double *u = ch->tmp;
         for (size_t k = 0; k < n; k++)
@@ -666,12 +689,22 @@ static int chain_start(chain *ch, chain_job *job, double *start)
             }
             ch->z.q[k] = (job->init ? job->init[k] : 0.0) + jitter;
         }
-        if (t == 0)
+        if (!have && t == 0)
             memcpy(start, ch->z.q, n * sizeof(double));
-        if (chain_eval(ch, ch->z.q, &ch->z.lp, ch->z.g) == 0) {
+        double lp, *g = ch->tmp; /* u is not needed any more */
+        if (chain_eval(ch, ch->z.q, &lp, g) != 0)
+            continue;
+        if (lp > best) {
+            best = lp;
+            have = true;
             memcpy(start, ch->z.q, n * sizeof(double));
-            return 0;
         }
+        if (lp >= floor)
+            break;
+    }
+    if (have) {
+        memcpy(ch->z.q, start, n * sizeof(double));
+        return chain_eval(ch, ch->z.q, &ch->z.lp, ch->z.g);
     }
     char where[320];
     describe_point(d, start, where, sizeof where);

@@ -1,3 +1,17 @@
+/* The warm start (see warmstart.h): Levenberg-Marquardt in logit
+ * coordinates from ladders of starts, then the posterior mode and its
+ * Laplace approximation in the target's own coordinates.
+ *
+ * Why two coordinate systems: the least-squares fit needs every iterate to
+ * have parameter values, which the logit of each bound gives for any z
+ * (the law coordinates have walls, where MINPACK would stop). The sampler
+ * needs its start and covariance in its own coordinates, and there the
+ * prior matters: where the data leave a direction open (the shape of a
+ * rate law whose exponent is near 0), least squares has no optimum and the
+ * prior has one. So the fit is carried over and refined on the whole
+ * posterior: Newton steps with the Gauss-Newton curvature of the
+ * likelihood plus the prior's, the latter by differences of its analytic
+ * gradient; the same curvature at the mode is the Laplace approximation. */
 #include "hcmc/warmstart.h"
 
 #include <math.h>
@@ -16,12 +30,32 @@ typedef struct {
     const hcmc_target *t;
     hcmc_target_ws *ws;
     const hcmc_points *pts;
+    hcmc_coords lc;     /* logit coordinates of the target's bounds */
     size_t dim, nb;     /* nb = dim - 1: every coordinate but sigma */
     const size_t *free; /* LM variables x[i] = z[free[i]] */
     size_t nfree;
-    double *z;    /* full coordinate vector, fixed entries kept */
+    double *z;    /* full coordinate vector (logit), fixed entries kept */
+    double *th;   /* [dim] parameter values */
     double *Jrow; /* [n][nb] row-major Jacobian scratch */
 } lm_problem;
+
+/* Residuals at logit coordinates z and, when J is not NULL, their
+ * Jacobian in them (rows of nb). */
+static int lm_residuals(lm_problem *P, const double *z, double *r, double *J)
+{
+    hcmc_coords_constrain(&P->lc, z, P->th);
+    int rc = hcmc_target_residuals_theta(P->t, P->ws, P->pts, P->th, r, J, P->nb);
+    if (rc || !J)
+        return rc;
+    double dth[64];
+    for (size_t k = 0; k < P->nb; k++)
+        hcmc_bounded_from_real(P->lc.bounds[k][0], P->lc.bounds[k][1], z[k], &dth[k], NULL,
+                               NULL);
+    for (size_t p = 0; p < P->pts->n; p++)
+        for (size_t k = 0; k < P->nb; k++)
+            J[p * P->nb + k] *= dth[k];
+    return 0;
+}
 
 static int lm_fcn(void *p, int m, int n, const double *x, double *fvec, double *fjac,
                   int ldfjac, int iflag)
@@ -29,9 +63,7 @@ static int lm_fcn(void *p, int m, int n, const double *x, double *fvec, double *
     lm_problem *P = p;
     for (int i = 0; i < n; i++)
         P->z[P->free[i]] = x[i];
-    int rc = hcmc_target_residuals(P->t, P->ws, P->pts, P->z, fvec,
-                                   iflag == 2 ? P->Jrow : NULL, P->nb);
-    if (rc)
+    if (lm_residuals(P, P->z, fvec, iflag == 2 ? P->Jrow : NULL))
         return -1;
     if (iflag == 1) {
         for (int r = 0; r < m; r++)
@@ -188,53 +220,208 @@ static void ladder(const hcmc_target *t, size_t k, int n, double *z)
     }
 }
 
-/* Approximate posterior covariance of z: sigma^2 (J^T J)^-1 on the
- * subsample, scaled to the full point count; sigma's coordinate apart. When
- * J^T J is singular, a diagonal of 0.1^2. */
-static void fit_cov(lm_problem *P, double *r, double sigma, size_t n_full, double *cov)
+/* ---- the mode and its curvature in the target's coordinates ---------- */
+
+typedef struct {
+    const hcmc_target *t;
+    hcmc_target_ws *ws;
+    const hcmc_points *sub; /* the subsample of the fit */
+    size_t dim, nb, n_full;
+    double w;         /* likelihood weight */
+    double *g, *gp;   /* [dim] gradients */
+    double *J;        /* [m][nb] */
+    double *r;        /* [m] */
+    double *H, *A;    /* [dim][dim] */
+} mode_problem;
+
+/* The untempered log posterior f at z and, when g is not NULL, its
+ * gradient: the target's gradient has the prior tempered by tau, the
+ * prior's own gradient makes up the rest. */
+static int post_eval(mode_problem *Q, const double *z, double *f, double *g)
 {
-    size_t nb = P->nb, dim = P->dim, m = P->pts->n;
-    double *A = calloc(nb * nb, sizeof(double));
-    int ok = A && hcmc_target_residuals(P->t, P->ws, P->pts, P->z, r, P->Jrow, nb) == 0;
-    if (ok) {
-        for (size_t p = 0; p < m; p++) {
-            const double *row = P->Jrow + p * nb;
-            for (size_t a = 0; a < nb; a++)
-                for (size_t b = 0; b <= a; b++)
-                    A[a * nb + b] += row[a] * row[b];
-        }
-        ok = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, A, (lapack_int)nb) ==
-                 0 &&
-             LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, A, (lapack_int)nb) ==
-                 0;
+    hcmc_target_parts parts;
+    double lp, lpp;
+    int rc = hcmc_target_eval(Q->t, Q->ws, z, &lp, g, &parts);
+    if (rc)
+        return rc;
+    *f = parts.loglik + parts.logprior + parts.logjac;
+    double tau = hcmc_target_tau(Q->t);
+    if (g && tau != 1) {
+        if ((rc = hcmc_target_eval_prior(Q->t, Q->ws, z, &lpp, Q->gp)))
+            return rc;
+        for (size_t k = 0; k < Q->dim; k++)
+            g[k] += (1 - tau) * Q->gp[k];
     }
-    double scale = sigma * sigma * (double)m / (double)n_full;
-    for (size_t k = 0; ok && k < nb; k++)
-        ok = isfinite(A[k * nb + k]) && A[k * nb + k] > 0;
-    memset(cov, 0, dim * dim * sizeof(double));
-    for (size_t a = 0; a < nb; a++)
-        for (size_t b = 0; b <= a; b++) {
-            double v = ok ? A[a * nb + b] * scale : (a == b ? 0.01 : 0.0);
-            cov[a * dim + b] = cov[b * dim + a] = v;
-        }
-    /* sds capped at WS_SD_MAX, correlations kept */
-    double f[64];
-    for (size_t a = 0; a < nb; a++) {
-        double sd = sqrt(cov[a * dim + a]);
-        f[a] = sd > WS_SD_MAX ? WS_SD_MAX / sd : 1.0;
-    }
-    for (size_t a = 0; a < nb; a++)
-        for (size_t b = 0; b < nb; b++)
-            cov[a * dim + b] *= f[a] * f[b];
-    cov[nb * dim + nb] = 1.0 / (2.0 * (double)n_full); /* var of log sigma */
-    free(A);
+    return isfinite(*f) ? 0 : HCMC_ENUMERIC;
 }
 
-int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points,
-                    double *z, double *cov, hcmc_warm_start_info *info, hcmc_error *err)
+/* Minus the Hessian of the untempered log posterior, approximated: the
+ * likelihood's Gauss-Newton term w J^T J / sigma^2 over the subsample,
+ * scaled to all points, and 2 w N for log sigma; the prior's (with the
+ * Jacobian of z) by central differences of its analytic gradient,
+ * symmetrised. Into Q->H. */
+static int curvature(mode_problem *Q, const double *z)
 {
-    hcmc__blas_one_thread();
-    double t0 = hcmc_seconds();
+    size_t d = Q->dim, nb = Q->nb, m = Q->sub->n;
+    int rc = hcmc_target_residuals(Q->t, Q->ws, Q->sub, z, Q->r, Q->J, nb);
+    if (rc)
+        return rc;
+    double sigma = exp(z[nb]);
+    double f = Q->w * (double)Q->n_full / ((double)m * sigma * sigma);
+    memset(Q->H, 0, d * d * sizeof(double));
+    for (size_t p = 0; p < m; p++) {
+        const double *row = Q->J + p * nb;
+        for (size_t a = 0; a < nb; a++)
+            for (size_t b = 0; b <= a; b++)
+                Q->H[a * d + b] += f * row[a] * row[b];
+    }
+    Q->H[nb * d + nb] = 2 * Q->w * (double)Q->n_full;
+    double zz[64 + 1], lp;
+    memcpy(zz, z, d * sizeof(double));
+    for (size_t k = 0; k < d; k++) {
+        double h = 1e-5 * fmax(1, fabs(z[k]));
+        zz[k] = z[k] + h;
+        if ((rc = hcmc_target_eval_prior(Q->t, Q->ws, zz, &lp, Q->g)))
+            return rc;
+        zz[k] = z[k] - h;
+        if ((rc = hcmc_target_eval_prior(Q->t, Q->ws, zz, &lp, Q->gp)))
+            return rc;
+        zz[k] = z[k];
+        for (size_t a = 0; a < d; a++) /* column k of minus the Hessian, halved */
+            Q->A[a * d + k] = -(Q->g[a] - Q->gp[a]) / (2 * h);
+    }
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b <= a; b++)
+            Q->H[a * d + b] += 0.5 * (Q->A[a * d + b] + Q->A[b * d + a]);
+    /* a coordinate the data leave open where the prior curves the wrong
+     * way (its density convex there) has no curvature to offer: it gets
+     * that of the standard normal base every bounded coordinate's prior
+     * holds (target.h), alone */
+    for (size_t a = 0; a < d; a++)
+        if (!(Q->H[a * d + a] > 0)) {
+            for (size_t b = 0; b < d; b++)
+                Q->H[a * d + b] = Q->H[b * d + a] = 0;
+            Q->H[a * d + a] = 1;
+        }
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b < a; b++)
+            Q->H[b * d + a] = Q->H[a * d + b];
+    return 0;
+}
+
+/* Cholesky of H + lambda diag(H) into Q->A (lower); 0 when positive
+ * definite. */
+static int damped_chol(mode_problem *Q, double lambda)
+{
+    size_t d = Q->dim;
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b < d; b++)
+            Q->A[a * d + b] = Q->H[a * d + b] * (a == b ? 1 + lambda : 1);
+    for (size_t a = 0; a < d; a++)
+        if (!(Q->A[a * d + a] > 0) || !isfinite(Q->A[a * d + a]))
+            return -1;
+    return LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, Q->A, (lapack_int)d) ? -1
+                                                                                    : 0;
+}
+
+/* x = A^-1 b with A's Cholesky factor in Q->A. */
+static void chol_solve(const mode_problem *Q, const double *b, double *x)
+{
+    size_t d = Q->dim;
+    memcpy(x, b, d * sizeof(double));
+    LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, 1, Q->A, (lapack_int)d, x, 1);
+}
+
+/* Damped Newton ascent of the untempered log posterior from z (in place,
+ * target coordinates): a step is taken when it raises the density, the
+ * damping shrinks after a success and grows after a failure. Stops when
+ * the predicted rise is below 1e-6 or after 100 steps. */
+static int find_mode(mode_problem *Q, double *z)
+{
+    size_t d = Q->dim;
+    double f, fn, zn[64 + 1], step[64 + 1], g[64 + 1];
+    int rc = post_eval(Q, z, &f, g);
+    if (rc)
+        return rc;
+    double lambda = 1e-3;
+    for (int it = 0; it < 100; it++) {
+        if ((rc = curvature(Q, z)))
+            return rc;
+        bool moved = false;
+        while (lambda < 1e12) {
+            if (damped_chol(Q, lambda)) {
+                lambda = fmax(1e-3, 10 * lambda);
+                continue;
+            }
+            chol_solve(Q, g, step);
+            double rise = 0;
+            for (size_t k = 0; k < d; k++) {
+                rise += g[k] * step[k];
+                zn[k] = z[k] + step[k];
+            }
+            if (!(rise > 1e-6))
+                return 0; /* converged */
+            if (post_eval(Q, zn, &fn, NULL) == 0 && fn > f) {
+                memcpy(z, zn, d * sizeof(double));
+                if ((rc = post_eval(Q, z, &f, g)))
+                    return rc;
+                lambda = lambda > 1e-2 ? lambda / 10 : 0;
+                moved = true;
+                break;
+            }
+            lambda = fmax(1e-3, 10 * lambda);
+        }
+        if (!moved)
+            return 0; /* no step raises it: as good as the curvature tells */
+    }
+    return 0;
+}
+
+/* The Laplace approximation's covariance at z: the inverse of the
+ * curvature (damped until positive definite). The sds of the bounded
+ * coordinates are capped at WS_SD_MAX, correlations kept. */
+static int laplace_cov(mode_problem *Q, const double *z, double *cov)
+{
+    size_t d = Q->dim;
+    int rc = curvature(Q, z);
+    if (rc)
+        return rc;
+    double lambda = 0;
+    while (damped_chol(Q, lambda))
+        if ((lambda = fmax(1e-6, 10 * lambda)) > 1e6)
+            return HCMC_ENUMERIC;
+    memcpy(cov, Q->A, d * d * sizeof(double));
+    if (LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, cov, (lapack_int)d))
+        return HCMC_ENUMERIC;
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b < a; b++)
+            cov[b * d + a] = cov[a * d + b];
+    double f[64 + 1];
+    for (size_t a = 0; a < d; a++) {
+        double sd = sqrt(cov[a * d + a]);
+        f[a] = a + 1 < d && sd > WS_SD_MAX ? WS_SD_MAX / sd : 1.0;
+        if (!isfinite(sd) || !(sd > 0))
+            return HCMC_ENUMERIC;
+    }
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b < d; b++)
+            cov[a * d + b] *= f[a] * f[b];
+    return 0;
+}
+
+/* The target's bounds as logit coordinates, for the least-squares fit. */
+static int logit_coords(const hcmc_target *t, hcmc_coords *lc, hcmc_error *err)
+{
+    const hcmc_coords *c = hcmc_target_coords(t);
+    return hcmc_coords_init(lc, c->dim, (const double(*)[2])c->bounds, true, err);
+}
+
+/* An evenly strided subsample of at most max_points (0: 20 000) of t's
+ * points, in *sub (released by the caller); *pts points to it, or to all
+ * points when they are few enough. */
+static int subsample(const hcmc_target *t, size_t max_points, hcmc_points *sub,
+                     const hcmc_points **pts, hcmc_error *err)
+{
     const hcmc_points *all = hcmc_target_points(t);
     size_t dim = hcmc_target_dim(t), nb = dim - 1;
     if (max_points == 0)
@@ -242,9 +429,8 @@ int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points
     if (nb > 64)
         return hcmc_error_set(err, HCMC_EUNSUPPORTED,
                               "warm start: %zu parameters, at most 64 supported", nb);
-    /* evenly strided subsample */
-    hcmc_points sub = {0};
-    const hcmc_points *pts = all;
+    memset(sub, 0, sizeof *sub);
+    *pts = all;
     size_t m = all->n < max_points ? all->n : max_points;
     if (m < all->n) {
         size_t *idx = malloc(m * sizeof(size_t));
@@ -252,36 +438,96 @@ int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points
             return hcmc_error_set(err, HCMC_ENOMEM, "warm start: out of memory");
         for (size_t i = 0; i < m; i++)
             idx[i] = (size_t)((double)i * (double)all->n / (double)m);
-        int rc = hcmc_points_subset(all, idx, m, &sub, err);
+        int rc = hcmc_points_subset(all, idx, m, sub, err);
         free(idx);
         if (rc)
             return rc;
-        pts = &sub;
+        *pts = sub;
     }
     if (m <= nb) {
-        hcmc_points_release(&sub);
+        hcmc_points_release(sub);
         return hcmc_error_set(err, HCMC_EINVAL,
                               "warm start: %zu points for %zu parameters", m, nb);
     }
+    return HCMC_OK;
+}
+
+/* The linearised posterior covariance of the bounded parameters at the
+ * fit, cov[nb * nb] (row-major): the inverse of the Gauss-Newton precision
+ * of the subsample's residual Jacobian J (in theta), scaled to all n_full
+ * points, plus each parameter's prior precision (that of a uniform prior
+ * on its bounds), so that a direction the data leave open gets the
+ * prior's width rather than none. NaN where the precision is not
+ * positive definite. */
+static void fit_cov_theta(const hcmc_target *t, const double *J, size_t m, size_t n_full,
+                          double sigma, double *cov)
+{
+    size_t nb = hcmc_target_dim(t) - 1;
+    double s[64], f = hcmc_target_weight(t) * (double)n_full / ((double)m * sigma * sigma);
+    memset(cov, 0, nb * nb * sizeof(double));
+    for (size_t p = 0; p < m; p++)
+        for (size_t a = 0; a < nb; a++)
+            for (size_t b = 0; b <= a; b++)
+                cov[a * nb + b] += f * J[p * nb + a] * J[p * nb + b];
+    for (size_t k = 0; k < nb; k++) {
+        double lo, hi;
+        hcmc_target_bounds(t, k, &lo, &hi);
+        cov[k * nb + k] += 12 / ((hi - lo) * (hi - lo));
+        s[k] = 1 / sqrt(cov[k * nb + k]);
+    }
+    for (size_t a = 0; a < nb; a++) /* equilibrated: parameter units do not matter */
+        for (size_t b = 0; b <= a; b++)
+            cov[a * nb + b] *= s[a] * s[b];
+    bool ok = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, cov, (lapack_int)nb) ==
+                  0 &&
+              LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, cov, (lapack_int)nb) == 0;
+    for (size_t a = 0; a < nb; a++)
+        for (size_t b = 0; b <= a; b++) {
+            double v = ok ? cov[a * nb + b] * s[a] * s[b] : NAN;
+            cov[a * nb + b] = cov[b * nb + a] = v;
+        }
+}
+
+int hcmc_warm_fit(const hcmc_target *t, const double *guess, size_t max_points,
+                  double *theta, double *cov_theta, hcmc_warm_start_info *info,
+                  hcmc_error *err)
+{
+    hcmc__blas_one_thread();
+    double t0 = hcmc_seconds();
+    const hcmc_points *all = hcmc_target_points(t), *pts;
+    size_t dim = hcmc_target_dim(t), nb = dim - 1;
+    hcmc_points sub;
+    int rc = subsample(t, max_points, &sub, &pts, err);
+    if (rc)
+        return rc;
+    size_t m = pts->n;
     lm_problem P = {.t = t, .pts = pts, .dim = dim, .nb = nb};
     size_t freeall[64], freed[64], nd = 0;
-    double *zbest = malloc(2 * dim * sizeof(double));
+    double *zbest = malloc(4 * dim * sizeof(double));
     double *fvec = malloc(m * sizeof(double));
     double *fjac = malloc(m * nb * sizeof(double));
     P.Jrow = malloc(m * nb * sizeof(double));
     P.ws = hcmc_target_ws_new(t);
     P.z = zbest ? zbest + dim : NULL;
-    int rc = HCMC_OK;
+    P.th = zbest ? zbest + 2 * dim : NULL;
+    double *lguess = zbest ? zbest + 3 * dim : NULL; /* the guess in logit */
+    if ((rc = logit_coords(t, &P.lc, err)))
+        goto out;
     if (!zbest || !fvec || !fjac || !P.Jrow || !P.ws) {
         rc = hcmc_error_set(err, HCMC_ENOMEM, "warm start: out of memory");
         goto out;
     }
-    if (guess)
+    if (guess) {
+        hcmc_target_constrain(t, guess, P.th);
+        for (size_t k = 0; k < nb; k++)
+            lguess[k] = to_z(t, k, P.th[k]);
+        lguess[nb] = 0.0;
+        guess = lguess;
         memcpy(P.z, guess, dim * sizeof(double));
-    else if ((rc = default_guess(t, pts, P.z, err)))
+    } else if ((rc = default_guess(t, pts, P.z, err))) {
         goto out;
+    }
     P.z[nb] = 0.0;
-
     /* coordinates of D0, gamma_dot_t0 and of the shear parameters (absent
      * when fixed) */
     const int s_d0 = hcmc_target_phys_slot(t, HCMC_P_D0),
@@ -341,11 +587,12 @@ int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points
         goto out;
     }
     double sigma = sqrt(B.ss / (double)m);
-    memcpy(P.z, zbest, dim * sizeof(double));
     zbest[nb] = log(sigma > 1e-12 ? sigma : 1e-12);
-    memcpy(z, zbest, dim * sizeof(double));
-    if (cov)
-        fit_cov(&P, fvec, sigma, all->n, cov);
+    hcmc_coords_constrain(&P.lc, zbest, theta);
+    if (cov_theta) {
+        hcmc_target_residuals_theta(t, P.ws, pts, theta, fvec, P.Jrow, nb);
+        fit_cov_theta(t, P.Jrow, m, all->n, sigma, cov_theta);
+    }
     if (info) {
         info->points_used = m;
         info->starts = B.starts;
@@ -354,12 +601,67 @@ int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points
         info->seconds = hcmc_seconds() - t0;
     }
 out:
+    hcmc_coords_release(&P.lc);
     hcmc_target_ws_free(P.ws);
     free(P.Jrow);
     free(fjac);
     free(fvec);
     free(zbest);
     hcmc_points_release(&sub);
+    return rc;
+}
+
+int hcmc_warm_mode(const hcmc_target *t, const double *theta, size_t max_points,
+                   double *z, double *cov, hcmc_error *err)
+{
+    hcmc__blas_one_thread();
+    const hcmc_points *pts;
+    size_t dim = hcmc_target_dim(t), nb = dim - 1;
+    hcmc_points sub;
+    int rc = subsample(t, max_points, &sub, &pts, err);
+    if (rc)
+        return rc;
+    size_t m = pts->n;
+    double *work = malloc((3 * dim + m + m * nb + 2 * dim * dim) * sizeof(double));
+    hcmc_target_ws *ws = hcmc_target_ws_new(t);
+    if (!work || !ws) {
+        rc = hcmc_error_set(err, HCMC_ENOMEM, "warm start: out of memory");
+        goto out;
+    }
+    if (hcmc_target_unconstrain(t, theta, z, err)) {
+        rc = hcmc_error_set(err, HCMC_ENUMERIC,
+                            "warm start: the fit has no sampling coordinates");
+        goto out;
+    }
+    mode_problem Q = {.t = t, .ws = ws, .sub = pts, .dim = dim, .nb = nb,
+                      .n_full = hcmc_target_points(t)->n, .w = hcmc_target_weight(t),
+                      .g = work, .gp = work + dim, .r = work + 2 * dim,
+                      .J = work + 2 * dim + m, .H = work + 2 * dim + m + m * nb,
+                      .A = work + 2 * dim + m + m * nb + dim * dim};
+    if ((rc = find_mode(&Q, z)) || (cov && (rc = laplace_cov(&Q, z, cov))))
+        rc = hcmc_error_set(err, rc,
+                            "warm start: the posterior is not finite near the "
+                            "least-squares fit");
+out:
+    hcmc_target_ws_free(ws);
+    free(work);
+    hcmc_points_release(&sub);
+    return rc;
+}
+
+int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points,
+                    double *z, double *cov, hcmc_warm_start_info *info, hcmc_error *err)
+{
+    double t0 = hcmc_seconds(), theta[64 + 1];
+    if (hcmc_target_dim(t) > 65)
+        return hcmc_error_set(err, HCMC_EUNSUPPORTED,
+                              "warm start: %zu parameters, at most 64 supported",
+                              hcmc_target_dim(t) - 1);
+    int rc = hcmc_warm_fit(t, guess, max_points, theta, NULL, info, err);
+    if (!rc)
+        rc = hcmc_warm_mode(t, theta, max_points, z, cov, err);
+    if (!rc && info)
+        info->seconds = hcmc_seconds() - t0;
     return rc;
 }
 
@@ -395,5 +697,12 @@ int hcmc_initial_point(const hcmc_target *t, const double *theta, double *z,
         z[nb] = log(s_y);
     else
         return err ? err->code : HCMC_EINVAL;
-    return HCMC_OK;
+    /* from logit to the target's coordinates */
+    hcmc_coords lc;
+    if ((rc = logit_coords(t, &lc, err)))
+        return rc;
+    double th[64 + 1];
+    hcmc_coords_constrain(&lc, z, th);
+    hcmc_coords_release(&lc);
+    return hcmc_target_unconstrain(t, th, z, err);
 }

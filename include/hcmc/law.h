@@ -1,0 +1,112 @@
+/* Coordinates of a rate law in which its posterior is regular (MODEL.md 6).
+ *
+ * A rate law f(t) = a t^b + c (D0, alpha, D_offset, or gamma_dot_t0, beta,
+ * gamma_dot_t_offset) with bounds a in (a_lo, a_hi), a_lo > 0, b in
+ * (b_lo, b_hi), c in (c_lo, c_hi) is described at a reference time t_r
+ * inside the data window (sqrt(t_min t_max)) by
+ *
+ *   v1 = a t_r^b + c    its level f(t_r),
+ *   u  = log(a t_r^b)   the log of its varying part there,
+ *   b                   its exponent,
+ *
+ * with inverse c = v1 - e^u, a = exp(u - b L), L = log t_r. What data
+ * measure is f over the window: its level v1, which they fix in every
+ * case, and its log-slope there, v2 = t_r f'(t_r) = b e^u. Where b is near
+ * 0 (Brownian diffusion, steady shear) they fix v1 and v2 and leave u to
+ * the prior: the direction they leave open runs along u, and f bends
+ * instead of tilting as u moves.
+ *
+ * The bounds are mapped away one coordinate after the other, so that
+ * xi = (r1, r2, s) ranges over all of R^3 without a wall:
+ *
+ *   v1 = the point a fraction Phi(r1) along the levels the bounds allow,
+ *   u  = the point a fraction Phi(s) along the u they allow at v1,
+ *   b  = the point a fraction Phi(k r2 + m) along the exponents they allow
+ *        at (v1, u),
+ *
+ * Phi the standard normal distribution function. Each of these sets is an
+ * interval in closed form (the bounds of c and a give e^u an interval, and
+ * at given u the bounds of a give b a linear one). With a prior about
+ * uniform along a coordinate, that coordinate is about standard normal: a
+ * direction the data leave to the prior stays Gaussian, in every shard.
+ *
+ * The exponent is non-centred: where e^u is large against the scale w of
+ * the log-slope the data allow (the law's own, fitted by the warm start),
+ * the data fix v2 = b e^u, and b within e^-u w of 0, a funnel that narrows
+ * as u grows. k = 1 / (1 + e^u (B2 - B1) / (sqrt(2 pi) w)) makes r2 about
+ * v2 / w there, whatever u, while where e^u is small against w (the
+ * exponent the data cannot see: a tiny prefactor) k tends to 1 and r2 to
+ * the exponent's own prior; m puts r2 = 0 at b = 0 (or at the middle of
+ * the exponents allowed, when 0 is not among them). w = 0 means no scale
+ * (k = 1, m = 0: centred).
+ *
+ * The map is triangular in the order (r1, s, r2), so |d theta / d xi| is
+ * the product of |d(a, b, c) / d(v1, u, b)| = a and the three derivatives
+ * along:
+ *   log |d theta / d xi| = log(V1 U(v1) dB(u) k(u)) + log a
+ *                          + log phi(r1) + log phi(s) + log phi(k r2 + m),
+ * V1, U, dB the lengths of the three intervals. Beyond |xi| of about 8, Phi
+ * rounds to 0 or 1 and the point lands on the edge of an interval, where
+ * it may have no parameter values: the density is 0 there. */
+#ifndef HCMC_LAW_H
+#define HCMC_LAW_H
+
+#include <stdbool.h>
+
+#include "hcmc/export.h"
+#include "hcmc/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Two kinds of coordinates. SHAPE is the map above, for every law. RATES,
+ * for a law whose exponent the data tell well from 0 and whose rate stays
+ * clear of 0 over the window: xi = log f at t_max (1/16, 1/4, 1), where
+ * such a posterior is closest to Gaussian (its curved ridge in (a, b, c)
+ * straightens out, and shard posteriors combine best); closed-form inverse
+ * (the times are geometric: 4^b is the ratio of the rates' differences),
+ * but singular at b = 0 and undefined where a rate is <= 0, and a xi with
+ * no law inside the bounds has no theta (a wall, far from such a
+ * posterior). */
+typedef enum hcmc_law_kind { HCMC_LAW_SHAPE = 0, HCMC_LAW_RATES = 1 } hcmc_law_kind;
+
+typedef struct hcmc_law {
+    hcmc_law_kind kind;
+    double lo[3], hi[3];  /* bounds of (a, b, c) */
+    double t_r, L;        /* SHAPE: reference time (s) and its log */
+    double w;             /* SHAPE: scale of the log-slope (rate units), 0: none */
+    double v1_lo, v1_hi;  /* SHAPE: the levels the bounds allow */
+    double e_lo, e_hi;    /* SHAPE: the least and largest t_r^b over the exponents */
+    double t[3];          /* RATES: the reference times */
+} hcmc_law;
+
+/* The reference time of a data window [t_min, t_max]: sqrt(t_min t_max). */
+HCMC_API double hcmc_law_reference_time(double t_min, double t_max);
+
+/* SHAPE coordinates. Checks the bounds (finite, lo < hi, a_lo > 0: the
+ * prefactor's log is a coordinate), t_r > 0 and w >= 0. */
+HCMC_API int hcmc_law_init(hcmc_law *m, const double lo[3], const double hi[3],
+                           double t_r, double w, hcmc_error *err);
+/* RATES coordinates for a window ending at t_max. */
+HCMC_API int hcmc_law_init_rates(hcmc_law *m, const double lo[3], const double hi[3],
+                                 double t_max, hcmc_error *err);
+
+/* xi -> theta = (a, b, c). When M is not NULL: M[3 i + j] = d theta_i /
+ * d xi_j, *logdet = log |det M| and dlogdet[3] its gradient in xi. Returns
+ * non-zero when xi has no theta (not finite, or so far out that an interval
+ * rounds to nothing). */
+HCMC_API int hcmc_law_to_theta(const hcmc_law *m, const double xi[3], double theta[3],
+                               double M[9], double *logdet, double dlogdet[3]);
+
+/* theta -> xi for theta strictly inside the bounds; non-zero otherwise. */
+HCMC_API int hcmc_law_from_theta(const hcmc_law *m, const double theta[3], double xi[3]);
+
+/* The log-slope v2 = b a t_r^b of theta at reference time t_r, and its
+ * gradient in theta (may be NULL): what the scale w measures. */
+HCMC_API double hcmc_law_slope(double t_r, const double theta[3], double grad[3]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,365 @@
+/* The coordinates of a rate law (see law.h): three intervals in closed
+ * form, one after the other, and the map xi <-> theta with its Jacobian.
+ *
+ * Everything here runs once per log density evaluation and law: a few
+ * logarithms, exponentials and normal distribution functions, nothing next
+ * to the likelihood of a shard. The ends of each interval carry their
+ * derivatives in the coordinates before it (the level's interval is fixed;
+ * the interval of u moves with v1, that of b with u), because the position
+ * inside an interval moves with its ends, and so does the Jacobian's log
+ * of its length. */
+#include "hcmc/law.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "hcmc/prior.h"
+
+static const double LOG_SQRT_2PI = 0.91893853320467274178;
+static const double SQRT_2PI = 2.50662827463100050242;
+
+double hcmc_law_reference_time(double t_min, double t_max)
+{
+    return sqrt(t_min * t_max);
+}
+
+static int check_bounds(const double lo[3], const double hi[3], hcmc_error *err)
+{
+    static const char *const what[3] = {"prefactor", "exponent", "offset"};
+    for (int k = 0; k < 3; k++)
+        if (!isfinite(lo[k]) || !isfinite(hi[k]) || !(lo[k] < hi[k]))
+            return hcmc_error_set(err, HCMC_EINVAL,
+                                  "rate law: bounds [%g, %g] of the %s are impossible",
+                                  lo[k], hi[k], what[k]);
+    return HCMC_OK;
+}
+
+int hcmc_law_init(hcmc_law *m, const double lo[3], const double hi[3], double t_r,
+                  double w, hcmc_error *err)
+{
+    memset(m, 0, sizeof *m);
+    int rc = check_bounds(lo, hi, err);
+    if (rc)
+        return rc;
+    m->kind = HCMC_LAW_SHAPE;
+    if (!(lo[0] > 0))
+        return hcmc_error_set(err, HCMC_EUNSUPPORTED,
+                              "rate law: the prefactor's lower bound %g is not above 0",
+                              lo[0]);
+    if (!(t_r > 0) || !isfinite(t_r) || !(w >= 0) || !isfinite(w))
+        return hcmc_error_set(err, HCMC_EINVAL,
+                              "rate law: reference time %g, slope scale %g", t_r, w);
+    memcpy(m->lo, lo, sizeof m->lo);
+    memcpy(m->hi, hi, sizeof m->hi);
+    m->t_r = t_r;
+    m->L = log(t_r);
+    m->w = w;
+    /* t_r^b is monotone in b */
+    double e1 = exp(lo[1] * m->L), e2 = exp(hi[1] * m->L);
+    m->e_lo = fmin(e1, e2);
+    m->e_hi = fmax(e1, e2);
+    m->v1_lo = lo[0] * m->e_lo + lo[2];
+    m->v1_hi = hi[0] * m->e_hi + hi[2];
+    if (!isfinite(m->v1_lo) || !isfinite(m->v1_hi) || !(m->e_lo > 0) ||
+        !isfinite(m->e_hi))
+        return hcmc_error_set(err, HCMC_EINVAL,
+                              "rate law: the bounds give levels beyond double range");
+    return HCMC_OK;
+}
+
+/* ---- the intervals -------------------------------------------------------- */
+
+/* An interval and the derivatives of its ends in the coordinate before. */
+typedef struct {
+    double lo, hi, dlo, dhi;
+} span;
+
+/* The u allowed at level v1: e^u = v1 - c in (v1 - c_hi, v1 - c_lo), and
+ * e^u = a t_r^b in (a_lo e_lo, a_hi e_hi) for some b. */
+static bool u_span(const hcmc_law *m, double v1, span *s)
+{
+    double X1 = v1 - m->hi[2], X2 = v1 - m->lo[2];
+    double flo = log(m->lo[0] * m->e_lo), fhi = log(m->hi[0] * m->e_hi);
+    if (!(X2 > 0) || !isfinite(v1))
+        return false;
+    *s = (span){flo, fhi, 0, 0};
+    if (X1 > 0 && log(X1) > flo)
+        *s = (span){log(X1), s->hi, 1 / X1, 0};
+    if (log(X2) < fhi) {
+        s->hi = log(X2);
+        s->dhi = 1 / X2;
+    }
+    return s->lo < s->hi;
+}
+
+/* The b allowed at u: b in (b_lo, b_hi) and a = exp(u - b L) in
+ * (a_lo, a_hi), a linear bound on b where L is not 0. */
+static bool b_span(const hcmc_law *m, double u, span *s)
+{
+    *s = (span){m->lo[1], m->hi[1], 0, 0};
+    double L = m->L;
+    if (L != 0) {
+        double from_hi = (u - log(m->hi[0])) / L, from_lo = (u - log(m->lo[0])) / L;
+        double blo = L > 0 ? from_hi : from_lo, bhi = L > 0 ? from_lo : from_hi;
+        if (blo > s->lo)
+            s->lo = blo, s->dlo = 1 / L;
+        if (bhi < s->hi)
+            s->hi = bhi, s->dhi = 1 / L;
+    }
+    return s->lo < s->hi;
+}
+
+/* The exponent's coordinate at u (law.h): q = k r2 + c0 with its centre c0
+ * (b = 0, or the middle of the span when 0 is near neither end) and scale
+ * k, and their derivatives in u. */
+static void exponent_frame(const hcmc_law *m, double u, const span *B, double *c0,
+                           double *dc0, double *k, double *dk)
+{
+    double dB = B->hi - B->lo, ddB = B->dhi - B->dlo;
+    double f = -B->lo / dB, df = (-B->dlo * dB + B->lo * ddB) / (dB * dB);
+    if (f < 0.05 || f > 0.95) {
+        f = f < 0.05 ? 0.05 : 0.95;
+        df = 0;
+    }
+    *c0 = hcmc_normal_quantile(f);
+    *dc0 = df / exp(-0.5 * *c0 * *c0 - LOG_SQRT_2PI);
+    if (!(m->w > 0)) {
+        *k = 1;
+        *dk = 0;
+        return;
+    }
+    double g = exp(u) * dB / (SQRT_2PI * m->w), dg = g * (1 + ddB / dB);
+    *k = 1 / (1 + g);
+    *dk = -*k * *k * dg;
+}
+
+/* lo + (hi - lo) Phi(r), from the nearer end so that its digits are kept;
+ * *F = Phi(r), *d = d/dr. */
+static double along(double lo, double hi, double r, double *F, double *d)
+{
+    double w = hi - lo;
+    *d = w * exp(-0.5 * r * r - LOG_SQRT_2PI);
+    if (r <= 0) {
+        *F = hcmc_normal_cdf(r);
+        return fmin(lo + w * *F, hi);
+    }
+    double G = hcmc_normal_cdf(-r);
+    *F = 1 - G;
+    return fmax(hi - w * G, lo);
+}
+
+/* The inverse of along for v in (lo, hi). */
+static double along_inverse(double lo, double hi, double v)
+{
+    double w = hi - lo, below = v - lo, above = hi - v;
+    return below <= above ? hcmc_normal_quantile(below / w)
+                          : -hcmc_normal_quantile(above / w);
+}
+
+/* ---- the map ---------------------------------------------------------------- */
+
+static int shape_to_theta(const hcmc_law *m, const double xi[3], double theta[3],
+                          double M[9], double *logdet, double dlogdet[3])
+{
+    double r1 = xi[0], r2 = xi[1], s = xi[2];
+    if (!isfinite(r1) || !isfinite(r2) || !isfinite(s))
+        return -1;
+    double F1, Fs, Fq, dv1, dus, dbq, c0, dc0, k, dk;
+    span U, B;
+    double v1 = along(m->v1_lo, m->v1_hi, r1, &F1, &dv1);
+    if (!u_span(m, v1, &U))
+        return -1;
+    double u = along(U.lo, U.hi, s, &Fs, &dus);
+    if (!b_span(m, u, &B))
+        return -1;
+    exponent_frame(m, u, &B, &c0, &dc0, &k, &dk);
+    double q = k * r2 + c0;
+    double b = along(B.lo, B.hi, q, &Fq, &dbq);
+    double eu = exp(u), a = exp(u - b * m->L), c = v1 - eu;
+    /* rounding may put a value a few ulps outside its bounds */
+    theta[0] = fmin(fmax(a, m->lo[0]), m->hi[0]);
+    theta[1] = fmin(fmax(b, m->lo[1]), m->hi[1]);
+    theta[2] = fmin(fmax(c, m->lo[2]), m->hi[2]);
+    if (!M)
+        return 0;
+    const double L = m->L;
+    /* D = d(v1, u, b) / d(r1, r2, s): u moves with v1 (its ends), b with u
+     * (its ends, centre and scale) */
+    double u1 = U.dlo + Fs * (U.dhi - U.dlo);                       /* du/dv1 */
+    double bu = B.dlo + Fq * (B.dhi - B.dlo) + dbq * (dk * r2 + dc0); /* db/du */
+    double D[9] = {dv1, 0, 0, u1 * dv1, 0, dus, bu * u1 * dv1, dbq * k, bu * dus};
+    /* P = d(a, b, c) / d(v1, u, b); M = P D */
+    double P[9] = {0, a, -L * a, 0, 0, 1, 1, -eu, 0};
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            M[3 * i + j] =
+                P[3 * i] * D[j] + P[3 * i + 1] * D[3 + j] + P[3 * i + 2] * D[6 + j];
+    /* log |det| = log V1 + log U(v1) + log dB(u) + log k(u) + (u - b L)
+     *             - (r1^2 + s^2 + q^2) / 2 - 3 log sqrt(2 pi) */
+    double dB = B.hi - B.lo;
+    *logdet = log(m->v1_hi - m->v1_lo) + log(U.hi - U.lo) + log(dB) + log(k) + u - b * L -
+              0.5 * (r1 * r1 + s * s + q * q) - 3 * LOG_SQRT_2PI;
+    double gv1 = (U.dhi - U.dlo) / (U.hi - U.lo);                        /* in v1 */
+    double gu = (B.dhi - B.dlo) / dB + dk / k + 1 - q * (dk * r2 + dc0); /* in u */
+    for (int j = 0; j < 3; j++)
+        dlogdet[j] = gv1 * D[j] + gu * D[3 + j] - L * D[6 + j];
+    dlogdet[0] -= r1;
+    dlogdet[1] -= q * k;
+    dlogdet[2] -= s;
+    return 0;
+}
+
+static int shape_from_theta(const hcmc_law *m, const double theta[3], double xi[3])
+{
+    double a = theta[0], b = theta[1], c = theta[2];
+    double u = log(a) + b * m->L, v1 = exp(u) + c, c0, dc0, k, dk;
+    span U, B;
+    if (!(v1 > m->v1_lo && v1 < m->v1_hi) || !u_span(m, v1, &U) || !(u > U.lo && u < U.hi) ||
+        !b_span(m, u, &B) || !(b > B.lo && b < B.hi))
+        return -1;
+    exponent_frame(m, u, &B, &c0, &dc0, &k, &dk);
+    xi[0] = along_inverse(m->v1_lo, m->v1_hi, v1);
+    xi[1] = (along_inverse(B.lo, B.hi, b) - c0) / k;
+    xi[2] = along_inverse(U.lo, U.hi, u);
+    return isfinite(xi[0]) && isfinite(xi[1]) && isfinite(xi[2]) ? 0 : -1;
+}
+
+double hcmc_law_slope(double t_r, const double theta[3], double grad[3])
+{
+    double L = log(t_r), e = exp(theta[1] * L), ap = theta[0] * e;
+    if (grad) {
+        grad[0] = theta[1] * e;
+        grad[1] = ap * (1 + theta[1] * L);
+        grad[2] = 0;
+    }
+    return theta[1] * ap;
+}
+
+/* ---- reference rates -------------------------------------------------------- */
+
+int hcmc_law_init_rates(hcmc_law *m, const double lo[3], const double hi[3], double t_max,
+                        hcmc_error *err)
+{
+    memset(m, 0, sizeof *m);
+    int rc = check_bounds(lo, hi, err);
+    if (rc)
+        return rc;
+    if (!(t_max > 0) || !isfinite(t_max))
+        return hcmc_error_set(err, HCMC_EINVAL, "rate law: last frame time %g", t_max);
+    memcpy(m->lo, lo, sizeof m->lo);
+    memcpy(m->hi, hi, sizeof m->hi);
+    m->kind = HCMC_LAW_RATES;
+    m->t[0] = t_max / 16;
+    m->t[1] = t_max / 4;
+    m->t[2] = t_max;
+    return HCMC_OK;
+}
+
+/* 3 x 3 inverse by cofactors; non-zero when singular. */
+static int inv3(const double *A, double *B)
+{
+    double c00 = A[4] * A[8] - A[5] * A[7], c01 = A[5] * A[6] - A[3] * A[8],
+           c02 = A[3] * A[7] - A[4] * A[6];
+    double det = A[0] * c00 + A[1] * c01 + A[2] * c02;
+    if (!(fabs(det) > 0) || !isfinite(det))
+        return -1;
+    B[0] = c00 / det;
+    B[1] = (A[2] * A[7] - A[1] * A[8]) / det;
+    B[2] = (A[1] * A[5] - A[2] * A[4]) / det;
+    B[3] = c01 / det;
+    B[4] = (A[0] * A[8] - A[2] * A[6]) / det;
+    B[5] = (A[2] * A[3] - A[0] * A[5]) / det;
+    B[6] = c02 / det;
+    B[7] = (A[1] * A[6] - A[0] * A[7]) / det;
+    B[8] = (A[0] * A[4] - A[1] * A[3]) / det;
+    return 0;
+}
+
+static double det3(const double *A)
+{
+    return A[0] * (A[4] * A[8] - A[5] * A[7]) - A[1] * (A[3] * A[8] - A[5] * A[6]) +
+           A[2] * (A[3] * A[7] - A[4] * A[6]);
+}
+
+/* xi = log f at the three reference times, geometric with ratio 4: the
+ * exponent from the ratio of the rates' differences, 4^b, then a and c
+ * linearly. With J_k = a u_k + c, u_k = t_k^b, L_k = ln t_k:
+ *   A = d xi / d theta, rows (u_k, a u_k L_k, 1) / J_k,
+ *   log |det A| = log |a| + log |D(b)| - sum log J_k, D(b) = det(u_k, u_k L_k,
+ *   1) and D'(b) = det(u_k, u_k L_k^2, 1);
+ * M = A^-1, log |det M| = -log |det A|, and its gradient in xi is A^-T
+ * times its gradient in theta. */
+static int rates_to_theta(const hcmc_law *m, const double xi[3], double theta[3],
+                          double M[9], double *logdet, double dlogdet[3])
+{
+    if (!isfinite(xi[0]) || !isfinite(xi[1]) || !isfinite(xi[2]))
+        return -1;
+    double v1 = exp(xi[0]), v2 = exp(xi[1]), v3 = exp(xi[2]);
+    double d1 = v2 - v1, d2 = v3 - v2;
+    /* a constant law (ratio 1) has no exponent */
+    if (!(d1 != 0 && d2 / d1 > 0 && d2 != d1))
+        return -1;
+    double b = log(d2 / d1) / log(4.0), u1 = pow(m->t[0], b);
+    double a = d1 * d1 / (u1 * (d2 - d1)); /* d1 / (u1 (4^b - 1)) */
+    double c = v1 - a * u1;
+    double th[3] = {a, b, c};
+    for (int k = 0; k < 3; k++)
+        if (!(th[k] > m->lo[k] && th[k] < m->hi[k]))
+            return -1;
+    memcpy(theta, th, sizeof th);
+    if (!M)
+        return 0;
+    double A[9], D1[9], D2[9], g[3] = {0, 0, 0};
+    for (int k = 0; k < 3; k++) {
+        double u = pow(m->t[k], b), L = log(m->t[k]), J = a * u + c;
+        A[3 * k] = u / J;
+        A[3 * k + 1] = a * u * L / J;
+        A[3 * k + 2] = 1 / J;
+        D1[3 * k] = D2[3 * k] = u;
+        D1[3 * k + 1] = u * L;
+        D2[3 * k + 1] = u * L * L;
+        D1[3 * k + 2] = D2[3 * k + 2] = 1;
+        g[0] += u / J; /* d sum log J_k / d theta */
+        g[1] += a * u * L / J;
+        g[2] += 1 / J;
+    }
+    double D = det3(D1);
+    if (!(fabs(D) > 0) || inv3(A, M))
+        return -1;
+    *logdet = -log(fabs(a)) - log(fabs(D));
+    for (int k = 0; k < 3; k++)
+        *logdet += xi[k]; /* + sum log J_k */
+    double gt[3] = {-1 / a + g[0], -det3(D2) / D + g[1], g[2]};
+    for (int j = 0; j < 3; j++)
+        dlogdet[j] = M[j] * gt[0] + M[3 + j] * gt[1] + M[6 + j] * gt[2];
+    return 0;
+}
+
+static int rates_from_theta(const hcmc_law *m, const double theta[3], double xi[3])
+{
+    for (int k = 0; k < 3; k++) {
+        double v = theta[0] * pow(m->t[k], theta[1]) + theta[2];
+        if (!(v > 0) || !isfinite(v))
+            return -1;
+        xi[k] = log(v);
+    }
+    return 0;
+}
+
+/* ---- either kind ------------------------------------------------------------ */
+
+int hcmc_law_to_theta(const hcmc_law *m, const double xi[3], double theta[3],
+                      double M[9], double *logdet, double dlogdet[3])
+{
+    return m->kind == HCMC_LAW_RATES ? rates_to_theta(m, xi, theta, M, logdet, dlogdet)
+                                     : shape_to_theta(m, xi, theta, M, logdet, dlogdet);
+}
+
+int hcmc_law_from_theta(const hcmc_law *m, const double theta[3], double xi[3])
+{
+    for (int k = 0; k < 3; k++)
+        if (!(theta[k] > m->lo[k] && theta[k] < m->hi[k]))
+            return -1;
+    return m->kind == HCMC_LAW_RATES ? rates_from_theta(m, theta, xi)
+                                     : shape_from_theta(m, theta, xi);
+}
