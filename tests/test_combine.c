@@ -276,6 +276,55 @@ static void test_two_truths(void **state)
     free(store);
 }
 
+/* A shard whose posterior runs far along a direction its data leave open
+ * (CMC shards at alpha near 0: D_offset -1e4 +- 9e3 where the others have
+ * 400 +- 1.6e3) has a far mean and an sd to match. One of 8 like shards is
+ * widened 40-fold about its mean in coordinate 0 and moved by 20 of its
+ * former sds (half its new sd): neither an outlier nor heterogeneity, by
+ * default settings. Moved by 10 of its new sds instead, it is both. */
+static void test_wide_shard(void **state)
+{
+    (void)state;
+    static data dd;
+    make_data(&dd, 1);
+    double *store;
+    hcmc_shard_draws *sh = make_shards(&dd, 8, &store);
+    double *z = (double *)sh[5].z, m = 0, v = 0, n = (double)(CH * DR);
+    for (size_t g = 0; g < CH * DR; g++)
+        m += z[g * D] / n;
+    for (size_t g = 0; g < CH * DR; g++)
+        v += (z[g * D] - m) * (z[g * D] - m) / n;
+    for (size_t g = 0; g < CH * DR; g++)
+        z[g * D] = m + 40 * (z[g * D] - m) + 20 * sqrt(v);
+    hcmc_combine_settings s;
+    hcmc_combine_settings_defaults(&s);
+    s.nphys = D;
+    hcmc_combine_result *r;
+    hcmc_error e;
+    if (hcmc_combine(sh, 8, &s, &r, &e))
+        fail_msg("%s", e.msg);
+    assert_int_equal(r->status[5], HCMC_SHARD_KEPT);
+    assert_true(r->cv[0] < 1.0);
+    hcmc_combine_result_free(r);
+    for (size_t g = 0; g < CH * DR; g++)
+        z[g * D] += (400 - 20) * sqrt(v);
+    s.heterogeneity_abort = false;
+    s.min_success_rate = 0.5;
+    hcmc_log_set_level(HCMC_LOG_ERROR);
+    assert_int_equal(hcmc_combine(sh, 8, &s, &r, &e), 0);
+    hcmc_log_set_level(HCMC_LOG_INFO);
+    assert_int_equal(r->status[5], HCMC_SHARD_OUTLIER);
+    hcmc_combine_result_free(r);
+    s.method = HCMC_COMBINE_CONSENSUS; /* keeps it: the shards disagree */
+    hcmc_log_set_level(HCMC_LOG_ERROR);
+    assert_int_equal(hcmc_combine(sh, 8, &s, &r, &e), 0);
+    hcmc_log_set_level(HCMC_LOG_INFO);
+    assert_true(r->heterogeneous);
+    hcmc_combine_result_free(r);
+    free(sh);
+    free(store);
+}
+
 /* Shards whose targets share a base: the prior N(0, tau2 I) enters every
  * shard whole (as the standard normal base of the bounded coordinates
  * does in hcmc's targets), and the third coordinate's data are weak (x
@@ -308,7 +357,8 @@ static void test_base(void **state)
         sh[k] = (hcmc_shard_draws){.chains = CH, .draws = DR, .dim = D, .z = z};
     }
     const double base[D] = {0.25, 0.25, 0.25};
-    const hcmc_combine_method methods[2] = {HCMC_COMBINE_CONSENSUS, HCMC_COMBINE_GAUSSIAN};
+    const hcmc_combine_method methods[2] = {HCMC_COMBINE_CONSENSUS,
+                                            HCMC_COMBINE_GAUSSIAN};
     for (int m = 0; m < 2; m++) {
         hcmc_combine_settings s;
         hcmc_combine_settings_defaults(&s);
@@ -344,9 +394,8 @@ static void test_base(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conjugate),
-        cmocka_unit_test(test_gates),
-        cmocka_unit_test(test_two_truths),
+        cmocka_unit_test(test_conjugate),  cmocka_unit_test(test_gates),
+        cmocka_unit_test(test_two_truths), cmocka_unit_test(test_wide_shard),
         cmocka_unit_test(test_base),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -170,9 +170,13 @@ static void drop_outliers(hcmc_combine_result *r, const moments *M, size_t K,
         mad = fmax(mad, 0.6745 * hcmc_quantile_inplace(buf, n, 0.5));
         if (!(mad > 0))
             continue;
+        /* nor is a mean within its own posterior's sd of the median: a
+         * shard whose posterior runs far along a direction the data leave
+         * open has a mean far off and an sd to match */
         for (size_t k = 0; k < K; k++)
             if (r->status[k] == HCMC_SHARD_KEPT && !flag[k] &&
-                0.6745 * fabs(M[k].tmean[j] - med) / mad > 3.5) {
+                0.6745 * fabs(M[k].tmean[j] - med) / fmax(mad, 0.6745 * M[k].tsd[j]) >
+                    3.5) {
                 flag[k] = (int)j + 1;
                 n_out++;
             }
@@ -193,7 +197,8 @@ static void drop_outliers(hcmc_combine_result *r, const moments *M, size_t K,
  * about their mean by T = L_A^-T L_C^-1 (below), which gives A^-1 and
  * keeps the draws' chain structure. Sw: sum_k W_k; A: the Cholesky factor
  * of A (lower, column-major). */
-static int rescale_draws(double *x, size_t G, size_t d, const double *Sw, const double *A)
+static int rescale_draws(double *x, size_t G, size_t d, const double *Sw,
+                         const double *A)
 {
     double *C = malloc(d * d * sizeof(double));
     double *mu = calloc(d, sizeof(double)), *t = malloc(d * sizeof(double));
@@ -202,17 +207,17 @@ static int rescale_draws(double *x, size_t G, size_t d, const double *Sw, const 
         goto out;
     /* C = A^-1 Sw A^-1 (column-major; A^-1 from the factor) */
     memcpy(C, Sw, d * d * sizeof(double));
-    LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (lapack_int)d, (lapack_int)d, A, (lapack_int)d,
-                   C, (lapack_int)d); /* A^-1 Sw */
-    for (size_t a = 0; a < d; a++)   /* transpose in place: (A^-1 Sw)^T = Sw A^-1 */
+    LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (lapack_int)d, (lapack_int)d, A,
+                   (lapack_int)d, C, (lapack_int)d); /* A^-1 Sw */
+    for (size_t a = 0; a < d; a++) /* transpose in place: (A^-1 Sw)^T = Sw A^-1 */
         for (size_t b = 0; b < a; b++) {
             double v = C[a * d + b];
             C[a * d + b] = C[b * d + a];
             C[b * d + a] = v;
         }
-    LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (lapack_int)d, (lapack_int)d, A, (lapack_int)d,
-                   C, (lapack_int)d); /* A^-1 Sw A^-1 */
-    for (size_t a = 0; a < d; a++)    /* symmetric to rounding */
+    LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (lapack_int)d, (lapack_int)d, A,
+                   (lapack_int)d, C, (lapack_int)d); /* A^-1 Sw A^-1 */
+    for (size_t a = 0; a < d; a++)                   /* symmetric to rounding */
         for (size_t b = 0; b < a; b++)
             C[b * d + a] = C[a * d + b] = 0.5 * (C[a * d + b] + C[b * d + a]);
     if ((rc = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, C, (lapack_int)d)))
@@ -226,10 +231,10 @@ static int rescale_draws(double *x, size_t G, size_t d, const double *Sw, const 
         double *y = x + g * d;
         for (size_t a = 0; a < d; a++)
             t[a] = y[a] - mu[a];
-        LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'L', 'N', 'N', (lapack_int)d, 1, C, (lapack_int)d,
-                       t, (lapack_int)d);
-        LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'L', 'T', 'N', (lapack_int)d, 1, A, (lapack_int)d,
-                       t, (lapack_int)d);
+        LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'L', 'N', 'N', (lapack_int)d, 1, C,
+                       (lapack_int)d, t, (lapack_int)d);
+        LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'L', 'T', 'N', (lapack_int)d, 1, A,
+                       (lapack_int)d, t, (lapack_int)d);
         for (size_t a = 0; a < d; a++)
             y[a] = mu[a] + t[a];
     }
@@ -240,8 +245,9 @@ out:
     return rc;
 }
 
-int hcmc_combine(const hcmc_shard_draws *shards, size_t K, const hcmc_combine_settings *s,
-                 hcmc_combine_result **out, hcmc_error *err)
+int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
+                 const hcmc_combine_settings *s, hcmc_combine_result **out,
+                 hcmc_error *err)
 {
     hcmc__blas_one_thread();
     *out = NULL;
@@ -355,17 +361,20 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K, const hcmc_combine_se
                 var += (M[k].tmean[j] - mu) * (M[k].tmean[j] - mu);
         double sd = n > 1 ? sqrt(var / (double)(n - 1)) : 0.0;
         double floor = s->bounds ? 0.01 * (s->bounds[j][1] - s->bounds[j][0]) : 0.0;
-        /* When the shards agree, their means scatter with about a shard's
-         * own posterior sd s: sd(means)^2 ~ s^2 chi2(n-1) / (n-1). The
-         * noise floor is that at its 99.9 % quantile (Wilson-Hilferty), so
-         * agreeing shards stay below CV 1 but for 1 run in 1000. */
-        size_t m = 0;
+        /* When the shards agree, shard k's mean scatters with about its
+         * own posterior sd s_k: sd(means)^2 ~ s^2 chi2(n-1) / (n-1), s^2
+         * the mean of the s_k^2 (not their median: one shard whose
+         * posterior runs far along a direction the data leave open has a
+         * far mean and an sd to match). The noise floor is that at its
+         * 99.9 % quantile (Wilson-Hilferty), so agreeing shards stay below
+         * CV 1 but for 1 run in 1000. */
+        double s2 = 0;
         for (size_t k = 0; k < K; k++)
             if (r->status[k] == HCMC_SHARD_KEPT)
-                buf[m++] = M[k].tsd[j];
+                s2 += M[k].tsd[j] * M[k].tsd[j] / (double)n;
         double nu = n > 1 ? (double)(n - 1) : 1.0, a = 2.0 / (9.0 * nu);
         double q = 1.0 - a + 3.0902 * sqrt(a), chi_ratio = q * q * q; /* chi2 / nu */
-        double noise = hcmc_quantile_inplace(buf, m, 0.5) * sqrt(chi_ratio);
+        double noise = sqrt(s2 * chi_ratio);
         double den = fmax(fmax(fabs(mu), floor), noise);
         r->cv[j] = den > 0 ? sd / den : 0.0;
         if (r->cv[j] > s->max_parameter_cv) {
@@ -435,10 +444,11 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K, const hcmc_combine_se
             based = based || (nk > 1 && s->base_precision[a] != 0);
         }
         if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, A, (lapack_int)d)) {
-            rc = hcmc_error_set(err, HCMC_ENUMERIC,
-                                "combine: the summed shard precisions%s are not positive "
-                                "definite",
-                                based ? ", less the bases of the shards' targets," : "");
+            rc = hcmc_error_set(
+                err, HCMC_ENUMERIC,
+                "combine: the summed shard precisions%s are not positive "
+                "definite",
+                based ? ", less the bases of the shards' targets," : "");
             break;
         }
         if (s->method != HCMC_COMBINE_GAUSSIAN) {

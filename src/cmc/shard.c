@@ -93,14 +93,15 @@ static void warn_flat_laws(const hcmc_problem *p)
             continue;
         double sd, a = start_value_sd(p, p->full, (size_t)se, &sd);
         if (fabs(a) < 3 * sd)
-            hcmc_log(HCMC_LOG_WARN,
-                     "%s: %s = %.3g is within 3 sd (%.2g) of 0 on all points: %s and %s "
-                     "are then told apart only weakly (at 0 only their sum counts) and "
-                     "the posterior is a long ridge; for a steady rate fix the exponent "
-                     "and one of them (--fix %s=0 --fix %s=0)",
-                     rate[b], hcmc_phys_name(3 * b + 1), a, sd, hcmc_phys_name(3 * b),
-                     hcmc_phys_name(3 * b + 2), hcmc_phys_name(3 * b + 1),
-                     hcmc_phys_name(3 * b + 2));
+            hcmc_log(
+                HCMC_LOG_WARN,
+                "%s: %s = %.3g is within 3 sd (%.2g) of 0 on all points: %s and %s "
+                "are then told apart only weakly (at 0 only their sum counts) and "
+                "the posterior is a long ridge; for a steady rate fix the exponent "
+                "and one of them (--fix %s=0 --fix %s=0)",
+                rate[b], hcmc_phys_name(3 * b + 1), a, sd, hcmc_phys_name(3 * b),
+                hcmc_phys_name(3 * b + 2), hcmc_phys_name(3 * b + 1),
+                hcmc_phys_name(3 * b + 2));
     }
 }
 
@@ -125,9 +126,16 @@ static bool choose_laws(hcmc_problem *p, const double *theta, const double *C)
             continue;
         const double *th = theta + s0, *Cb = C + (size_t)s0 * nb + (size_t)s0;
         /* sd of g . theta over the block */
-        double g[3], sd_b = sqrt(Cb[nb + 1]);
+        double g[3], sd_b = sqrt(Cb[nb + 1]), margin = INFINITY;
         bool rates = isfinite(sd_b) && fabs(th[1]) > 3 * rk * sd_b;
-        for (int i = 0; rates && i < 3; i++) {
+        /* rates coordinates have walls where the bounds cut: not for a law
+         * whose fit lies near one */
+        for (int i = 0; i < 3; i++) {
+            double lo, hi, sd = rk * sqrt(Cb[(size_t)i * (nb + 1)]);
+            hcmc_target_bounds(p->full, (size_t)s0 + (size_t)i, &lo, &hi);
+            rates = rates && th[i] - lo > 3 * sd && hi - th[i] > 3 * sd;
+        }
+        for (int i = 0; i < 3; i++) {
             double t = t_max / (i == 0 ? 16 : i == 1 ? 4 : 1), u = pow(t, th[1]), v = 0;
             g[0] = u;
             g[1] = th[0] * u * log(t);
@@ -135,8 +143,9 @@ static bool choose_laws(hcmc_problem *p, const double *theta, const double *C)
             for (int a = 0; a < 3; a++)
                 for (int b = 0; b < 3; b++)
                     v += g[a] * Cb[(size_t)a * nb + (size_t)b] * g[b];
-            rates = th[0] * u + th[2] > 4 * rk * sqrt(v);
+            margin = fmin(margin, (th[0] * u + th[2]) / (rk * sqrt(v)));
         }
+        rates = rates && margin > 4;
         double w = 0;
         if (!rates) {
             hcmc_law_slope(t_r, th, g);
@@ -146,7 +155,13 @@ static bool choose_laws(hcmc_problem *p, const double *theta, const double *C)
             w = isfinite(w) && w > 0 ? rk * sqrt(w) : 0;
         }
         hcmc_law_kind kind = rates ? HCMC_LAW_RATES : HCMC_LAW_SHAPE;
-        changed = changed || kind != p->spec.law_kind[l] || w != p->spec.law_slope_scale[l];
+        hcmc_log(
+            HCMC_LOG_DEBUG,
+            "rate law %zu: exponent %.3g is %.1f shard sd from 0, the least reference "
+            "rate %.1f shard sd above 0: %s coordinates (slope scale %.3g)",
+            l, th[1], fabs(th[1]) / (rk * sd_b), margin, rates ? "rates" : "shape", w);
+        changed =
+            changed || kind != p->spec.law_kind[l] || w != p->spec.law_slope_scale[l];
         p->spec.law_kind[l] = kind;
         p->spec.law_slope_scale[l] = w;
     }
@@ -220,7 +235,8 @@ int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_
     }
     /* the fit, then each law's coordinates from it (choose_laws), then the
      * mode in those coordinates */
-    double *theta = malloc(d * (d + 1) * sizeof(double)), *cth = theta ? theta + d : NULL;
+    double *theta = malloc(d * (d + 1) * sizeof(double)),
+           *cth = theta ? theta + d : NULL;
     if (!theta) {
         rc = hcmc_error_set(err, HCMC_ENOMEM, "problem: out of memory");
         goto fail;
@@ -269,8 +285,8 @@ static void diagnose(hcmc_shard_result *r)
     }
 }
 
-static int sample(const hcmc_problem *p, const hcmc_target *t, const hcmc_nuts_settings *s,
-                  hcmc_nuts_result **out, hcmc_error *e)
+static int sample(const hcmc_problem *p, const hcmc_target *t,
+                  const hcmc_nuts_settings *s, hcmc_nuts_result **out, hcmc_error *e)
 {
     hcmc_density dz = hcmc_density_from_target(t);
     return hcmc_nuts_run(&dz, s, p->z0, p->cov0, out, e);
@@ -560,8 +576,8 @@ const double *hcmc__problem_start(const hcmc_problem *p, const double **cov0)
 }
 
 int hcmc__problem_from_parts(const hcmc_target_spec *spec, const hcmc_points *pts,
-                             size_t dim, const double *z0, const double *cov0, bool full,
-                             hcmc_problem **out, hcmc_error *err)
+                             size_t dim, const double *z0, const double *cov0,
+                             bool full, hcmc_problem **out, hcmc_error *err)
 {
     *out = NULL;
     hcmc_problem *p = calloc(1, sizeof *p);
@@ -591,8 +607,8 @@ int hcmc__problem_from_parts(const hcmc_target_spec *spec, const hcmc_points *pt
         int rc = hcmc_target_new(&p->spec, pts, &p->full, err);
         if (!rc && hcmc_target_dim(p->full) != dim)
             rc = hcmc_error_set(err, HCMC_EFORMAT,
-                                "problem: %zu coordinates given, the target has %zu", dim,
-                                hcmc_target_dim(p->full));
+                                "problem: %zu coordinates given, the target has %zu",
+                                dim, hcmc_target_dim(p->full));
         if (rc) {
             hcmc_problem_free(p);
             return rc;

@@ -49,8 +49,8 @@ static int lm_residuals(lm_problem *P, const double *z, double *r, double *J)
         return rc;
     double dth[64];
     for (size_t k = 0; k < P->nb; k++)
-        hcmc_bounded_from_real(P->lc.bounds[k][0], P->lc.bounds[k][1], z[k], &dth[k], NULL,
-                               NULL);
+        hcmc_bounded_from_real(P->lc.bounds[k][0], P->lc.bounds[k][1], z[k], &dth[k],
+                               NULL, NULL);
     for (size_t p = 0; p < P->pts->n; p++)
         for (size_t k = 0; k < P->nb; k++)
             J[p * P->nb + k] *= dth[k];
@@ -227,11 +227,11 @@ typedef struct {
     hcmc_target_ws *ws;
     const hcmc_points *sub; /* the subsample of the fit */
     size_t dim, nb, n_full;
-    double w;         /* likelihood weight */
-    double *g, *gp;   /* [dim] gradients */
-    double *J;        /* [m][nb] */
-    double *r;        /* [m] */
-    double *H, *A;    /* [dim][dim] */
+    double w;       /* likelihood weight */
+    double *g, *gp; /* [dim] gradients */
+    double *J;      /* [m][nb] */
+    double *r;      /* [m] */
+    double *H, *A;  /* [dim][dim] */
 } mode_problem;
 
 /* The untempered log posterior f at z and, when g is not NULL, its
@@ -279,12 +279,21 @@ static int curvature(mode_problem *Q, const double *z)
     double zz[64 + 1], lp;
     memcpy(zz, z, d * sizeof(double));
     for (size_t k = 0; k < d; k++) {
+        /* a step that leaves the coordinates' domain (a mode near a wall
+         * of rates coordinates, law.h) is halved until it does not */
         double h = 1e-5 * fmax(1, fabs(z[k]));
-        zz[k] = z[k] + h;
-        if ((rc = hcmc_target_eval_prior(Q->t, Q->ws, zz, &lp, Q->g)))
-            return rc;
-        zz[k] = z[k] - h;
-        if ((rc = hcmc_target_eval_prior(Q->t, Q->ws, zz, &lp, Q->gp)))
+        for (int tries = 0;; tries++) {
+            zz[k] = z[k] + h;
+            rc = hcmc_target_eval_prior(Q->t, Q->ws, zz, &lp, Q->g);
+            if (!rc) {
+                zz[k] = z[k] - h;
+                rc = hcmc_target_eval_prior(Q->t, Q->ws, zz, &lp, Q->gp);
+            }
+            if (rc != HCMC_TARGET_OUTSIDE || tries == 30)
+                break;
+            h /= 2;
+        }
+        if (rc)
             return rc;
         zz[k] = z[k];
         for (size_t a = 0; a < d; a++) /* column k of minus the Hessian, halved */
@@ -320,8 +329,9 @@ static int damped_chol(mode_problem *Q, double lambda)
     for (size_t a = 0; a < d; a++)
         if (!(Q->A[a * d + a] > 0) || !isfinite(Q->A[a * d + a]))
             return -1;
-    return LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, Q->A, (lapack_int)d) ? -1
-                                                                                    : 0;
+    return LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, Q->A, (lapack_int)d)
+               ? -1
+               : 0;
 }
 
 /* x = A^-1 b with A's Cholesky factor in Q->A. */
@@ -459,11 +469,12 @@ static int subsample(const hcmc_target *t, size_t max_points, hcmc_points *sub,
  * on its bounds), so that a direction the data leave open gets the
  * prior's width rather than none. NaN where the precision is not
  * positive definite. */
-static void fit_cov_theta(const hcmc_target *t, const double *J, size_t m, size_t n_full,
-                          double sigma, double *cov)
+static void fit_cov_theta(const hcmc_target *t, const double *J, size_t m,
+                          size_t n_full, double sigma, double *cov)
 {
     size_t nb = hcmc_target_dim(t) - 1;
-    double s[64], f = hcmc_target_weight(t) * (double)n_full / ((double)m * sigma * sigma);
+    double s[64],
+        f = hcmc_target_weight(t) * (double)n_full / ((double)m * sigma * sigma);
     memset(cov, 0, nb * nb * sizeof(double));
     for (size_t p = 0; p < m; p++)
         for (size_t a = 0; a < nb; a++)
@@ -478,9 +489,10 @@ static void fit_cov_theta(const hcmc_target *t, const double *J, size_t m, size_
     for (size_t a = 0; a < nb; a++) /* equilibrated: parameter units do not matter */
         for (size_t b = 0; b <= a; b++)
             cov[a * nb + b] *= s[a] * s[b];
-    bool ok = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, cov, (lapack_int)nb) ==
-                  0 &&
-              LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, cov, (lapack_int)nb) == 0;
+    bool ok =
+        LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, cov, (lapack_int)nb) ==
+            0 &&
+        LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, cov, (lapack_int)nb) == 0;
     for (size_t a = 0; a < nb; a++)
         for (size_t b = 0; b <= a; b++) {
             double v = ok ? cov[a * nb + b] * s[a] * s[b] : NAN;
@@ -633,10 +645,18 @@ int hcmc_warm_mode(const hcmc_target *t, const double *theta, size_t max_points,
                             "warm start: the fit has no sampling coordinates");
         goto out;
     }
-    mode_problem Q = {.t = t, .ws = ws, .sub = pts, .dim = dim, .nb = nb,
-                      .n_full = hcmc_target_points(t)->n, .w = hcmc_target_weight(t),
-                      .g = work, .gp = work + dim, .r = work + 2 * dim,
-                      .J = work + 2 * dim + m, .H = work + 2 * dim + m + m * nb,
+    mode_problem Q = {.t = t,
+                      .ws = ws,
+                      .sub = pts,
+                      .dim = dim,
+                      .nb = nb,
+                      .n_full = hcmc_target_points(t)->n,
+                      .w = hcmc_target_weight(t),
+                      .g = work,
+                      .gp = work + dim,
+                      .r = work + 2 * dim,
+                      .J = work + 2 * dim + m,
+                      .H = work + 2 * dim + m + m * nb,
                       .A = work + 2 * dim + m + m * nb + dim * dim};
     if ((rc = find_mode(&Q, z)) || (cov && (rc = laplace_cov(&Q, z, cov))))
         rc = hcmc_error_set(err, rc,

@@ -1,0 +1,216 @@
+#!/usr/bin/python3
+"""The validation catalogue (make validate): simulated APS files of the cases
+a physicist fits first, analysed with homodyne's default bounds and
+hcmc's default settings, by one NUTS run on all points and by consensus
+Monte Carlo with K shards. Usage: validate.py HCMC WORKDIR [CASE ...].
+
+For each case both analyses must show R-hat <= 1.01 and bulk and tail
+ESS >= 400 for every parameter, and every true value within 4 posterior
+sd; CMC must lie within the accuracy bar of the one run (every mean
+within 0.2 sd, every sd within 10 %: tests/check_accuracy.py says why
+that is well above the Monte Carlo error). Prints a table and one BENCH
+line per figure; exit status 1 when a case fails."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+# MODEL.md section 4: homodyne's default bounds
+DEFAULT_BOUNDS = {
+    "D0": (100, 1e5), "alpha": (-2, 2), "D_offset": (-1e5, 1e5),
+    "gamma_dot_t0": (1e-6, 0.5), "beta": (-2, 2), "gamma_dot_t_offset": (-0.1, 0.1),
+    "phi0": (-10, 10)}
+STATIC = ["D0", "alpha", "D_offset"]
+LAMINAR = STATIC + ["gamma_dot_t0", "beta", "gamma_dot_t_offset", "phi0"]
+# hcmc simulate's defaults
+DEFAULT_TRUTH = {"D0": 2e4, "alpha": -0.5, "D_offset": 100, "gamma_dot_t0": 2e-4,
+                 "beta": -0.3, "gamma_dot_t_offset": 1e-5, "phi0": 4}
+# the priors of homodyne's laminar_flow template (types, centres, widths,
+# bounds), for the case that uses them
+TEMPLATE_PRIORS = {
+    "D0": ("TruncatedNormal", 1, 1e6, 1000, 1000),
+    "alpha": ("Normal", -10, 10, -1.2, 0.3),
+    "D_offset": ("Normal", -1e5, 1e5, 0, 200),
+    "gamma_dot_t0": ("TruncatedNormal", 1e-5, 1, 1, 10),
+    "beta": ("Normal", -10, 10, 0, 0.5),
+    "gamma_dot_t_offset": ("TruncatedNormal", -1, 1, 0, 1),
+    "phi0": ("Normal", -30, 30, 0, 45)}
+
+
+def case(name, mode="laminar_flow", frames=150, angles="-30,10,60", noise=0.02, seed=1,
+         priors="uniform", shards=4, one_run=True, **params):
+    return dict(name=name, mode=mode, frames=frames, angles=angles, noise=noise,
+                seed=seed, priors=priors, shards=shards, one_run=one_run, params=params)
+
+
+CASES = [
+    case("static", mode="static", frames=160, seed=11),
+    case("brownian", mode="static", frames=160, seed=12, alpha=0.02),
+    case("laminar", seed=13),
+    case("steady_shear", frames=120, angles="-40,-15,10,35,60", seed=14, alpha=-0.3,
+         beta=0, gamma_dot_t_offset=0),
+    case("brownian_steady", frames=120, angles="-40,-15,10,35,60", seed=15, alpha=0.01,
+         beta=0, gamma_dot_t_offset=0),
+    case("frames40", frames=40, angles="-40,-15,10,35,60", seed=16),
+    case("angles2", angles="-20,50", seed=17),
+    case("strong_shear", seed=18, gamma_dot_t0=2e-3),
+    case("alpha_m1.2", seed=19, alpha=-1.2),
+    case("noise0.05", seed=20, noise=0.05),
+    case("partial_decay", seed=21, D0=1500, D_offset=0),
+    case("template_priors", seed=22, priors="template", D0=1000, alpha=-1.2, D_offset=0,
+         beta=0, gamma_dot_t_offset=0, phi0=0),
+]
+# 23 angles x 296 frames: 1.0 M points, shards as `auto` picks them; no
+# one run on all points (hours), so CMC is held to the truths only
+MILLION = case("million", frames=296, angles=",".join(str(a) for a in range(-88, 90, 8)),
+               seed=23, shards=0, one_run=False)
+
+
+def truths(c):
+    t = dict(DEFAULT_TRUTH)
+    t.update(c["params"])
+    return {k: t[k] for k in (STATIC if c["mode"] == "static" else LAMINAR)}
+
+
+def write_config(c, data, path, cmc):
+    lines = [f"analysis_mode: {c['mode']}",
+             "experimental_data:", f"  file_path: {data}",
+             "analyzer_parameters:", "  dt: 0.1", "  start_frame: 1", "  end_frame: -1",
+             "  scattering:", "    wavevector_q: 0.0054",
+             "  geometry:", "    stator_rotor_gap: 2000000",
+             "parameter_space:", "  bounds:"]
+    for p in truths(c):
+        if c["priors"] == "template":
+            ty, lo, hi, mu, sd = TEMPLATE_PRIORS[p]
+            lines.append(f"    - {{name: {p}, min: {lo!r}, max: {hi!r}, type: {ty}, "
+                         f"prior_mu: {mu!r}, prior_sigma: {sd!r}}}")
+        else:
+            lo, hi = DEFAULT_BOUNDS[p]
+            lines.append(f"    - {{name: {p}, min: {lo!r}, max: {hi!r}, type: Uniform}}")
+    lines += ["optimization:", "  cmc:", f"    enable: {'true' if cmc else 'false'}"]
+    if cmc and c["shards"]:
+        lines += ["    sharding:", f"      num_shards: {c['shards']}"]
+    open(path, "w").write("\n".join(lines) + "\n")
+
+
+def run(cmd, log):
+    with open(log, "w") as f:
+        return subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode
+
+
+def verdict(summary, truth, noise):
+    """(R-hat max, bulk ESS min, tail ESS min, largest |truth - mean| / sd)."""
+    P = summary["parameters"]
+    rh = max(p["r_hat"] for p in P.values())
+    eb = min(p["ess_bulk"] for p in P.values())
+    et = min(p["ess_tail"] for p in P.values())
+    z = 0.0
+    for name, p in P.items():
+        v = truth.get(name)
+        if v is None:
+            v = 0.3 if name.startswith("contrast") else 1.0 if name.startswith(
+                "offset") else noise if name == "sigma" else None
+        if v is not None:
+            z = max(z, abs(p["mean"] - v) / p["sd"])
+    return rh, eb, et, z
+
+
+def accuracy(one, cmc):
+    a, b = one["parameters"], cmc["parameters"]
+    dm = max(abs(b[k]["mean"] - a[k]["mean"]) / a[k]["sd"] for k in a)
+    sr = [b[k]["sd"] / a[k]["sd"] for k in a]
+    return dm, min(sr), max(sr)
+
+
+def main():
+    hcmc, work = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    names = sys.argv[3:]
+    cases = [c for c in CASES + [MILLION] if not names or c["name"] in names]
+    if not names and os.environ.get("HCMC_VALIDATE_MILLION", "1") == "0":
+        cases = CASES
+    os.makedirs(work, exist_ok=True)
+    rows, failed = [], []
+    t_all = time.time()
+    for c in cases:
+        d = os.path.join(work, c["name"])
+        os.makedirs(d, exist_ok=True)
+        data = os.path.join(d, "data.h5")
+        sim = [hcmc, "simulate", "-o", data, "--mode", c["mode"], "--frames",
+               str(c["frames"]), "--angles", c["angles"], "--noise", str(c["noise"]),
+               "--seed", str(c["seed"])]
+        for k, v in c["params"].items():
+            sim += ["--param", f"{k}={v}"]
+        if run(sim, os.path.join(d, "simulate.log")):
+            sys.exit(f"validate: {c['name']}: simulate failed")
+        res = {}
+        kinds = ("one", "cmc") if c["one_run"] else ("cmc",)
+        for kind in kinds:
+            cfg = os.path.join(d, f"{kind}.yaml")
+            write_config(c, data, cfg, kind == "cmc")
+            t0 = time.time()
+            rc = run([hcmc, "run", "--config", cfg, "-o", os.path.join(d, kind),
+                      "--no-plots", "--fresh"], os.path.join(d, f"{kind}.log"))
+            s = None
+            if rc == 0:
+                s = json.load(open(os.path.join(d, kind, "summary.json")))
+            res[kind] = (rc, s, time.time() - t0)
+        truth = truths(c)
+        row = {"case": c["name"]}
+        ok = True
+        for kind in kinds:
+            rc, s, secs = res[kind]
+            if rc or not s:
+                why = [l.split("error: ", 1)[1].strip() for l in
+                       open(os.path.join(d, f"{kind}.log")) if "error: " in l]
+                row[kind] = f"run failed (exit {rc}): " + (why[-1][:90] if why else "")
+                ok = False
+                continue
+            rh, eb, et, z = verdict(s, truth, c["noise"])
+            good = rh <= 1.01 and eb >= 400 and et >= 400 and z <= 4
+            ok = ok and good
+            row[kind] = (rh, eb, et, z, secs, s["run"].get("num_shards", 1))
+            print(f"BENCH validate.{c['name']}.{kind}.rhat_max {rh:.4f} ratio")
+            print(f"BENCH validate.{c['name']}.{kind}.ess_bulk_min {eb:.0f} draws")
+            print(f"BENCH validate.{c['name']}.{kind}.ess_tail_min {et:.0f} draws")
+            print(f"BENCH validate.{c['name']}.{kind}.truth_z_max {z:.2f} sd")
+            print(f"BENCH validate.{c['name']}.{kind}.wall_s {secs:.1f} s")
+        if c["one_run"] and res["one"][1] and res["cmc"][1]:
+            dm, lo, hi = accuracy(res["one"][1], res["cmc"][1])
+            row["acc"] = (dm, lo, hi)
+            ok = ok and dm <= 0.2 and lo >= 0.9 and hi <= 1.1
+            print(f"BENCH validate.{c['name']}.cmc.dmean_max {dm:.3f} sd")
+            print(f"BENCH validate.{c['name']}.cmc.sd_ratio_min {lo:.3f} ratio")
+            print(f"BENCH validate.{c['name']}.cmc.sd_ratio_max {hi:.3f} ratio")
+        row["ok"] = ok
+        rows.append(row)
+        if not ok:
+            failed.append(c["name"])
+        sys.stdout.flush()
+    print()
+    print(f"{'case':16s} {'run':4s} {'R-hat':>6s} {'bulk':>6s} {'tail':>6s} {'truth':>6s} "
+          f"{'K':>3s} {'s':>6s}  CMC vs one run")
+    for r in rows:
+        for kind in ("one", "cmc"):
+            v = r.get(kind)
+            extra = ""
+            if kind == "cmc" and "acc" in r:
+                dm, lo, hi = r["acc"]
+                extra = f"  |dmean| {dm:.3f} sd, sd ratio {lo:.3f}-{hi:.3f}"
+            if v is None:
+                print(f"{r['case']:16s} {kind:4s} (not run)")
+                continue
+            if isinstance(v, tuple):
+                rh, eb, et, z, secs, K = v
+                print(f"{r['case'] if kind == 'one' else '':16s} {kind:4s} {rh:6.3f} "
+                      f"{eb:6.0f} {et:6.0f} {z:6.2f} {K:3d} {secs:6.1f}{extra}")
+            else:
+                print(f"{r['case'] if kind == 'one' else '':16s} {kind:4s} {v}")
+        print(f"{'':16s} {'':4s} {'ok' if r['ok'] else 'FAILED'}")
+    print(f"\nvalidate: {len(rows) - len(failed)} of {len(rows)} cases pass "
+          f"({time.time() - t_all:.0f} s)" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
