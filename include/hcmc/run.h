@@ -33,7 +33,7 @@ typedef struct hcmc_run_result {
     /* physical parameters held fixed (model.h order), not among names */
     bool phys_fixed[HCMC_NPHYS_MAX];
     double phys_fixed_value[HCMC_NPHYS_MAX];
-    hcmc_run_shard *shards;      /* [n_shards] */
+    hcmc_run_shard *shards; /* [n_shards] */
     size_t n_kept;
     size_t workers;         /* of the backend (1 for serial) */
     size_t sampled, reused; /* shards sampled now, taken from an earlier run */
@@ -92,8 +92,8 @@ HCMC_API void hcmc_run_result_free(hcmc_run_result *r);
  * dir/plan.h5), so that c describes the run's problem
  * again (shards, seed, sampler); output.* and combination.* are left to
  * the caller. Neither file: nothing to apply. */
-HCMC_API int hcmc_config_apply_run_overrides(hcmc_config *c, const char *dir,
-                                             hcmc_error *err);
+HCMC_API int hcmc_run_dir_apply_overrides(hcmc_config *c, const char *dir,
+                                          hcmc_error *err);
 HCMC_API int hcmc_combine_dir(const hcmc_config *c, const char *dir,
                               hcmc_run_result **out, hcmc_error *err);
 /* ---- batch runs: a plan file and worker jobs ----------------------------

@@ -22,7 +22,7 @@
 
 #include <jansson.h>
 
-#include "../base/atomic.h"
+#include "../base/files.h"
 #include "hcmc/log.h"
 #include "hcmc/stop.h"
 #include "hcmc/timing.h"
@@ -51,11 +51,11 @@ int hcmc__status_write(const char *dir, size_t id, const hcmc__shard_status *st,
     status_path(path, sizeof path, dir, id);
     if (hcmc__tmp_name(tmp, sizeof tmp, path))
         return hcmc_error_set(err, HCMC_EINVAL, "%s: path too long", path);
-    json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:I, s:f, s:s}", "shard", (json_int_t)id,
-                          "state", state_names[st->state], "host", st->host, "job",
-                          st->job, "pid", (json_int_t)st->pid,
-                          "seconds", isfinite(st->seconds) ? st->seconds : 0.0,
-                          "message", st->message);
+    json_t *j =
+        json_pack("{s:I, s:s, s:s, s:s, s:I, s:f, s:s}", "shard", (json_int_t)id,
+                  "state", state_names[st->state], "host", st->host, "job", st->job,
+                  "pid", (json_int_t)st->pid, "seconds",
+                  isfinite(st->seconds) ? st->seconds : 0.0, "message", st->message);
     int rc = !j || json_dump_file(j, tmp, JSON_INDENT(1)) ? -1 : 0;
     json_decref(j);
     if (rc) {
@@ -74,9 +74,10 @@ void hcmc__status_read(const char *dir, size_t id, hcmc__shard_status *st)
     const char *state = NULL, *host = "", *job = "", *msg = "";
     json_int_t shard = -1, pid = 0;
     double sec = 0;
-    if (!j || json_unpack(j, "{s:I, s:s, s?s, s?s, s?I, s?F, s?s}", "shard", &shard,
-                          "state", &state, "host", &host, "job", &job, "pid", &pid,
-                          "seconds", &sec, "message", &msg) ||
+    if (!j ||
+        json_unpack(j, "{s:I, s:s, s?s, s?s, s?I, s?F, s?s}", "shard", &shard, "state",
+                    &state, "host", &host, "job", &job, "pid", &pid, "seconds", &sec,
+                    "message", &msg) ||
         shard != (json_int_t)id) {
         json_decref(j);
         return;
@@ -161,11 +162,14 @@ static bool memory(const char *s)
 static const char *extra_line_ok(const char *scheduler, const char *line)
 {
     static const char *const slurm_ok[] = {
-        "constraint", "gres", "gpus", "gpus-per-task", "gpus-per-node", "exclude",
-        "nodelist", "reservation", "licenses", "mail-type", "mail-user", "mem-per-cpu",
-        "tmp", "clusters", "comment", "wckey", "nice", "hint", "exclusive", "signal",
-        "begin", "deadline", "requeue", "no-requeue", "propagate", "switches"};
-    static const char *const pbs_ok[] = {"-l", "-m", "-M", "-P", "-W", "-p", "-r", "-k"};
+        "constraint", "gres",        "gpus",        "gpus-per-task", "gpus-per-node",
+        "exclude",    "nodelist",    "reservation", "licenses",      "mail-type",
+        "mail-user",  "mem-per-cpu", "tmp",         "clusters",      "comment",
+        "wckey",      "nice",        "hint",        "exclusive",     "signal",
+        "begin",      "deadline",    "requeue",     "no-requeue",    "propagate",
+        "switches"};
+    static const char *const pbs_ok[] = {"-l", "-m", "-M", "-P",
+                                         "-W", "-p", "-r", "-k"};
     char name[64];
     if (!strcmp(scheduler, "slurm")) {
         if (strncmp(line, "--", 2))
@@ -205,8 +209,8 @@ static const char *extra_line_ok(const char *scheduler, const char *line)
 /* A set-up line: module/ml/spack/conda/source/./export with plain words. */
 static const char *setup_line_ok(const char *line)
 {
-    static const char *const first[] = {"module", "ml", "spack", "conda", "source",
-                                        ".",      "export", "umask"};
+    static const char *const first[] = {"module", "ml", "spack",  "conda",
+                                        "source", ".",  "export", "umask"};
     char buf[512];
     if (strlen(line) >= sizeof buf)
         return "line too long";
@@ -263,7 +267,8 @@ int hcmc_batch_option_check(const char *scheduler, const char *key, const char *
             if (strchr(line, '\r'))
                 why = "carriage return in a line";
             else if (n)
-                why = key[0] == 'e' ? extra_line_ok(scheduler, line) : setup_line_ok(line);
+                why = key[0] == 'e' ? extra_line_ok(scheduler, line)
+                                    : setup_line_ok(line);
             if (why)
                 return hcmc_error_set(err, HCMC_EINVAL, "%s option %s: '%s': %s",
                                       scheduler, key, line, why);
@@ -273,8 +278,8 @@ int hcmc_batch_option_check(const char *scheduler, const char *key, const char *
         why = "unknown setting";
     }
     if (why)
-        return hcmc_error_set(err, HCMC_EINVAL, "%s option %s: '%s': %s", scheduler, key,
-                              value, why);
+        return hcmc_error_set(err, HCMC_EINVAL, "%s option %s: '%s': %s", scheduler,
+                              key, value, why);
     return HCMC_OK;
 }
 
@@ -364,39 +369,16 @@ int hcmc__batch_command(char *const argv[], char *out, size_t cap, double timeou
 
 /* ---- the driver ------------------------------------------------------ */
 
-static int make_dir(const char *path, hcmc_error *err)
-{
-    if (mkdir(path, 0755) && errno != EEXIST)
-        return hcmc_error_set(err, HCMC_EIO, "%s: cannot create the directory: %s", path,
-                              strerror(errno));
-    return HCMC_OK;
-}
-
 /* Nothing that a job script quotes may break out of its quotes. */
 static int check_path(const char *what, const char *p, hcmc_error *err)
 {
     if (strpbrk(p, "'\n\r"))
-        return hcmc_error_set(err, HCMC_EINVAL,
-                              "%s '%s': a path used in a job script may not hold a quote "
-                              "or a line break",
-                              what, p);
+        return hcmc_error_set(
+            err, HCMC_EINVAL,
+            "%s '%s': a path used in a job script may not hold a quote "
+            "or a line break",
+            what, p);
     return HCMC_OK;
-}
-
-static int write_file(const char *path, const char *text, int mode, hcmc_error *err)
-{
-    char tmp[HCMC_PATH_MAX + 96];
-    if (hcmc__tmp_name(tmp, sizeof tmp, path))
-        return hcmc_error_set(err, HCMC_EINVAL, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f || fputs(text, f) < 0 || fclose(f)) {
-        if (f)
-            fclose(f);
-        remove(tmp);
-        return hcmc_error_set(err, HCMC_EIO, "%s: cannot write", tmp);
-    }
-    chmod(tmp, (mode_t)mode);
-    return hcmc__commit(tmp, path, err);
 }
 
 /* The job script of one submission: the dialect's header, the set-up
@@ -524,7 +506,8 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
     const hcmc_batch_options *b = o->batch;
     int rc;
     char exe[HCMC_PATH_MAX], path[HCMC_PATH_MAX + 64];
-    if ((rc = hcmc__batch_check_all(D->name, b, err)) || (rc = check_path("run directory", dir, err)) ||
+    if ((rc = hcmc__batch_check_all(D->name, b, err)) ||
+        (rc = check_path("run directory", dir, err)) ||
         (rc = executable(b, exe, sizeof exe, err)))
         return rc;
     if (dir[0] != '/')
@@ -532,7 +515,7 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
                               "backend %s: the run directory must be an absolute path",
                               D->name);
     snprintf(path, sizeof path, "%s/batch", dir);
-    if ((rc = make_dir(path, err)))
+    if ((rc = hcmc__make_dir(path, err)))
         return rc;
     size_t K = plan->n_shards;
     shard_track *T = calloc(K, sizeof *T);
@@ -557,9 +540,11 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
         if (!n)
             break;
         round++;
-        char lpath[HCMC_PATH_MAX + 64], spath[HCMC_PATH_MAX + 64], logp[HCMC_PATH_MAX + 64];
+        char lpath[HCMC_PATH_MAX + 64], spath[HCMC_PATH_MAX + 64],
+            logp[HCMC_PATH_MAX + 64];
         snprintf(lpath, sizeof lpath, "%s/batch/round_%03u.shards", dir, round);
-        snprintf(spath, sizeof spath, "%s/batch/round_%03u.%s", dir, round, D->script_ext);
+        snprintf(spath, sizeof spath, "%s/batch/round_%03u.%s", dir, round,
+                 D->script_ext);
         snprintf(logp, sizeof logp, "%s/batch/round_%03u", dir, round);
         char *ltext = malloc(n * 24 + 1);
         if (!ltext) {
@@ -575,23 +560,29 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
             remove(sp);
             T[list[i]].pending = false;
         }
-        rc = write_file(lpath, ltext, 0644, err);
+        rc = hcmc__write_text(lpath, ltext, 0644, err);
         free(ltext);
         if (rc)
             goto done;
-        hcmc__batch_job J = {.b = b, .dir = dir, .exe = exe, .list = lpath,
-                             .log = logp, .n = n, .cpus = cpus, .round = round};
+        hcmc__batch_job J = {.b = b,
+                             .dir = dir,
+                             .exe = exe,
+                             .list = lpath,
+                             .log = logp,
+                             .n = n,
+                             .cpus = cpus,
+                             .round = round};
         char *script = job_script(D, &J);
         if (!script) {
             rc = hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
             goto done;
         }
-        rc = write_file(spath, script, 0755, err);
+        rc = hcmc__write_text(spath, script, 0755, err);
         free(script);
         if (rc || (rc = submit(D, &J, spath, job, sizeof job, err)))
             goto done;
-        hcmc_log(HCMC_LOG_INFO, "%s: job %s submitted: %zu shard%s (script %s)", D->name,
-                 job, n, n == 1 ? "" : "s", spath);
+        hcmc_log(HCMC_LOG_INFO, "%s: job %s submitted: %zu shard%s (script %s)",
+                 D->name, job, n, n == 1 ? "" : "s", spath);
         char detail[128];
         snprintf(detail, sizeof detail, "%s job %s", D->name, job);
         for (size_t i = 0; i < n; i++)
@@ -602,23 +593,29 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
             snprintf(cpath, sizeof cpath, "%s/batch/combine.%s", dir, D->script_ext);
             char clog[HCMC_PATH_MAX + 64];
             snprintf(clog, sizeof clog, "%s/batch/combine", dir);
-            hcmc__batch_job C = {.b = b, .dir = dir, .exe = exe, .log = clog, .n = 1,
-                                 .cpus = 1, .combine = true, .after = job};
+            hcmc__batch_job C = {.b = b,
+                                 .dir = dir,
+                                 .exe = exe,
+                                 .log = clog,
+                                 .n = 1,
+                                 .cpus = 1,
+                                 .combine = true,
+                                 .after = job};
             script = job_script(D, &C);
             if (!script) {
                 rc = hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
                 goto done;
             }
-            rc = write_file(cpath, script, 0755, err);
+            rc = hcmc__write_text(cpath, script, 0755, err);
             free(script);
             if (rc || (rc = submit(D, &C, cpath, cjob, sizeof cjob, err))) {
                 cancel(D, job);
                 goto done;
             }
-            hcmc_log(HCMC_LOG_INFO, "%s: combine job %s runs after job %s", D->name, cjob,
-                     job);
-            snprintf(((hcmc_backend_options *)o)->submitted,
-                     sizeof o->submitted, "%s %s", job, cjob);
+            hcmc_log(HCMC_LOG_INFO, "%s: combine job %s runs after job %s", D->name,
+                     cjob, job);
+            snprintf(((hcmc_backend_options *)o)->submitted, sizeof o->submitted,
+                     "%s %s", job, cjob);
             goto done;
         }
         /* poll until the scheduler no longer knows the job */
@@ -660,8 +657,8 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
             /* results as they come */
             for (size_t i = 0; i < n; i++) {
                 hcmc__shard_status st;
-                if (!T[list[i]].delivered && collect(o, dir, list[i], &T[list[i]], &st, &rc) &&
-                    rc) {
+                if (!T[list[i]].delivered &&
+                    collect(o, dir, list[i], &T[list[i]], &st, &rc) && rc) {
                     cancel(D, job);
                     goto done;
                 }
@@ -680,18 +677,19 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
                 continue;
             }
             if (st.state == HCMC__SHARD_TERMINATED)
-                snprintf(T[id].cause, sizeof T[id].cause, "stopped by a signal on %.60s (%.200s)",
-                         st.host, st.message);
+                snprintf(T[id].cause, sizeof T[id].cause,
+                         "stopped by a signal on %.60s (%.200s)", st.host, st.message);
             else if (st.state == HCMC__SHARD_OK)
                 snprintf(T[id].cause, sizeof T[id].cause,
                          "reported done but its shard file is missing or damaged");
             else
                 snprintf(T[id].cause, sizeof T[id].cause,
                          "the job element ended without a result%s (see %.300s_*.out)",
-                         st.state == HCMC__SHARD_RUNNING ? " (killed while running)" : "",
+                         st.state == HCMC__SHARD_RUNNING ? " (killed while running)"
+                                                         : "",
                          logp);
             T[id].attempts++;
-            char msg[sizeof ((hcmc_shard_result *)0)->message];
+            char msg[sizeof((hcmc_shard_result *)0)->message];
             if (T[id].attempts <= (o->max_retries > 0 ? o->max_retries : 0)) {
                 T[id].pending = true;
                 snprintf(msg, sizeof msg, "attempt %d of job %s: %s; submitted again",
@@ -699,8 +697,8 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
                 hcmc__event(o, HCMC_EVENT_RETRY, id, msg);
             } else {
                 T[id].delivered = true;
-                snprintf(msg, sizeof msg, "%s (%d attempt%s)", T[id].cause, T[id].attempts,
-                         T[id].attempts == 1 ? "" : "s");
+                snprintf(msg, sizeof msg, "%s (%d attempt%s)", T[id].cause,
+                         T[id].attempts, T[id].attempts == 1 ? "" : "s");
                 if ((rc = delivered_result(o, id, HCMC_EIO, msg)))
                     goto done;
             }

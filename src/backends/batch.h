@@ -1,8 +1,8 @@
-/* Internal to the backends and io layers: what batch jobs (hcmc worker)
+/* Internal to the backends, store and run layers: what batch jobs (hcmc worker)
  * and the batch backends (slurm, pbs) share through a run directory.
  *
- * RUN_DIR/plan.h5                the problem (written by the io layer)
- * RUN_DIR/shards/shard_N.h5      a finished shard (the io layer's format)
+ * RUN_DIR/plan.h5                the problem (written by the store layer)
+ * RUN_DIR/shards/shard_N.h5      a finished shard (the store layer's format)
  * RUN_DIR/shards/shard_N.status  the worker's word on shard N: running,
  *                                ok, failed (why) or terminated (stopped
  *                                by a signal: run it again)

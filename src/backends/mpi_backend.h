@@ -1,4 +1,4 @@
-/* Internal to the backends and io layers: the MPI world of the mpi
+/* Internal to the backends and the run layer: the MPI world of the mpi
  * backend. In a build without MPI (mpi_none.c) the world is one rank and
  * nothing asks for it. */
 #ifndef HCMC_BACKENDS_MPI_H

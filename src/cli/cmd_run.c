@@ -322,7 +322,7 @@ int cmd_combine(int argc, char **argv)
     char path[4200];
     snprintf(path, sizeof path, "%s/config.yaml", dir);
     if (!c || hcmc_config_load(path, c, &err) ||
-        hcmc_config_apply_run_overrides(c, dir, &err) ||
+        hcmc_run_dir_apply_overrides(c, dir, &err) ||
         (method &&
          hcmc_config_set(c, "optimization.cmc.combination.method", method, &err))) {
         fprintf(stderr, "hcmc: error: %s\n", c ? err.msg : "out of memory");

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../base/atomic.h"
+#include "../base/files.h"
 #include "h5util.h"
 #include "hcmc/aps.h"
 

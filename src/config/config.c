@@ -567,7 +567,7 @@ typedef struct {
     double values[16];
     bool values_given;
     where fixed_at[HCMC_NPHYS_MAX]; /* fixed_parameters entries */
-    bool active[HCMC_NPHYS_MAX];     /* active_parameters, when given */
+    bool active[HCMC_NPHYS_MAX];    /* active_parameters, when given */
     bool active_given;
     where active_at;
 } walk;
@@ -1051,8 +1051,9 @@ static int finish_fixed(walk *W, hcmc_error *err)
     for (int k = 0; k < HCMC_NPHYS_MAX; k++) {
         if ((size_t)k >= np) {
             if (c->phys_fixed[k] || W->active[k]) {
-                hcmc_log(HCMC_LOG_WARN, "%s:%zu: %s: %s is not a parameter of %s "
-                                        "(ignored)",
+                hcmc_log(HCMC_LOG_WARN,
+                         "%s:%zu: %s: %s is not a parameter of %s "
+                         "(ignored)",
                          W->file,
                          c->phys_fixed[k] ? W->fixed_at[k].line : W->active_at.line,
                          c->phys_fixed[k] ? fkey : akey, hcmc_phys_name(k),
@@ -1141,16 +1142,19 @@ static int finish(walk *W, hcmc_error *err)
                        "start_frame = %ld is after end_frame = %ld", c->start_frame,
                        c->end_frame);
     /* names of earlier versions */
-    if (!strcmp(c->sampling_space, "auto") || !strcmp(c->sampling_space, "reference_rates"))
+    if (!strcmp(c->sampling_space, "auto") ||
+        !strcmp(c->sampling_space, "reference_rates"))
         strcpy(c->sampling_space, "rate_laws");
     else if (!strcmp(c->sampling_space, "unconstrained"))
         strcpy(c->sampling_space, "per_parameter");
-    if (strcmp(c->combination_space, "auto") && strcmp(c->combination_space, "sampling")) {
-        hcmc_log(HCMC_LOG_WARN,
-                 "%s: optimization.cmc.combination.space = %s is no longer used: shards "
-                 "are combined in the coordinates they sample in (per_shard_mcmc."
-                 "sampling_space)",
-                 W->file, c->combination_space);
+    if (strcmp(c->combination_space, "auto") &&
+        strcmp(c->combination_space, "sampling")) {
+        hcmc_log(
+            HCMC_LOG_WARN,
+            "%s: optimization.cmc.combination.space = %s is no longer used: shards "
+            "are combined in the coordinates they sample in (per_shard_mcmc."
+            "sampling_space)",
+            W->file, c->combination_space);
         c->n_warnings++;
         strcpy(c->combination_space, "sampling");
     }

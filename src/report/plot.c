@@ -19,7 +19,7 @@
 #include "hcmc/rng.h"
 #include "hcmc/run.h"
 #include "hcmc/target.h"
-#include "results.h"
+#include "../store/store.h"
 
 void hcmc_plot_options_defaults(hcmc_plot_options *o)
 {

@@ -58,12 +58,13 @@ int hcmc_config_write_template(FILE *f, hcmc_mode mode)
                "  parameter_names: [");
     for (size_t k = 0; k < hcmc_mode_nphys(mode); k++)
         fprintf(f, "%s%s", k ? ", " : "", hcmc_phys_name((int)k));
-    fprintf(f, "]\n  values: null\n"
-               "  per_angle_scaling:\n    contrast: null\n    offset: null\n"
-               "  # parameters held at a value, not sampled, e.g. %s\n"
-               "  fixed_parameters: null\n"
-               "  # or: the parameters sampled; the others are held at their values\n"
-               "  active_parameters: null\n\n",
+    fprintf(f,
+            "]\n  values: null\n"
+            "  per_angle_scaling:\n    contrast: null\n    offset: null\n"
+            "  # parameters held at a value, not sampled, e.g. %s\n"
+            "  fixed_parameters: null\n"
+            "  # or: the parameters sampled; the others are held at their values\n"
+            "  active_parameters: null\n\n",
             mode == HCMC_MODE_LAMINAR ? "{beta: 0.0, gamma_dot_t_offset: 0.0}"
                                       : "{D_offset: 0.0}");
     fprintf(f, "parameter_space:\n"

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../base/atomic.h"
-#include "results.h"
+#include "../base/files.h"
+#include "../store/store.h"
 #include "hcmc/plot.h"
 #include "hcmc/run.h"
 #include "hcmc/version.h"

@@ -14,11 +14,12 @@
 
 #include <hdf5.h>
 
-#include "../base/atomic.h"
+#include "../base/files.h"
 #include "../cmc/cmc_internal.h"
 #include "../data/h5util.h"
 #include "hcmc/version.h"
-#include "run_internal.h"
+#include "../config/config_internal.h"
+#include "store.h"
 
 #define PLAN_FORMAT "hcmc plan 2"
 
@@ -146,30 +147,6 @@ int hcmc__plan_write(const char *path, const hcmc_config *c, const hcmc__prepare
                               tmp);
     }
     return hcmc__commit(tmp, path, err);
-}
-
-int hcmc__override_apply(hcmc_config *c, const char *s, bool problem_only,
-                         hcmc_error *err)
-{
-    const char *eq = s ? strchr(s, '=') : NULL;
-    if (!eq || (problem_only && (!strncmp(s, "output.", 7) ||
-                                 !strncmp(s, "optimization.cmc.combination.", 29))))
-        return HCMC_OK;
-    char key[200];
-    snprintf(key, sizeof key, "%.*s", (int)(eq - s), s);
-    return hcmc_config_set(c, key, eq + 1, err);
-}
-
-int hcmc__overrides_apply(hcmc_config *c, char *lines, bool problem_only,
-                          hcmc_error *err)
-{
-    int rc = HCMC_OK;
-    for (char *line = lines, *next; *line && !rc; line = next) {
-        next = strchr(line, '\n');
-        next = next ? (*next = 0, next + 1) : line + strlen(line);
-        rc = hcmc__override_apply(c, line, problem_only, err);
-    }
-    return rc;
 }
 
 /* The configuration of the plan: its text, then its overrides. */
@@ -312,7 +289,8 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
         goto done;
     }
     for (int l = 0; l < 2; l++)
-        spec.law_kind[l] = law_kind[l] == HCMC_LAW_RATES ? HCMC_LAW_RATES : HCMC_LAW_SHAPE;
+        spec.law_kind[l] =
+            law_kind[l] == HCMC_LAW_RATES ? HCMC_LAW_RATES : HCMC_LAW_SHAPE;
     spec.model.n_t = nt;
     spec.num_shards = K;
     spec.sigma_scale = sigma_scale;
@@ -322,7 +300,7 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
                                        err)))
         goto done;
     P->cmc = cmc != 0;
-    hcmc__nuts_settings_of(c, &P->ns);
+    hcmc__config_nuts_settings(c, &P->ns);
     P->fingerprint = hcmc_problem_fingerprint(P->prob, P->plan, &P->ns);
     if (P->fingerprint != fp)
         rc = hcmc_error_set(
@@ -368,7 +346,16 @@ char *hcmc__plan_overrides(const char *path, hcmc_error *err)
     char *ov = read_attr_str(f, "overrides");
     H5Fclose(f);
     if (!ov)
-        hcmc_error_set(err, HCMC_EFORMAT, "%s: no overrides attribute: not an hcmc plan",
-                       path);
+        hcmc_error_set(err, HCMC_EFORMAT,
+                       "%s: no overrides attribute: not an hcmc plan", path);
     return ov;
+}
+
+void hcmc__prepared_release(hcmc__prepared *P)
+{
+    hcmc_problem_free(P->prob);
+    hcmc_shard_plan_free(P->plan);
+    hcmc_points_release(&P->pts);
+    hcmc_dataset_release(&P->ds);
+    memset(P, 0, sizeof *P);
 }

@@ -1,21 +1,16 @@
-/* Result files: summary.json (jansson), posterior.nc (netCDF-4 groups in
- * ArviZ's InferenceData layout), shards/shard_NNNNN.h5 (HDF5). Every file
- * is written to a temporary beside its final name and renamed. */
-#include "results.h"
+/* summary.json (jansson): the run's table, shards, importance correction
+ * and settings, written to a temporary beside its final name and renamed;
+ * and read back (hcmc summary, hcmc plot) into an hcmc_run_result. */
+#include "store.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <hdf5.h>
 #include <jansson.h>
-#include <netcdf.h>
 
-#include "../base/atomic.h"
-#include "../data/h5util.h"
-#include "hcmc/combine.h"
+#include "../base/files.h"
 #include "hcmc/version.h"
 
 /* ---- summary.json ------------------------------------------------------ */
@@ -34,7 +29,7 @@ static json_t *num(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-int hcmc__write_summary(const char *path, const hcmc_run_result *r,
+int hcmc__summary_write(const char *path, const hcmc_run_result *r,
                         const hcmc_config *c, const char *failure, hcmc_error *err)
 {
     json_t *root = json_object(), *params = json_object(), *shards = json_array(),
@@ -262,229 +257,4 @@ fail:
                           "%s: \"%s\" is missing or not as hcmc writes it (is this a "
                           "summary.json of hcmc %s?)",
                           path, bad, HCMC_VERSION);
-}
-
-/* ---- posterior.nc ---------------------------------------------------------- */
-
-int hcmc__posterior_data_file(const char *path, char *buf, size_t cap)
-{
-    int nc;
-    size_t n;
-    if (nc_open(path, NC_NOWRITE, &nc) != NC_NOERR)
-        return -1;
-    int bad = nc_inq_attlen(nc, NC_GLOBAL, "data_file", &n) != NC_NOERR || n >= cap ||
-              nc_get_att_text(nc, NC_GLOBAL, "data_file", buf) != NC_NOERR;
-    nc_close(nc);
-    if (bad)
-        return -1;
-    buf[n] = 0;
-    return 0;
-}
-
-int hcmc__write_posterior(const char *path, const hcmc_run_result *r,
-                          const hcmc_results_extra *x, hcmc_error *err)
-{
-    char tmp[HCMC_PATH_MAX + 32];
-    hcmc__tmp_name(tmp, sizeof tmp, path);
-    int nc = -1, rc = 0;
-    size_t C = r->chains, S = r->draws, d = r->dim, K = r->n_shards, G = C * S;
-    double *buf = malloc((K * G > G ? K * G : G) * sizeof(double));
-    if (!buf)
-        return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
-    NC_TRY(nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &nc));
-    NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "hcmc_version", strlen(HCMC_VERSION),
-                           HCMC_VERSION));
-    NC_TRY(
-        nc_put_att_text(nc, NC_GLOBAL, "created_at", strlen(x->created), x->created));
-    NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "data_file", strlen(x->data_file),
-                           x->data_file));
-    NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "data_checksum_fnv1a64", strlen(x->checksum),
-                           x->checksum));
-    NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "config", strlen(x->config_text),
-                           x->config_text));
-    unsigned long long seed = x->seed;
-    NC_TRY(nc_put_att_ulonglong(nc, NC_GLOBAL, "seed", NC_UINT64, 1, &seed));
-    NC_TRY(nc_put_att_text(nc, NC_GLOBAL, "inference_library", 4, "hcmc"));
-
-    /* dimensions at the root, shared by the groups below it */
-    int g, dc, dd, ds, v;
-    NC_TRY(nc_def_dim(nc, "chain", C, &dc));
-    NC_TRY(nc_def_dim(nc, "draw", S, &dd));
-    NC_TRY(nc_def_dim(nc, "shard", K, &ds));
-    /* posterior: combined draws in constrained units */
-    NC_TRY(nc_def_grp(nc, "posterior", &g));
-    for (size_t k = 0; k < d; k++) {
-        int dims[2] = {dc, dd};
-        NC_TRY(nc_def_var(g, r->names[k], NC_DOUBLE, 2, dims, &v));
-        for (size_t i = 0; i < G; i++)
-            buf[i] = r->theta[i * d + k];
-        NC_TRY(nc_put_var_double(g, v, buf));
-    }
-    /* sample_stats: per shard, chain, draw */
-    NC_TRY(nc_def_grp(nc, "sample_stats", &g));
-    int dims3[3] = {ds, dc, dd};
-    for (int stat = 0; stat < 7; stat++) {
-        static const char *const names[7] = {"lp",        "energy",  "tree_depth",
-                                             "step_size", "n_steps", "acceptance_rate",
-                                             "diverging"};
-        for (size_t k = 0; k < K; k++) {
-            const hcmc_nuts_draws *D = x->shard_draws[k];
-            for (size_t i = 0; i < G; i++) {
-                double val = NAN;
-                if (D && D->n == S)
-                    val = stat == 0   ? D->lp[i]
-                          : stat == 1 ? D->energy[i]
-                          : stat == 2 ? D->tree_depth[i]
-                          : stat == 3 ? D->step_size[i]
-                          : stat == 4 ? D->n_steps[i]
-                          : stat == 5 ? D->accept_stat[i]
-                                      : D->diverging[i];
-                buf[k * G + i] = val;
-            }
-        }
-        if (stat == 6) {
-            signed char *b8 = malloc(K * G);
-            if (!b8) {
-                rc = hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
-                goto out;
-            }
-            for (size_t i = 0; i < K * G; i++)
-                b8[i] = buf[i] == 1.0;
-            NC_TRY(nc_def_var(g, names[stat], NC_BYTE, 3, dims3, &v));
-            NC_TRY(nc_put_att_text(g, v, "dtype", 4, "bool"));
-            int prc = nc_put_var_schar(g, v, b8);
-            free(b8);
-            NC_TRY(prc);
-        } else if (stat == 2 || stat == 4) {
-            NC_TRY(nc_def_var(g, names[stat], NC_INT64, 3, dims3, &v));
-            long long *b64 = malloc(K * G * sizeof *b64);
-            if (!b64) {
-                rc = hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
-                goto out;
-            }
-            for (size_t i = 0; i < K * G; i++)
-                b64[i] = isfinite(buf[i]) ? (long long)buf[i] : -1;
-            int prc = nc_put_var_longlong(g, v, b64);
-            free(b64);
-            NC_TRY(prc);
-        } else {
-            NC_TRY(nc_def_var(g, names[stat], NC_DOUBLE, 3, dims3, &v));
-            NC_TRY(nc_put_var_double(g, v, buf));
-        }
-    }
-    /* shards: each shard's own draws, constrained */
-    NC_TRY(nc_def_grp(nc, "shards", &g));
-    for (size_t p = 0; p < d; p++) {
-        NC_TRY(nc_def_var(g, r->names[p], NC_DOUBLE, 3, dims3, &v));
-        for (size_t k = 0; k < K; k++) {
-            const hcmc_nuts_draws *D = x->shard_draws[k];
-            for (size_t i = 0; i < G; i++)
-                buf[k * G + i] = D && D->n == S && D->theta ? D->theta[i * d + p] : NAN;
-        }
-        NC_TRY(nc_put_var_double(g, v, buf));
-    }
-    NC_TRY(nc_close(nc));
-    nc = -1;
-    rc = hcmc__commit(tmp, path, err);
-out:
-    if (nc >= 0) {
-        nc_close(nc);
-        remove(tmp);
-    }
-    free(buf);
-    return rc;
-}
-
-/* ---- shards/shard_NNNNN.h5 ------------------------------------------------ */
-
-static int h5_attr_u64(hid_t loc, const char *name, unsigned long long v)
-{
-    return hcmc__h5_attr_write(loc, name, H5T_STD_U64LE, H5T_NATIVE_ULLONG, &v);
-}
-
-static int h5_attr_f64(hid_t loc, const char *name, double v)
-{
-    return hcmc__h5_attr_write(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
-}
-
-int hcmc__write_shard(const char *path, const hcmc_shard_result *r,
-                      const hcmc_target *t, uint64_t fingerprint, hcmc_error *err)
-{
-    char tmp[HCMC_PATH_MAX + 32];
-    hcmc__tmp_name(tmp, sizeof tmp, path);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0)
-        return hcmc_error_set(err, HCMC_EIO, "%s: cannot create", tmp);
-    int bad = h5_attr_u64(f, "id", r->id) || h5_attr_u64(f, "points", r->n_points) ||
-              hcmc__h5_attr_string(f, "status", r->status ? "failed" : "ok") ||
-              hcmc__h5_attr_string(f, "message", r->message) ||
-              hcmc__h5_attr_string(f, "hcmc_version", HCMC_VERSION) ||
-              h5_attr_u64(f, "fingerprint", fingerprint) ||
-              h5_attr_f64(f, "seconds", r->seconds) ||
-              h5_attr_f64(f, "rhat_max", r->rhat_max) ||
-              hcmc__h5_attr_string(f, "format", "hcmc-shard") ||
-              h5_attr_u64(f, "format_version", HCMC__SHARD_FORMAT);
-    if (!bad && t) { /* coordinate names, bounds and the law blocks of the map */
-        const hcmc_coords *co = hcmc_target_coords(t);
-        double laws[8];
-        for (size_t l = 0; l < co->nlaw; l++) {
-            const hcmc_law *w = &co->law[l];
-            laws[4 * l] = (double)co->law_at[l];
-            laws[4 * l + 1] = (double)w->kind;
-            laws[4 * l + 2] = w->kind == HCMC_LAW_RATES ? w->t[2] : w->t_r;
-            laws[4 * l + 3] = w->w;
-        }
-        hsize_t dl[2] = {co->nlaw, 4};
-        bad = co->nlaw && hcmc__h5_write_checked(f, "laws", H5T_IEEE_F64LE, 2, dl, laws,
-                                                 H5T_NATIVE_DOUBLE);
-        size_t d = hcmc_target_dim(t);
-        double *lohi = malloc(2 * d * sizeof(double));
-        char *names = calloc(d, 40);
-        if (!lohi || !names)
-            bad = 1;
-        for (size_t k = 0; !bad && k < d; k++) {
-            hcmc_target_bounds(t, k, &lohi[2 * k], &lohi[2 * k + 1]);
-            snprintf(names + 40 * k, 40, "%s", hcmc_target_param_name(t, k));
-        }
-        hsize_t db[2] = {d, 2}, dn[1] = {d};
-        hid_t st = H5Tcopy(H5T_C_S1);
-        H5Tset_size(st, 40);
-        bad = bad ||
-              hcmc__h5_write_checked(f, "bounds", H5T_IEEE_F64LE, 2, db, lohi,
-                                     H5T_NATIVE_DOUBLE) ||
-              hcmc__h5_write_checked(f, "names", st, 1, dn, names, st);
-        H5Tclose(st);
-        free(lohi);
-        free(names);
-    }
-    if (!bad && r->nuts) {
-        const hcmc_nuts_result *n = r->nuts;
-        const hcmc_nuts_draws *D = &n->sampling;
-        hsize_t d3[3] = {n->num_chains, D->n, n->dim}, d2[2] = {n->num_chains, D->n};
-        bad = hcmc__h5_write_checked(f, "z", H5T_IEEE_F64LE, 3, d3, D->z,
-                                     H5T_NATIVE_DOUBLE) ||
-              (D->theta && hcmc__h5_write_checked(f, "theta", H5T_IEEE_F64LE, 3, d3,
-                                                  D->theta, H5T_NATIVE_DOUBLE)) ||
-              hcmc__h5_write_checked(f, "lp", H5T_IEEE_F64LE, 2, d2, D->lp,
-                                     H5T_NATIVE_DOUBLE) ||
-              hcmc__h5_write_checked(f, "energy", H5T_IEEE_F64LE, 2, d2, D->energy,
-                                     H5T_NATIVE_DOUBLE) ||
-              hcmc__h5_write_checked(f, "step_size", H5T_IEEE_F64LE, 2, d2,
-                                     D->step_size, H5T_NATIVE_DOUBLE) ||
-              hcmc__h5_write_checked(f, "acceptance_rate", H5T_IEEE_F64LE, 2, d2,
-                                     D->accept_stat, H5T_NATIVE_DOUBLE) ||
-              hcmc__h5_write_checked(f, "tree_depth", H5T_STD_I32LE, 2, d2,
-                                     D->tree_depth, H5T_NATIVE_INT) ||
-              hcmc__h5_write_checked(f, "n_steps", H5T_STD_I32LE, 2, d2, D->n_steps,
-                                     H5T_NATIVE_INT) ||
-              hcmc__h5_write_checked(f, "diverging", H5T_STD_U8LE, 2, d2, D->diverging,
-                                     H5T_NATIVE_UCHAR);
-    }
-    if (H5Fclose(f) < 0)
-        bad = 1;
-    if (bad) {
-        remove(tmp);
-        return hcmc_error_set(err, HCMC_EIO, "%s: HDF5 write failed", path);
-    }
-    return hcmc__commit(tmp, path, err);
 }

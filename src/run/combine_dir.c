@@ -13,8 +13,9 @@
 #include <jansson.h>
 
 #include "hcmc/log.h"
+#include "hcmc/timing.h"
 #include "hcmc/run.h"
-#include "results.h"
+#include "../config/config_internal.h"
 #include "run_internal.h"
 
 typedef struct {
@@ -26,40 +27,6 @@ static int by_number(const void *a, const void *b)
 {
     const shard_file *x = a, *y = b;
     return (x->number > y->number) - (x->number < y->number);
-}
-
-int hcmc_config_apply_run_overrides(hcmc_config *c, const char *dir, hcmc_error *err)
-{
-    char path[HCMC_PATH_MAX + 32];
-    int rc = HCMC_OK;
-    snprintf(path, sizeof path, "%s/summary.json", dir);
-    if (access(path, F_OK) != 0) {
-        /* not combined yet: a plan's workers ran (hcmc plan, hcmc worker) */
-        snprintf(path, sizeof path, "%s/plan.h5", dir);
-        if (access(path, F_OK) != 0)
-            return HCMC_OK;
-        char *ov = hcmc__plan_overrides(path, err);
-        if (!ov)
-            return err ? err->code : HCMC_EFORMAT;
-        rc = hcmc__overrides_apply(c, ov, true, err);
-        free(ov);
-        return rc;
-    }
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root)
-        return hcmc_error_set(err, HCMC_EFORMAT, "%s: line %d: %s", path, je.line,
-                              je.text);
-    json_t *ov = json_object_get(json_object_get(root, "run"), "overrides");
-    size_t i;
-    json_t *v;
-    json_array_foreach(ov, i, v)
-    {
-        if ((rc = hcmc__override_apply(c, json_string_value(v), true, err)))
-            break;
-    }
-    json_decref(root);
-    return rc;
 }
 
 /* The importance correction needs the likelihood of every point: from the
@@ -103,10 +70,25 @@ static void importance_from_data(const hcmc_config *c, const char *dir,
     free(pc);
 }
 
+/* The correction of hcmc_combine_dir (finish.c). */
+typedef struct {
+    const hcmc_config *c;
+    const char *dir;
+    const size_t *ids;
+    const uint64_t *fp;
+} data_correction;
+
+static void correct_cb(void *user, hcmc_combine_result *comb, hcmc_run_result *r)
+{
+    const data_correction *u = user;
+    importance_from_data(u->c, u->dir, u->ids, comb, u->fp, r);
+}
+
 int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **out,
                      hcmc_error *err)
 {
     *out = NULL;
+    double t0 = hcmc_seconds();
     char sdir[HCMC_PATH_MAX + 16];
     snprintf(sdir, sizeof sdir, "%s/shards", dir);
     DIR *dp = opendir(sdir);
@@ -145,14 +127,13 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
     hcmc_shard_draws *sd = calloc(K, sizeof *sd);
     const hcmc_nuts_draws **nd = calloc(K, sizeof *nd);
     hcmc_run_result *r = calloc(1, sizeof *r);
-    hcmc_combine_result *comb = NULL;
     int rc =
         !L || !sd || !nd || !r ? hcmc_error_set(err, HCMC_ENOMEM, "out of memory") : 0;
     if (!rc) {
         memcpy(r->phys_fixed, c->phys_fixed, sizeof r->phys_fixed);
         memcpy(r->phys_fixed_value, c->phys_fixed_value, sizeof r->phys_fixed_value);
     }
-    size_t C = 0, ref = K;
+    size_t ref = K;
     for (size_t k = 0; !rc && k < K; k++) {
         size_t ck = 0;
         rc = hcmc__shard_file_read(files[k].path, &L[k], err);
@@ -163,10 +144,8 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
             sd[k].failure = L[k].failure;
             continue;
         }
-        if (ref == K) {
+        if (ref == K)
             ref = k;
-            C = ck;
-        }
         size_t div = 0;
         for (size_t g = 0; g < ck * L[k].D.n; g++)
             div += L[k].D.diverging[g];
@@ -210,92 +189,57 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
                                 c->phys_fixed[k] ? "fixed" : "sampled");
     if (rc)
         d = np = 0;
-    double(*pb)[2] = !rc ? calloc(np, sizeof *pb) : NULL;
+    double(*pb)[2] = !rc ? calloc(np ? np : 1, sizeof *pb) : NULL;
+    if (!rc) {
+        r->dim = d;
+        r->names = calloc(d, sizeof *r->names);
+        r->shards = calloc(K, sizeof *r->shards);
+        if (!pb || !r->names || !r->shards)
+            rc = hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
+    }
     if (!rc) {
         for (size_t k = 0; k < np && k < d; k++) {
             pb[k][0] = L[ref].bounds[2 * k];
             pb[k][1] = L[ref].bounds[2 * k + 1];
         }
-        hcmc_combine_settings cs;
-        hcmc_combine_settings_defaults(&cs);
-        rc = hcmc_combine_method_parse(c->combination, &cs.method, err);
-        cs.max_divergence_rate = c->max_divergence_rate;
-        cs.max_parameter_cv = c->max_parameter_cv;
-        cs.heterogeneity_abort = c->heterogeneity_abort;
-        cs.min_success_rate = c->min_success_rate;
-        cs.nphys = np < d ? np : 0;
-        cs.constrain = hcmc__coords_constrain;
-        cs.ctx = &L[ref].coords;
-        cs.bounds = (const double(*)[2])pb;
-        cs.seed = c->seed;
-        double *base = malloc(d * sizeof(double));
-        if (!base && !rc)
-            rc = hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory");
-        if (!rc) {
-            hcmc__combination_base(c, &L[ref].coords, base, &cs);
-            rc = hcmc_combine(sd, K, &cs, &comb, err);
-        }
-        free(base);
-        if (!rc && c->importance_correction && K > 1) {
-            size_t *ids = malloc(K * sizeof(size_t));
-            for (size_t k = 0; ids && k < K; k++)
-                ids[k] = (size_t)files[k].number;
-            if (ids)
-                importance_from_data(c, dir, ids, comb,
-                                     L[ref].has_fingerprint ? &L[ref].fingerprint : NULL,
-                                     r);
-            free(ids);
-        }
-    }
-    if (!rc) {
-        size_t S = comb->draws, G = C * S;
-        r->n_shards = K;
-        r->n_kept = comb->n_kept;
-        r->dim = d;
-        r->chains = C;
-        r->draws = S;
         snprintf(r->backend, sizeof r->backend, "combine");
-        r->names = calloc(d, sizeof *r->names);
-        r->theta = malloc(G * d * sizeof(double));
-        r->summary = calloc(d, sizeof *r->summary);
-        r->shards = calloc(K, sizeof *r->shards);
-        if (!r->names || !r->theta || !r->summary || !r->shards)
-            rc = hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
-        for (size_t k = 0; !rc && k < d; k++)
+        for (size_t k = 0; k < d; k++)
             snprintf(r->names[k], sizeof r->names[k], "%s", L[ref].names + 40 * k);
-        for (size_t g = 0; !rc && g < G; g++)
-            hcmc_coords_constrain(&L[ref].coords, comb->z + g * d, r->theta + g * d);
-        for (size_t k = 0; !rc && k < d; k++)
-            hcmc_param_summarise(r->theta + k, C, S, d, &r->summary[k]);
-        for (size_t k = 0; !rc && k < K; k++) {
+        for (size_t k = 0; k < K; k++) {
             r->shards[k].id = (size_t)files[k].number;
             r->shards[k].points = L[k].points;
             r->shards[k].divergences = sd[k].divergences;
-            r->shards[k].status = comb->status[k];
-            snprintf(r->shards[k].reason, sizeof r->shards[k].reason, "%s",
-                     comb->reason[k]);
             r->n_points += L[k].points;
         }
-    }
-    if (!rc) {
-        char path[HCMC_PATH_MAX + 32], sum[17] = "", created[32] = "";
         /* the data file as the run recorded it (an absolute path), not as
          * config.yaml resolves from the run directory */
-        char data_file[HCMC_PATH_MAX];
+        char path[HCMC_PATH_MAX + 32], data_file[HCMC_PATH_MAX];
         snprintf(path, sizeof path, "%s/posterior.nc", dir);
         if (hcmc__posterior_data_file(path, data_file, sizeof data_file))
             snprintf(data_file, sizeof data_file, "%s", c->data_file);
-        hcmc_results_extra x = {created,
-                                data_file,
-                                sum,
-                                c->text ? c->text : "",
-                                (unsigned long long)c->seed,
-                                nd};
-        snprintf(path, sizeof path, "%s/summary.json", dir);
-        rc = hcmc__write_summary(path, r, c, NULL, err);
-        snprintf(path, sizeof path, "%s/posterior.nc", dir);
-        if (!rc)
-            rc = hcmc__write_posterior(path, r, &x, err);
+        size_t *ids = malloc(K * sizeof(size_t));
+        for (size_t k = 0; ids && k < K; k++)
+            ids[k] = (size_t)files[k].number;
+        data_correction dc = {c, dir, ids,
+                              L[ref].has_fingerprint ? &L[ref].fingerprint : NULL};
+        hcmc__finish_input fin = {.draws = sd,
+                                  .shard_draws = nd,
+                                  .K = K,
+                                  .coords = &L[ref].coords,
+                                  .nphys = np < d ? np : 0,
+                                  .bounds = (const double(*)[2])pb,
+                                  .constrain = hcmc__coords_constrain,
+                                  .ctx = &L[ref].coords,
+                                  .correct = ids ? correct_cb : NULL,
+                                  .user = &dc,
+                                  .dir = dir,
+                                  .created = "",
+                                  .data_file = data_file,
+                                  .checksum = "",
+                                  .summary_on_failure = false,
+                                  .t0 = t0};
+        rc = hcmc__finish(c, &fin, r, err);
+        free(ids);
     }
     for (size_t k = 0; L && k < K; k++)
         hcmc__shard_file_release(&L[k]);
@@ -304,7 +248,6 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
     free(sd);
     free(nd);
     free(files);
-    hcmc_combine_result_free(comb);
     if (rc) {
         hcmc_run_result_free(r);
         return rc;

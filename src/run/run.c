@@ -21,29 +21,11 @@
 #include "hcmc/log.h"
 #include "../backends/mpi_backend.h"
 #include "../base/hash.h"
+#include "../base/files.h"
 #include "../cmc/cmc_internal.h"
-#include "results.h"
+#include "../config/config_internal.h"
 #include "run_internal.h"
 #include "hcmc/timing.h"
-
-void hcmc_run_result_free(hcmc_run_result *r)
-{
-    if (!r)
-        return;
-    free(r->names);
-    free(r->theta);
-    free(r->summary);
-    free(r->shards);
-    free(r);
-}
-
-static int make_dir(const char *path, hcmc_error *err)
-{
-    if (mkdir(path, 0755) && errno != EEXIST)
-        return hcmc_error_set(err, HCMC_EIO, "%s: cannot create the directory: %s",
-                              path, strerror(errno));
-    return 0;
-}
 
 /* FNV-1a 64 of the file's bytes: identifies the data a run used. */
 static void checksum(const char *path, char out[17])
@@ -107,7 +89,7 @@ static int sink(void *user, hcmc_shard_result *r)
     char path[HCMC_PATH_MAX + 64];
     hcmc__shard_path(path, sizeof path, S->dir, r->id);
     hcmc_error e;
-    if (!S->on_disk && hcmc__write_shard(path, r, S->full, S->fingerprint, &e))
+    if (!S->on_disk && hcmc__shard_file_write(path, r, S->full, S->fingerprint, &e))
         hcmc_log(HCMC_LOG_WARN, "%s", e.msg);
     if (S->on_disk) /* the shard's size is the plan's */
         r->n_points = S->plan->start[r->id + 1] - S->plan->start[r->id];
@@ -141,44 +123,6 @@ static int sink(void *user, hcmc_shard_result *r)
     }
     report(S);
     return 0;
-}
-
-/* run_internal.h */
-hcmc_shard_result *hcmc__shard_reuse(const char *dir, size_t id, size_t points,
-                                     uint64_t fp, bool *stale, bool *damaged)
-{
-    char path[HCMC_PATH_MAX + 64];
-    hcmc__shard_path(path, sizeof path, dir, id);
-    if (access(path, F_OK))
-        return NULL;
-    hcmc__shard_file L;
-    hcmc_error e;
-    hcmc_shard_result *r = NULL;
-    int rc = hcmc__shard_file_read(path, &L, &e);
-    if (rc || !L.has_fingerprint || L.fingerprint != fp || L.id != id ||
-        L.points != points) {
-        if (rc)
-            hcmc_log(HCMC_LOG_WARN, "%s; the shard runs again", e.msg);
-        if (rc && damaged)
-            *damaged = true;
-        *stale = *stale || !rc;
-    } else if (!L.failure[0] && (r = calloc(1, sizeof *r)) &&
-               (r->nuts = calloc(1, sizeof *r->nuts))) {
-        r->id = id;
-        r->n_points = points;
-        r->seconds = L.seconds;
-        r->rhat_max = L.rhat_max;
-        r->ess_bulk_min = NAN;
-        r->nuts->dim = L.d;
-        r->nuts->num_chains = L.chains;
-        r->nuts->sampling = L.D; /* moved */
-        L.D = (hcmc_nuts_draws){0};
-    } else {
-        free(r);
-        r = NULL;
-    }
-    hcmc__shard_file_release(&L);
-    return r;
 }
 
 /* Shard files that no shard of this run will replace: ids past K, and
@@ -224,140 +168,17 @@ static void constrain_cb(const void *ctx, const double *z, double *theta)
     hcmc_target_constrain(ctx, z, theta);
 }
 
-void hcmc__combination_base(const hcmc_config *c, const hcmc_coords *co, double *base,
-                            hcmc_combine_settings *cs)
-{
-    for (size_t k = 0; k < co->dim; k++)
-        base[k] = hcmc_coords_has_base(co, k) ? 1.0 : 0.0;
-    cs->base_precision = c->prior_tempering ? base : NULL;
-}
+/* The importance correction with the problem's points (finish.c). */
+typedef struct {
+    const hcmc_problem *prob;
+    const hcmc_shard_plan *plan;
+    uint64_t seed;
+} run_correction;
 
-void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
-                      const size_t *ids, hcmc_combine_result *comb, uint64_t seed,
-                      hcmc_run_result *r)
+static void correct_cb(void *user, hcmc_combine_result *comb, hcmc_run_result *r)
 {
-    hcmc_error e;
-    double t0 = hcmc_seconds();
-    size_t G = comb->chains * comb->draws, K = comb->n_shards;
-    const hcmc_target *full = hcmc_problem_target(prob);
-    /* the posterior of the points that were combined: without excluded or
-     * failed shards (an outlier's data must not come back this way) */
-    hcmc_target *kept = NULL;
-    hcmc_points sub = {0};
-    int rc = 0;
-    if (comb->n_kept < K) {
-        size_t n = 0, *idx = malloc(plan->start[plan->n_shards] * sizeof(size_t));
-        if (!idx)
-            rc = hcmc_error_set(&e, HCMC_ENOMEM, "out of memory");
-        for (size_t k = 0; !rc && k < K; k++) {
-            size_t id = ids ? ids[k] : k;
-            if (comb->status[k] != HCMC_SHARD_KEPT || id >= plan->n_shards)
-                continue;
-            for (size_t i = plan->start[id]; i < plan->start[id + 1]; i++)
-                idx[n++] = plan->idx[i];
-        }
-        if (!rc)
-            rc = hcmc_points_subset(hcmc_target_points(full), idx, n, &sub, &e);
-        if (!rc)
-            rc = hcmc_target_new(hcmc__problem_spec(prob), &sub, &kept, &e);
-        free(idx);
-    }
-    if (!rc)
-        rc = hcmc_importance_correct(kept ? kept : full, comb->z, G, seed,
-                                     HCMC_IMPORTANCE_MAX_KHAT, &r->importance, &e);
-    hcmc_target_free(kept);
-    hcmc_points_release(&sub);
-    if (rc) {
-        hcmc_log(HCMC_LOG_WARN, "importance correction not made (%s); the draws are "
-                                "the combination's",
-                 e.msg);
-        memset(&r->importance, 0, sizeof r->importance);
-        return;
-    }
-    if (r->importance.applied)
-        hcmc_log(HCMC_LOG_INFO,
-                 "importance correction: ESS %.0f of %zu proposals, tail index %.2f "
-                 "(%.1f s)",
-                 r->importance.ess, r->importance.n, r->importance.khat,
-                 hcmc_seconds() - t0);
-    else
-        hcmc_log(HCMC_LOG_WARN,
-                 "importance correction not applied: tail index %.2f above %g (ESS "
-                 "%.0f of %zu); the draws are the combination's, which may be too "
-                 "narrow or shifted: use fewer, larger shards",
-                 r->importance.khat, HCMC_IMPORTANCE_MAX_KHAT, r->importance.ess,
-                 r->importance.n);
-}
-
-void hcmc__shard_path(char *buf, size_t cap, const char *dir, size_t id)
-{
-    snprintf(buf, cap, "%s/shards/shard_%05zu.h5", dir, id);
-}
-
-void hcmc__nuts_settings_of(const hcmc_config *c, hcmc_nuts_settings *ns)
-{
-    hcmc_nuts_settings_defaults(ns);
-    ns->num_warmup = c->num_warmup;
-    ns->num_samples = c->num_samples;
-    ns->num_chains = c->num_chains;
-    ns->target_accept = c->target_accept_prob;
-    ns->max_tree_depth = c->max_tree_depth;
-    ns->dense_mass = c->dense_mass;
-    ns->parallel = c->chain_parallel;
-    ns->seed = c->seed;
-}
-
-void hcmc__prepared_release(hcmc__prepared *P)
-{
-    hcmc_problem_free(P->prob);
-    hcmc_shard_plan_free(P->plan);
-    hcmc_points_release(&P->pts);
-    hcmc_dataset_release(&P->ds);
-    memset(P, 0, sizeof *P);
-}
-
-int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
-{
-    memset(P, 0, sizeof *P);
-    int rc;
-    if (!c->data_file[0])
-        return hcmc_error_set(err, HCMC_EINVAL,
-                              "%s: no data file (experimental_data.file_path)",
-                              c->source);
-    hcmc_aps_select sel;
-    hcmc_config_selection(c, &sel);
-    if ((rc = hcmc_aps_read(c->data_file, &sel, &P->ds, NULL, err)))
-        return rc;
-    hcmc_points_report prep;
-    if ((rc = hcmc_dataset_to_points(&P->ds, 1, -1, &P->pts, &prep, err)))
-        return rc;
-    /* the points are all a run needs: the c2 matrices go before workers
-     * are forked, which would otherwise each map them (copy-on-write) */
-    hcmc_dataset_release(&P->ds);
-    /* CMC or one NUTS run */
-    P->cmc = c->cmc_enable == HCMC_ON ||
-             (c->cmc_enable == HCMC_AUTO && P->pts.n >= c->min_points_for_cmc);
-    hcmc_shard_strategy strategy;
-    if ((rc = hcmc_shard_strategy_parse(c->strategy, &strategy, err)))
-        return rc;
-    if ((rc = hcmc_shard_plan_make(&P->pts, strategy, P->cmc ? c->num_shards : 1,
-                                   P->cmc ? c->max_points_per_shard : 0, 1, c->mode,
-                                   c->seed, &P->plan, err)))
-        return rc;
-    size_t K = P->plan->n_shards;
-    hcmc_log(HCMC_LOG_INFO, "%zu points from %s; %s, %zu shard%s", P->pts.n,
-             c->data_file, P->cmc ? "consensus Monte Carlo" : "one NUTS run", K,
-             K == 1 ? "" : "s");
-    hcmc_target_spec spec;
-    hcmc_config_target_spec(c, &spec);
-    spec.model.n_t = P->pts.n_t;
-    double tw = hcmc_seconds();
-    if ((rc = hcmc_problem_new(&spec, &P->pts, K, c->init_phys, &P->prob, err)))
-        return rc;
-    P->warm_start_seconds = hcmc_seconds() - tw;
-    hcmc__nuts_settings_of(c, &P->ns);
-    P->fingerprint = hcmc_problem_fingerprint(P->prob, P->plan, &P->ns);
-    return HCMC_OK;
+    const run_correction *u = user;
+    hcmc__importance(u->prob, u->plan, NULL, comb, u->seed, r);
 }
 
 /* mpi backend, ranks other than 0: read the plan rank 0 wrote, sample
@@ -398,7 +219,6 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     hcmc_shard_draws *draws = NULL;
     const hcmc_nuts_draws **sd = NULL;
     double(*bounds)[2] = NULL; /* of every coordinate; the rate coordinates use it */
-    hcmc_combine_result *comb = NULL;
     hcmc_run_result *r = calloc(1, sizeof *r);
     size_t *todo = NULL;
     if (!r)
@@ -447,7 +267,7 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     /* output directory */
     char dir[HCMC_PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/shards", c->output_dir);
-    if ((rc = make_dir(c->output_dir, err)) || (rc = make_dir(dir, err)))
+    if ((rc = hcmc__make_dir(c->output_dir, err)) || (rc = hcmc__make_dir(dir, err)))
         goto done;
     /* batch and mpi: the plan the workers read, at an absolute path */
     char absdir[HCMC_PATH_MAX];
@@ -469,11 +289,8 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     if (c->text) {
         char cpath[HCMC_PATH_MAX + 32];
         snprintf(cpath, sizeof cpath, "%s/config.yaml", c->output_dir);
-        FILE *f = fopen(cpath, "w");
-        if (!f || fputs(c->text, f) < 0 || fclose(f)) {
-            rc = hcmc_error_set(err, HCMC_EIO, "%s: cannot write", cpath);
+        if ((rc = hcmc__write_text(cpath, c->text, 0, err)))
             goto done;
-        }
     }
     /* sampling */
     hcmc_nuts_settings ns = P.ns;
@@ -559,20 +376,34 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
         r->n_shards = K;
         goto done;
     }
-    /* combination */
+    /* combination, correction, files */
     const hcmc_target *full = hcmc_problem_target(prob);
-    size_t d = hcmc_problem_dim(prob), np = hcmc_target_nphys(full);
+    size_t d = hcmc_problem_dim(prob);
     draws = calloc(K, sizeof *draws);
     sd = calloc(K, sizeof *sd);
     bounds = calloc(d, sizeof *bounds);
-    if (!draws || !sd || !bounds) {
+    r->shards = calloc(K, sizeof *r->shards);
+    r->names = calloc(d, sizeof *r->names);
+    if (!draws || !sd || !bounds || !r->shards || !r->names) {
         rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
         goto done;
     }
-    for (size_t k = 0; k < d; k++)
+    r->dim = d;
+    for (size_t k = 0; k < d; k++) {
         hcmc_target_bounds(full, k, &bounds[k][0], &bounds[k][1]);
+        snprintf(r->names[k], sizeof r->names[k], "%s",
+                 hcmc_problem_param_name(prob, k));
+    }
     for (size_t k = 0; k < K; k++) {
         hcmc_shard_result *sr = results[k];
+        hcmc_run_shard *o = &r->shards[k];
+        o->id = k;
+        o->points = plan->start[k + 1] - plan->start[k];
+        if (sr) {
+            o->seconds = sr->seconds;
+            o->rhat_max = sr->rhat_max;
+            o->divergences = sr->nuts ? hcmc_nuts_divergences(sr->nuts) : 0;
+        }
         if (!sr || sr->status || !sr->nuts) {
             draws[k].failure = sr ? sr->message : "no result";
             continue;
@@ -581,105 +412,34 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
                                       .draws = sr->nuts->sampling.n,
                                       .dim = d,
                                       .z = sr->nuts->sampling.z,
-                                      .divergences = hcmc_nuts_divergences(sr->nuts)};
+                                      .divergences = o->divergences};
         sd[k] = &sr->nuts->sampling;
     }
-    hcmc_combine_settings cs;
-    hcmc_combine_settings_defaults(&cs);
-    if ((rc = hcmc_combine_method_parse(c->combination, &cs.method, err)))
-        goto done;
-    cs.max_divergence_rate = c->max_divergence_rate;
-    cs.max_parameter_cv = c->max_parameter_cv;
-    cs.heterogeneity_abort = c->heterogeneity_abort;
-    cs.min_success_rate = c->min_success_rate;
-    cs.nphys = np;
-    cs.constrain = constrain_cb;
-    cs.ctx = full;
-    cs.bounds = (const double(*)[2])bounds;
-    cs.seed = c->seed;
-    double *base = malloc(d * sizeof(double));
-    if (!base) {
-        rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
-        goto done;
-    }
-    hcmc__combination_base(c, hcmc_target_coords(full), base, &cs);
-    rc = hcmc_combine(draws, K, &cs, &comb, err);
-    free(base);
-    /* what is known about the shards goes into the result either way */
-    r->n_shards = K;
-    r->shards = calloc(K, sizeof *r->shards);
-    if (!r->shards) {
-        rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
-        goto done;
-    }
-    for (size_t k = 0; k < K; k++) {
-        hcmc_run_shard *o = &r->shards[k];
-        o->id = k;
-        o->points = plan->start[k + 1] - plan->start[k];
-        if (results[k]) {
-            o->seconds = results[k]->seconds;
-            o->rhat_max = results[k]->rhat_max;
-            o->divergences =
-                results[k]->nuts ? hcmc_nuts_divergences(results[k]->nuts) : 0;
-        }
-        if (comb) {
-            o->status = comb->status[k];
-            snprintf(o->reason, sizeof o->reason, "%s", comb->reason[k]);
-        } else if (draws[k].failure) {
-            o->status = HCMC_SHARD_FAILED;
-            snprintf(o->reason, sizeof o->reason, "%s", draws[k].failure);
-        }
-    }
-    if (rc) {
-        /* no posterior, but the shards' story goes on disk */
-        char path[HCMC_PATH_MAX + 32];
-        hcmc_error ignored;
-        snprintf(path, sizeof path, "%s/summary.json", c->output_dir);
-        r->seconds = hcmc_seconds() - t0;
-        hcmc__write_summary(path, r, c, err ? err->msg : "combination failed",
-                            &ignored);
-        goto done;
-    }
-    /* combined draws in constrained units, their summary */
-    r->n_kept = comb->n_kept;
-    r->dim = d;
-    r->chains = comb->chains;
-    r->draws = comb->draws;
-    size_t G = r->chains * r->draws;
-    r->names = calloc(d, sizeof *r->names);
-    r->theta = malloc(G * d * sizeof(double));
-    r->summary = calloc(d, sizeof *r->summary);
-    if (!r->names || !r->theta || !r->summary) {
-        rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
-        goto done;
-    }
-    for (size_t k = 0; k < d; k++)
-        snprintf(r->names[k], sizeof r->names[k], "%s",
-                 hcmc_problem_param_name(prob, k));
-    if (c->importance_correction && K > 1)
-        hcmc__importance(prob, plan, NULL, comb, c->seed, r);
-    for (size_t g = 0; g < G; g++)
-        hcmc_target_constrain(full, comb->z + g * d, r->theta + g * d);
-    for (size_t k = 0; k < d; k++)
-        hcmc_param_summarise(r->theta + k, r->chains, r->draws, d, &r->summary[k]);
-    r->seconds = hcmc_seconds() - t0;
-    /* files */
-    char path[HCMC_PATH_MAX + 32], created[32], sum[17];
+    char created[32], sum[17];
     time_t now = time(NULL);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     checksum(c->data_file, sum);
     char data_abs[PATH_MAX]; /* what hcmc plot reads again, from any folder */
     if (!realpath(c->data_file, data_abs))
         snprintf(data_abs, sizeof data_abs, "%s", c->data_file);
-    hcmc_results_extra x = {
-        created, data_abs, sum, c->text ? c->text : "", (unsigned long long)c->seed,
-        sd};
-    snprintf(path, sizeof path, "%s/summary.json", c->output_dir);
-    if ((rc = hcmc__write_summary(path, r, c, NULL, err)))
-        goto done;
-    snprintf(path, sizeof path, "%s/posterior.nc", c->output_dir);
-    if ((rc = hcmc__write_posterior(path, r, &x, err)))
-        goto done;
+    run_correction rc_user = {prob, plan, c->seed};
+    hcmc__finish_input fin = {.draws = draws,
+                              .shard_draws = sd,
+                              .K = K,
+                              .coords = hcmc_target_coords(full),
+                              .nphys = hcmc_target_nphys(full),
+                              .bounds = (const double(*)[2])bounds,
+                              .constrain = constrain_cb,
+                              .ctx = full,
+                              .correct = correct_cb,
+                              .user = &rc_user,
+                              .dir = c->output_dir,
+                              .created = created,
+                              .data_file = data_abs,
+                              .checksum = sum,
+                              .summary_on_failure = true,
+                              .t0 = t0};
+    rc = hcmc__finish(c, &fin, r, err);
 done:
     if (mpi_root && !announced) /* the other ranks wait for word */
         hcmc__mpi_announce(NULL);
@@ -691,7 +451,6 @@ done:
     free(draws);
     free(sd);
     free(bounds);
-    hcmc_combine_result_free(comb);
     hcmc__prepared_release(&P);
     if (rc) {
         hcmc_run_result_free(r);
@@ -733,6 +492,7 @@ void hcmc_run_print_table(FILE *f, const hcmc_run_result *r)
             r->importance.applied ? "applied" : "NOT applied", r->importance.ess,
             r->importance.n, r->importance.khat);
     if (!r->importance.applied)
-        fprintf(f, " above %g: the draws are the combination's", HCMC_IMPORTANCE_MAX_KHAT);
+        fprintf(f, " above %g: the draws are the combination's",
+                HCMC_IMPORTANCE_MAX_KHAT);
     fputs(")\n", f);
 }

@@ -14,47 +14,8 @@
 #include "hcmc/backend.h"
 #include "hcmc/log.h"
 #include "hcmc/run.h"
-#include "results.h"
+#include "../store/store.h"
 #include "run_internal.h"
-
-static int make_dir(const char *path, hcmc_error *err)
-{
-    if (mkdir(path, 0755) && errno != EEXIST)
-        return hcmc_error_set(err, HCMC_EIO, "%s: cannot create the directory: %s",
-                              path, strerror(errno));
-    return HCMC_OK;
-}
-
-int hcmc__run_dir_init(const hcmc_config *c, const char *dir, const hcmc__prepared *P,
-                       hcmc_error *err)
-{
-    char path[HCMC_PATH_MAX + 32];
-    int rc;
-    snprintf(path, sizeof path, "%s/shards", dir);
-    if ((rc = make_dir(dir, err)) || (rc = make_dir(path, err)))
-        return rc;
-    snprintf(path, sizeof path, "%s/plan.h5", dir);
-    if ((rc = hcmc__plan_write(path, c, P, err)))
-        return rc;
-    snprintf(path, sizeof path, "%s/config.yaml", dir);
-    FILE *f = fopen(path, "w");
-    if (!f || fputs(c->text, f) < 0 || fclose(f))
-        return hcmc_error_set(err, HCMC_EIO, "%s: cannot write", path);
-    return HCMC_OK;
-}
-
-int hcmc_plan_create(const hcmc_config *c, const char *dir, size_t *n_shards,
-                     hcmc_error *err)
-{
-    hcmc__prepared P;
-    int rc = hcmc__prepare(c, &P, err);
-    if (!rc)
-        rc = hcmc__run_dir_init(c, dir, &P, err);
-    if (!rc && n_shards)
-        *n_shards = P.plan->n_shards;
-    hcmc__prepared_release(&P);
-    return rc;
-}
 
 typedef struct {
     hcmc_shard_result *r;
@@ -167,8 +128,8 @@ int hcmc_worker_run(const char *dir, size_t shard, hcmc_worker_outcome *out,
     if (rc)
         goto done;
     hcmc__shard_path(path, sizeof path, dir, shard);
-    if ((rc = hcmc__write_shard(path, got.r, hcmc_problem_target(P.prob), P.fingerprint,
-                                err)))
+    if ((rc = hcmc__shard_file_write(path, got.r, hcmc_problem_target(P.prob),
+                                     P.fingerprint, err)))
         goto done;
     st.state = got.r->status ? HCMC__SHARD_FAILED : HCMC__SHARD_OK;
     st.seconds = got.r->seconds;
@@ -187,54 +148,4 @@ done:
     hcmc_config_release(c);
     free(c);
     return rc;
-}
-
-int hcmc_dir_status_read(const char *dir, hcmc_dir_status *st, hcmc_error *err)
-{
-    memset(st, 0, sizeof *st);
-    char path[HCMC_PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/plan.h5", dir);
-    int rc = hcmc__plan_shards(path, &st->shards, err);
-    if (rc)
-        return rc;
-    for (size_t k = 0; k < st->shards; k++) {
-        hcmc__shard_status s;
-        hcmc__status_read(dir, k, &s);
-        if (s.state == HCMC__SHARD_UNKNOWN) {
-            /* a shard file without a status: sampled by a local backend */
-            hcmc__shard_path(path, sizeof path, dir, k);
-            hcmc__shard_file L = {0};
-            hcmc_error e;
-            if (!access(path, F_OK) && !hcmc__shard_file_read(path, &L, &e))
-                s.state = L.failure[0] ? HCMC__SHARD_FAILED : HCMC__SHARD_OK;
-            hcmc__shard_file_release(&L);
-        }
-        switch (s.state) {
-        case HCMC__SHARD_OK:
-            st->ok++;
-            break;
-        case HCMC__SHARD_FAILED:
-            st->failed++;
-            break;
-        case HCMC__SHARD_RUNNING:
-            st->running++;
-            break;
-        case HCMC__SHARD_TERMINATED:
-            st->terminated++;
-            break;
-        default:
-            st->missing++;
-        }
-    }
-    snprintf(path, sizeof path, "%s/posterior.nc", dir);
-    st->combined = access(path, F_OK) == 0;
-    snprintf(path, sizeof path, "%s/batch/jobs", dir);
-    FILE *f = fopen(path, "r");
-    char line[sizeof st->last_job];
-    while (f && fgets(line, sizeof line, f))
-        snprintf(st->last_job, sizeof st->last_job, "%.*s", (int)strcspn(line, "\n"),
-                 line);
-    if (f)
-        fclose(f);
-    return HCMC_OK;
 }

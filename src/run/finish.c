@@ -1,0 +1,146 @@
+/* The last stage of hcmc_run and hcmc_combine_dir: the combination of the
+ * shards, the importance correction, the summary of the draws and the
+ * result files. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hcmc/importance.h"
+#include "hcmc/log.h"
+#include "hcmc/timing.h"
+#include "../cmc/cmc_internal.h"
+#include "../config/config_internal.h"
+#include "run_internal.h"
+
+void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
+                      const size_t *ids, hcmc_combine_result *comb, uint64_t seed,
+                      hcmc_run_result *r)
+{
+    hcmc_error e;
+    double t0 = hcmc_seconds();
+    size_t G = comb->chains * comb->draws, K = comb->n_shards;
+    const hcmc_target *full = hcmc_problem_target(prob);
+    /* the posterior of the points that were combined: without excluded or
+     * failed shards (an outlier's data must not come back this way) */
+    hcmc_target *kept = NULL;
+    hcmc_points sub = {0};
+    int rc = 0;
+    if (comb->n_kept < K) {
+        size_t n = 0, *idx = malloc(plan->start[plan->n_shards] * sizeof(size_t));
+        if (!idx)
+            rc = hcmc_error_set(&e, HCMC_ENOMEM, "out of memory");
+        for (size_t k = 0; !rc && k < K; k++) {
+            size_t id = ids ? ids[k] : k;
+            if (comb->status[k] != HCMC_SHARD_KEPT || id >= plan->n_shards)
+                continue;
+            for (size_t i = plan->start[id]; i < plan->start[id + 1]; i++)
+                idx[n++] = plan->idx[i];
+        }
+        if (!rc)
+            rc = hcmc_points_subset(hcmc_target_points(full), idx, n, &sub, &e);
+        if (!rc)
+            rc = hcmc_target_new(hcmc__problem_spec(prob), &sub, &kept, &e);
+        free(idx);
+    }
+    if (!rc)
+        rc = hcmc_importance_correct(kept ? kept : full, comb->z, G, seed,
+                                     HCMC_IMPORTANCE_MAX_KHAT, &r->importance, &e);
+    hcmc_target_free(kept);
+    hcmc_points_release(&sub);
+    if (rc) {
+        hcmc_log(HCMC_LOG_WARN,
+                 "importance correction not made (%s); the draws are "
+                 "the combination's",
+                 e.msg);
+        memset(&r->importance, 0, sizeof r->importance);
+        return;
+    }
+    if (r->importance.applied)
+        hcmc_log(HCMC_LOG_INFO,
+                 "importance correction: ESS %.0f of %zu proposals, tail index %.2f "
+                 "(%.1f s)",
+                 r->importance.ess, r->importance.n, r->importance.khat,
+                 hcmc_seconds() - t0);
+    else
+        hcmc_log(HCMC_LOG_WARN,
+                 "importance correction not applied: tail index %.2f above %g (ESS "
+                 "%.0f of %zu); the draws are the combination's, which may be too "
+                 "narrow or shifted: use fewer, larger shards",
+                 r->importance.khat, HCMC_IMPORTANCE_MAX_KHAT, r->importance.ess,
+                 r->importance.n);
+}
+
+int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_result *r,
+                 hcmc_error *err)
+{
+    size_t K = in->K, d = r->dim;
+    hcmc_combine_result *comb = NULL;
+    hcmc_combine_settings cs;
+    double *base = malloc(d * sizeof(double));
+    if (!base)
+        return hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory");
+    int rc = hcmc__config_combine_settings(c, in->coords, base, &cs, err);
+    cs.nphys = in->nphys;
+    cs.constrain = in->constrain;
+    cs.ctx = in->ctx;
+    cs.bounds = in->bounds;
+    if (!rc)
+        rc = hcmc_combine(in->draws, K, &cs, &comb, err);
+    free(base);
+    /* what is known about the shards goes into the result either way */
+    r->n_shards = K;
+    for (size_t k = 0; k < K; k++) {
+        hcmc_run_shard *o = &r->shards[k];
+        if (comb) {
+            o->status = comb->status[k];
+            snprintf(o->reason, sizeof o->reason, "%s", comb->reason[k]);
+        } else if (in->draws[k].failure) {
+            o->status = HCMC_SHARD_FAILED;
+            snprintf(o->reason, sizeof o->reason, "%s", in->draws[k].failure);
+        }
+    }
+    char path[HCMC_PATH_MAX + 32];
+    if (rc) {
+        if (in->summary_on_failure) { /* no posterior, but the shards' story */
+            hcmc_error ignored;
+            snprintf(path, sizeof path, "%s/summary.json", in->dir);
+            r->seconds = hcmc_seconds() - in->t0;
+            r->dim = 0; /* no parameter table */
+            hcmc__summary_write(path, r, c, err ? err->msg : "combination failed",
+                                &ignored);
+        }
+        return rc;
+    }
+    if (c->importance_correction && K > 1 && in->correct)
+        in->correct(in->user, comb, r);
+    /* combined draws in constrained units, their summary */
+    r->n_kept = comb->n_kept;
+    r->chains = comb->chains;
+    r->draws = comb->draws;
+    size_t G = r->chains * r->draws;
+    r->theta = malloc(G * d * sizeof(double));
+    r->summary = calloc(d, sizeof *r->summary);
+    if (!r->theta || !r->summary) {
+        hcmc_combine_result_free(comb);
+        return hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory");
+    }
+    for (size_t g = 0; g < G; g++)
+        in->constrain(in->ctx, comb->z + g * d, r->theta + g * d);
+    hcmc_combine_result_free(comb);
+    for (size_t k = 0; k < d; k++)
+        hcmc_param_summarise(r->theta + k, r->chains, r->draws, d, &r->summary[k]);
+    r->seconds = hcmc_seconds() - in->t0;
+    /* files */
+    hcmc_results_extra x = {in->created,
+                            in->data_file,
+                            in->checksum,
+                            c->text ? c->text : "",
+                            (unsigned long long)c->seed,
+                            in->shard_draws};
+    snprintf(path, sizeof path, "%s/summary.json", in->dir);
+    if ((rc = hcmc__summary_write(path, r, c, NULL, err)))
+        return rc;
+    snprintf(path, sizeof path, "%s/posterior.nc", in->dir);
+    return hcmc__posterior_write(path, r, &x, err);
+}

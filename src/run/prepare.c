@@ -1,0 +1,54 @@
+/* The first stage of a run: configuration -> data -> points -> shard plan
+ * -> problem (with its warm start) -> sampler settings, and the
+ * fingerprint that ties shard files to that problem. */
+#include <string.h>
+
+#include "hcmc/aps.h"
+#include "hcmc/log.h"
+#include "hcmc/timing.h"
+#include "../config/config_internal.h"
+#include "run_internal.h"
+
+int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
+{
+    memset(P, 0, sizeof *P);
+    int rc;
+    if (!c->data_file[0])
+        return hcmc_error_set(err, HCMC_EINVAL,
+                              "%s: no data file (experimental_data.file_path)",
+                              c->source);
+    hcmc_aps_select sel;
+    hcmc_config_selection(c, &sel);
+    if ((rc = hcmc_aps_read(c->data_file, &sel, &P->ds, NULL, err)))
+        return rc;
+    hcmc_points_report prep;
+    if ((rc = hcmc_dataset_to_points(&P->ds, 1, -1, &P->pts, &prep, err)))
+        return rc;
+    /* the points are all a run needs: the c2 matrices go before workers
+     * are forked, which would otherwise each map them (copy-on-write) */
+    hcmc_dataset_release(&P->ds);
+    /* CMC or one NUTS run */
+    P->cmc = c->cmc_enable == HCMC_ON ||
+             (c->cmc_enable == HCMC_AUTO && P->pts.n >= c->min_points_for_cmc);
+    hcmc_shard_strategy strategy;
+    if ((rc = hcmc_shard_strategy_parse(c->strategy, &strategy, err)))
+        return rc;
+    if ((rc = hcmc_shard_plan_make(&P->pts, strategy, P->cmc ? c->num_shards : 1,
+                                   P->cmc ? c->max_points_per_shard : 0, 1, c->mode,
+                                   c->seed, &P->plan, err)))
+        return rc;
+    size_t K = P->plan->n_shards;
+    hcmc_log(HCMC_LOG_INFO, "%zu points from %s; %s, %zu shard%s", P->pts.n,
+             c->data_file, P->cmc ? "consensus Monte Carlo" : "one NUTS run", K,
+             K == 1 ? "" : "s");
+    hcmc_target_spec spec;
+    hcmc_config_target_spec(c, &spec);
+    spec.model.n_t = P->pts.n_t;
+    double tw = hcmc_seconds();
+    if ((rc = hcmc_problem_new(&spec, &P->pts, K, c->init_phys, &P->prob, err)))
+        return rc;
+    P->warm_start_seconds = hcmc_seconds() - tw;
+    hcmc__config_nuts_settings(c, &P->ns);
+    P->fingerprint = hcmc_problem_fingerprint(P->prob, P->plan, &P->ns);
+    return HCMC_OK;
+}

@@ -1,0 +1,62 @@
+/* Internal to the run layer: its stages, shared by hcmc_run (run.c), the
+ * batch worker (worker.c) and hcmc_combine_dir (combine_dir.c). */
+#ifndef HCMC_RUN_INTERNAL_H
+#define HCMC_RUN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hcmc/cmc.h"
+#include "hcmc/combine.h"
+#include "hcmc/config.h"
+#include "hcmc/run.h"
+#include "../store/store.h"
+
+/* Reads the data and builds everything a run samples from (prepare.c). */
+int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err);
+
+/* Makes dir and dir/shards, writes dir/plan.h5 and dir/config.yaml
+ * (run_dir.c). */
+int hcmc__run_dir_init(const hcmc_config *c, const char *dir, const hcmc__prepared *P,
+                       hcmc_error *err);
+
+/* Corrects the combined draws comb->z by importance weighting with the
+ * posterior of the points of the shards combined (importance.h; all of
+ * prob's when every shard was kept) and records what it did in
+ * r->importance. ids[k]: the plan's shard of comb's entry k (NULL: k). A
+ * failure or a heavy tail is a warning: the combination's draws stay
+ * (finish.c). */
+void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
+                      const size_t *ids, hcmc_combine_result *comb, uint64_t seed,
+                      hcmc_run_result *r);
+
+/* What the last stage needs besides the configuration (finish.c). */
+typedef struct {
+    const hcmc_shard_draws *draws;             /* [K]; failure set: failed */
+    const hcmc_nuts_draws *const *shard_draws; /* [K] for posterior.nc; NULL: failed */
+    size_t K;
+    const hcmc_coords *coords; /* the sampling coordinates (their bases) */
+    size_t nphys;              /* physical parameters: the leading coordinates */
+    const double (*bounds)[2]; /* [dim] or [nphys] */
+    void (*constrain)(const void *ctx, const double *z, double *theta);
+    const void *ctx;
+    /* the importance correction of comb's draws, recording what it did in
+     * r->importance (NULL: none) */
+    void (*correct)(void *user, hcmc_combine_result *comb, hcmc_run_result *r);
+    void *user;
+    const char *dir; /* where summary.json and posterior.nc go */
+    const char *created, *data_file, *checksum; /* posterior.nc's attributes */
+    bool summary_on_failure; /* a summary.json that says why, when no combination */
+    double t0;               /* hcmc_seconds() when the run began */
+} hcmc__finish_input;
+
+/* The last stage: combines the shards by c's settings, corrects the draws
+ * (in->correct, when c asks for it and K > 1), summarises them in
+ * constrained units and writes summary.json and posterior.nc. On entry r
+ * has dim and names, and shards[K] with what the caller knows of each
+ * (id, points, seconds, R-hat, divergences); the combination adds their
+ * status. */
+int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_result *r,
+                 hcmc_error *err);
+
+#endif
