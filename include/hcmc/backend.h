@@ -41,17 +41,18 @@ typedef enum hcmc_backend_event {
 typedef struct hcmc_batch_options {
     char partition[65]; /* SLURM partition, PBS queue */
     char account[65];
-    char qos[65];       /* SLURM only */
-    char time[32];      /* walltime of one shard job: [D-]HH:MM:SS, MM, ... */
-    char mem[32];       /* memory of one shard job: 4G, 4000M, 4gb, ... */
-    size_t cpus;        /* cores of one shard job; 0: one per chain */
-    size_t throttle;    /* SLURM: at most this many array elements at once; 0: no limit */
-    char dialect[16];   /* PBS: "pro" (qsub -J, PBS_ARRAY_INDEX; default) or "torque" */
-    char extra[1024];   /* further scheduler options, one per line, from an allow-list */
-    char setup[2048];   /* environment set-up lines of the job script (module load, ...) */
+    char qos[65];     /* SLURM only */
+    char time[32];    /* walltime of one shard job: [D-]HH:MM:SS, MM, ... */
+    char mem[32];     /* memory of one shard job: 4G, 4000M, 4gb, ... */
+    size_t cpus;      /* cores of one shard job; 0: one per chain */
+    size_t throttle;  /* SLURM: at most this many array elements at once; 0: no limit */
+    char dialect[16]; /* PBS: "pro" (qsub -J, PBS_ARRAY_INDEX; default) or "torque" */
+    char extra[1024]; /* further scheduler options, one per line, from an allow-list */
+    char
+        setup[2048]; /* environment set-up lines of the job script (module load, ...) */
     char executable[512]; /* hcmc on the compute nodes; default: this hcmc */
     double poll_max;      /* longest pause between polls, s (default 30) */
-    double timeout;       /* longest wait on the scheduler for a whole run, s; 0: none */
+    double timeout; /* longest wait on the scheduler for a whole run, s; 0: none */
 } hcmc_batch_options;
 
 /* Checks one setting (key as in the config: partition, account, qos, time,
@@ -82,14 +83,34 @@ typedef struct hcmc_backend_options {
     hcmc_shard_result *(*fetch)(void *user, size_t shard);
     bool submit_only;
     char submitted[128]; /* out, submit_only: the job ids */
+    /* Backends that run on worker processes (pooled): run on this pool's
+     * workers instead of starting their own (NULL: their own; o->workers is
+     * then not used). */
+    struct hcmc_pool *pool;
 } hcmc_backend_options;
 
 HCMC_API void hcmc_backend_options_defaults(hcmc_backend_options *o);
 
+/* Which scheduler's settings a batch backend takes (o->batch). */
+typedef enum hcmc_scheduler {
+    HCMC_SCHEDULER_NONE,
+    HCMC_SCHEDULER_SLURM,
+    HCMC_SCHEDULER_PBS
+} hcmc_scheduler;
+
+/* A backend: what a run needs to know of it, and its run. */
 typedef struct hcmc_backend {
     const char *name;
     bool (*available)(void);
-    bool batch; /* runs hcmc worker jobs on a run directory (slurm, pbs) */
+    /* runs hcmc worker jobs on a run directory (slurm, pbs): needs
+     * o->run_dir with a plan, o->batch, and the scheduler's commands on
+     * PATH (available) */
+    bool batch;
+    hcmc_scheduler scheduler; /* batch: whose settings */
+    const char *commands;     /* batch: the scheduler's commands, for messages */
+    bool pooled;              /* runs on worker processes: takes o->pool */
+    /* how many workers it keeps busy on n_todo shards with options o */
+    size_t (*workers)(size_t n_todo, const hcmc_backend_options *o);
     int (*run)(const hcmc_problem *p, const hcmc_shard_plan *plan, const size_t *todo,
                size_t n_todo, const hcmc_nuts_settings *s,
                const hcmc_backend_options *o, hcmc_error *err);
@@ -103,6 +124,10 @@ typedef struct hcmc_backend {
  * in a build without MPI. */
 HCMC_API const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards,
                                                size_t workers, hcmc_error *err);
+/* The same without a word in the log or an error: NULL for a name that is
+ * no backend here. */
+HCMC_API const hcmc_backend *hcmc_backend_lookup(const char *name, size_t n_shards,
+                                                 size_t workers);
 
 /* A pool of worker processes that outlives runs: the pool backend for a
  * program that runs several analyses. The workers start once; each run

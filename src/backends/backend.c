@@ -11,8 +11,9 @@ extern const hcmc_backend hcmc__backend_serial, hcmc__backend_threads,
 extern const hcmc_backend hcmc__backend_mpi;
 #endif
 
-const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards, size_t workers,
-                                      hcmc_error *err)
+/* quiet: no log lines, no error (err may be NULL) */
+static const hcmc_backend *find(const char *name, size_t n_shards, size_t workers,
+                                bool quiet, hcmc_error *err)
 {
     static const struct {
         const char *name;
@@ -33,7 +34,7 @@ const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards, size_t 
         {"pjit", &hcmc__backend_threads,
          "backend 'pjit' (homodyne) runs as hcmc's threads backend"},
     };
-    if (!strcmp(name, "numpy")) /* homodyne's array library, not a backend */
+    if (!quiet && !strcmp(name, "numpy")) /* homodyne's array library, not a backend */
         hcmc_log(HCMC_LOG_INFO, "backend 'numpy' (homodyne) runs as hcmc's auto");
 #ifdef HCMC_HAVE_MPI
     if (hcmc__mpi_wanted(name)) /* auto under an MPI launcher */
@@ -46,23 +47,38 @@ const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards, size_t 
     }
     for (size_t k = 0; k < sizeof table / sizeof *table; k++)
         if (!strcmp(name, table[k].name)) {
-            if (table[k].notice)
+            if (table[k].notice && !quiet)
                 hcmc_log(HCMC_LOG_INFO, "%s", table[k].notice);
             return table[k].backend;
         }
+    if (quiet)
+        return NULL;
     static const char *const later[] = {"mpi"};
     for (size_t k = 0; k < sizeof later / sizeof *later; k++)
         if (!strcmp(name, later[k])) {
-            hcmc_error_set(err, HCMC_EUNSUPPORTED,
-                           "backend '%s': this hcmc was built without MPI (install "
-                           "libopenmpi-dev and build again); use auto, serial, threads, "
-                           "multiprocessing, pool, slurm or pbs",
-                           name);
+            hcmc_error_set(
+                err, HCMC_EUNSUPPORTED,
+                "backend '%s': this hcmc was built without MPI (install "
+                "libopenmpi-dev and build again); use auto, serial, threads, "
+                "multiprocessing, pool, slurm or pbs",
+                name);
             return NULL;
         }
-    hcmc_error_set(
-        err, HCMC_EINVAL,
-        "unknown backend '%s' (auto, serial, threads, multiprocessing, pool, slurm, pbs)",
-        name);
+    hcmc_error_set(err, HCMC_EINVAL,
+                   "unknown backend '%s' (auto, serial, threads, multiprocessing, "
+                   "pool, slurm, pbs)",
+                   name);
     return NULL;
+}
+
+const hcmc_backend *hcmc_backend_find(const char *name, size_t n_shards, size_t workers,
+                                      hcmc_error *err)
+{
+    return find(name, n_shards, workers, false, err);
+}
+
+const hcmc_backend *hcmc_backend_lookup(const char *name, size_t n_shards,
+                                        size_t workers)
+{
+    return find(name, n_shards, workers, true, NULL);
 }

@@ -76,3 +76,24 @@ int hcmc__run_watched(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t
     *out = r;
     return HCMC_OK;
 }
+
+size_t hcmc__workers_one(size_t n, const hcmc_backend_options *o)
+{
+    (void)n;
+    (void)o;
+    return 1;
+}
+
+size_t hcmc__workers_cores(size_t n, const hcmc_backend_options *o)
+{
+    size_t w = o->pool      ? hcmc_pool_size(o->pool)
+               : o->workers ? o->workers
+                            : hcmc_usable_cores();
+    return w < n ? w : n;
+}
+
+size_t hcmc__workers_each(size_t n, const hcmc_backend_options *o)
+{
+    (void)o;
+    return n;
+}

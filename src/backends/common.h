@@ -32,6 +32,13 @@ int hcmc__run_watched(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t
  * free: with as many workers as cores they would only take turns. */
 bool hcmc__chains_parallel(const hcmc_nuts_settings *s, size_t workers);
 
+/* Workers of a backend on n shards (hcmc_backend.workers): one; as many as
+ * o->workers (0: the usable cores) or a pool's size allow; one per shard
+ * (batch jobs). */
+size_t hcmc__workers_one(size_t n, const hcmc_backend_options *o);
+size_t hcmc__workers_cores(size_t n, const hcmc_backend_options *o);
+size_t hcmc__workers_each(size_t n, const hcmc_backend_options *o);
+
 void hcmc__event(const hcmc_backend_options *o, hcmc_backend_event ev, size_t shard,
                  const char *detail);
 

@@ -251,4 +251,7 @@ stop:
     return rc;
 }
 
-const hcmc_backend hcmc__backend_mpi = {"mpi", mpi_available, false, mpi_run};
+const hcmc_backend hcmc__backend_mpi = {.name = "mpi",
+                                        .available = mpi_available,
+                                        .workers = hcmc__workers_cores,
+                                        .run = mpi_run};

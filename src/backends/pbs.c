@@ -123,4 +123,10 @@ static int pbs_run(const hcmc_problem *p, const hcmc_shard_plan *plan, const siz
     return hcmc__batch_run(&pbs, p, plan, todo, n_todo, s, o, err);
 }
 
-const hcmc_backend hcmc__backend_pbs = {"pbs", pbs_available, true, pbs_run};
+const hcmc_backend hcmc__backend_pbs = {.name = "pbs",
+                                        .available = pbs_available,
+                                        .batch = true,
+                                        .scheduler = HCMC_SCHEDULER_PBS,
+                                        .commands = "qsub, qstat",
+                                        .workers = hcmc__workers_each,
+                                        .run = pbs_run};

@@ -1007,11 +1007,14 @@ static bool process_available(void)
     return true;
 }
 
-/* A pool for this run: as many workers as are useful. */
+/* On the caller's pool (o->pool), else on a pool for this run: as many
+ * workers as are useful. */
 static int process_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
                        const size_t *todo, size_t n_todo, const hcmc_nuts_settings *s,
                        const hcmc_backend_options *o, hcmc_error *err)
 {
+    if (o->pool)
+        return hcmc_pool_run(o->pool, p, plan, todo, n_todo, s, o, err);
     size_t W = o->workers ? o->workers : hcmc_usable_cores();
     if (W > n_todo)
         W = n_todo;
@@ -1026,6 +1029,13 @@ static int process_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
     return rc;
 }
 
-const hcmc_backend hcmc__backend_multiprocessing = {
-    "multiprocessing", process_available, false, process_run};
-const hcmc_backend hcmc__backend_pool = {"pool", process_available, false, process_run};
+const hcmc_backend hcmc__backend_multiprocessing = {.name = "multiprocessing",
+                                                    .available = process_available,
+                                                    .pooled = true,
+                                                    .workers = hcmc__workers_cores,
+                                                    .run = process_run};
+const hcmc_backend hcmc__backend_pool = {.name = "pool",
+                                         .available = process_available,
+                                         .pooled = true,
+                                         .workers = hcmc__workers_cores,
+                                         .run = process_run};

@@ -23,4 +23,7 @@ static int serial_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
     return HCMC_OK;
 }
 
-const hcmc_backend hcmc__backend_serial = {"serial", serial_available, false, serial_run};
+const hcmc_backend hcmc__backend_serial = {.name = "serial",
+                                           .available = serial_available,
+                                           .workers = hcmc__workers_one,
+                                           .run = serial_run};

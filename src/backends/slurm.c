@@ -126,4 +126,10 @@ static int slurm_run(const hcmc_problem *p, const hcmc_shard_plan *plan, const s
     return hcmc__batch_run(&slurm, p, plan, todo, n_todo, s, o, err);
 }
 
-const hcmc_backend hcmc__backend_slurm = {"slurm", slurm_available, true, slurm_run};
+const hcmc_backend hcmc__backend_slurm = {.name = "slurm",
+                                          .available = slurm_available,
+                                          .batch = true,
+                                          .scheduler = HCMC_SCHEDULER_SLURM,
+                                          .commands = "sbatch, squeue",
+                                          .workers = hcmc__workers_each,
+                                          .run = slurm_run};

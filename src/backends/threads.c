@@ -142,4 +142,7 @@ static int threads_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
     return P.rc;
 }
 
-const hcmc_backend hcmc__backend_threads = {"threads", threads_available, false, threads_run};
+const hcmc_backend hcmc__backend_threads = {.name = "threads",
+                                            .available = threads_available,
+                                            .workers = hcmc__workers_cores,
+                                            .run = threads_run};

@@ -175,18 +175,12 @@ static int run_flag(const char *a, void *user)
  * (or cannot start them: the backend then starts its own). */
 static hcmc_pool *early_pool(const hcmc_config *c, bool submit_only)
 {
-    const char *n = c->backend;
     if (submit_only)
         return NULL;
-    if (!strcmp(n, "auto") || !strcmp(n, "numpy")) {
-        /* multiprocessing unless one core or an MPI launcher */
-        hcmc_error e;
-        const hcmc_backend *b = hcmc_backend_find("auto", 2, c->num_workers, &e);
-        if (!b || strcmp(b->name, "multiprocessing"))
-            return NULL;
-    } else if (strcmp(n, "multiprocessing") && strcmp(n, "pool") && strcmp(n, "jax")) {
+    /* auto: multiprocessing unless one core or an MPI launcher */
+    const hcmc_backend *b = hcmc_backend_lookup(c->backend, 2, c->num_workers);
+    if (!b || !b->pooled)
         return NULL;
-    }
     hcmc_pool *pool = NULL;
     hcmc_error e;
     if (hcmc_pool_new(c->num_workers, &pool, &e))
@@ -299,8 +293,9 @@ int cmd_combine(int argc, char **argv)
         if (!strcmp(argv[i], "--method") && i + 1 < argc)
             method = argv[++i];
         else if (!strcmp(argv[i], "--space") && i + 1 < argc)
-            fprintf(stderr, "hcmc: warning: combine: --space %s is no longer used: shards "
-                            "are combined in the coordinates they sample in\n",
+            fprintf(stderr,
+                    "hcmc: warning: combine: --space %s is no longer used: shards "
+                    "are combined in the coordinates they sample in\n",
                     argv[++i]);
         else if (!strcmp(argv[i], "--no-importance"))
             no_importance = true;

@@ -719,9 +719,11 @@ static int data_view_open(const char *dir, const run_draws *R, data_view *V,
     if ((rc = hcmc_target_new(&spec, &V->pts, &V->t, err)))
         goto out;
     size_t d = hcmc_target_dim(V->t);
-    for (size_t k = 0; k < d && d == R->d; k++)
-        if (strcmp(hcmc_target_param_name(V->t, k), R->sum->names[k]))
+    for (size_t k = 0; k < d && d == R->d; k++) {
+        const char *run_name = R->sum->names[k];
+        if (strcmp(hcmc_target_param_name(V->t, k), run_name))
             d = 0;
+    }
     if (d != R->d) {
         rc = hcmc_error_set(err, HCMC_EFORMAT,
                             "%s: its parameters no longer match the run's (%zu, run "

@@ -256,12 +256,11 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     }
     snprintf(r->backend, sizeof r->backend, "%s", be->name);
     if (be->batch && !be->available()) {
-        rc = hcmc_error_set(
-            err, HCMC_EUNSUPPORTED,
-            "backend %s: the scheduler's commands (%s) are not on PATH "
-            "here; run on the cluster's login node, or choose another "
-            "backend",
-            be->name, strcmp(be->name, "slurm") ? "qsub, qstat" : "sbatch, squeue");
+        rc = hcmc_error_set(err, HCMC_EUNSUPPORTED,
+                            "backend %s: the scheduler's commands (%s) are not on PATH "
+                            "here; run on the cluster's login node, or choose another "
+                            "backend",
+                            be->name, be->commands);
         goto done;
     }
     /* output directory */
@@ -351,24 +350,15 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     if (be->batch) {
         S.on_disk = true;
         bo.run_dir = absdir;
-        bo.batch = strcmp(be->name, "slurm") ? &c->pbs : &c->slurm;
+        bo.batch = be->scheduler == HCMC_SCHEDULER_SLURM ? &c->slurm : &c->pbs;
         bo.fetch = fetch;
         bo.submit_only = o && o->submit_only;
     }
-    size_t W = c->num_workers ? c->num_workers : hcmc_usable_cores();
-    r->workers = be->batch                    ? n_todo
-                 : strcmp(be->name, "serial") ? (W < n_todo ? W : n_todo)
-                                              : 1;
+    if (be->pooled && o)
+        bo.pool = o->pool;
+    r->workers = be->workers(n_todo, &bo);
     report(&S);
-    bool on_pool = o && o->pool &&
-                   (!strcmp(be->name, "pool") || !strcmp(be->name, "multiprocessing"));
-    if (on_pool) { /* the workers that get shards */
-        size_t pw = hcmc_pool_size(o->pool);
-        r->workers = pw < n_todo ? pw : n_todo;
-    }
-    if (n_todo &&
-        (rc = on_pool ? hcmc_pool_run(o->pool, prob, plan, todo, n_todo, &ns, &bo, err)
-                      : be->run(prob, plan, todo, n_todo, &ns, &bo, err)))
+    if (n_todo && (rc = be->run(prob, plan, todo, n_todo, &ns, &bo, err)))
         goto done;
     r->sampling_seconds = hcmc_seconds() - S.t0;
     if (bo.submit_only && n_todo) {
