@@ -172,6 +172,24 @@ done:
     return rc;
 }
 
+/* The plan's format name: another format, or another version of this
+ * one, is refused with a message that says which. */
+static int check_format(hid_t f, const char *path, hcmc_error *err)
+{
+    char *format = read_attr_str(f, "format");
+    int rc = HCMC_OK;
+    if (format && !strncmp(format, "hcmc plan ", 10) && strcmp(format, PLAN_FORMAT))
+        rc =
+            hcmc_error_set(err, HCMC_EFORMAT,
+                           "%s: plan file format '%s', this hcmc reads '%s' (another "
+                           "hcmc version wrote it: make the plan again with hcmc plan)",
+                           path, format, PLAN_FORMAT);
+    else if (!format || strcmp(format, PLAN_FORMAT))
+        rc = hcmc_error_set(err, HCMC_EFORMAT, "%s: not an hcmc plan file", path);
+    free(format);
+    return rc;
+}
+
 int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
                     hcmc_error *err)
 {
@@ -186,12 +204,9 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
                               path);
     int rc = HCMC_OK;
     double *fixed = NULL, *z0 = NULL, *cov0 = NULL;
-    char *format = read_attr_str(f, "format"),
-         *version = read_attr_str(f, "hcmc_version");
-    if (!format || strcmp(format, PLAN_FORMAT)) {
-        rc = hcmc_error_set(err, HCMC_EFORMAT, "%s: not an hcmc plan file", path);
+    char *version = read_attr_str(f, "hcmc_version");
+    if ((rc = check_format(f, path, err)))
         goto done;
-    }
     if (!version || strcmp(version, HCMC_VERSION)) {
         rc = hcmc_error_set(err, HCMC_EFORMAT,
                             "%s: made by hcmc %s, this is hcmc %s: make the plan again "
@@ -310,7 +325,6 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
             "hcmc plan",
             path, (unsigned long long)P->fingerprint, (unsigned long long)fp);
 done:
-    free(format);
     free(version);
     free(fixed);
     free(z0);
@@ -327,6 +341,11 @@ int hcmc__plan_shards(const char *path, size_t *K, hcmc_error *err)
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return hcmc_error_set(err, HCMC_EIO, "%s: cannot open the plan", path);
+    int rc = check_format(f, path, err);
+    if (rc) {
+        H5Fclose(f);
+        return rc;
+    }
     long long n = hcmc__h5_size(f, "shard_cost");
     H5Fclose(f);
     if (n <= 0)
@@ -341,6 +360,10 @@ char *hcmc__plan_overrides(const char *path, hcmc_error *err)
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
         hcmc_error_set(err, HCMC_EIO, "%s: cannot open the plan", path);
+        return NULL;
+    }
+    if (check_format(f, path, err)) {
+        H5Fclose(f);
         return NULL;
     }
     char *ov = read_attr_str(f, "overrides");

@@ -27,7 +27,12 @@ typedef struct {
     const hcmc_nuts_draws *const *shard_draws; /* [K], NULL for a failed shard */
 } hcmc_results_extra;
 
-/* summary.json; failure: why no posterior was made (NULL: it was). */
+/* summary.json, with "format": "hcmc-summary" and "format_version": the
+ * reader refuses another format or a newer version (and takes a file
+ * without them as version 1). failure: why no posterior was made (NULL:
+ * it was). */
+#define HCMC__SUMMARY_FORMAT_NAME "hcmc-summary"
+#define HCMC__SUMMARY_FORMAT 1
 int hcmc__summary_write(const char *path, const hcmc_run_result *r,
                         const hcmc_config *c, const char *failure, hcmc_error *err);
 int hcmc__posterior_write(const char *path, const hcmc_run_result *r,

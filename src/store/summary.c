@@ -86,6 +86,8 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
         json_object_set_new(run, "importance", json_null());
     }
     json_object_set_new(run, "min_success_rate", num(c->min_success_rate));
+    json_object_set_new(root, "format", json_string(HCMC__SUMMARY_FORMAT_NAME));
+    json_object_set_new(root, "format_version", json_integer(HCMC__SUMMARY_FORMAT));
     json_object_set_new(root, "parameters", params);
     json_t *fixed = json_object(); /* held at a value, not sampled */
     for (int k = 0; k < HCMC_NPHYS_MAX; k++)
@@ -146,6 +148,25 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
                               je.text);
     if (!root)
         return hcmc_error_set(err, HCMC_EIO, "%s: %s", path, je.text);
+    /* a file without a format is from before formats were named: version 1 */
+    json_t *fmt = json_object_get(root, "format"),
+           *fver = json_object_get(root, "format_version");
+    if ((fmt && (!json_is_string(fmt) ||
+                 strcmp(json_string_value(fmt), HCMC__SUMMARY_FORMAT_NAME))) ||
+        (fver && !json_is_integer(fver))) {
+        json_decref(root);
+        return hcmc_error_set(err, HCMC_EFORMAT, "%s: not an hcmc summary (format %s)",
+                              path, json_is_string(fmt) ? json_string_value(fmt) : "?");
+    }
+    if (fver && json_integer_value(fver) > HCMC__SUMMARY_FORMAT) {
+        json_int_t v = json_integer_value(fver);
+        json_decref(root);
+        return hcmc_error_set(
+            err, HCMC_EFORMAT,
+            "%s: summary format %lld, this hcmc reads up to %d (a newer "
+            "hcmc wrote it: read it with that version)",
+            path, (long long)v, HCMC__SUMMARY_FORMAT);
+    }
     hcmc_run_result *r = calloc(1, sizeof *r);
     const char *bad = NULL;
     json_t *params = json_object_get(root, "parameters"),
