@@ -1,3 +1,7 @@
+/* What the in-process and the process backends share: the default
+ * options, the cores this process may use, one watched attempt at a shard
+ * (per-shard timeout, stop requests), whether chains go on threads, and
+ * how many workers each kind of backend keeps busy. */
 #define _GNU_SOURCE
 #include "common.h"
 

@@ -1,3 +1,7 @@
+/* The BLAS held to one thread, once per process: the library calls LAPACK
+ * on parameter-sized matrices only, where threads cost more than they
+ * give, and chains and workers already use the cores. A threaded BLAS's
+ * switch is found through a weak symbol, so no BLAS is required. */
 #include "blas.h"
 
 #include <pthread.h>

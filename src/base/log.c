@@ -1,3 +1,6 @@
+/* Log lines: a level and a sink. The library writes nothing to stdout;
+ * without a sink a line goes to stderr as "hcmc: ...", and a program (the
+ * CLI, a binding) may set a sink that routes lines elsewhere. */
 #include "hcmc/log.h"
 
 #include <stdarg.h>

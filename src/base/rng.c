@@ -1,3 +1,7 @@
+/* Counter-based random numbers: Philox4x64-10 keyed by (seed, purpose,
+ * shard, chain), so that every stream is fixed by what it is for and not
+ * by the order in which threads or processes draw; uniforms, bounded
+ * integers, normals and exponentials from it. */
 #include "hcmc/rng.h"
 
 #include <math.h>

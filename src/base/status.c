@@ -1,3 +1,6 @@
+/* Status codes and error objects: every library function returns 0 or a
+ * negative HCMC_E* code and fills an hcmc_error whose message names the
+ * value, file or parameter at fault. */
 #include "hcmc/status.h"
 
 #include <stdio.h>

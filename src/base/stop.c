@@ -1,3 +1,6 @@
+/* Stop requests: signal handlers (SIGINT, SIGTERM) that only set a flag,
+ * which long loops (the sampler's progress callback, the backends' waits)
+ * poll, so that a run ends cleanly and keeps what it finished. */
 #include "hcmc/stop.h"
 
 #include <signal.h>

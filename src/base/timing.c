@@ -1,3 +1,5 @@
+/* Wall-clock time for progress, timeouts and the figures of a run: a
+ * monotonic clock, so that a clock change never makes a timeout fire. */
 #include "hcmc/timing.h"
 
 #include <time.h>

@@ -1,3 +1,7 @@
+/* The in-memory data set (c2 matrices per angle, frame times, q) and its
+ * conversion into a points table: the frame window, the upper triangle
+ * without the diagonal, NaN and non-finite values dropped and counted so
+ * that the caller can report them. */
 #include "hcmc/dataset.h"
 
 #include <math.h>

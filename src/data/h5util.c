@@ -1,3 +1,8 @@
+/* Small HDF5 helpers shared by the APS reader and writer and by the run
+ * directory's files: library set-up without HDF5's own error printing,
+ * existence checks that do not raise, vectors, scalars, attributes, and
+ * datasets written with a checksum (Fletcher32) so that a damaged file is
+ * found on read. */
 #include "h5util.h"
 
 #include <pthread.h>

@@ -1,3 +1,7 @@
+/* Synthetic data: c2 from the model at given parameters on every angle,
+ * with Gaussian noise from the angle's own random stream (the same data
+ * for a seed whatever the number of angles drawn before), for hcmc
+ * simulate, the tests and the benchmarks. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

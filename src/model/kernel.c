@@ -1,3 +1,7 @@
+/* The choice of the likelihood kernel variant at run time: AVX2 with FMA
+ * where the CPU has them and the build made that variant, else the
+ * generic one; HCMC_KERNEL=generic forces the generic one (the tests run
+ * the suite both ways so that no variant decides a result). */
 #include "kernel.h"
 
 #include <stdlib.h>

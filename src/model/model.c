@@ -1,3 +1,8 @@
+/* The homodyne model itself (MODEL.md 2): modes, conventions and parameter
+ * names, the checks of a model's constants, the cumulative rate integrals
+ * on the frame grid, the shear factor and c2 at one point. The reference
+ * implementation, point by point: the vector kernels (kernel_*.c) must
+ * agree with it, and the tests hold them to it. */
 #include "hcmc/model.h"
 
 #include <math.h>

@@ -1,3 +1,6 @@
+/* The points table: the (t1, t2) pairs of every angle that a likelihood
+ * sums over, stored by angle for the kernels; its checks, subsets (shards)
+ * and the robust noise scale that sets sigma's prior. */
 #include "hcmc/points.h"
 
 #include <math.h>

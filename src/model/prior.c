@@ -1,3 +1,8 @@
+/* Priors of the parameters (Uniform, Normal, TruncatedNormal, LogNormal
+ * and homodyne's names for them), their log densities with gradients, and
+ * the maps of a bounded value to the real line (scaled logit, probit)
+ * with their Jacobians; the normal distribution function and its quantile
+ * to full double precision, which the probit needs in the far tails. */
 #include "hcmc/prior.h"
 
 #include <math.h>

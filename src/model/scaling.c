@@ -1,3 +1,9 @@
+/* Per-angle contrast and offset: the scaling modes' names and, for the
+ * constant modes, estimates from the data alone: the offset from the
+ * points at the longest lags (their 10 % quantile), the contrast from the
+ * shortest lags (90 % quantile) less the offset, each clipped to its
+ * prior's bounds. Quantiles, not fits: cheap and robust to a few bad
+ * points, good enough for values that are then held fixed. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
