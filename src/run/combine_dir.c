@@ -29,6 +29,47 @@ static int by_number(const void *a, const void *b)
     return (x->number > y->number) - (x->number < y->number);
 }
 
+/* The shard_NNNNN.h5 files in sdir, by number (at least one). */
+static int list_shard_files(const char *sdir, shard_file **out, size_t *n,
+                            hcmc_error *err)
+{
+    DIR *dp = opendir(sdir);
+    if (!dp)
+        return hcmc_error_set(err, HCMC_EIO,
+                              "%s: no shard files (not a run directory?)", sdir);
+    shard_file *files = NULL;
+    size_t K = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+        long num;
+        char tail[8];
+        if (sscanf(de->d_name, "shard_%ld.%7s", &num, tail) != 2 || strcmp(tail, "h5"))
+            continue;
+        if (K == cap) {
+            cap = cap ? 2 * cap : 64;
+            shard_file *g = realloc(files, cap * sizeof *files);
+            if (!g) {
+                closedir(dp);
+                free(files);
+                return hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
+            }
+            files = g;
+        }
+        files[K].number = num;
+        snprintf(files[K].path, sizeof files[K].path, "%s/%s", sdir, de->d_name);
+        K++;
+    }
+    closedir(dp);
+    if (K == 0) {
+        free(files);
+        return hcmc_error_set(err, HCMC_ENODATA, "%s: no shard_NNNNN.h5 files", sdir);
+    }
+    qsort(files, K, sizeof *files, by_number);
+    *out = files;
+    *n = K;
+    return HCMC_OK;
+}
+
 /* The importance correction needs the likelihood of every point: from the
  * run's plan file (batch runs), else from the data file the configuration
  * names. Without either, or when they no longer give the shard files'
@@ -91,44 +132,16 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
     double t0 = hcmc_seconds();
     char sdir[HCMC_PATH_MAX + 16];
     snprintf(sdir, sizeof sdir, "%s/shards", dir);
-    DIR *dp = opendir(sdir);
-    if (!dp)
-        return hcmc_error_set(err, HCMC_EIO,
-                              "%s: no shard files (not a run directory?)", sdir);
     shard_file *files = NULL;
-    size_t K = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(dp))) {
-        long num;
-        char tail[8];
-        if (sscanf(de->d_name, "shard_%ld.%7s", &num, tail) != 2 || strcmp(tail, "h5"))
-            continue;
-        if (K == cap) {
-            cap = cap ? 2 * cap : 64;
-            shard_file *g = realloc(files, cap * sizeof *files);
-            if (!g) {
-                closedir(dp);
-                free(files);
-                return hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
-            }
-            files = g;
-        }
-        files[K].number = num;
-        snprintf(files[K].path, sizeof files[K].path, "%s/%s", sdir, de->d_name);
-        K++;
-    }
-    closedir(dp);
-    if (K == 0) {
-        free(files);
-        return hcmc_error_set(err, HCMC_ENODATA, "%s: no shard_NNNNN.h5 files", sdir);
-    }
-    qsort(files, K, sizeof *files, by_number);
+    size_t K = 0;
+    int rc = list_shard_files(sdir, &files, &K, err);
+    if (rc)
+        return rc;
     hcmc__shard_file *L = calloc(K, sizeof *L);
     hcmc_shard_draws *sd = calloc(K, sizeof *sd);
     const hcmc_nuts_draws **nd = calloc(K, sizeof *nd);
     hcmc_run_result *r = calloc(1, sizeof *r);
-    int rc =
-        !L || !sd || !nd || !r ? hcmc_error_set(err, HCMC_ENOMEM, "out of memory") : 0;
+    rc = !L || !sd || !nd || !r ? hcmc_error_set(err, HCMC_ENOMEM, "out of memory") : 0;
     if (!rc) {
         memcpy(r->phys_fixed, c->phys_fixed, sizeof r->phys_fixed);
         memcpy(r->phys_fixed_value, c->phys_fixed_value, sizeof r->phys_fixed_value);

@@ -208,124 +208,77 @@ static int mpi_rank_run(const hcmc_config *c, int rank, hcmc_run_result *r,
     return HCMC_OK; /* rank 0 reports the run's outcome */
 }
 
-int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **out,
-             hcmc_error *err)
+/* The output directory and what goes there before sampling: for batch and
+ * mpi runs the plan the workers read, at an absolute path (absdir), and
+ * the configuration, so that a run stopped later can still be combined
+ * from its shard files (hcmc combine). */
+static int open_run_dir(const hcmc_config *c, bool with_plan, const hcmc__prepared *P,
+                        char absdir[HCMC_PATH_MAX], hcmc_error *err)
 {
-    *out = NULL;
-    double t0 = hcmc_seconds();
-    int rc;
-    hcmc__prepared P = {0};
-    hcmc_shard_result **results = NULL;
-    hcmc_shard_draws *draws = NULL;
-    const hcmc_nuts_draws **sd = NULL;
-    double(*bounds)[2] = NULL; /* of every coordinate; the rate coordinates use it */
-    hcmc_run_result *r = calloc(1, sizeof *r);
-    size_t *todo = NULL;
-    if (!r)
-        return hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
-    memcpy(r->phys_fixed, c->phys_fixed, sizeof r->phys_fixed);
-    memcpy(r->phys_fixed_value, c->phys_fixed_value, sizeof r->phys_fixed_value);
-    /* mpi: every rank runs this; rank 0 drives, the others serve */
-    bool mpi_root = false, announced = false;
-    if (hcmc__mpi_wanted(c->backend)) {
-        int rank, size;
-        if (hcmc__mpi_world(&rank, &size)) {
-            rc = hcmc_error_set(err, HCMC_EIO, "backend mpi: MPI cannot start");
-            goto done;
-        }
-        if (rank > 0) {
-            if ((rc = mpi_rank_run(c, rank, r, err)))
-                goto done;
-            *out = r;
-            return HCMC_OK;
-        }
-        mpi_root = size > 1;
-    }
-    if ((rc = hcmc__prepare(c, &P, err)))
-        goto done;
-    hcmc_points *pts = &P.pts;
-    hcmc_shard_plan *plan = P.plan;
-    hcmc_problem *prob = P.prob;
-    size_t K = plan->n_shards;
-    r->n_points = pts->n;
-    r->warm_start_seconds = P.warm_start_seconds;
-    const hcmc_backend *be = hcmc_backend_find(c->backend, K, c->num_workers, err);
-    if (!be) {
-        rc = err ? err->code : HCMC_EINVAL;
-        goto done;
-    }
-    snprintf(r->backend, sizeof r->backend, "%s", be->name);
-    if (be->batch && !be->available()) {
-        rc = hcmc_error_set(err, HCMC_EUNSUPPORTED,
-                            "backend %s: the scheduler's commands (%s) are not on PATH "
-                            "here; run on the cluster's login node, or choose another "
-                            "backend",
-                            be->name, be->commands);
-        goto done;
-    }
-    /* output directory */
     char dir[HCMC_PATH_MAX + 16];
+    int rc;
     snprintf(dir, sizeof dir, "%s/shards", c->output_dir);
     if ((rc = hcmc__make_dir(c->output_dir, err)) || (rc = hcmc__make_dir(dir, err)))
-        goto done;
-    /* batch and mpi: the plan the workers read, at an absolute path */
-    char absdir[HCMC_PATH_MAX];
-    if (be->batch || mpi_root) {
-        if (!realpath(c->output_dir, absdir)) {
-            rc =
-                hcmc_error_set(err, HCMC_EIO, "%s: %s", c->output_dir, strerror(errno));
-            goto done;
-        }
-        if ((rc = hcmc__run_dir_init(c, absdir, &P, err)))
-            goto done;
+        return rc;
+    if (with_plan) {
+        if (!realpath(c->output_dir, absdir))
+            return hcmc_error_set(err, HCMC_EIO, "%s: %s", c->output_dir,
+                                  strerror(errno));
+        if ((rc = hcmc__run_dir_init(c, absdir, P, err)))
+            return rc;
     }
-    if (mpi_root) {
-        hcmc__mpi_announce(absdir);
-        announced = true;
-    }
-    /* the configuration first: a run stopped later can still be combined
-     * from its shard files (hcmc combine) */
     if (c->text) {
         char cpath[HCMC_PATH_MAX + 32];
         snprintf(cpath, sizeof cpath, "%s/config.yaml", c->output_dir);
-        if ((rc = hcmc__write_text(cpath, c->text, 0, err)))
-            goto done;
+        return hcmc__write_text(cpath, c->text, 0, err);
     }
-    /* sampling */
-    hcmc_nuts_settings ns = P.ns;
-    results = calloc(K, sizeof *results);
-    todo = malloc(K * sizeof *todo);
-    if (!results || !todo) {
-        rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
-        goto done;
-    }
-    /* resume: finished shards of the same problem are kept */
-    uint64_t fp = P.fingerprint;
+    return HCMC_OK;
+}
+
+/* Resume: finished shards of the same problem are kept (results), the
+ * others go into todo in the plan's order; returns their number. */
+static size_t shards_to_sample(const hcmc_config *c, const hcmc_run_options *o,
+                               const hcmc__prepared *P, hcmc_shard_result **results,
+                               size_t *todo, size_t *reused, double *cost_todo)
+{
+    const hcmc_shard_plan *plan = P->plan;
+    size_t K = plan->n_shards, n_todo = 0;
     bool fresh = o && o->fresh, stale = false;
     remove_stale(c->output_dir, K, fresh);
-    size_t n_todo = 0, reused = 0;
-    double cost_todo = 0;
+    *reused = 0;
+    *cost_todo = 0;
     for (size_t i = 0; i < K; i++) {
         size_t k = plan->order[i], np = plan->start[k + 1] - plan->start[k];
-        if (!fresh &&
-            (results[k] = hcmc__shard_reuse(c->output_dir, k, np, fp, &stale, NULL))) {
-            reused++;
+        if (!fresh && (results[k] = hcmc__shard_reuse(c->output_dir, k, np,
+                                                      P->fingerprint, &stale, NULL))) {
+            (*reused)++;
             continue;
         }
         todo[n_todo++] = k;
-        cost_todo += plan->cost[k];
+        *cost_todo += plan->cost[k];
     }
     if (stale)
         hcmc_log(HCMC_LOG_WARN,
                  "%s/shards: files of an earlier run with other data or settings; "
                  "they are replaced",
                  c->output_dir);
-    if (reused)
+    if (*reused)
         hcmc_log(HCMC_LOG_INFO,
-                 "resuming: %zu of %zu shards done before, %zu to sample", reused, K,
+                 "resuming: %zu of %zu shards done before, %zu to sample", *reused, K,
                  n_todo);
-    r->reused = reused;
-    r->sampled = n_todo;
+    return n_todo;
+}
+
+/* Sampling: the shards of todo on the backend, each finished one through
+ * the sink into results (and its file). *submitted: the jobs were only
+ * submitted (submit_only), the run goes on without this process. */
+static int sample_shards(const hcmc_config *c, const hcmc_run_options *o,
+                         const hcmc_backend *be, const hcmc__prepared *P,
+                         const char *absdir, hcmc_shard_result **results,
+                         const size_t *todo, size_t n_todo, size_t reused,
+                         double cost_todo, hcmc_run_result *r, bool *submitted,
+                         hcmc_error *err)
+{
     hcmc_backend_options bo;
     hcmc_backend_options_defaults(&bo);
     bo.workers = c->num_workers;
@@ -333,11 +286,11 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     bo.per_shard_timeout = c->per_shard_timeout;
     bo.heartbeat_timeout = c->heartbeat_timeout;
     sink_state S = {.results = results,
-                    .full = hcmc_problem_target(prob),
-                    .plan = plan,
+                    .full = hcmc_problem_target(P->prob),
+                    .plan = P->plan,
                     .dir = c->output_dir,
-                    .fingerprint = fp,
-                    .K = K,
+                    .fingerprint = P->fingerprint,
+                    .K = P->plan->n_shards,
                     .done = reused,
                     .reused = reused,
                     .t0 = hcmc_seconds(),
@@ -358,22 +311,32 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
         bo.pool = o->pool;
     r->workers = be->workers(n_todo, &bo);
     report(&S);
-    if (n_todo && (rc = be->run(prob, plan, todo, n_todo, &ns, &bo, err)))
-        goto done;
+    int rc;
+    if (n_todo && (rc = be->run(P->prob, P->plan, todo, n_todo, &P->ns, &bo, err)))
+        return rc;
     r->sampling_seconds = hcmc_seconds() - S.t0;
-    if (bo.submit_only && n_todo) {
+    *submitted = bo.submit_only && n_todo;
+    if (*submitted)
         snprintf(r->submitted, sizeof r->submitted, "%s", bo.submitted);
-        r->n_shards = K;
-        goto done;
-    }
-    /* combination, correction, files */
+    return HCMC_OK;
+}
+
+/* Combination, correction, files: the shards' draws and what is known of
+ * each handed to the finish stage. */
+static int finish_run(const hcmc_config *c, const hcmc__prepared *P,
+                      hcmc_shard_result **results, double t0, hcmc_run_result *r,
+                      hcmc_error *err)
+{
+    const hcmc_problem *prob = P->prob;
+    const hcmc_shard_plan *plan = P->plan;
     const hcmc_target *full = hcmc_problem_target(prob);
-    size_t d = hcmc_problem_dim(prob);
-    draws = calloc(K, sizeof *draws);
-    sd = calloc(K, sizeof *sd);
-    bounds = calloc(d, sizeof *bounds);
+    size_t d = hcmc_problem_dim(prob), K = plan->n_shards;
+    hcmc_shard_draws *draws = calloc(K, sizeof *draws);
+    const hcmc_nuts_draws **sd = calloc(K, sizeof *sd);
+    double(*bounds)[2] = calloc(d, sizeof *bounds); /* of every coordinate */
     r->shards = calloc(K, sizeof *r->shards);
     r->names = calloc(d, sizeof *r->names);
+    int rc = HCMC_OK;
     if (!draws || !sd || !bounds || !r->shards || !r->names) {
         rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
         goto done;
@@ -431,6 +394,96 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
                               .t0 = t0};
     rc = hcmc__finish(c, &fin, r, err);
 done:
+    free(draws);
+    free(sd);
+    free(bounds);
+    return rc;
+}
+
+/* The backend c names, checked for this run. */
+static const hcmc_backend *run_backend(const hcmc_config *c, size_t K, hcmc_error *err)
+{
+    const hcmc_backend *be = hcmc_backend_find(c->backend, K, c->num_workers, err);
+    if (be && be->batch && !be->available()) {
+        hcmc_error_set(err, HCMC_EUNSUPPORTED,
+                       "backend %s: the scheduler's commands (%s) are not on PATH "
+                       "here; run on the cluster's login node, or choose another "
+                       "backend",
+                       be->name, be->commands);
+        return NULL;
+    }
+    return be;
+}
+
+int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **out,
+             hcmc_error *err)
+{
+    *out = NULL;
+    double t0 = hcmc_seconds();
+    int rc;
+    hcmc__prepared P = {0};
+    hcmc_shard_result **results = NULL;
+    hcmc_run_result *r = calloc(1, sizeof *r);
+    size_t *todo = NULL;
+    if (!r)
+        return hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
+    memcpy(r->phys_fixed, c->phys_fixed, sizeof r->phys_fixed);
+    memcpy(r->phys_fixed_value, c->phys_fixed_value, sizeof r->phys_fixed_value);
+    /* mpi: every rank runs this; rank 0 drives, the others serve */
+    bool mpi_root = false, announced = false;
+    if (hcmc__mpi_wanted(c->backend)) {
+        int rank, size;
+        if (hcmc__mpi_world(&rank, &size)) {
+            rc = hcmc_error_set(err, HCMC_EIO, "backend mpi: MPI cannot start");
+            goto done;
+        }
+        if (rank > 0) {
+            if ((rc = mpi_rank_run(c, rank, r, err)))
+                goto done;
+            *out = r;
+            return HCMC_OK;
+        }
+        mpi_root = size > 1;
+    }
+    if ((rc = hcmc__prepare(c, &P, err)))
+        goto done;
+    size_t K = P.plan->n_shards;
+    r->n_points = P.pts.n;
+    r->warm_start_seconds = P.warm_start_seconds;
+    const hcmc_backend *be = run_backend(c, K, err);
+    if (!be) {
+        rc = err ? err->code : HCMC_EINVAL;
+        goto done;
+    }
+    snprintf(r->backend, sizeof r->backend, "%s", be->name);
+    char absdir[HCMC_PATH_MAX];
+    if ((rc = open_run_dir(c, be->batch || mpi_root, &P, absdir, err)))
+        goto done;
+    if (mpi_root) {
+        hcmc__mpi_announce(absdir);
+        announced = true;
+    }
+    results = calloc(K, sizeof *results);
+    todo = malloc(K * sizeof *todo);
+    if (!results || !todo) {
+        rc = hcmc_error_set(err, HCMC_ENOMEM, "run: out of memory");
+        goto done;
+    }
+    size_t reused;
+    double cost_todo;
+    size_t n_todo = shards_to_sample(c, o, &P, results, todo, &reused, &cost_todo);
+    r->reused = reused;
+    r->sampled = n_todo;
+    bool submitted = false;
+    if ((rc = sample_shards(c, o, be, &P, absdir, results, todo, n_todo, reused,
+                            cost_todo, r, &submitted, err)))
+        goto done;
+    if (submitted) { /* the jobs do the rest */
+        r->n_shards = K;
+        goto done;
+    }
+    rc = finish_run(c, &P, results, t0, r, err);
+done:
     if (mpi_root && !announced) /* the other ranks wait for word */
         hcmc__mpi_announce(NULL);
     if (results)
@@ -438,9 +491,6 @@ done:
             hcmc_shard_result_free(results[k]);
     free(results);
     free(todo);
-    free(draws);
-    free(sd);
-    free(bounds);
     hcmc__prepared_release(&P);
     if (rc) {
         hcmc_run_result_free(r);
