@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "hcmc/cmc.h"
+#include "hcmc/combine.h"
 #include "hcmc/nuts.h"
 
 /* The shards' target settings (fixed scaling values included). */
@@ -18,7 +19,20 @@ const double *hcmc__problem_start(const hcmc_problem *p, const double **cov0);
  * its target over all points (names, bounds, hcmc_problem_fingerprint);
  * without, hcmc_shard_run is all it is good for. */
 int hcmc__problem_from_parts(const hcmc_target_spec *spec, const hcmc_points *pts,
-                             size_t dim, const double *z0, const double *cov0, bool full,
-                             hcmc_problem **out, hcmc_error *err);
+                             size_t dim, const double *z0, const double *cov0,
+                             bool full, hcmc_problem **out, hcmc_error *err);
+
+/* Invariants, for assert() at module boundaries (debug builds; each costs
+ * a pass over what it checks):
+ *   plan: shards start at 0 and end at n_points, every point in exactly
+ *         one shard, ascending within it, costs finite and >= 0, order a
+ *         permutation of the shards;
+ *   problem: a start z0 and a covariance that are finite, symmetric, with
+ *         a positive diagonal;
+ *   combination of K shards: every status known, n_kept the kept ones,
+ *         the combined draws finite. */
+bool hcmc__plan_ok(const hcmc_shard_plan *p, size_t n_points);
+bool hcmc__problem_ok(const hcmc_problem *p);
+bool hcmc__combine_ok(const hcmc_combine_result *r, size_t K);
 
 #endif

@@ -1,6 +1,8 @@
 /* Combination rules and the gates before them (see combine.h). */
 #include "hcmc/combine.h"
+#include "cmc_internal.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -245,108 +247,15 @@ out:
     return rc;
 }
 
-int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
-                 const hcmc_combine_settings *s, hcmc_combine_result **out,
-                 hcmc_error *err)
+/* Heterogeneity: the coefficient of variation of the kept shards' means
+ * of every physical parameter (r->cv), against a floor of 1 % of its
+ * bounds and the noise of agreeing shards; above max_parameter_cv a
+ * warning, or the end of the combination with heterogeneity_abort. */
+static int heterogeneity(hcmc_combine_result *r, const moments *M, size_t K,
+                         const hcmc_combine_settings *s, hcmc_error *err)
 {
-    hcmc__blas_one_thread();
-    *out = NULL;
-    if (K == 0)
-        return hcmc_error_set(err, HCMC_EINVAL, "combine: no shards");
-    const hcmc_shard_draws *ref = NULL;
-    for (size_t k = 0; k < K; k++)
-        if (shards[k].z && !shards[k].failure) {
-            if (!ref)
-                ref = &shards[k];
-            else if (shards[k].chains != ref->chains || shards[k].draws != ref->draws ||
-                     shards[k].dim != ref->dim)
-                return hcmc_error_set(
-                    err, HCMC_EINVAL,
-                    "combine: shard %zu has %zu chains x %zu draws x %zu "
-                    "parameters, shard %zu %zu x %zu x %zu",
-                    k, shards[k].chains, shards[k].draws, shards[k].dim,
-                    (size_t)(ref - shards), ref->chains, ref->draws, ref->dim);
-        }
-    hcmc_combine_result *r = calloc(1, sizeof *r);
-    if (!r)
-        return hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory");
-    r->n_shards = K;
-    r->n_kept = K;
-    r->status = calloc(K, sizeof(int));
-    r->reason = calloc(K, sizeof *r->reason);
-    r->cv = calloc(s->nphys ? s->nphys : 1, sizeof(double));
-    size_t d = ref ? ref->dim : 0, C = ref ? ref->chains : 0, S = ref ? ref->draws : 0;
-    size_t G = C * S, np = s->nphys;
-    moments *M = calloc(K, sizeof *M);
-    double *store =
-        ref ? calloc(K * (d + 2 * d * d + 2 * np + 2), sizeof(double)) : NULL;
-    double *buf = malloc((K + d + 1) * sizeof(double));
-    double *theta = malloc((d + 1) * sizeof(double));
     int rc = HCMC_OK;
-    if (!r->status || !r->reason || !r->cv || !M || (ref && !store) || !buf || !theta) {
-        rc = hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory for %zu shards",
-                            K);
-        goto done;
-    }
-    /* gates */
-    for (size_t k = 0; k < K; k++) {
-        const hcmc_shard_draws *sh = &shards[k];
-        if (!sh->z || sh->failure) {
-            exclude(r, k, HCMC_SHARD_FAILED, "failed: %s",
-                    sh->failure ? sh->failure : "no draws");
-            continue;
-        }
-        double *p = store + k * (d + 2 * d * d + 2 * np + 2);
-        M[k] = (moments){.mean = p,
-                         .cov = p + d,
-                         .prec = p + d + d * d,
-                         .tmean = p + d + 2 * d * d,
-                         .tsd = p + d + 2 * d * d + np + 1};
-        shard_moments(sh, s, &M[k], theta);
-        double rate = (double)sh->divergences / (double)G;
-        if (!M[k].finite)
-            exclude(r, k, HCMC_SHARD_NONFINITE, "a draw is not finite");
-        else if (rate > s->max_divergence_rate)
-            exclude(r, k, HCMC_SHARD_DIVERGENT,
-                    "divergence rate %.3f above max_divergence_rate %.3f", rate,
-                    s->max_divergence_rate);
-        else if (!M[k].invertible)
-            exclude(r, k, HCMC_SHARD_DEGENERATE,
-                    "degenerate: its covariance is not positive definite");
-    }
-    for (size_t j = 0; j < d; j++) {
-        size_t n = 0;
-        for (size_t k = 0; k < K; k++)
-            if (r->status[k] == HCMC_SHARD_KEPT)
-                buf[n++] = M[k].cov[j * d + j];
-        if (n == 0)
-            break;
-        double med = hcmc_quantile_inplace(buf, n, 0.5);
-        for (size_t k = 0; k < K; k++)
-            if (r->status[k] == HCMC_SHARD_KEPT && M[k].cov[j * d + j] < 1e-6 * med)
-                exclude(
-                    r, k, HCMC_SHARD_DEGENERATE,
-                    "degenerate: the variance of coordinate %zu is %.3g, below 1e-6 "
-                    "of the shards' median %.3g (a stuck chain?)",
-                    j, M[k].cov[j * d + j], med);
-    }
-    if (s->method == HCMC_COMBINE_ROBUST_CONSENSUS && np)
-        drop_outliers(r, M, K, np, buf);
-    if ((double)r->n_kept < s->min_success_rate * (double)K || r->n_kept == 0) {
-        char list[400] = "";
-        size_t used = 0;
-        for (size_t k = 0; k < K && used + 80 < sizeof list; k++)
-            if (r->status[k] != HCMC_SHARD_KEPT)
-                used +=
-                    (size_t)snprintf(list + used, sizeof list - used, "%sshard %zu: %s",
-                                     used ? "; " : "", k, r->reason[k]);
-        rc = hcmc_error_set(err, HCMC_ENODATA,
-                            "only %zu of %zu shards can be combined (min_success_rate "
-                            "%.2f): %s",
-                            r->n_kept, K, s->min_success_rate, list);
-        goto done;
-    }
-    /* heterogeneity */
+    size_t np = s->nphys;
     for (size_t j = 0; j < np; j++) {
         double mu = 0, var = 0;
         size_t n = 0;
@@ -387,14 +296,24 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
                     "%.4g, sd %.4g across %zu shards); the data may not "
                     "come from one posterior, or shards are too small",
                     j, r->cv[j], s->max_parameter_cv, mu, sd, n);
-                goto done;
+                return rc;
             }
             hcmc_log(HCMC_LOG_WARN,
                      "shards disagree on physical parameter %zu: CV %.3g above %.3g", j,
                      r->cv[j], s->max_parameter_cv);
         }
     }
-    /* the rule */
+    return rc;
+}
+
+/* The rule: the kept shards' draws (shards, their moments M) into the
+ * combined draws r->z, by s->method. */
+static int combine_rule(hcmc_combine_result *r, const hcmc_shard_draws *shards,
+                        const moments *M, size_t K, size_t C, size_t S, size_t d,
+                        const hcmc_combine_settings *s, hcmc_error *err)
+{
+    int rc = HCMC_OK;
+    size_t G = C * S;
     r->chains = C;
     r->draws = S;
     r->dim = d;
@@ -404,8 +323,7 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
     if (!r->z || !A || !h) {
         free(A);
         free(h);
-        rc = hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory");
-        goto done;
+        return hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory");
     }
     double nk = (double)r->n_kept;
     bool based = false;
@@ -509,6 +427,113 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
     }
     free(A);
     free(h);
+    return rc;
+}
+
+int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
+                 const hcmc_combine_settings *s, hcmc_combine_result **out,
+                 hcmc_error *err)
+{
+    hcmc__blas_one_thread();
+    *out = NULL;
+    if (K == 0)
+        return hcmc_error_set(err, HCMC_EINVAL, "combine: no shards");
+    const hcmc_shard_draws *ref = NULL;
+    for (size_t k = 0; k < K; k++)
+        if (shards[k].z && !shards[k].failure) {
+            if (!ref)
+                ref = &shards[k];
+            else if (shards[k].chains != ref->chains || shards[k].draws != ref->draws ||
+                     shards[k].dim != ref->dim)
+                return hcmc_error_set(
+                    err, HCMC_EINVAL,
+                    "combine: shard %zu has %zu chains x %zu draws x %zu "
+                    "parameters, shard %zu %zu x %zu x %zu",
+                    k, shards[k].chains, shards[k].draws, shards[k].dim,
+                    (size_t)(ref - shards), ref->chains, ref->draws, ref->dim);
+        }
+    hcmc_combine_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory");
+    r->n_shards = K;
+    r->n_kept = K;
+    r->status = calloc(K, sizeof(int));
+    r->reason = calloc(K, sizeof *r->reason);
+    r->cv = calloc(s->nphys ? s->nphys : 1, sizeof(double));
+    size_t d = ref ? ref->dim : 0, C = ref ? ref->chains : 0, S = ref ? ref->draws : 0;
+    size_t G = C * S, np = s->nphys;
+    moments *M = calloc(K, sizeof *M);
+    double *store =
+        ref ? calloc(K * (d + 2 * d * d + 2 * np + 2), sizeof(double)) : NULL;
+    double *buf = malloc((K + d + 1) * sizeof(double));
+    double *theta = malloc((d + 1) * sizeof(double));
+    int rc = HCMC_OK;
+    if (!r->status || !r->reason || !r->cv || !M || (ref && !store) || !buf || !theta) {
+        rc = hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory for %zu shards",
+                            K);
+        goto done;
+    }
+    /* gates */
+    for (size_t k = 0; k < K; k++) {
+        const hcmc_shard_draws *sh = &shards[k];
+        if (!sh->z || sh->failure) {
+            exclude(r, k, HCMC_SHARD_FAILED, "failed: %s",
+                    sh->failure ? sh->failure : "no draws");
+            continue;
+        }
+        double *p = store + k * (d + 2 * d * d + 2 * np + 2);
+        M[k] = (moments){.mean = p,
+                         .cov = p + d,
+                         .prec = p + d + d * d,
+                         .tmean = p + d + 2 * d * d,
+                         .tsd = p + d + 2 * d * d + np + 1};
+        shard_moments(sh, s, &M[k], theta);
+        double rate = (double)sh->divergences / (double)G;
+        if (!M[k].finite)
+            exclude(r, k, HCMC_SHARD_NONFINITE, "a draw is not finite");
+        else if (rate > s->max_divergence_rate)
+            exclude(r, k, HCMC_SHARD_DIVERGENT,
+                    "divergence rate %.3f above max_divergence_rate %.3f", rate,
+                    s->max_divergence_rate);
+        else if (!M[k].invertible)
+            exclude(r, k, HCMC_SHARD_DEGENERATE,
+                    "degenerate: its covariance is not positive definite");
+    }
+    for (size_t j = 0; j < d; j++) {
+        size_t n = 0;
+        for (size_t k = 0; k < K; k++)
+            if (r->status[k] == HCMC_SHARD_KEPT)
+                buf[n++] = M[k].cov[j * d + j];
+        if (n == 0)
+            break;
+        double med = hcmc_quantile_inplace(buf, n, 0.5);
+        for (size_t k = 0; k < K; k++)
+            if (r->status[k] == HCMC_SHARD_KEPT && M[k].cov[j * d + j] < 1e-6 * med)
+                exclude(
+                    r, k, HCMC_SHARD_DEGENERATE,
+                    "degenerate: the variance of coordinate %zu is %.3g, below 1e-6 "
+                    "of the shards' median %.3g (a stuck chain?)",
+                    j, M[k].cov[j * d + j], med);
+    }
+    if (s->method == HCMC_COMBINE_ROBUST_CONSENSUS && np)
+        drop_outliers(r, M, K, np, buf);
+    if ((double)r->n_kept < s->min_success_rate * (double)K || r->n_kept == 0) {
+        char list[400] = "";
+        size_t used = 0;
+        for (size_t k = 0; k < K && used + 80 < sizeof list; k++)
+            if (r->status[k] != HCMC_SHARD_KEPT)
+                used +=
+                    (size_t)snprintf(list + used, sizeof list - used, "%sshard %zu: %s",
+                                     used ? "; " : "", k, r->reason[k]);
+        rc = hcmc_error_set(err, HCMC_ENODATA,
+                            "only %zu of %zu shards can be combined (min_success_rate "
+                            "%.2f): %s",
+                            r->n_kept, K, s->min_success_rate, list);
+        goto done;
+    }
+    if ((rc = heterogeneity(r, M, K, s, err)))
+        goto done;
+    rc = combine_rule(r, shards, M, K, C, S, d, s, err);
 done:
     free(M);
     free(store);
@@ -518,6 +543,23 @@ done:
         hcmc_combine_result_free(r);
         return rc;
     }
+    assert(hcmc__combine_ok(r, K));
     *out = r;
     return HCMC_OK;
+}
+
+bool hcmc__combine_ok(const hcmc_combine_result *r, size_t K)
+{
+    if (!r || r->n_shards != K)
+        return false;
+    size_t kept = 0, G = r->chains * r->draws * r->dim;
+    for (size_t k = 0; k < K; k++) {
+        if (r->status[k] < 0 || r->status[k] > HCMC_SHARD_OUTLIER)
+            return false;
+        kept += r->status[k] == HCMC_SHARD_KEPT;
+    }
+    for (size_t g = 0; g < G; g++)
+        if (!isfinite(r->z[g]))
+            return false;
+    return kept == r->n_kept;
 }

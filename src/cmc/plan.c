@@ -1,8 +1,10 @@
 /* Shard plans (MODEL.md 5). */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmc_internal.h"
 #include "hcmc/cmc.h"
 #include "hcmc/rng.h"
 
@@ -168,6 +170,30 @@ int hcmc_shard_plan_make(const hcmc_points *pts, hcmc_shard_strategy strategy,
     }
     free(shard_of);
     free(perm);
+    assert(hcmc__plan_ok(p, pts->n));
     *out = p;
     return HCMC_OK;
+}
+
+bool hcmc__plan_ok(const hcmc_shard_plan *p, size_t n_points)
+{
+    size_t K = p ? p->n_shards : 0;
+    if (!K || p->start[0] != 0 || p->start[K] != n_points)
+        return false;
+    unsigned char *seen = calloc(n_points + K + 1, 1), *in_order = seen + n_points;
+    bool ok = seen != NULL;
+    for (size_t k = 0; ok && k < K; k++) {
+        ok = p->start[k] <= p->start[k + 1] && isfinite(p->cost[k]) &&
+             p->cost[k] >= 0 && p->order[k] < K && !in_order[p->order[k]];
+        if (ok)
+            in_order[p->order[k]] = 1;
+        for (size_t i = p->start[k]; ok && i < p->start[k + 1]; i++) {
+            ok = p->idx[i] < n_points && !seen[p->idx[i]] &&
+                 (i == p->start[k] || p->idx[i - 1] < p->idx[i]);
+            if (ok)
+                seen[p->idx[i]] = 1;
+        }
+    }
+    free(seen);
+    return ok;
 }

@@ -1,4 +1,5 @@
 /* The problem and the shard task. */
+#include <assert.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +24,21 @@ struct hcmc_problem {
     double *z0, *cov0; /* warm start on all points; cov scaled by K */
     size_t dim;
 };
+
+bool hcmc__problem_ok(const hcmc_problem *p)
+{
+    size_t d = p ? p->dim : 0;
+    bool ok = d >= 2 && p->z0 && p->cov0 && p->spec.num_shards >= 1;
+    for (size_t i = 0; ok && i < d; i++) {
+        double cii = p->cov0[i * d + i];
+        ok = isfinite(p->z0[i]) && cii > 0 && isfinite(cii);
+        for (size_t j = 0; ok && j < i; j++) { /* symmetric to rounding */
+            double a = p->cov0[i * d + j], b = p->cov0[j * d + i];
+            ok = isfinite(a) && fabs(a - b) <= 1e-9 * sqrt(cii * p->cov0[j * d + j]);
+        }
+    }
+    return ok;
+}
 
 size_t hcmc_problem_dim(const hcmc_problem *p)
 {
@@ -256,6 +272,7 @@ int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_
     /* a shard sees 1/K of the data: its posterior is about K times wider */
     for (size_t i = 0; i < d * d; i++)
         p->cov0[i] *= (double)p->spec.num_shards;
+    assert(hcmc__problem_ok(p));
     *out = p;
     return HCMC_OK;
 fail:
@@ -300,6 +317,7 @@ int hcmc_shard_run(const hcmc_problem *p, const hcmc_shard_plan *plan, size_t id
     if (id >= plan->n_shards)
         return hcmc_error_set(err, HCMC_EINVAL, "shard %zu: the plan has %zu shards",
                               id, plan->n_shards);
+    assert(hcmc__problem_ok(p)); /* a worker's plan has no costs: not checked here */
     hcmc_shard_result *r = calloc(1, sizeof *r);
     if (!r)
         return hcmc_error_set(err, HCMC_ENOMEM, "shard %zu: out of memory", id);

@@ -8,6 +8,7 @@
  * fingerprint and refuses the plan unless it equals the stored one, so a
  * worker never samples a problem other than the driver's (another hcmc
  * version, a damaged or edited file). */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,6 +325,8 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
             "(fingerprint %016llx, stored %016llx): make it again with "
             "hcmc plan",
             path, (unsigned long long)P->fingerprint, (unsigned long long)fp);
+    /* a plan that rebuilds its problem holds the invariants */
+    assert(rc || (hcmc__plan_ok(P->plan, P->pts.n) && hcmc__problem_ok(P->prob)));
 done:
     free(version);
     free(fixed);
