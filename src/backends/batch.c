@@ -491,6 +491,200 @@ static int executable(const hcmc_batch_options *b, char *exe, size_t cap,
     return check_path("executable", exe, err);
 }
 
+/* What the stages of a batch run share. */
+typedef struct {
+    const hcmc__dialect *D;
+    const hcmc_backend_options *o;
+    const hcmc_batch_options *b;
+    const char *dir;
+    char exe[HCMC_PATH_MAX];
+    size_t cpus;
+    double t_start;
+    shard_track *T; /* [K] */
+} batch_run;
+
+/* One round's shard list and job script written, the job array submitted
+ * (its id into job); logp gets the prefix of its elements' logs. */
+static int submit_round(batch_run *X, const size_t *list, size_t n, unsigned round,
+                        char job[64], char logp[HCMC_PATH_MAX + 64], hcmc_error *err)
+{
+    const hcmc__dialect *D = X->D;
+    char lpath[HCMC_PATH_MAX + 64], spath[HCMC_PATH_MAX + 64];
+    snprintf(lpath, sizeof lpath, "%s/batch/round_%03u.shards", X->dir, round);
+    snprintf(spath, sizeof spath, "%s/batch/round_%03u.%s", X->dir, round,
+             D->script_ext);
+    snprintf(logp, HCMC_PATH_MAX + 64, "%s/batch/round_%03u", X->dir, round);
+    char *ltext = malloc(n * 24 + 1);
+    if (!ltext)
+        return hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        pos += (size_t)sprintf(ltext + pos, "%zu\n", list[i]);
+        /* a status from an earlier attempt must not be read as this one's */
+        char sp[HCMC_PATH_MAX + 64];
+        snprintf(sp, sizeof sp, "%s/shards/shard_%05zu.status", X->dir, list[i]);
+        remove(sp);
+        X->T[list[i]].pending = false;
+    }
+    int rc = hcmc__write_text(lpath, ltext, 0644, err);
+    free(ltext);
+    if (rc)
+        return rc;
+    hcmc__batch_job J = {.b = X->b,
+                         .dir = X->dir,
+                         .exe = X->exe,
+                         .list = lpath,
+                         .log = logp,
+                         .n = n,
+                         .cpus = X->cpus,
+                         .round = round};
+    char *script = job_script(D, &J);
+    if (!script)
+        return hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
+    rc = hcmc__write_text(spath, script, 0755, err);
+    free(script);
+    if (rc || (rc = submit(D, &J, spath, job, 64, err)))
+        return rc;
+    hcmc_log(HCMC_LOG_INFO, "%s: job %s submitted: %zu shard%s (script %s)", D->name,
+             job, n, n == 1 ? "" : "s", spath);
+    char detail[128];
+    snprintf(detail, sizeof detail, "%s job %s", D->name, job);
+    for (size_t i = 0; i < n; i++)
+        hcmc__event(X->o, HCMC_EVENT_STARTED, list[i], detail);
+    return HCMC_OK;
+}
+
+/* submit_only: a combine job after every element of job, whatever their
+ * outcome; both ids go into o->submitted. */
+static int submit_combine(batch_run *X, const char *job, hcmc_error *err)
+{
+    const hcmc__dialect *D = X->D;
+    char cpath[HCMC_PATH_MAX + 64], cjob[64], clog[HCMC_PATH_MAX + 64];
+    snprintf(cpath, sizeof cpath, "%s/batch/combine.%s", X->dir, D->script_ext);
+    snprintf(clog, sizeof clog, "%s/batch/combine", X->dir);
+    hcmc__batch_job C = {.b = X->b,
+                         .dir = X->dir,
+                         .exe = X->exe,
+                         .log = clog,
+                         .n = 1,
+                         .cpus = 1,
+                         .combine = true,
+                         .after = job};
+    char *script = job_script(D, &C);
+    if (!script)
+        return hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
+    int rc = hcmc__write_text(cpath, script, 0755, err);
+    free(script);
+    if (rc || (rc = submit(D, &C, cpath, cjob, sizeof cjob, err))) {
+        cancel(D, job);
+        return rc;
+    }
+    hcmc_log(HCMC_LOG_INFO, "%s: combine job %s runs after job %s", D->name, cjob, job);
+    snprintf(((hcmc_backend_options *)X->o)->submitted, sizeof X->o->submitted, "%s %s",
+             job, cjob);
+    return HCMC_OK;
+}
+
+/* Polls until the scheduler no longer knows job, taking results as they
+ * come; cancels it on a stop request, a job that cannot start, or the
+ * run's timeout. */
+static int wait_round(batch_run *X, const char *job, const size_t *list, size_t n,
+                      hcmc_error *err)
+{
+    const hcmc__dialect *D = X->D;
+    const hcmc_batch_options *b = X->b;
+    double pause = 1;
+    int rc = HCMC_OK;
+    for (bool active = true; active;) {
+        for (double t = 0; t < pause; t += 0.25) {
+            if (hcmc_stop_requested()) {
+                cancel(D, job);
+                return hcmc_error_set(err, HCMC_ECANCELED,
+                                      "stopped on request; job %s cancelled", job);
+            }
+            struct timespec ts = {0, 250000000};
+            nanosleep(&ts, NULL);
+        }
+        pause = fmin(pause * 1.5, b->poll_max > 0 ? b->poll_max : 30);
+        char why[256] = "";
+        hcmc__job_state js = D->query(job, why, sizeof why);
+        active = js != HCMC__JOB_GONE;
+        if (js == HCMC__JOB_STUCK) {
+            cancel(D, job);
+            return hcmc_error_set(err, HCMC_EINVAL,
+                                  "%s job %s cannot start: %s; cancelled (check the "
+                                  "partition/queue, cpus, memory and time settings)",
+                                  D->name, job, why);
+        }
+        if (b->timeout > 0 && hcmc_seconds() - X->t_start > b->timeout) {
+            cancel(D, job);
+            return hcmc_error_set(err, HCMC_EIO,
+                                  "%s: the run waited over timeout = %g s on the "
+                                  "scheduler; job %s cancelled. Finished shards are "
+                                  "kept: run again to resume",
+                                  D->name, b->timeout, job);
+        }
+        /* results as they come */
+        for (size_t i = 0; i < n; i++) {
+            hcmc__shard_status st;
+            if (!X->T[list[i]].delivered &&
+                collect(X->o, X->dir, list[i], &X->T[list[i]], &st, &rc) && rc) {
+                cancel(D, job);
+                return rc;
+            }
+        }
+        hcmc__event(X->o, HCMC_EVENT_TICK, 0, NULL);
+    }
+    return HCMC_OK;
+}
+
+/* The array has ended: what did not deliver runs again, up to
+ * max_retries, then is delivered as failed with its cause. */
+static int after_round(batch_run *X, const char *job, const char *logp,
+                       const size_t *list, size_t n)
+{
+    const hcmc_backend_options *o = X->o;
+    int rc = HCMC_OK;
+    for (size_t i = 0; i < n; i++) {
+        size_t id = list[i];
+        shard_track *t = &X->T[id];
+        if (t->delivered)
+            continue;
+        hcmc__shard_status st;
+        if (collect(o, X->dir, id, t, &st, &rc)) {
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (st.state == HCMC__SHARD_TERMINATED)
+            snprintf(t->cause, sizeof t->cause, "stopped by a signal on %.60s (%.200s)",
+                     st.host, st.message);
+        else if (st.state == HCMC__SHARD_OK)
+            snprintf(t->cause, sizeof t->cause,
+                     "reported done but its shard file is missing or damaged");
+        else
+            snprintf(t->cause, sizeof t->cause,
+                     "the job element ended without a result%s (see %.300s_*.out)",
+                     st.state == HCMC__SHARD_RUNNING ? " (killed while running)" : "",
+                     logp);
+        t->attempts++;
+        char msg[sizeof((hcmc_shard_result *)0)->message];
+        if (t->attempts <= (o->max_retries > 0 ? o->max_retries : 0)) {
+            t->pending = true;
+            snprintf(msg, sizeof msg, "attempt %d of job %s: %s; submitted again",
+                     t->attempts, job, t->cause);
+            hcmc__event(o, HCMC_EVENT_RETRY, id, msg);
+        } else {
+            t->delivered = true;
+            snprintf(msg, sizeof msg, "%s (%d attempt%s)", t->cause, t->attempts,
+                     t->attempts == 1 ? "" : "s");
+            if ((rc = delivered_result(o, id, HCMC_EIO, msg)))
+                return rc;
+        }
+    }
+    return HCMC_OK;
+}
+
 int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
                     const hcmc_shard_plan *plan, const size_t *todo, size_t n_todo,
                     const hcmc_nuts_settings *s, const hcmc_backend_options *o,
@@ -502,13 +696,13 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
                               "backend %s: needs a run directory with a plan "
                               "(hcmc_run provides it)",
                               D->name);
-    const char *dir = o->run_dir;
-    const hcmc_batch_options *b = o->batch;
+    batch_run X = {.D = D, .o = o, .b = o->batch, .dir = o->run_dir};
+    const char *dir = X.dir;
     int rc;
-    char exe[HCMC_PATH_MAX], path[HCMC_PATH_MAX + 64];
-    if ((rc = hcmc__batch_check_all(D->name, b, err)) ||
+    char path[HCMC_PATH_MAX + 64];
+    if ((rc = hcmc__batch_check_all(D->name, X.b, err)) ||
         (rc = check_path("run directory", dir, err)) ||
-        (rc = executable(b, exe, sizeof exe, err)))
+        (rc = executable(X.b, X.exe, sizeof X.exe, err)))
         return rc;
     if (dir[0] != '/')
         return hcmc_error_set(err, HCMC_EINVAL,
@@ -518,196 +712,37 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
     if ((rc = hcmc__make_dir(path, err)))
         return rc;
     size_t K = plan->n_shards;
-    shard_track *T = calloc(K, sizeof *T);
+    X.T = calloc(K, sizeof *X.T);
     size_t *list = malloc((n_todo ? n_todo : 1) * sizeof *list);
-    if (!T || !list) {
-        free(T);
+    if (!X.T || !list) {
+        free(X.T);
         free(list);
         return hcmc_error_set(err, HCMC_ENOMEM, "backend %s: out of memory", D->name);
     }
     for (size_t i = 0; i < n_todo; i++)
-        T[todo[i]].pending = true;
-    size_t cpus = b->cpus ? b->cpus : s->parallel ? s->num_chains : 1;
-    double t_start = hcmc_seconds();
-    char job[64] = "";
-    unsigned round = 0;
+        X.T[todo[i]].pending = true;
+    X.cpus = X.b->cpus ? X.b->cpus : s->parallel ? s->num_chains : 1;
+    X.t_start = hcmc_seconds();
+    char job[64] = "", logp[HCMC_PATH_MAX + 64];
     /* rounds: submit the pending shards, wait for the array, collect */
-    for (;;) {
+    for (unsigned round = 1;; round++) {
         size_t n = 0;
         for (size_t i = 0; i < n_todo; i++)
-            if (T[todo[i]].pending)
+            if (X.T[todo[i]].pending)
                 list[n++] = todo[i];
         if (!n)
             break;
-        round++;
-        char lpath[HCMC_PATH_MAX + 64], spath[HCMC_PATH_MAX + 64],
-            logp[HCMC_PATH_MAX + 64];
-        snprintf(lpath, sizeof lpath, "%s/batch/round_%03u.shards", dir, round);
-        snprintf(spath, sizeof spath, "%s/batch/round_%03u.%s", dir, round,
-                 D->script_ext);
-        snprintf(logp, sizeof logp, "%s/batch/round_%03u", dir, round);
-        char *ltext = malloc(n * 24 + 1);
-        if (!ltext) {
-            rc = hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
-            goto done;
-        }
-        size_t pos = 0;
-        for (size_t i = 0; i < n; i++) {
-            pos += (size_t)sprintf(ltext + pos, "%zu\n", list[i]);
-            /* a status from an earlier attempt must not be read as this one's */
-            char sp[HCMC_PATH_MAX + 64];
-            snprintf(sp, sizeof sp, "%s/shards/shard_%05zu.status", dir, list[i]);
-            remove(sp);
-            T[list[i]].pending = false;
-        }
-        rc = hcmc__write_text(lpath, ltext, 0644, err);
-        free(ltext);
-        if (rc)
-            goto done;
-        hcmc__batch_job J = {.b = b,
-                             .dir = dir,
-                             .exe = exe,
-                             .list = lpath,
-                             .log = logp,
-                             .n = n,
-                             .cpus = cpus,
-                             .round = round};
-        char *script = job_script(D, &J);
-        if (!script) {
-            rc = hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
-            goto done;
-        }
-        rc = hcmc__write_text(spath, script, 0755, err);
-        free(script);
-        if (rc || (rc = submit(D, &J, spath, job, sizeof job, err)))
-            goto done;
-        hcmc_log(HCMC_LOG_INFO, "%s: job %s submitted: %zu shard%s (script %s)",
-                 D->name, job, n, n == 1 ? "" : "s", spath);
-        char detail[128];
-        snprintf(detail, sizeof detail, "%s job %s", D->name, job);
-        for (size_t i = 0; i < n; i++)
-            hcmc__event(o, HCMC_EVENT_STARTED, list[i], detail);
+        if ((rc = submit_round(&X, list, n, round, job, logp, err)))
+            break;
         if (o->submit_only) {
-            /* a combine job after every element, whatever their outcome */
-            char cpath[HCMC_PATH_MAX + 64], cjob[64];
-            snprintf(cpath, sizeof cpath, "%s/batch/combine.%s", dir, D->script_ext);
-            char clog[HCMC_PATH_MAX + 64];
-            snprintf(clog, sizeof clog, "%s/batch/combine", dir);
-            hcmc__batch_job C = {.b = b,
-                                 .dir = dir,
-                                 .exe = exe,
-                                 .log = clog,
-                                 .n = 1,
-                                 .cpus = 1,
-                                 .combine = true,
-                                 .after = job};
-            script = job_script(D, &C);
-            if (!script) {
-                rc = hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
-                goto done;
-            }
-            rc = hcmc__write_text(cpath, script, 0755, err);
-            free(script);
-            if (rc || (rc = submit(D, &C, cpath, cjob, sizeof cjob, err))) {
-                cancel(D, job);
-                goto done;
-            }
-            hcmc_log(HCMC_LOG_INFO, "%s: combine job %s runs after job %s", D->name,
-                     cjob, job);
-            snprintf(((hcmc_backend_options *)o)->submitted, sizeof o->submitted,
-                     "%s %s", job, cjob);
-            goto done;
+            rc = submit_combine(&X, job, err);
+            break;
         }
-        /* poll until the scheduler no longer knows the job */
-        double pause = 1, waited_pending = 0;
-        for (bool active = true; active;) {
-            for (double t = 0; t < pause; t += 0.25) {
-                if (hcmc_stop_requested()) {
-                    cancel(D, job);
-                    rc = hcmc_error_set(err, HCMC_ECANCELED,
-                                        "stopped on request; job %s cancelled", job);
-                    goto done;
-                }
-                struct timespec ts = {0, 250000000};
-                nanosleep(&ts, NULL);
-            }
-            pause = fmin(pause * 1.5, b->poll_max > 0 ? b->poll_max : 30);
-            char why[256] = "";
-            hcmc__job_state js = D->query(job, why, sizeof why);
-            active = js != HCMC__JOB_GONE;
-            if (js == HCMC__JOB_STUCK) {
-                cancel(D, job);
-                rc = hcmc_error_set(err, HCMC_EINVAL,
-                                    "%s job %s cannot start: %s; cancelled (check the "
-                                    "partition/queue, cpus, memory and time settings)",
-                                    D->name, job, why);
-                goto done;
-            }
-            if (js == HCMC__JOB_PENDING)
-                waited_pending += pause;
-            if (b->timeout > 0 && hcmc_seconds() - t_start > b->timeout) {
-                cancel(D, job);
-                rc = hcmc_error_set(err, HCMC_EIO,
-                                    "%s: the run waited over timeout = %g s on the "
-                                    "scheduler; job %s cancelled. Finished shards are "
-                                    "kept: run again to resume",
-                                    D->name, b->timeout, job);
-                goto done;
-            }
-            /* results as they come */
-            for (size_t i = 0; i < n; i++) {
-                hcmc__shard_status st;
-                if (!T[list[i]].delivered &&
-                    collect(o, dir, list[i], &T[list[i]], &st, &rc) && rc) {
-                    cancel(D, job);
-                    goto done;
-                }
-            }
-            hcmc__event(o, HCMC_EVENT_TICK, 0, NULL);
-        }
-        /* the array has ended: what did not deliver runs again */
-        for (size_t i = 0; i < n; i++) {
-            size_t id = list[i];
-            if (T[id].delivered)
-                continue;
-            hcmc__shard_status st;
-            if (collect(o, dir, id, &T[id], &st, &rc)) {
-                if (rc)
-                    goto done;
-                continue;
-            }
-            if (st.state == HCMC__SHARD_TERMINATED)
-                snprintf(T[id].cause, sizeof T[id].cause,
-                         "stopped by a signal on %.60s (%.200s)", st.host, st.message);
-            else if (st.state == HCMC__SHARD_OK)
-                snprintf(T[id].cause, sizeof T[id].cause,
-                         "reported done but its shard file is missing or damaged");
-            else
-                snprintf(T[id].cause, sizeof T[id].cause,
-                         "the job element ended without a result%s (see %.300s_*.out)",
-                         st.state == HCMC__SHARD_RUNNING ? " (killed while running)"
-                                                         : "",
-                         logp);
-            T[id].attempts++;
-            char msg[sizeof((hcmc_shard_result *)0)->message];
-            if (T[id].attempts <= (o->max_retries > 0 ? o->max_retries : 0)) {
-                T[id].pending = true;
-                snprintf(msg, sizeof msg, "attempt %d of job %s: %s; submitted again",
-                         T[id].attempts, job, T[id].cause);
-                hcmc__event(o, HCMC_EVENT_RETRY, id, msg);
-            } else {
-                T[id].delivered = true;
-                snprintf(msg, sizeof msg, "%s (%d attempt%s)", T[id].cause,
-                         T[id].attempts, T[id].attempts == 1 ? "" : "s");
-                if ((rc = delivered_result(o, id, HCMC_EIO, msg)))
-                    goto done;
-            }
-        }
-        (void)waited_pending;
+        if ((rc = wait_round(&X, job, list, n, err)) ||
+            (rc = after_round(&X, job, logp, list, n)))
+            break;
     }
-    rc = HCMC_OK;
-done:
-    free(T);
+    free(X.T);
     free(list);
     return rc;
 }
