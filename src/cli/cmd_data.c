@@ -95,6 +95,49 @@ static int write_config(const char *path, const char *data, hcmc_mode mode,
     return fclose(f) ? -1 : 0;
 }
 
+/* --angles A,B,...: at most MAX_ANGLES. Non-zero (said why) when bad. */
+static int parse_angles(const char *v, double *phi, size_t *n_phi)
+{
+    int bad = 0;
+    *n_phi = 0;
+    char *copy = strdup(v), *save = NULL;
+    if (!copy)
+        return 1;
+    for (char *t = strtok_r(copy, ",", &save); t && !bad;
+         t = strtok_r(NULL, ",", &save)) {
+        if (*n_phi == MAX_ANGLES) {
+            fprintf(stderr, "hcmc: error: --angles: at most %d\n", MAX_ANGLES);
+            bad = 1;
+        } else
+            bad = num("--angles", t, &phi[(*n_phi)++]);
+    }
+    free(copy);
+    if (!bad && *n_phi == 0) {
+        fprintf(stderr, "hcmc: error: --angles: no angle given\n");
+        bad = 1;
+    }
+    return bad;
+}
+
+/* --param NAME=VALUE into truth. Non-zero (said why) when bad. */
+static int parse_param(const char *v, double *truth)
+{
+    const char *eq = strchr(v, '=');
+    char name[64];
+    if (!eq || (size_t)(eq - v) >= sizeof name) {
+        fprintf(stderr, "hcmc: error: --param expects NAME=VALUE, got '%s'\n", v);
+        return 1;
+    }
+    memcpy(name, v, (size_t)(eq - v));
+    name[eq - v] = 0;
+    int k = hcmc_phys_index(name);
+    if (k < 0) {
+        fprintf(stderr, "hcmc: error: --param: unknown parameter '%s'\n", name);
+        return 1;
+    }
+    return num("--param", eq + 1, &truth[k]);
+}
+
 int cmd_simulate(int argc, char **argv)
 {
     hcmc_mode mode = HCMC_MODE_LAMINAR;
@@ -141,37 +184,9 @@ int cmd_simulate(int argc, char **argv)
                 return 2;
             }
         } else if (!strcmp(a, "--angles")) {
-            n_phi = 0;
-            char *copy = strdup(v), *save = NULL;
-            for (char *t = strtok_r(copy, ",", &save); t && !bad;
-                 t = strtok_r(NULL, ",", &save)) {
-                if (n_phi == MAX_ANGLES) {
-                    fprintf(stderr, "hcmc: error: --angles: at most %d\n", MAX_ANGLES);
-                    bad = 1;
-                } else
-                    bad = num("--angles", t, &phi[n_phi++]);
-            }
-            free(copy);
-            if (!bad && n_phi == 0) {
-                fprintf(stderr, "hcmc: error: --angles: no angle given\n");
-                bad = 1;
-            }
+            bad = parse_angles(v, phi, &n_phi);
         } else if (!strcmp(a, "--param")) {
-            const char *eq = strchr(v, '=');
-            char name[64];
-            if (!eq || (size_t)(eq - v) >= sizeof name) {
-                fprintf(stderr, "hcmc: error: --param expects NAME=VALUE, got '%s'\n",
-                        v);
-                return 2;
-            }
-            memcpy(name, v, (size_t)(eq - v));
-            name[eq - v] = 0;
-            int k = hcmc_phys_index(name);
-            if (k < 0) {
-                fprintf(stderr, "hcmc: error: --param: unknown parameter '%s'\n", name);
-                return 2;
-            }
-            bad = num("--param", eq + 1, &truth[k]);
+            bad = parse_param(v, truth);
         } else if (!strcmp(a, "--frames"))
             bad = num(a, v, &frames);
         else if (!strcmp(a, "--q"))

@@ -49,7 +49,15 @@ static int parse_double(const char *opt, const char *s, double *out)
     return 0;
 }
 
-static int cmd_demo(int argc, char **argv)
+typedef struct {
+    hcmc_mode mode;
+    hcmc_convention conv;
+    size_t n_phi, n_t, seed;
+    double noise;
+} demo_args;
+
+/* The demo's options: -1 to go on, else the exit status. */
+static int demo_options(int argc, char **argv, demo_args *d)
 {
     static const struct option opts[] = {{"mode", required_argument, 0, 'm'},
                                          {"angles", required_argument, 0, 'a'},
@@ -59,41 +67,43 @@ static int cmd_demo(int argc, char **argv)
                                          {"convention", required_argument, 0, 'c'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    hcmc_mode mode = HCMC_MODE_LAMINAR;
-    hcmc_convention conv = HCMC_CONVENTION_PHYSICAL;
-    size_t n_phi = 3, n_t = 200, seed = 42;
-    double noise = 0.01;
+    *d = (demo_args){.mode = HCMC_MODE_LAMINAR,
+                     .conv = HCMC_CONVENTION_PHYSICAL,
+                     .n_phi = 3,
+                     .n_t = 200,
+                     .seed = 42,
+                     .noise = 0.01};
     hcmc_error err = {0};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'm':
-            if (hcmc_mode_parse(optarg, &mode, &err)) {
+            if (hcmc_mode_parse(optarg, &d->mode, &err)) {
                 fprintf(stderr, "hcmc: error: --mode: %s\n", err.msg);
                 return 2;
             }
             break;
         case 'c':
-            if (hcmc_convention_parse(optarg, &conv, &err)) {
+            if (hcmc_convention_parse(optarg, &d->conv, &err)) {
                 fprintf(stderr, "hcmc: error: --convention: %s\n", err.msg);
                 return 2;
             }
             break;
         case 'a':
-            if (parse_size("--angles", optarg, &n_phi))
+            if (parse_size("--angles", optarg, &d->n_phi))
                 return 2;
             break;
         case 'f':
-            if (parse_size("--frames", optarg, &n_t))
+            if (parse_size("--frames", optarg, &d->n_t))
                 return 2;
             break;
         case 'n':
-            if (parse_double("--noise", optarg, &noise))
+            if (parse_double("--noise", optarg, &d->noise))
                 return 2;
             break;
         case 's':
-            if (parse_size("--seed", optarg, &seed))
+            if (parse_size("--seed", optarg, &d->seed))
                 return 2;
             break;
         case 'h':
@@ -104,7 +114,20 @@ static int cmd_demo(int argc, char **argv)
             return 2;
         }
     }
+    return -1;
+}
 
+static int cmd_demo(int argc, char **argv)
+{
+    demo_args d;
+    int st = demo_options(argc, argv, &d);
+    if (st >= 0)
+        return st;
+    hcmc_mode mode = d.mode;
+    hcmc_convention conv = d.conv;
+    size_t n_phi = d.n_phi, n_t = d.n_t, seed = d.seed;
+    double noise = d.noise;
+    hcmc_error err = {0};
     hcmc_target_spec spec;
     hcmc_target_spec_defaults(&spec, mode);
     spec.model.convention = conv;
