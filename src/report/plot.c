@@ -19,6 +19,7 @@
 #include "hcmc/rng.h"
 #include "hcmc/run.h"
 #include "hcmc/target.h"
+#include "../base/files.h"
 #include "../store/store.h"
 
 void hcmc_plot_options_defaults(hcmc_plot_options *o)
@@ -207,19 +208,26 @@ static int pl_exit_handler(const char *msg)
     return 0;
 }
 
+/* The page being drawn: PLplot writes a temporary beside its final name,
+ * which page_end renames into place (no half-drawn PNG under its name). */
+static char page_path[HCMC_PATH_MAX], page_tmp[HCMC_PATH_MAX + 32];
+
 /* Starts a PNG of w x h pixels at path. The file is opened here first, so
  * that an unwritable folder is an error message and not PLplot's exit. */
 static int page_begin(const char *path, int w, int h, hcmc_error *err)
 {
-    FILE *f = fopen(path, "wb");
+    if (snprintf(page_path, sizeof page_path, "%s", path) >= (int)sizeof page_path ||
+        hcmc__tmp_name(page_tmp, sizeof page_tmp, path))
+        return hcmc_error_set(err, HCMC_EINVAL, "%s: path too long", path);
+    FILE *f = fopen(page_tmp, "wb");
     if (!f)
-        return hcmc_error_set(err, HCMC_EIO, "%s: %s", path, strerror(errno));
+        return hcmc_error_set(err, HCMC_EIO, "%s: %s", page_tmp, strerror(errno));
     fclose(f);
     char geo[32];
     snprintf(geo, sizeof geo, "%dx%d", w, h);
     plsexit(pl_exit_handler);
     plsdev("pngcairo");
-    plsfnam(path);
+    plsfnam(page_tmp);
     plsetopt("geometry", geo);
     palette();
     plinit();
@@ -233,6 +241,9 @@ static int page_begin(const char *path, int w, int h, hcmc_error *err)
 static void page_end(void)
 {
     plend();
+    hcmc_error e;
+    if (hcmc__commit(page_tmp, page_path, &e))
+        hcmc_log(HCMC_LOG_WARN, "%s", e.msg);
 }
 
 /* Viewport of cell (col, row) of an nx x ny grid, row 0 at the top, inside
