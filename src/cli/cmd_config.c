@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../base/files.h"
 #include "hcmc/hcmc.h"
 
 static const struct {
@@ -31,11 +32,13 @@ int cli_override(hcmc_config *c, const char *opt, const char *value, int *failed
         const char *eq = value ? strchr(value, '=') : NULL;
         char key[128];
         hcmc_error err;
-        int n = eq ? snprintf(key, sizeof key, "initial_parameters.fixed_parameters.%.*s",
-                              (int)(eq - value), value)
-                   : -1;
+        int n =
+            eq ? snprintf(key, sizeof key, "initial_parameters.fixed_parameters.%.*s",
+                          (int)(eq - value), value)
+               : -1;
         if (!eq || eq == value || n < 0 || (size_t)n >= sizeof key) {
-            fprintf(stderr, "hcmc: error: --fix expects NAME=VALUE (e.g. --fix beta=0)\n");
+            fprintf(stderr,
+                    "hcmc: error: --fix expects NAME=VALUE (e.g. --fix beta=0)\n");
             *failed = 1;
         } else if (hcmc_config_set(c, key, eq + 1, &err)) {
             fprintf(stderr, "hcmc: error: --fix: %s\n", err.msg);
@@ -176,7 +179,8 @@ static void print_settings(const hcmc_config *c)
            c->chain_parallel ? "parallel" : "sequential", c->target_accept_prob,
            c->max_tree_depth, c->dense_mass ? "dense" : "diagonal", c->sampling_space);
     printf("  combination         %s, importance correction %s, min success rate %g\n",
-           c->combination, c->importance_correction ? "on" : "off", c->min_success_rate);
+           c->combination, c->importance_correction ? "on" : "off",
+           c->min_success_rate);
     printf("  output directory    %s\n", c->output_dir);
     for (size_t k = 0; k < c->n_overrides; k++)
         printf("  override            %s\n", c->overrides[k]);
@@ -266,15 +270,22 @@ int cmd_config(int argc, char **argv)
             fprintf(stderr, "hcmc: error: --mode: %s\n", err.msg);
             status = 2;
         } else {
-            FILE *f = out ? fopen(out, "w") : stdout;
+            /* to a file: whole or not at all (src/base/files.c) */
+            char *text = NULL;
+            size_t len = 0;
+            FILE *f = out ? open_memstream(&text, &len) : stdout;
             if (!f) {
-                fprintf(stderr, "hcmc: error: %s: cannot write\n", out);
+                fprintf(stderr, "hcmc: error: out of memory\n");
                 status = 1;
             } else {
                 status = hcmc_config_write_template(f, mode) ? 1 : 0;
-                if (out && fclose(f)) {
-                    fprintf(stderr, "hcmc: error: %s: write failed\n", out);
-                    status = 1;
+                if (out) {
+                    hcmc_error e;
+                    if (fclose(f) || (!status && hcmc__write_text(out, text, 0, &e))) {
+                        fprintf(stderr, "hcmc: error: %s: cannot write\n", out);
+                        status = 1;
+                    }
+                    free(text);
                 }
                 if (out && !status)
                     fprintf(stderr, "hcmc: wrote %s\n", out);

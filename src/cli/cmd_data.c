@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../base/files.h"
 #include "hcmc/aps.h"
 #include "hcmc/hcmc.h"
 
@@ -70,7 +71,9 @@ static void bounds_for(int k, double v, double lo_hi[2], const double *truth)
 static int write_config(const char *path, const char *data, hcmc_mode mode,
                         const hcmc_model *m, size_t n_t, const double *truth)
 {
-    FILE *f = fopen(path, "w");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     if (!f)
         return -1;
     fprintf(
@@ -92,7 +95,10 @@ static int write_config(const char *path, const char *data, hcmc_mode mode,
                 hcmc_phys_name((int)k), b[0], b[1]);
     }
     (void)n_t;
-    return fclose(f) ? -1 : 0;
+    hcmc_error e;
+    int rc = fclose(f) || hcmc__write_text(path, text, 0, &e) ? -1 : 0;
+    free(text);
+    return rc;
 }
 
 /* --angles A,B,...: at most MAX_ANGLES. Non-zero (said why) when bad. */

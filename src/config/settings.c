@@ -1,6 +1,7 @@
 /* The translation of a configuration into the settings of the layers
- * below it: the sampler's and the combination's. The run's seed enters
- * both here. */
+ * below it: the sampler's and the combination's. The run's seed enters a
+ * run here: the sampler settings carry it on to the shard plan
+ * (prepare.c) and to the importance correction. */
 #include "config_internal.h"
 
 void hcmc__config_nuts_settings(const hcmc_config *c, hcmc_nuts_settings *ns)

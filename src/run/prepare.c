@@ -27,6 +27,8 @@ int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
     /* the points are all a run needs: the c2 matrices go before workers
      * are forked, which would otherwise each map them (copy-on-write) */
     hcmc_dataset_release(&P->ds);
+    /* the sampler settings first: they carry the run's seed (settings.c) */
+    hcmc__config_nuts_settings(c, &P->ns);
     /* CMC or one NUTS run */
     P->cmc = c->cmc_enable == HCMC_ON ||
              (c->cmc_enable == HCMC_AUTO && P->pts.n >= c->min_points_for_cmc);
@@ -35,7 +37,7 @@ int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
         return rc;
     if ((rc = hcmc_shard_plan_make(&P->pts, strategy, P->cmc ? c->num_shards : 1,
                                    P->cmc ? c->max_points_per_shard : 0, 1, c->mode,
-                                   c->seed, &P->plan, err)))
+                                   P->ns.seed, &P->plan, err)))
         return rc;
     size_t K = P->plan->n_shards;
     hcmc_log(HCMC_LOG_INFO, "%zu points from %s; %s, %zu shard%s", P->pts.n,
@@ -48,7 +50,6 @@ int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
     if ((rc = hcmc_problem_new(&spec, &P->pts, K, c->init_phys, &P->prob, err)))
         return rc;
     P->warm_start_seconds = hcmc_seconds() - tw;
-    hcmc__config_nuts_settings(c, &P->ns);
     P->fingerprint = hcmc_problem_fingerprint(P->prob, P->plan, &P->ns);
     return HCMC_OK;
 }

@@ -375,7 +375,7 @@ static int finish_run(const hcmc_config *c, const hcmc__prepared *P,
     char data_abs[PATH_MAX]; /* what hcmc plot reads again, from any folder */
     if (!realpath(c->data_file, data_abs))
         snprintf(data_abs, sizeof data_abs, "%s", c->data_file);
-    run_correction rc_user = {prob, plan, c->seed};
+    run_correction rc_user = {prob, plan, P->ns.seed};
     hcmc__finish_input fin = {.draws = draws,
                               .shard_draws = sd,
                               .K = K,
