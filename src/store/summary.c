@@ -154,9 +154,11 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
     if ((fmt && (!json_is_string(fmt) ||
                  strcmp(json_string_value(fmt), HCMC__SUMMARY_FORMAT_NAME))) ||
         (fver && !json_is_integer(fver))) {
-        json_decref(root);
-        return hcmc_error_set(err, HCMC_EFORMAT, "%s: not an hcmc summary (format %s)",
-                              path, json_is_string(fmt) ? json_string_value(fmt) : "?");
+        int rc =
+            hcmc_error_set(err, HCMC_EFORMAT, "%s: not an hcmc summary (format %s)",
+                           path, json_is_string(fmt) ? json_string_value(fmt) : "?");
+        json_decref(root); /* after the message: it holds fmt's text */
+        return rc;
     }
     if (fver && json_integer_value(fver) > HCMC__SUMMARY_FORMAT) {
         json_int_t v = json_integer_value(fver);
