@@ -42,6 +42,7 @@ typedef struct hcmc_run_result {
      * when none was tried (one shard, switched off, or it failed) */
     hcmc_importance_info importance;
     double seconds, sampling_seconds, warm_start_seconds;
+    uint64_t seed; /* the run's seed (optimization.cmc.seed) */
     /* submit_only: the jobs submitted ("SHARDS_JOB COMBINE_JOB"); nothing
      * else is filled but n_points, n_shards, sampled and reused */
     char submitted[128];

@@ -386,6 +386,27 @@ static int parse_long(const char *s, long long *out)
     return 0;
 }
 
+/* A seed: any integer 0 .. 2^64 - 1 written in digits, to the last digit
+ * (not through a double, which keeps 53 bits), or an integral number
+ * within the range parse_long takes (42.0, 1e6). */
+static int parse_seed(const char *s, uint64_t *out)
+{
+    const char *p = s + (*s == '+');
+    if (*p >= '0' && *p <= '9' && p[strspn(p, "0123456789")] == 0) {
+        errno = 0;
+        unsigned long long v = strtoull(p, NULL, 10);
+        if (errno == ERANGE)
+            return -1;
+        *out = (uint64_t)v;
+        return 0;
+    }
+    long long n;
+    if (parse_long(s, &n) || n < 0)
+        return -1;
+    *out = (uint64_t)n;
+    return 0;
+}
+
 static int parse_bool(const char *s, bool *out)
 {
     static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on", "On"};
@@ -475,9 +496,10 @@ static int set_value(hcmc_config *c, const key_spec *k, const char *s, const whe
         *(long *)field = (long)n;
         return 0;
     case V_SEED:
-        if (parse_long(s, &n) || n < 0)
-            return fail_at(err, w, k->path, "expected an integer >= 0, got '%s'", s);
-        *(uint64_t *)field = (uint64_t)n;
+        if (parse_seed(s, (uint64_t *)field))
+            return fail_at(err, w, k->path,
+                           "expected an integer from 0 to 18446744073709551615, got '%s'",
+                           s);
         return 0;
     case V_BOOL:
         if (parse_bool(s, &b))

@@ -952,7 +952,7 @@ static int plot_cuts(const run_draws *R, const data_view *V, const size_t *angle
     page = true;
     layout L = {0.09 / (double)na + 0.02, 0.02, 0.13, 0.12, 0.07 / (double)na, 0};
     hcmc_rng rng;
-    hcmc_rng_init(&rng, R->sum->n_shards, HCMC_RNG_PLOT, 0, 0);
+    hcmc_rng_init(&rng, R->sum->seed, HCMC_RNG_PLOT, 0, 0); /* the run's seed */
     for (size_t q = 0; q < na; q++) {
         size_t a = angles[q], lo = P->angle_start[a], hi = P->angle_start[a + 1];
         /* the cut points, ordered by row then lag (key = row * nt + j) */

@@ -90,6 +90,7 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
     free(base);
     /* what is known about the shards goes into the result either way */
     r->n_shards = K;
+    r->seed = c->seed;
     for (size_t k = 0; k < K; k++) {
         hcmc_run_shard *o = &r->shards[k];
         if (comb) {

@@ -32,6 +32,12 @@ int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
     /* CMC or one NUTS run */
     P->cmc = c->cmc_enable == HCMC_ON ||
              (c->cmc_enable == HCMC_AUTO && P->pts.n >= c->min_points_for_cmc);
+    if (!P->cmc && c->cmc_enable == HCMC_AUTO && c->num_shards > 1)
+        hcmc_log(HCMC_LOG_WARN,
+                 "%zu shards asked for, but the data have %zu points, fewer than "
+                 "min_points_for_cmc = %zu: one NUTS run on all of them (set "
+                 "optimization.cmc.enable: true to shard anyway)",
+                 c->num_shards, P->pts.n, c->min_points_for_cmc);
     hcmc_shard_strategy strategy;
     if ((rc = hcmc_shard_strategy_parse(c->strategy, &strategy, err)))
         return rc;

@@ -72,7 +72,11 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
     json_object_set_new(run, "sampling_seconds", num(r->sampling_seconds));
     json_object_set_new(run, "warm_start_seconds", num(r->warm_start_seconds));
     json_object_set_new(run, "version", json_string(HCMC_VERSION));
-    json_object_set_new(run, "seed", json_integer((json_int_t)c->seed));
+    /* JSON integers are signed 64-bit here: a larger seed goes as text */
+    json_object_set_new(run, "seed",
+                        c->seed <= (uint64_t)INT64_MAX
+                            ? json_integer((json_int_t)c->seed)
+                            : json_sprintf("%llu", (unsigned long long)c->seed));
     json_object_set_new(run, "points", json_integer((json_int_t)r->n_points));
     json_object_set_new(run, "combination", json_string(c->combination));
     if (r->importance.n) {
@@ -265,6 +269,11 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
         r->importance.applied = json_is_true(json_object_get(im, "applied"));
     }
     read_count(run, "reused_shards", &r->reused);
+    json_t *seed = json_object_get(run, "seed");
+    if (json_is_integer(seed) && json_integer_value(seed) >= 0)
+        r->seed = (uint64_t)json_integer_value(seed);
+    else if (json_is_string(seed))
+        r->seed = strtoull(json_string_value(seed), NULL, 10);
     if (read_num(run, "warm_start_seconds", &r->warm_start_seconds))
         r->warm_start_seconds = NAN;
     snprintf(r->backend, sizeof r->backend, "%s", backend);
