@@ -148,6 +148,18 @@ grep -qi "cannot start\|not available\|waited over" stuck.err || fail "stuck: $(
 queue_empty || fail "the impossible job was not cancelled"
 say "impossible job: reported ($(grep -o 'error: .*' stuck.err | head -c 120))"
 
+# 6b. the default of one CPU per chain, with more chains than a node has
+# CPUs, is cut to the node's CPUs (else the jobs would pend for ever)
+chains=$(($(nproc) + 2))
+run fewcpus --backend slurm --set optimization.cmc.backend_config.slurm.cpus_per_task=0 \
+    --set optimization.cmc.backend_config.slurm.timeout=300 --num-chains $chains ||
+    fail "default cpus on a small node: $(tail -3 fewcpus.err)"
+grep -q "^#SBATCH --cpus-per-task=$(nproc)\$" fewcpus/batch/round_001.sbatch ||
+    fail "fewcpus: $(grep cpus fewcpus/batch/round_001.sbatch)"
+grep -q "have $(nproc) CPUs: shard jobs ask for $(nproc), and the $chains chains" fewcpus.err ||
+    fail "fewcpus: no word on the CPUs"
+say "default cpus cut to a node's $(nproc) CPUs for $chains chains"
+
 # 7. hcmc worker: idempotent; a damaged shard file is detected and redone
 "$hcmc" plan --config s.yaml --num-shards 4 --num-warmup 80 --num-samples 80 -o "$dir/w" \
     > plan.out 2> plan.err || fail "plan"

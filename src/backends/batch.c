@@ -722,6 +722,16 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
     for (size_t i = 0; i < n_todo; i++)
         X.T[todo[i]].pending = true;
     X.cpus = X.b->cpus ? X.b->cpus : s->parallel ? s->num_chains : 1;
+    size_t node = !X.b->cpus && D->node_cpus ? D->node_cpus(X.b) : 0;
+    if (node && X.cpus > node) { /* one per chain would never start there */
+        hcmc_log(
+            HCMC_LOG_INFO,
+            "%s: the nodes of %s have %zu CPUs: shard jobs ask for %zu, and the %zu "
+            "chains share them (cpus_per_task sets it)",
+            D->name, X.b->partition[0] ? X.b->partition : "the default partition", node,
+            node, X.cpus);
+        X.cpus = node;
+    }
     X.t_start = hcmc_seconds();
     char job[64] = "", logp[HCMC_PATH_MAX + 64];
     /* rounds: submit the pending shards, wait for the array, collect */

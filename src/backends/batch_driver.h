@@ -38,6 +38,9 @@ typedef struct {
     /* the job id in the submit command's output */
     bool (*parse_id)(const char *out, char *job, size_t cap);
     hcmc__job_state (*query)(const char *job, char *why, size_t cap);
+    /* the most CPUs a node of the job's partition/queue has; 0: unknown
+     * (NULL: the scheduler is not asked) */
+    size_t (*node_cpus)(const hcmc_batch_options *b);
 } hcmc__dialect;
 
 /* Runs argv without a shell, stdout and stderr into out (trailing blanks

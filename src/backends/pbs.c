@@ -20,8 +20,8 @@ static void pbs_header(FILE *f, const hcmc__batch_job *J)
         if (b->mem[0])
             fprintf(f, "#PBS -l mem=%s\n", b->mem);
     } else {
-        fprintf(f, "#PBS -l select=1:ncpus=%zu%s%s\n", J->cpus, b->mem[0] ? ":mem=" : "",
-                b->mem);
+        fprintf(f, "#PBS -l select=1:ncpus=%zu%s%s\n", J->cpus,
+                b->mem[0] ? ":mem=" : "", b->mem);
     }
     if (b->time[0])
         fprintf(f, "#PBS -l walltime=%s\n", J->combine ? "1:00:00" : b->time);
@@ -85,7 +85,8 @@ static hcmc__job_state pbs_query(const char *job, char *why, size_t cap)
         return HCMC__JOB_ACTIVE;
     if (st != 0)
         /* "Unknown Job Id", "Job has finished" */
-        return strstr(out, "nknown") || strstr(out, "finished") || strstr(out, "Invalid")
+        return strstr(out, "nknown") || strstr(out, "finished") ||
+                       strstr(out, "Invalid")
                    ? HCMC__JOB_GONE
                    : HCMC__JOB_ACTIVE;
     /* a finished job may still be listed with state C (Torque) or F */
@@ -99,15 +100,16 @@ static hcmc__job_state pbs_query(const char *job, char *why, size_t cap)
             continue;
         /* columns: id name user time state queue */
         char id[128], name[128], user[128], t[64], state[16];
-        if (sscanf(line, "%127s %127s %127s %63s %15s", id, name, user, t, state) == 5 &&
+        if (sscanf(line, "%127s %127s %127s %63s %15s", id, name, user, t, state) ==
+                5 &&
             strcmp(state, "C") && strcmp(state, "F") && strcmp(state, "E"))
             return HCMC__JOB_ACTIVE;
     }
     return HCMC__JOB_GONE;
 }
 
-static const hcmc__dialect pbs = {"pbs",      "qdel",          "pbs",        pbs_header,
-                                  pbs_submit_argv, pbs_parse_id, pbs_query};
+static const hcmc__dialect pbs = {"pbs",           "qdel",       "pbs",     pbs_header,
+                                  pbs_submit_argv, pbs_parse_id, pbs_query, NULL};
 
 static bool pbs_available(void)
 {
@@ -116,9 +118,9 @@ static bool pbs_available(void)
     return hcmc__batch_command(argv, out, sizeof out, 30) >= 0;
 }
 
-static int pbs_run(const hcmc_problem *p, const hcmc_shard_plan *plan, const size_t *todo,
-                   size_t n_todo, const hcmc_nuts_settings *s, const hcmc_backend_options *o,
-                   hcmc_error *err)
+static int pbs_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
+                   const size_t *todo, size_t n_todo, const hcmc_nuts_settings *s,
+                   const hcmc_backend_options *o, hcmc_error *err)
 {
     return hcmc__batch_run(&pbs, p, plan, todo, n_todo, s, o, err);
 }

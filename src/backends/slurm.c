@@ -66,11 +66,19 @@ static bool slurm_parse_id(const char *out, char *job, size_t cap)
 /* Pending reasons that no amount of waiting clears. */
 static bool never_starts(const char *reason)
 {
-    static const char *const stuck[] = {
-        "PartitionNodeLimit", "PartitionTimeLimit", "PartitionConfig", "PartitionDown",
-        "BadConstraints",     "InvalidAccount",     "InvalidQOS",      "DependencyNeverSatisfied",
-        "QOSMaxWallDurationPerJobLimit", "QOSMaxCpuPerJobLimit", "QOSMaxMemoryPerJob",
-        "AssocMaxWallDurationPerJobLimit", "AssocMaxCpuPerJobLimit"};
+    static const char *const stuck[] = {"PartitionNodeLimit",
+                                        "PartitionTimeLimit",
+                                        "PartitionConfig",
+                                        "PartitionDown",
+                                        "BadConstraints",
+                                        "InvalidAccount",
+                                        "InvalidQOS",
+                                        "DependencyNeverSatisfied",
+                                        "QOSMaxWallDurationPerJobLimit",
+                                        "QOSMaxCpuPerJobLimit",
+                                        "QOSMaxMemoryPerJob",
+                                        "AssocMaxWallDurationPerJobLimit",
+                                        "AssocMaxCpuPerJobLimit"};
     for (size_t k = 0; k < sizeof stuck / sizeof *stuck; k++)
         if (strstr(reason, stuck[k]))
             return true;
@@ -108,9 +116,32 @@ static hcmc__job_state slurm_query(const char *job, char *why, size_t cap)
     return stuck ? HCMC__JOB_STUCK : all_pending ? HCMC__JOB_PENDING : HCMC__JOB_ACTIVE;
 }
 
-static const hcmc__dialect slurm = {"slurm",          "scancel",         "sbatch",
-                                    slurm_header,     slurm_submit_argv, slurm_parse_id,
-                                    slurm_query};
+/* sinfo's CPUs per node of the partition (the default one without a
+ * partition), the largest over its node groups ("2", "4+" read as 4). */
+static size_t slurm_node_cpus(const hcmc_batch_options *b)
+{
+    char out[4096];
+    char *argv[] = {"sinfo", "-h", "-o", "%c", NULL, NULL, NULL};
+    if (b->partition[0]) {
+        argv[4] = "-p";
+        argv[5] = (char *)b->partition;
+    }
+    if (hcmc__batch_command(argv, out, sizeof out, 30) != 0)
+        return 0;
+    size_t most = 0;
+    for (char *line = out, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = 0;
+        unsigned long v = strtoul(line, NULL, 10);
+        most = v > most ? v : most;
+    }
+    return most;
+}
+
+static const hcmc__dialect slurm = {"slurm",      "scancel",         "sbatch",
+                                    slurm_header, slurm_submit_argv, slurm_parse_id,
+                                    slurm_query,  slurm_node_cpus};
 
 static bool slurm_available(void)
 {
@@ -119,9 +150,9 @@ static bool slurm_available(void)
     return hcmc__batch_command(argv, out, sizeof out, 30) == 0;
 }
 
-static int slurm_run(const hcmc_problem *p, const hcmc_shard_plan *plan, const size_t *todo,
-                     size_t n_todo, const hcmc_nuts_settings *s, const hcmc_backend_options *o,
-                     hcmc_error *err)
+static int slurm_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
+                     const size_t *todo, size_t n_todo, const hcmc_nuts_settings *s,
+                     const hcmc_backend_options *o, hcmc_error *err)
 {
     return hcmc__batch_run(&slurm, p, plan, todo, n_todo, s, o, err);
 }
