@@ -88,7 +88,7 @@ demo: build
 # The validation catalogue (validate/validate.py: 12 simulated cases and a
 # 1 M-point CMC run with homodyne's default bounds, one run and CMC each)
 # and simulation-based calibration of the static model (validate/sbc.py);
-# not part of check: about 25 min on 2 cores. Both always run; the target
+# not part of check: about 16 min on 2 cores. Both always run; the target
 # fails when either does. VALIDATE_DIR keeps the files and logs.
 VALIDATE_DIR ?= $(BUILD)/validate
 validate: build
