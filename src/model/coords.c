@@ -44,38 +44,42 @@ void hcmc_coords_release(hcmc_coords *c)
     memset(c, 0, sizeof *c);
 }
 
-int hcmc_coords_add_law(hcmc_coords *c, size_t at, double t_r, double w, hcmc_error *err)
+/* The bounds of the law block that would start at coordinate at, after
+ * the blocks already added; HCMC_EINVAL when none fits there. */
+static int block_bounds(const hcmc_coords *c, size_t at, double lo[3], double hi[3],
+                        hcmc_error *err)
 {
     if (c->nlaw >= 2 || at + 3 >= c->dim || (c->nlaw && at < c->law_at[0] + 3))
         return hcmc_error_set(err, HCMC_EINVAL, "coordinates: no law block fits at %zu",
                               at);
-    double lo[3], hi[3];
     for (int i = 0; i < 3; i++) {
         lo[i] = c->bounds[at + i][0];
         hi[i] = c->bounds[at + i][1];
     }
-    int rc = hcmc_law_init(&c->law[c->nlaw], lo, hi, t_r, w, err);
-    if (rc)
-        return rc;
-    c->law_at[c->nlaw++] = at;
     return HCMC_OK;
+}
+
+int hcmc_coords_add_law(hcmc_coords *c, size_t at, double t_r, double w,
+                        hcmc_error *err)
+{
+    double lo[3], hi[3];
+    int rc = block_bounds(c, at, lo, hi, err);
+    if (!rc)
+        rc = hcmc_law_init(&c->law[c->nlaw], lo, hi, t_r, w, err);
+    if (!rc)
+        c->law_at[c->nlaw++] = at;
+    return rc;
 }
 
 int hcmc_coords_add_rates(hcmc_coords *c, size_t at, double t_max, hcmc_error *err)
 {
-    if (c->nlaw >= 2 || at + 3 >= c->dim || (c->nlaw && at < c->law_at[0] + 3))
-        return hcmc_error_set(err, HCMC_EINVAL, "coordinates: no law block fits at %zu",
-                              at);
     double lo[3], hi[3];
-    for (int i = 0; i < 3; i++) {
-        lo[i] = c->bounds[at + i][0];
-        hi[i] = c->bounds[at + i][1];
-    }
-    int rc = hcmc_law_init_rates(&c->law[c->nlaw], lo, hi, t_max, err);
-    if (rc)
-        return rc;
-    c->law_at[c->nlaw++] = at;
-    return HCMC_OK;
+    int rc = block_bounds(c, at, lo, hi, err);
+    if (!rc)
+        rc = hcmc_law_init_rates(&c->law[c->nlaw], lo, hi, t_max, err);
+    if (!rc)
+        c->law_at[c->nlaw++] = at;
+    return rc;
 }
 
 int hcmc_coords_law_at(const hcmc_coords *c, size_t k)
@@ -165,8 +169,8 @@ int hcmc_coords_forward(const hcmc_coords *c, const double *z, double *theta,
     return 0;
 }
 
-void hcmc_coords_pullback(const hcmc_coords *c, const double *dtheta, const double M[2][9],
-                          double *g)
+void hcmc_coords_pullback(const hcmc_coords *c, const double *dtheta,
+                          const double M[2][9], double *g)
 {
     for (size_t k = 0; k + 1 < c->dim; k++) {
         int l = hcmc_coords_law_at(c, k);
