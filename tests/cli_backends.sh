@@ -30,8 +30,8 @@ printf 'optimization:\n  cmc:\n    enable: true\n' >> s.yaml
 run() { # run NAME [OPTIONS]: one run into $dir/NAME
     name=$1
     shift
-    "$hcmc" run --config s.yaml --num-shards 6 --num-warmup 100 --num-samples 100 \
-        -o "$dir/$name" "$@" > "$name.out" 2> "$name.err"
+    finished "$hcmc" run --config s.yaml --num-shards 6 --num-warmup 100 \
+        --num-samples 100 -o "$dir/$name" "$@" > "$name.out" 2> "$name.err"
 }
 same() { # same A B: byte-identical draws, combined and per shard
     $py "$here/check_posterior.py" "$1/posterior.nc" "$2/posterior.nc" > /dev/null ||
@@ -72,7 +72,7 @@ same ref auto
 # one core (as under mpirun's core binding or a batch job's cgroup): a
 # threaded BLAS would split its sums differently; the bytes must not change
 if command -v taskset > /dev/null; then
-    taskset -c 0 "$hcmc" run --config s.yaml --num-shards 6 --num-warmup 100 \
+    finished taskset -c 0 "$hcmc" run --config s.yaml --num-shards 6 --num-warmup 100 \
         --num-samples 100 -o "$dir/onecore" --backend serial > onecore.out 2> onecore.err ||
         fail "serial on one core"
     same ref onecore
@@ -121,7 +121,7 @@ grep -q '"reason": "worker [0-9]* killed by signal 6' crash/summary.json ||
 no_leftovers crash
 cp s.yaml lenient.yaml
 printf '    combination:\n      min_success_rate: 0.5\n' >> lenient.yaml
-HCMC_TEST_FAULT=crash:1 "$hcmc" run --config lenient.yaml --num-shards 6 --num-warmup 100 \
+HCMC_TEST_FAULT=crash:1 finished "$hcmc" run --config lenient.yaml --num-shards 6 --num-warmup 100 \
     --num-samples 100 --max-retries 0 --backend pool -o "$dir/lenient" > lenient.out \
     2> lenient.err || fail "lenient run with one failed shard"
 grep -q 'shards: 5 ok, 0 excluded, 1 failed' lenient.out || fail "lenient: shard count"
@@ -130,7 +130,7 @@ grep -q 'shards: 5 ok, 0 excluded, 1 failed' lenient.out || fail "lenient: shard
 # summary.json) and gives the same draws
 grep -q 'importance correction: applied' lenient.out || fail "lenient: no correction"
 cp -r "$dir/lenient" "$dir/lenient2"
-"$hcmc" combine "$dir/lenient2" --no-plots > lenient2.out 2>&1 || fail "lenient: combine"
+finished "$hcmc" combine "$dir/lenient2" --no-plots > lenient2.out 2>&1 || fail "lenient: combine"
 grep -q 'importance correction: applied' lenient2.out || fail "lenient: combine corrects"
 $py "$here/check_posterior.py" "$dir/lenient/posterior.nc" \
     "$dir/lenient2/posterior.nc" > /dev/null || fail "lenient: combine gives other draws"

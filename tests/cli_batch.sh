@@ -35,7 +35,7 @@ printf 'optimization:\n  cmc:\n    enable: true\n' >> s.yaml
 run() { # run NAME [OPTIONS]: one run into $dir/NAME
     name=$1
     shift
-    "$hcmc" run --config s.yaml --num-shards 4 --num-warmup 80 --num-samples 80 \
+    finished "$hcmc" run --config s.yaml --num-shards 4 --num-warmup 80 --num-samples 80 \
         --set optimization.cmc.backend_config.slurm.poll_interval_max=1 \
         --set optimization.cmc.backend_config.slurm.cpus_per_task=1 \
         --set optimization.cmc.backend_config.pbs.poll_interval_max=1 \

@@ -11,3 +11,9 @@ py=/usr/bin/python3
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cd "$dir"
+# finished CMD...: CMD (hcmc run, combine or summary) ended with its results
+# written, whatever their verdict: exit 0 (diagnostics passed) or 3 (failed
+# them). The short runs of these tests (tens to hundreds of draws) test the
+# machinery and cannot reach the verdict's bar (ESS 400). Any other status
+# is returned as it was.
+finished() { "$@" || { _st=$? && [ $_st -eq 3 ] || return $_st; }; }

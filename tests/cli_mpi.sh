@@ -25,14 +25,14 @@ mrun() { # mrun NAME RANKS [OPTIONS]
     name=$1
     np=$2
     shift 2
-    timeout 300 mpirun --oversubscribe -np "$np" "$hcmc" run --config s.yaml --num-shards 5 \
+    finished timeout 300 mpirun --oversubscribe -np "$np" "$hcmc" run --config s.yaml --num-shards 5 \
         --num-warmup 80 --num-samples 80 -o "$dir/$name" "$@" > "$name.out" 2> "$name.err"
 }
 same() {
     $py "$here/check_posterior.py" "$1/posterior.nc" "$2/posterior.nc" > /dev/null ||
         fail "$2 differs from $1"
 }
-"$hcmc" run --config s.yaml --num-shards 5 --num-warmup 80 --num-samples 80 -o ref \
+finished "$hcmc" run --config s.yaml --num-shards 5 --num-warmup 80 --num-samples 80 -o ref \
     --backend serial > ref.out 2> ref.err || fail "serial run"
 
 mrun mpi3 3 --backend mpi || fail "mpirun -np 3"

@@ -12,7 +12,7 @@ examples=$3
 "$hcmc" simulate -o l.h5 --frames 60 --angles -30,0,30,60 --noise 0.005 \
     --config-out l.yaml 2> /dev/null
 printf 'optimization:\n  cmc:\n    enable: true\n' >> l.yaml
-"$hcmc" run --config l.yaml --num-shards 3 --num-warmup 150 --num-samples 100 -o a \
+finished "$hcmc" run --config l.yaml --num-shards 3 --num-warmup 150 --num-samples 100 -o a \
     2> a.err > a.txt
 grep -q 'shards: 3 ok' a.txt
 grep -q 'plots in a/plots, report a/report.html' a.err
@@ -23,7 +23,7 @@ grep -q '^20[0-9-]* [0-9:]* hcmc .* run --config l.yaml' a/run.log
 grep -q 'points from' a/run.log
 grep -q 'plots in a/plots' a/run.log
 # -v: debug lines on the terminal; -q: none but errors; --no-plots: none
-"$hcmc" run --config l.yaml --num-shards 3 --num-warmup 150 --num-samples 100 -o b \
+finished "$hcmc" run --config l.yaml --num-shards 3 --num-warmup 150 --num-samples 100 -o b \
     -q --no-plots 2> b.err > b.txt
 test ! -s b.err
 test ! -e b/plots && test ! -e b/report.html
@@ -31,11 +31,11 @@ grep -q 'points from' b/run.log
 "$hcmc" plot b --angles 1 --draws 50 > p.txt
 grep -q '^6 plots in b/plots' p.txt
 $py "$here/check_report.py" b 6 trace marginals forest corner c2_angle_00 c2_cuts
-"$hcmc" run --config l.yaml --num-shards 3 --num-warmup 150 --num-samples 100 -o b \
+finished "$hcmc" run --config l.yaml --num-shards 3 --num-warmup 150 --num-samples 100 -o b \
     -v --fresh --no-plots 2> v.err > /dev/null
 grep -q '^hcmc: debug: ' v.err
 # hcmc combine redraws them
-"$hcmc" combine b --method gaussian > /dev/null 2> c.err
+finished "$hcmc" combine b --method gaussian > /dev/null 2> c.err
 grep -q 'plots in b/plots' c.err
 # the data file gone: the draw plots still, a warning naming the file
 mv l.h5 gone.h5
@@ -94,7 +94,7 @@ mkdir ex
 cp "$examples/static.yaml" "$examples/laminar_flow.yaml" ex/
 "$hcmc" simulate -o ex/static.h5 --mode static --frames 60 2> /dev/null
 "$hcmc" simulate -o ex/laminar_flow.h5 --mode laminar_flow --frames 60 2> /dev/null
-"$hcmc" run --config ex/static.yaml --num-warmup 150 --num-samples 100 -q \
+finished "$hcmc" run --config ex/static.yaml --num-warmup 150 --num-samples 100 -q \
     --no-plots > s.txt
 grep -q 'shards: 4 ok' s.txt
 test -f static_results/summary.json

@@ -2,13 +2,14 @@
 # hcmc run end to end on simulated files in both layouts: CMC (2 shards,
 # static, legacy layout) and a single NUTS run (laminar_flow, current
 # layout); the result files open with xarray; the same seed gives the same
-# numbers; hcmc summary prints a run's table again.
+# numbers; hcmc summary prints a run's table again; a run that fails its
+# diagnostics exits with 3 and says why.
 . "$(dirname "$0")/cli_common.sh"
 "$hcmc" simulate -o s.h5 --layout legacy --mode static --frames 80 --angles 0,45,90 \
     --noise 0.02 --config-out s.yaml 2> /dev/null
 printf 'optimization:\n  cmc:\n    enable: true\n' >> s.yaml
-"$hcmc" run --config s.yaml --num-shards 2 --num-warmup 150 --num-samples 150 -o a -q > a.txt
-"$hcmc" run --config s.yaml --num-shards 2 --num-warmup 150 --num-samples 150 -o b -q > b.txt
+finished "$hcmc" run --config s.yaml --num-shards 2 --num-warmup 150 --num-samples 150 -o a -q > a.txt
+finished "$hcmc" run --config s.yaml --num-shards 2 --num-warmup 150 --num-samples 150 -o b -q > b.txt
 grep -q 'shards: 2 ok' a.txt
 grep -q '"optimization.cmc.sharding.num_shards=2"' a/summary.json
 test -f a/shards/shard_00000.h5 && test -f a/shards/shard_00001.h5 && test -f a/config.yaml
@@ -18,17 +19,37 @@ grep -v -e seconds -e output.directory b/summary.json > b.json
 cmp a.json b.json
 $py "$here/check_posterior.py" a/posterior.nc b/posterior.nc
 # combining again from the shard files, with another rule
-"$hcmc" combine a --method gaussian > g.txt
+finished "$hcmc" combine a --method gaussian > g.txt
 grep -q 'combined with gaussian' g.txt
 grep -q 'shards: 2 ok' g.txt
 $py "$here/check_posterior.py" a/posterior.nc
 "$hcmc" simulate -o l.h5 --frames 50 --angles -30,0,60 --config-out l.yaml 2> /dev/null
-"$hcmc" run --config l.yaml --num-warmup 150 --num-samples 150 -o c -q > c.txt
+finished "$hcmc" run --config l.yaml --num-warmup 150 --num-samples 150 -o c -q > c.txt
 grep -q 'shards: 1 ok' c.txt
 $py "$here/check_posterior.py" c/posterior.nc
-# hcmc summary prints the run's table again from summary.json
-"$hcmc" summary c > cs.txt
+# hcmc summary prints the run's table and verdict again from summary.json
+finished "$hcmc" summary c > cs.txt
 grep -v '^results in' c.txt | diff - cs.txt
+# the verdict: 4 chains of 25 draws cannot have an ESS of 400 (ESS is at
+# most N log10(N) = 200 of N = 100 draws), so the run finished but failed
+# its diagnostics: exit 3 from run, combine and summary, the failure named
+# in the table's verdict block, summary.json and report.html
+st=0
+"$hcmc" run --config s.yaml --num-shards 2 --num-warmup 150 --num-samples 25 -o v \
+    > v.txt 2> v.err || st=$?
+[ $st -eq 3 ]
+grep -q '^verdict: FAILED diagnostics' v.txt
+grep -q '^  FAIL ESS (bulk / tail) below 400: D0' v.txt
+$py - v/summary.json << 'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))["run"]["verdict"]
+assert v["ok"] is False and v["thresholds"]["ess"] == 400, v
+assert any(f["check"] == "ess" and f["advice"] for f in v["failures"]), v
+PY
+grep -q 'class="verdict bad"' v/report.html
+st=0; "$hcmc" summary v > vs.txt || st=$?; [ $st -eq 3 ]
+st=0; "$hcmc" combine v --no-plots > vc.txt || st=$?; [ $st -eq 3 ]
+# (the verdict's rules: test_verdict; runs that pass it: cli_accuracy)
 # a run whose combination fails keeps its shards and says why in summary.json
 cp s.yaml f.yaml
 printf '    validation:\n      max_parameter_cv: 1e-9\n' >> f.yaml

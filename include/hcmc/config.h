@@ -93,6 +93,9 @@ typedef struct hcmc_config {
     double min_success_rate;
     double max_divergence_rate, max_parameter_cv;
     bool heterogeneity_abort;
+    /* the run's verdict (run.h): largest R-hat and smallest bulk and tail
+     * ESS of the combined draws (validation.max_r_hat, min_ess) */
+    double verdict_max_rhat, verdict_min_ess;
 
     /* optimization.cmc.per_shard_mcmc (optimization.mcmc as fallback) */
     size_t num_warmup, num_samples, num_chains;

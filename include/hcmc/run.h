@@ -20,10 +20,37 @@ extern "C" {
 
 typedef struct hcmc_run_shard {
     size_t id, points, divergences;
-    int status; /* HCMC_SHARD_* after combination */
+    size_t transitions;    /* sampling iterations over all chains (0: unknown) */
+    size_t treedepth_hits; /* of them, trees that reached max_tree_depth */
+    int status;            /* HCMC_SHARD_* after combination */
     char reason[160];
     double seconds, rhat_max;
+    double ebfmi_min; /* smallest E-BFMI of its chains (NaN: unknown) */
 } hcmc_run_shard;
+
+/* ---- the verdict ----------------------------------------------------------
+ * Whether a run's draws can be trusted, by the checks of Vehtari et al.
+ * (2021) and Betancourt (2017) on the combined draws and every shard kept:
+ * a failure makes the verdict "not ok" (hcmc run, combine and summary then
+ * exit with HCMC_EXIT_DIAGNOSTICS); a warning is worth a look. Each item
+ * says what was found and, where the draws show it, the likely cause and
+ * what to do. */
+#define HCMC_VERDICT_MAX 12
+#define HCMC_EXIT_DIAGNOSTICS 3
+
+typedef struct hcmc_verdict_item {
+    char check[24];   /* r_hat, ess, divergences, importance, e_bfmi, ... */
+    char what[320];   /* what was found */
+    char advice[320]; /* the likely cause and what to do ("" when none) */
+} hcmc_verdict_item;
+
+typedef struct hcmc_verdict {
+    bool known; /* false: read from a summary.json that has none */
+    bool ok;    /* no failure */
+    double max_rhat, min_ess, max_divergence_share; /* the thresholds used */
+    size_t n_failures, n_warnings;
+    hcmc_verdict_item failures[HCMC_VERDICT_MAX], warnings[HCMC_VERDICT_MAX];
+} hcmc_verdict;
 
 typedef struct hcmc_run_result {
     size_t n_points, n_shards, dim, chains, draws;
@@ -49,6 +76,7 @@ typedef struct hcmc_run_result {
     /* mpi backend: this process's rank. Only rank 0 has results; the
      * others only sampled shards (their result is otherwise empty). */
     int rank;
+    hcmc_verdict verdict;
 } hcmc_run_result;
 
 typedef struct hcmc_run_progress {
@@ -136,6 +164,10 @@ HCMC_API int hcmc_dir_status_read(const char *dir, hcmc_dir_status *st,
 /* The console table: parameter, mean, sd, 90 % interval, R-hat, ESS, and a
  * line on the shards. */
 HCMC_API void hcmc_run_print_table(FILE *f, const hcmc_run_result *r);
+
+/* The verdict block printed after the table: "verdict: ok", or each
+ * failure and warning with its advice. */
+HCMC_API void hcmc_run_print_verdict(FILE *f, const hcmc_run_result *r);
 
 /* The result of a finished run read back from dir/summary.json: names,
  * summaries, shards and the run's figures (no draws: theta is NULL, chains

@@ -188,6 +188,13 @@ static hcmc_pool *early_pool(const hcmc_config *c, bool submit_only)
     return pool;
 }
 
+/* The exit status of a finished run: 0, or HCMC_EXIT_DIAGNOSTICS when it
+ * failed its diagnostics (a summary without a verdict counts as ok). */
+static int verdict_status(const hcmc_run_result *r)
+{
+    return r->verdict.known && !r->verdict.ok ? HCMC_EXIT_DIAGNOSTICS : 0;
+}
+
 /* Plots and report of the run in dir, with the default options; a failure
  * is a warning (the run's results are on disk either way). */
 static void plots_and_report(const char *dir)
@@ -272,6 +279,8 @@ int cmd_run(int argc, char **argv)
             printf("resumed: %zu shards from the earlier run, %zu sampled now\n",
                    r->reused, r->sampled);
         printf("results in %s\n", c->output_dir);
+        hcmc_run_print_verdict(stdout, r);
+        status = verdict_status(r);
         hcmc_run_result_free(r);
     }
     hcmc_log_set_sink(NULL, NULL);
@@ -337,6 +346,8 @@ int cmd_combine(int argc, char **argv)
             plots_and_report(dir);
         printf("combined with %s\n", c->combination);
         hcmc_run_print_table(stdout, r);
+        hcmc_run_print_verdict(stdout, r);
+        status = verdict_status(r);
         hcmc_run_result_free(r);
     }
     hcmc_config_release(c);
@@ -416,6 +427,11 @@ int cmd_summary(int argc, char **argv)
         if (r->shards[k].status != HCMC_SHARD_KEPT)
             printf("shard %zu (%zu points): %s\n", r->shards[k].id, r->shards[k].points,
                    r->shards[k].reason[0] ? r->shards[k].reason : "excluded");
+    int status = failure[0] ? 1 : 0;
+    if (!failure[0]) {
+        hcmc_run_print_verdict(stdout, r);
+        status = verdict_status(r);
+    }
     hcmc_run_result_free(r);
-    return failure[0] ? 1 : 0;
+    return status;
 }

@@ -116,9 +116,15 @@ static const cli_help helps[] = {
      "Runs the analysis CONFIG.yaml describes and writes summary.json, posterior.nc, "
      "shards/, config.yaml, run.log, plots/ and report.html to the output directory. "
      "Shards finished by an earlier run of the same problem in that directory are "
-     "reused (resume); Ctrl-C stops and keeps them.\n\n"
-     "Exit status: 0 success, 1 the run failed (the reason first on stderr), 2 a usage "
-     "error, 128+N stopped by signal N.",
+     "reused (resume); Ctrl-C stops and keeps them. The verdict is printed last: "
+     "whether the draws passed their diagnostics (R-hat <= "
+     "optimization.cmc.validation.max_r_hat, 1.01; bulk and tail ESS >= min_ess, "
+     "400; at most 1 % divergent transitions in a shard; every shard's chains "
+     "agreeing; the importance correction applied), and for each failure its likely "
+     "cause and what to do.\n\n"
+     "Exit status: 0 success, 3 the run finished but failed its diagnostics (see the "
+     "verdict; the files are written), 1 the run failed (the reason first on "
+     "stderr), 2 a usage error, 128+N stopped by signal N.",
      run_opts, true},
     {"plot", "RUN_DIR [OPTIONS]", "draw a run's plots and write its report",
      "Draws the plots of the run in RUN_DIR into RUN_DIR/plots (trace, marginals with "
@@ -130,13 +136,18 @@ static const cli_help helps[] = {
     {"summary", "RUN_DIR", "print a finished run's table again",
      "Prints the table of a finished run again from RUN_DIR/summary.json: parameter, "
      "mean, sd, 90% interval, R-hat, ESS; then every shard that was excluded or "
-     "failed, with its reason.\n\n"
-     "Exit status: 0 the run ended well, 1 it ended with an error (shown) or the file "
-     "cannot be read, 2 a usage error.",
+     "failed, with its reason, and the run's verdict.\n\n"
+     "Exit status: 0 the run ended well, 3 it failed its diagnostics (the verdict "
+     "says which), 1 it ended with an error (shown) or the file cannot be read, 2 a "
+     "usage error.",
      none, false},
-    {"combine", "RUN_DIR [--method M] [--no-importance]", "combine the shard files of a run again",
+    {"combine", "RUN_DIR [--method M] [--no-importance]",
+     "combine the shard files of a run again",
      "Combines the shard files in RUN_DIR/shards again, without sampling, and rewrites "
-     "RUN_DIR/summary.json, RUN_DIR/posterior.nc, the plots and the report.",
+     "RUN_DIR/summary.json, RUN_DIR/posterior.nc, the plots and the report, and "
+     "prints the table and the verdict.\n\n"
+     "Exit status: 0 the combined draws passed their diagnostics, 3 they failed them "
+     "(see the verdict), 1 an error, 2 a usage error.",
      combine_opts, false},
     {"simulate", "-o FILE.h5 [OPTIONS]", "write synthetic two-time data as an APS file",
      "Writes synthetic two-time correlation data of the homodyne model in a real APS "

@@ -139,6 +139,10 @@ static const key_spec keys[] = {
      0, 0, -1},
     {"optimization.cmc.validation.heterogeneity_abort", V_BOOL, F(heterogeneity_abort),
      NULL, 0, 0, -1},
+    {"optimization.cmc.validation.max_r_hat", V_POS, F(verdict_max_rhat), NULL, 0, 0,
+     -1},
+    {"optimization.cmc.validation.min_ess", V_NONNEG, F(verdict_min_ess), NULL, 0, 0,
+     -1},
     {"optimization.cmc.per_shard_mcmc.sampling_space", V_CHOICE, F(sampling_space),
      "auto|rate_laws|per_parameter|reference_rates|unconstrained", 0, 0, -1},
     {"optimization.cmc.per_shard_mcmc.chain_method", V_CHAIN_METHOD, F(chain_parallel),
@@ -320,6 +324,8 @@ void hcmc_config_defaults(hcmc_config *c, hcmc_mode mode)
     c->max_divergence_rate = 0.10;
     c->max_parameter_cv = 1.0;
     c->heterogeneity_abort = true;
+    c->verdict_max_rhat = 1.01;
+    c->verdict_min_ess = 400;
     c->num_warmup = 500;
     c->num_samples = 1500;
     c->num_chains = 4;
@@ -497,9 +503,9 @@ static int set_value(hcmc_config *c, const key_spec *k, const char *s, const whe
         return 0;
     case V_SEED:
         if (parse_seed(s, (uint64_t *)field))
-            return fail_at(err, w, k->path,
-                           "expected an integer from 0 to 18446744073709551615, got '%s'",
-                           s);
+            return fail_at(
+                err, w, k->path,
+                "expected an integer from 0 to 18446744073709551615, got '%s'", s);
         return 0;
     case V_BOOL:
         if (parse_bool(s, &b))

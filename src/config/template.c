@@ -113,11 +113,14 @@ int hcmc_config_write_template(FILE *f, hcmc_mode mode)
         "    validation:\n"
         "      max_divergence_rate: %g\n"
         "      max_parameter_cv: %g\n"
-        "      heterogeneity_abort: true\n\n",
+        "      heterogeneity_abort: true\n"
+        "      max_r_hat: %g      # the verdict: R-hat of the combined draws at most\n"
+        "      min_ess: %g         # and bulk and tail ESS at least this\n\n",
         c.min_points_for_cmc, c.constant_scaling_threshold, c.seed, c.per_shard_timeout,
         c.heartbeat_timeout, c.max_retries, c.min_success_rate, c.num_warmup,
         c.num_samples, c.num_chains, c.target_accept_prob, c.max_tree_depth,
-        c.max_divergence_rate, c.max_parameter_cv);
+        c.max_divergence_rate, c.max_parameter_cv, c.verdict_max_rhat,
+        c.verdict_min_ess);
     fprintf(f, "output:\n  directory: %s\n", c.output_dir);
     (void)lam;
     return ferror(f) ? HCMC_EIO : HCMC_OK;

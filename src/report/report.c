@@ -15,11 +15,46 @@
 #include "hcmc/run.h"
 #include "hcmc/version.h"
 
-/* Thresholds of the diagnostics table (Vehtari et al. 2021, "Rank-
- * normalization, folding, and localization: an improved R-hat"): R-hat at
- * most 1.01, bulk and tail ESS at least 400 (100 per chain for 4 chains). */
+/* Thresholds of the diagnostics table where the summary has no verdict
+ * (an older hcmc): Vehtari et al. 2021, "Rank-normalization, folding, and
+ * localization: an improved R-hat": R-hat at most 1.01, bulk and tail ESS
+ * at least 400 (100 per chain for 4 chains). */
 #define REPORT_RHAT_MAX 1.01
 #define REPORT_ESS_MIN 400.0
+
+static void html_text(FILE *f, const char *s);
+
+static void verdict_items(FILE *f, const char *tag, const hcmc_verdict_item *it,
+                          size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        fprintf(f, "<li><b>%s</b> ", tag);
+        html_text(f, it[k].what);
+        if (it[k].advice[0] && strcmp(it[k].advice, "see r_hat")) {
+            fputs("<br>&rarr; ", f);
+            html_text(f, it[k].advice);
+        }
+        fputs("</li>\n", f);
+    }
+}
+
+/* The banner on top: what the verdict says and what to do. */
+static void verdict_banner(FILE *f, const hcmc_verdict *v)
+{
+    if (!v->known)
+        return;
+    fprintf(f, "<div class=\"verdict %s\"><p><b>Verdict: %s</b></p>\n",
+            v->ok ? (v->n_warnings ? "warn" : "ok") : "bad",
+            v->ok ? (v->n_warnings ? "ok, with warnings" : "ok")
+                  : "failed its diagnostics: do not use these draws as they are");
+    if (v->n_failures || v->n_warnings) {
+        fputs("<ul>\n", f);
+        verdict_items(f, "fail", v->failures, v->n_failures);
+        verdict_items(f, "warning", v->warnings, v->n_warnings);
+        fputs("</ul>\n", f);
+    }
+    fputs("</div>\n", f);
+}
 
 static void html_text(FILE *f, const char *s)
 {
@@ -114,6 +149,10 @@ static void write_body(FILE *f, const char *dir, const hcmc_run_result *r,
         ".pass{color:#060;font-weight:bold}.fail{color:#b00;font-weight:bold}\n"
         "img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}\n"
         "pre{background:#f6f6f6;padding:1em;overflow:auto}\n"
+        ".verdict{padding:0.2em 1em;margin:1em 0;border:2px solid}\n"
+        ".verdict.ok{border-color:#060;background:#efe}\n"
+        ".verdict.warn{border-color:#a60;background:#ffe}\n"
+        ".verdict.bad{border-color:#b00;background:#fee}\n"
         "</style></head><body>\n",
         f);
     fputs("<h1>hcmc run: ", f);
@@ -124,12 +163,15 @@ static void write_body(FILE *f, const char *dir, const hcmc_run_result *r,
         html_text(f, failure);
         fputs("</p>\n", f);
     }
+    verdict_banner(f, &r->verdict);
     /* settings */
     fputs("<h2>Run</h2>\n<table>\n", f);
     const char *key;
     json_t *v;
     json_object_foreach(run, key, v)
     {
+        if (!strcmp(key, "verdict")) /* the banner on top */
+            continue;
         fputs("<tr><th>", f);
         html_text(f, key);
         fputs("</th><td class=l>", f);
@@ -168,14 +210,16 @@ static void write_body(FILE *f, const char *dir, const hcmc_run_result *r,
     fputs("</table>\n", f);
     /* diagnostics */
     double rhat = 0, ess = INFINITY;
+    double rhat_max = r->verdict.known ? r->verdict.max_rhat : REPORT_RHAT_MAX,
+           ess_min = r->verdict.known ? r->verdict.min_ess : REPORT_ESS_MIN;
     size_t bad_rhat = 0, bad_ess = 0, div = 0;
     for (size_t k = 0; k < r->dim; k++) {
         const hcmc_param_summary *s = &r->summary[k];
         rhat = isfinite(s->rhat) && s->rhat > rhat ? s->rhat : rhat;
         double e = fmin(s->ess_bulk, s->ess_tail);
         ess = isfinite(e) && e < ess ? e : ess;
-        bad_rhat += !(s->rhat <= REPORT_RHAT_MAX);
-        bad_ess += !(e >= REPORT_ESS_MIN);
+        bad_rhat += !(s->rhat <= rhat_max);
+        bad_ess += !(e >= ess_min);
     }
     for (size_t s = 0; s < r->n_shards; s++)
         div += r->shards[s].divergences;
@@ -187,11 +231,11 @@ static void write_body(FILE *f, const char *dir, const hcmc_run_result *r,
     fprintf(f,
             "<tr><td class=l>largest R-hat of the combined draws</td><td>%.4f</td>"
             "<td>&le; %.2f</td>%s</tr>\n",
-            rhat, REPORT_RHAT_MAX, pass(!bad_rhat));
+            rhat, rhat_max, pass(!bad_rhat));
     fprintf(f,
             "<tr><td class=l>smallest bulk/tail ESS</td><td>%.0f</td>"
             "<td>&ge; %.0f</td>%s</tr>\n",
-            isfinite(ess) ? ess : 0.0, REPORT_ESS_MIN, pass(!bad_ess));
+            isfinite(ess) ? ess : 0.0, ess_min, pass(!bad_ess));
     fprintf(f,
             "<tr><td class=l>shards combined</td><td>%zu of %zu</td>"
             "<td>&ge; %.0f %%</td>%s</tr>\n",

@@ -71,6 +71,25 @@ void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
                  r->importance.n);
 }
 
+/* A shard's sampling statistics for the verdict: transitions, trees that
+ * reached the depth limit, the smallest E-BFMI of its chains. */
+static void shard_stats(const hcmc_nuts_draws *D, size_t chains, int max_depth,
+                        hcmc_run_shard *o)
+{
+    o->ebfmi_min = NAN;
+    if (!D || !chains)
+        return;
+    o->transitions = chains * D->n;
+    o->treedepth_hits = 0;
+    for (size_t g = 0; D->tree_depth && g < chains * D->n; g++)
+        o->treedepth_hits += D->tree_depth[g] >= max_depth;
+    for (size_t ch = 0; D->energy && D->n > 2 && ch < chains; ch++) {
+        double e = hcmc_ebfmi(D->energy + ch * D->n, D->n);
+        if (isfinite(e) && !(e >= o->ebfmi_min))
+            o->ebfmi_min = e;
+    }
+}
+
 int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_result *r,
                  hcmc_error *err)
 {
@@ -93,6 +112,7 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
     r->seed = c->seed;
     for (size_t k = 0; k < K; k++) {
         hcmc_run_shard *o = &r->shards[k];
+        shard_stats(in->shard_draws[k], in->draws[k].chains, c->max_tree_depth, o);
         if (comb) {
             o->status = comb->status[k];
             snprintf(o->reason, sizeof o->reason, "%s", comb->reason[k]);
@@ -103,6 +123,7 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
     }
     char path[HCMC_PATH_MAX + 32];
     if (rc) {
+        hcmc__verdict_failed(c, r, err ? err->msg : "combination failed");
         if (in->summary_on_failure) { /* no posterior, but the shards' story */
             hcmc_error ignored;
             snprintf(path, sizeof path, "%s/summary.json", in->dir);
@@ -131,6 +152,7 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
     hcmc_combine_result_free(comb);
     for (size_t k = 0; k < d; k++)
         hcmc_param_summarise(r->theta + k, r->chains, r->draws, d, &r->summary[k]);
+    hcmc__verdict(c, r, in->bounds, in->nphys);
     r->seconds = hcmc_seconds() - in->t0;
     /* files */
     hcmc_results_extra x = {in->created,

@@ -59,4 +59,12 @@ typedef struct {
 int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_result *r,
                  hcmc_error *err);
 
+/* The verdict of the finished run r (its summary and shards filled) by c's
+ * thresholds into r->verdict; bounds[k] of the leading nb coordinates (the
+ * physical parameters; may be NULL) for the advice (verdict.c). */
+void hcmc__verdict(const hcmc_config *c, hcmc_run_result *r, const double (*bounds)[2],
+                   size_t nb);
+/* The verdict of a run whose combination failed with why. */
+void hcmc__verdict_failed(const hcmc_config *c, hcmc_run_result *r, const char *why);
+
 #endif

@@ -29,6 +29,71 @@ static json_t *num(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
+static int read_num(json_t *o, const char *key, double *v);
+
+static json_t *items_json(const hcmc_verdict_item *it, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t k = 0; k < n; k++)
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "check", it[k].check,
+                                           "what", it[k].what, "advice", it[k].advice));
+    return a;
+}
+
+static json_t *verdict_json(const hcmc_verdict *v)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "ok", json_boolean(v->ok));
+    json_object_set_new(o, "failures", items_json(v->failures, v->n_failures));
+    json_object_set_new(o, "warnings", items_json(v->warnings, v->n_warnings));
+    json_object_set_new(o, "thresholds",
+                        json_pack("{s:o,s:o,s:o}", "r_hat", num(v->max_rhat), "ess",
+                                  num(v->min_ess), "divergent_share",
+                                  num(v->max_divergence_share)));
+    return o;
+}
+
+static void items_read(json_t *a, hcmc_verdict_item *it, size_t *n)
+{
+    size_t k;
+    json_t *o;
+    *n = 0;
+    json_array_foreach(a, k, o)
+    {
+        if (*n == HCMC_VERDICT_MAX || !json_is_object(o))
+            break;
+        const char *c = json_string_value(json_object_get(o, "check")),
+                   *w = json_string_value(json_object_get(o, "what")),
+                   *d = json_string_value(json_object_get(o, "advice"));
+        snprintf(it[*n].check, sizeof it[*n].check, "%s", c ? c : "");
+        snprintf(it[*n].what, sizeof it[*n].what, "%s", w ? w : "");
+        snprintf(it[*n].advice, sizeof it[*n].advice, "%s", d ? d : "");
+        ++*n;
+    }
+}
+
+/* run.verdict; a file without one (an older hcmc) leaves v unknown. */
+static int verdict_read(json_t *o, hcmc_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    if (!o)
+        return 0;
+    json_t *ok = json_object_get(o, "ok"), *th = json_object_get(o, "thresholds");
+    if (!json_is_boolean(ok) || !json_is_array(json_object_get(o, "failures")) ||
+        !json_is_array(json_object_get(o, "warnings")))
+        return -1;
+    v->known = true;
+    v->ok = json_is_true(ok);
+    items_read(json_object_get(o, "failures"), v->failures, &v->n_failures);
+    items_read(json_object_get(o, "warnings"), v->warnings, &v->n_warnings);
+    if (json_is_object(th)) {
+        read_num(th, "r_hat", &v->max_rhat);
+        read_num(th, "ess", &v->min_ess);
+        read_num(th, "divergent_share", &v->max_divergence_share);
+    }
+    return 0;
+}
+
 int hcmc__summary_write(const char *path, const hcmc_run_result *r,
                         const hcmc_config *c, const char *failure, hcmc_error *err)
 {
@@ -58,6 +123,10 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
         json_object_set_new(o, "divergences", json_integer((json_int_t)s->divergences));
         json_object_set_new(o, "seconds", num(s->seconds));
         json_object_set_new(o, "r_hat_max", num(s->rhat_max));
+        json_object_set_new(o, "transitions", json_integer((json_int_t)s->transitions));
+        json_object_set_new(o, "max_tree_depth_hits",
+                            json_integer((json_int_t)s->treedepth_hits));
+        json_object_set_new(o, "e_bfmi_min", num(s->ebfmi_min));
         json_object_set_new(o, "excluded", json_boolean(s->status != HCMC_SHARD_KEPT));
         json_object_set_new(o, "reason",
                             s->reason[0] ? json_string(s->reason) : json_null());
@@ -104,6 +173,8 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
     for (size_t k = 0; k < c->n_overrides; k++)
         json_array_append_new(ov, json_string(c->overrides[k]));
     json_object_set_new(run, "overrides", ov);
+    if (r->verdict.known)
+        json_object_set_new(run, "verdict", verdict_json(&r->verdict));
     json_object_set_new(root, "run", run);
     char tmp[HCMC_PATH_MAX + 32];
     hcmc__tmp_name(tmp, sizeof tmp, path);
@@ -247,6 +318,10 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
         }
         sh->status = (int)i;
         r->n_kept += i == HCMC_SHARD_KEPT;
+        read_count(o, "transitions", &sh->transitions); /* optional (older files) */
+        read_count(o, "max_tree_depth_hits", &sh->treedepth_hits);
+        if (read_num(o, "e_bfmi_min", &sh->ebfmi_min))
+            sh->ebfmi_min = NAN;
         snprintf(sh->reason, sizeof sh->reason, "%s", why ? why : "");
     }
     const char *backend = json_string_value(json_object_get(run, "backend"));
@@ -269,6 +344,10 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
         r->importance.applied = json_is_true(json_object_get(im, "applied"));
     }
     read_count(run, "reused_shards", &r->reused);
+    if (verdict_read(json_object_get(run, "verdict"), &r->verdict)) {
+        bad = "run.verdict";
+        goto fail;
+    }
     json_t *seed = json_object_get(run, "seed");
     if (json_is_integer(seed) && json_integer_value(seed) >= 0)
         r->seed = (uint64_t)json_integer_value(seed);

@@ -1,0 +1,339 @@
+/* The run's verdict (run.h): the checks every finished run gets, with the
+ * likely cause of a failure read off the draws, and the block printed
+ * after the table.
+ *
+ * Failures (the draws are not to be trusted as they are):
+ * - R-hat of a parameter above validation.max_r_hat (1.01) or bulk or tail
+ *   ESS below validation.min_ess (400; 100 per chain of 4), Vehtari et al.
+ *   (2021);
+ * - a kept shard with more than 1 % divergent transitions: the chains could
+ *   not follow the posterior somewhere, and what they missed is unknown
+ *   (Betancourt 2017). Fewer is a warning: an occasional divergence in a
+ *   sharp corner of a tail changes little, but is worth a look;
+ * - a kept shard whose own chains disagree (its largest R-hat above
+ *   max_r_hat): the combination rests on a shard posterior its chains did
+ *   not agree on, whatever the R-hat of the combined draws says;
+ * - an importance correction that was tried and refused (tail index above
+ *   HCMC_IMPORTANCE_MAX_KHAT): the combination of the shards is then not
+ *   the posterior, and may be off by many sd (README "Validation").
+ * Warnings: E-BFMI below 0.3 in a chain, trees that reached max_tree_depth
+ * in more than 1 % of transitions, shards left out of the combination, a
+ * correction whose weights have a tail index above 0.5. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hcmc/log.h"
+#include "run_internal.h"
+
+#define DIVERGENT_SHARE_MAX 0.01
+#define EBFMI_MIN 0.3
+#define TREEDEPTH_SHARE_MAX 0.01
+#define KHAT_WARN 0.5
+
+static hcmc_verdict_item *add(hcmc_verdict *v, bool failure, const char *check)
+{
+    size_t *n = failure ? &v->n_failures : &v->n_warnings;
+    hcmc_verdict_item *list = failure ? v->failures : v->warnings;
+    if (*n == HCMC_VERDICT_MAX)
+        return NULL;
+    hcmc_verdict_item *it = &list[(*n)++];
+    memset(it, 0, sizeof *it);
+    snprintf(it->check, sizeof it->check, "%s", check);
+    if (failure)
+        v->ok = false;
+    return it;
+}
+
+/* Appends printf text to buf (of size cap), cut where it is full. */
+static void cat(char *buf, size_t cap, const char *fmt, ...)
+{
+    size_t n = strlen(buf);
+    if (n + 1 >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, cap - n, fmt, ap);
+    va_end(ap);
+}
+
+static int find(const hcmc_run_result *r, const char *name)
+{
+    for (size_t k = 0; k < r->dim; k++)
+        if (!strcmp(r->names[k], name))
+            return (int)k;
+    return -1;
+}
+
+static bool flagged(const hcmc_verdict *v, const hcmc_run_result *r, size_t k)
+{
+    const hcmc_param_summary *s = &r->summary[k];
+    return !(s->rhat <= v->max_rhat) || !(s->ess_bulk >= v->min_ess) ||
+           !(s->ess_tail >= v->min_ess);
+}
+
+/* A rate law whose exponent the draws put within 1 sd of 0 leaves the split
+ * between prefactor and offset to the prior: where one of the three is
+ * among the flagged parameters, that is the likely cause. */
+static bool law_advice(const hcmc_verdict *v, const hcmc_run_result *r, const char *a,
+                       const char *b, const char *c, char *out, size_t cap)
+{
+    int ia = find(r, a), ib = find(r, b), ic = find(r, c);
+    if (ia < 0 || ib < 0 || ic < 0)
+        return false;
+    const hcmc_param_summary *e = &r->summary[ib];
+    if (!(fabs(e->mean) < e->sd))
+        return false;
+    if (!flagged(v, r, (size_t)ia) && !flagged(v, r, (size_t)ib) &&
+        !flagged(v, r, (size_t)ic))
+        return false;
+    snprintf(out, cap,
+             "the %s-%s split is not identified (%s = %.3g +- %.3g, within 1 sd of 0): "
+             "fix %s = 0 and %s = 0 (initial_parameters.fixed_parameters), or accept "
+             "the wide posterior of %s and %s",
+             a, c, b, e->mean, e->sd, b, c, a, c);
+    return true;
+}
+
+/* A flagged parameter whose 90 % interval reaches a bound (within 1 % of the
+ * range): the bound shapes the posterior. */
+static bool bound_advice(const hcmc_verdict *v, const hcmc_run_result *r,
+                         const double (*bounds)[2], size_t nb, char *out, size_t cap)
+{
+    for (size_t k = 0; bounds && k < nb && k < r->dim; k++) {
+        const hcmc_param_summary *s = &r->summary[k];
+        double lo = bounds[k][0], hi = bounds[k][1], w = 0.01 * (hi - lo);
+        if (!flagged(v, r, k) || !isfinite(w))
+            continue;
+        bool at_lo = s->q05 <= lo + w, at_hi = s->q95 >= hi - w;
+        if (!at_lo && !at_hi)
+            continue;
+        snprintf(out, cap,
+                 "%s reaches its %s bound %g: the data want values beyond it (widen "
+                 "parameter_space.bounds %s) or leave it open (narrow that bound, or "
+                 "fix %s)",
+                 r->names[k], at_hi ? "upper" : "lower", at_hi ? hi : lo, r->names[k],
+                 r->names[k]);
+        return true;
+    }
+    return false;
+}
+
+static void convergence(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_config *c,
+                        const double (*bounds)[2], size_t nb)
+{
+    hcmc_verdict_item *rh = NULL, *es = NULL;
+    size_t nrh = 0, nes = 0;
+    for (size_t k = 0; k < r->dim; k++) {
+        const hcmc_param_summary *s = &r->summary[k];
+        if (!(s->rhat <= v->max_rhat) && r->chains > 1) {
+            if (!rh && (rh = add(v, true, "r_hat")))
+                snprintf(rh->what, sizeof rh->what, "R-hat above %g:", v->max_rhat);
+            if (rh && nrh++ < 4)
+                cat(rh->what, sizeof rh->what, " %s %.3f", r->names[k], s->rhat);
+        }
+        if (!(s->ess_bulk >= v->min_ess) || !(s->ess_tail >= v->min_ess)) {
+            if (!es && (es = add(v, true, "ess")))
+                snprintf(es->what, sizeof es->what,
+                         "ESS (bulk / tail) below %g:", v->min_ess);
+            if (es && nes++ < 4)
+                cat(es->what, sizeof es->what, " %s %.0f / %.0f", r->names[k],
+                    s->ess_bulk, s->ess_tail);
+        }
+    }
+    if (nrh > 4)
+        cat(rh->what, sizeof rh->what, " and %zu more", nrh - 4);
+    if (nes > 4)
+        cat(es->what, sizeof es->what, " and %zu more", nes - 4);
+    hcmc_verdict_item *it = rh ? rh : es;
+    if (!it)
+        return;
+    char *adv = it->advice;
+    size_t cap = sizeof it->advice;
+    if (law_advice(v, r, "D0", "alpha", "D_offset", adv, cap) ||
+        law_advice(v, r, "gamma_dot_t0", "beta", "gamma_dot_t_offset", adv, cap) ||
+        bound_advice(v, r, bounds, nb, adv, cap))
+        ;
+    else if (rh)
+        snprintf(adv, cap,
+                 "the chains disagree: see plots/trace.png; a longer warmup "
+                 "(num_warmup, now %zu) lets them find the posterior, more draws "
+                 "(num_samples, now %zu) let them meet",
+                 c->num_warmup, c->num_samples);
+    else
+        snprintf(adv, cap,
+                 "the draws are correlated: more draws (num_samples, now %zu) raise "
+                 "the ESS about in proportion",
+                 c->num_samples);
+    if (rh && es) /* one cause for both */
+        snprintf(es->advice, sizeof es->advice, "see r_hat");
+}
+
+static void shards(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_config *c)
+{
+    size_t div = 0, trans = 0, worst = r->n_shards, deep = 0, excluded = 0,
+           low_e = r->n_shards, split = r->n_shards;
+    double worst_share = 0, emin = INFINITY, rmax = 0;
+    for (size_t k = 0; k < r->n_shards; k++) {
+        const hcmc_run_shard *s = &r->shards[k];
+        if (s->status != HCMC_SHARD_KEPT) {
+            excluded++;
+            continue;
+        }
+        div += s->divergences;
+        trans += s->transitions;
+        deep += s->treedepth_hits;
+        double share =
+            s->transitions ? (double)s->divergences / (double)s->transitions : 0.0;
+        if (share > worst_share || (worst == r->n_shards && s->divergences))
+            worst_share = share, worst = k;
+        if (s->ebfmi_min < emin)
+            emin = s->ebfmi_min, low_e = k;
+        if (r->n_shards > 1 && s->rhat_max > rmax)
+            rmax = s->rhat_max, split = k;
+    }
+    hcmc_verdict_item *it;
+    if (div && (it = add(v, worst_share > DIVERGENT_SHARE_MAX, "divergences"))) {
+        snprintf(it->what, sizeof it->what,
+                 "%zu divergent transitions of %zu in the shards combined; %s%zu: "
+                 "%.1f %%",
+                 div, trans, r->n_shards > 1 ? "the most in shard " : "",
+                 r->n_shards > 1 ? r->shards[worst].id : 0, 100 * worst_share);
+        if (r->n_shards == 1) /* "shard 0: x %" says nothing in a one run */
+            snprintf(it->what, sizeof it->what,
+                     "%zu divergent transitions of %zu (%.1f %%)", div, trans,
+                     100 * worst_share);
+        snprintf(it->advice, sizeof it->advice,
+                 "the sampler cannot follow the posterior into some region (a funnel, "
+                 "a cliff or a ridge), so the draws may miss it: raise "
+                 "target_accept_prob (now %g) towards 0.99; where they persist, see "
+                 "plots/corner.png for the ridge and fix or bound what it runs along",
+                 c->target_accept_prob);
+    }
+    if (low_e < r->n_shards && emin < EBFMI_MIN && (it = add(v, false, "e_bfmi"))) {
+        snprintf(it->what, sizeof it->what, "E-BFMI %.2f (below %.1f)", emin,
+                 EBFMI_MIN);
+        if (r->n_shards > 1)
+            cat(it->what, sizeof it->what, " in shard %zu", r->shards[low_e].id);
+        snprintf(it->advice, sizeof it->advice,
+                 "the chains move slowly between levels of the log density (heavy "
+                 "tails or a funnel): the tails may be under-explored");
+    }
+    if (trans && (double)deep > TREEDEPTH_SHARE_MAX * (double)trans &&
+        (it = add(v, false, "tree_depth"))) {
+        snprintf(it->what, sizeof it->what,
+                 "%zu of %zu transitions reached max_tree_depth %d", deep, trans,
+                 c->max_tree_depth);
+        snprintf(it->advice, sizeof it->advice,
+                 "the trajectories were cut short, so the chains explore slowly: raise "
+                 "max_tree_depth, or narrow the bounds of a parameter the data leave "
+                 "open");
+    }
+    if (split < r->n_shards && rmax > v->max_rhat &&
+        (it = add(v, true, "shard_r_hat"))) {
+        snprintf(it->what, sizeof it->what,
+                 "shard %zu: its chains disagree (R-hat %.3f above %g)",
+                 r->shards[split].id, rmax, v->max_rhat);
+        snprintf(it->advice, sizeof it->advice,
+                 "that shard's posterior may be wider or have more modes than the "
+                 "chains showed; more warmup or fewer, larger shards help");
+    }
+    if (excluded && (it = add(v, false, "shards"))) {
+        snprintf(it->what, sizeof it->what, "%zu of %zu shards left out:", excluded,
+                 r->n_shards);
+        size_t shown = 0;
+        for (size_t k = 0; k < r->n_shards && shown < 3; k++)
+            if (r->shards[k].status != HCMC_SHARD_KEPT) {
+                cat(it->what, sizeof it->what, "%s shard %zu (%s)", shown ? ";" : "",
+                    r->shards[k].id,
+                    r->shards[k].reason[0] ? r->shards[k].reason : "excluded");
+                shown++;
+            }
+        snprintf(it->advice, sizeof it->advice,
+                 "the result stands on the other shards' points; see the shards in "
+                 "report.html");
+    }
+}
+
+static void importance(hcmc_verdict *v, const hcmc_run_result *r)
+{
+    const hcmc_importance_info *im = &r->importance;
+    hcmc_verdict_item *it;
+    if (!im->n)
+        return;
+    if (!im->applied && (it = add(v, true, "importance"))) {
+        snprintf(it->what, sizeof it->what,
+                 "the importance correction was not applied: tail index %.2f above %g "
+                 "(ESS %.0f of %zu); the draws are the Gaussian combination of the "
+                 "shards, which may be too narrow or shifted",
+                 im->khat, HCMC_IMPORTANCE_MAX_KHAT, im->ess, im->n);
+        snprintf(it->advice, sizeof it->advice,
+                 "the shards' posteriors are far from Gaussian: use fewer, larger "
+                 "shards (num_shards), or one run on all points "
+                 "(optimization.cmc.enable: false)");
+    } else if (im->khat > KHAT_WARN && (it = add(v, false, "importance"))) {
+        snprintf(it->what, sizeof it->what,
+                 "the importance weights have a heavy tail (tail index %.2f, ESS %.0f "
+                 "of %zu)",
+                 im->khat, im->ess, im->n);
+        snprintf(it->advice, sizeof it->advice,
+                 "the corrected draws are approximate in the tails; fewer, larger "
+                 "shards make the combination closer");
+    }
+}
+
+void hcmc__verdict(const hcmc_config *c, hcmc_run_result *r, const double (*bounds)[2],
+                   size_t nb)
+{
+    hcmc_verdict *v = &r->verdict;
+    memset(v, 0, sizeof *v);
+    v->known = true;
+    v->ok = true;
+    v->max_rhat = c->verdict_max_rhat;
+    v->min_ess = c->verdict_min_ess;
+    v->max_divergence_share = DIVERGENT_SHARE_MAX;
+    convergence(v, r, c, bounds, nb);
+    shards(v, r, c);
+    importance(v, r);
+    for (size_t k = 0; k < v->n_failures; k++)
+        hcmc_log(HCMC_LOG_WARN, "verdict: %s", v->failures[k].what);
+}
+
+void hcmc__verdict_failed(const hcmc_config *c, hcmc_run_result *r, const char *why)
+{
+    hcmc_verdict *v = &r->verdict;
+    memset(v, 0, sizeof *v);
+    v->known = true;
+    v->max_rhat = c->verdict_max_rhat;
+    v->min_ess = c->verdict_min_ess;
+    v->max_divergence_share = DIVERGENT_SHARE_MAX;
+    hcmc_verdict_item *it = add(v, true, "combination");
+    snprintf(it->what, sizeof it->what, "%s", why);
+}
+
+static void print_item(FILE *f, const char *tag, const hcmc_verdict_item *it)
+{
+    fprintf(f, "  %s %s\n", tag, it->what);
+    if (it->advice[0] && strcmp(it->advice, "see r_hat"))
+        fprintf(f, "      -> %s\n", it->advice);
+}
+
+void hcmc_run_print_verdict(FILE *f, const hcmc_run_result *r)
+{
+    const hcmc_verdict *v = &r->verdict;
+    if (!v->known)
+        return;
+    if (v->ok && !v->n_warnings) {
+        fprintf(f, "verdict: ok (R-hat <= %g, ESS >= %g, no divergences)\n",
+                v->max_rhat, v->min_ess);
+        return;
+    }
+    fprintf(f, "verdict: %s\n",
+            v->ok ? "ok, with warnings"
+                  : "FAILED diagnostics: do not use these draws as they are");
+    for (size_t k = 0; k < v->n_failures; k++)
+        print_item(f, "FAIL", &v->failures[k]);
+    for (size_t k = 0; k < v->n_warnings; k++)
+        print_item(f, "warn", &v->warnings[k]);
+}

@@ -1,0 +1,282 @@
+/* The run's verdict (src/run/verdict.c): each check fails or warns at its
+ * threshold and not below it, the advice names the likely cause where the
+ * draws show one (an exponent within 1 sd of 0, a bound reached), and the
+ * verdict goes through summary.json and the printed block unchanged. The
+ * results are made by hand: the rules are tested, not a sampler. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../src/run/run_internal.h"
+#include "hcmc/config.h"
+
+enum { DIM = 4, SHARDS = 2 };
+
+typedef struct {
+    hcmc_run_result r;
+    hcmc_run_shard shards[SHARDS];
+    hcmc_param_summary sum[DIM];
+    char names[DIM][40];
+    hcmc_config c;
+} fixture;
+
+/* A run that passes every check: D0, alpha, D_offset, sigma well sampled,
+ * two shards of 6 000 transitions without divergences. */
+static void good(fixture *f, size_t n_shards)
+{
+    memset(f, 0, sizeof *f);
+    hcmc_config_defaults(&f->c, HCMC_MODE_STATIC);
+    hcmc_run_result *r = &f->r;
+    r->dim = DIM;
+    r->names = f->names;
+    r->summary = f->sum;
+    r->shards = f->shards;
+    r->n_shards = n_shards;
+    r->n_kept = n_shards;
+    r->chains = 4;
+    r->draws = 1500;
+    const char *nm[DIM] = {"D0", "alpha", "D_offset", "sigma"};
+    const double mean[DIM] = {2e4, -0.5, 100, 0.02}, sd[DIM] = {400, 0.02, 50, 1e-4};
+    for (size_t k = 0; k < DIM; k++) {
+        snprintf(f->names[k], 40, "%s", nm[k]);
+        f->sum[k] = (hcmc_param_summary){.mean = mean[k],
+                                         .sd = sd[k],
+                                         .q05 = mean[k] - 1.645 * sd[k],
+                                         .median = mean[k],
+                                         .q95 = mean[k] + 1.645 * sd[k],
+                                         .rhat = 1.002,
+                                         .ess_bulk = 3000,
+                                         .ess_tail = 2500};
+    }
+    for (size_t k = 0; k < n_shards; k++)
+        f->shards[k] = (hcmc_run_shard){.id = k,
+                                        .points = 10000,
+                                        .transitions = 6000,
+                                        .status = HCMC_SHARD_KEPT,
+                                        .rhat_max = 1.003,
+                                        .ebfmi_min = 0.9};
+}
+
+static const double bounds[3][2] = {{1e2, 1e5}, {-2, 2}, {-1e5, 1e5}};
+
+static const hcmc_verdict_item *item(const hcmc_verdict_item *list, size_t n,
+                                     const char *check)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!strcmp(list[k].check, check))
+            return &list[k];
+    return NULL;
+}
+
+static const hcmc_verdict_item *failure(const fixture *f, const char *check)
+{
+    return item(f->r.verdict.failures, f->r.verdict.n_failures, check);
+}
+
+static const hcmc_verdict_item *warning(const fixture *f, const char *check)
+{
+    return item(f->r.verdict.warnings, f->r.verdict.n_warnings, check);
+}
+
+static void judge(fixture *f)
+{
+    hcmc__verdict(&f->c, &f->r, bounds, 3);
+}
+
+static void test_ok(void **state)
+{
+    (void)state;
+    fixture f;
+    good(&f, SHARDS);
+    judge(&f);
+    assert_true(f.r.verdict.known && f.r.verdict.ok);
+    assert_int_equal(f.r.verdict.n_failures, 0);
+    assert_int_equal(f.r.verdict.n_warnings, 0);
+    assert_true(f.r.verdict.max_rhat == 1.01 && f.r.verdict.min_ess == 400);
+    hcmc_config_release(&f.c);
+}
+
+static void test_rhat_ess(void **state)
+{
+    (void)state;
+    fixture f;
+    good(&f, 1);
+    f.sum[3].rhat = 1.0101; /* just above */
+    judge(&f);
+    assert_false(f.r.verdict.ok);
+    const hcmc_verdict_item *it = failure(&f, "r_hat");
+    assert_non_null(it);
+    assert_non_null(strstr(it->what, "sigma 1.010"));
+    assert_non_null(strstr(it->advice, "num_warmup, now 500")); /* no other cause */
+    f.sum[3].rhat = 1.01; /* at the threshold: passes */
+    judge(&f);
+    assert_true(f.r.verdict.ok);
+    f.sum[3].ess_tail = 399;
+    judge(&f);
+    it = failure(&f, "ess");
+    assert_non_null(it);
+    assert_non_null(strstr(it->what, "sigma 3000 / 399"));
+    assert_non_null(strstr(it->advice, "num_samples, now 1500"));
+    assert_null(failure(&f, "r_hat"));
+    f.sum[3].ess_tail = NAN; /* not computable is not a pass */
+    judge(&f);
+    assert_non_null(failure(&f, "ess"));
+    /* the thresholds are the configuration's */
+    f.c.verdict_min_ess = 100;
+    f.sum[3].ess_tail = 150;
+    judge(&f);
+    assert_true(f.r.verdict.ok);
+    hcmc_config_release(&f.c);
+}
+
+static void test_causes(void **state)
+{
+    (void)state;
+    fixture f;
+    good(&f, 1);
+    /* alpha within 1 sd of 0 and D0 not converged: the D0-D_offset split */
+    f.sum[1].mean = 0.02;
+    f.sum[1].sd = 0.1;
+    f.sum[0].rhat = 1.3;
+    judge(&f);
+    const hcmc_verdict_item *it = failure(&f, "r_hat");
+    assert_non_null(it);
+    assert_non_null(strstr(it->advice, "D0-D_offset split is not identified"));
+    assert_non_null(strstr(it->advice, "fix alpha = 0 and D_offset = 0"));
+    /* alpha away from 0 and D0's interval at its upper bound: the bound */
+    f.sum[1].mean = -0.5;
+    f.sum[1].sd = 0.02;
+    f.sum[0].q95 = 99950;
+    judge(&f);
+    it = failure(&f, "r_hat");
+    assert_non_null(strstr(it->advice, "D0 reaches its upper bound 100000"));
+    /* a converged posterior at a bound is no failure, and gets no advice */
+    f.sum[0].rhat = 1.001;
+    judge(&f);
+    assert_true(f.r.verdict.ok);
+    hcmc_config_release(&f.c);
+}
+
+static void test_divergences(void **state)
+{
+    (void)state;
+    fixture f;
+    good(&f, SHARDS);
+    f.shards[1].divergences = 60; /* exactly 1 % of 6 000: a warning */
+    judge(&f);
+    assert_true(f.r.verdict.ok);
+    assert_non_null(warning(&f, "divergences"));
+    f.shards[1].divergences = 61;
+    judge(&f);
+    assert_false(f.r.verdict.ok);
+    const hcmc_verdict_item *it = failure(&f, "divergences");
+    assert_non_null(it);
+    assert_non_null(strstr(it->what, "shard 1"));
+    assert_non_null(strstr(it->advice, "target_accept_prob"));
+    /* an excluded shard's divergences are not the result's: a warning that
+     * it was left out */
+    f.shards[1].status = HCMC_SHARD_DIVERGENT;
+    snprintf(f.shards[1].reason, sizeof f.shards[1].reason, "divergence rate 0.2");
+    f.r.n_kept = 1;
+    judge(&f);
+    assert_true(f.r.verdict.ok);
+    it = warning(&f, "shards");
+    assert_non_null(it);
+    assert_non_null(strstr(it->what, "divergence rate 0.2"));
+    hcmc_config_release(&f.c);
+}
+
+static void test_shards_sampler_importance(void **state)
+{
+    (void)state;
+    fixture f;
+    good(&f, SHARDS);
+    f.shards[0].rhat_max = 1.02; /* a kept shard whose chains disagree */
+    judge(&f);
+    assert_non_null(failure(&f, "shard_r_hat"));
+    good(&f, SHARDS);
+    f.shards[0].ebfmi_min = 0.25;
+    f.shards[1].treedepth_hits = 121; /* of 12 000 transitions: above 1 % */
+    judge(&f);
+    assert_true(f.r.verdict.ok);
+    assert_non_null(warning(&f, "e_bfmi"));
+    assert_non_null(warning(&f, "tree_depth"));
+    f.shards[1].treedepth_hits = 120; /* 1 %: not above it */
+    f.shards[0].ebfmi_min = 0.3;
+    judge(&f);
+    assert_int_equal(f.r.verdict.n_warnings, 0);
+    /* the importance correction refused: the draws are not the posterior */
+    f.r.importance = (hcmc_importance_info){.n = 6000, .applied = false, .khat = 1.4};
+    judge(&f);
+    const hcmc_verdict_item *it = failure(&f, "importance");
+    assert_non_null(it);
+    assert_non_null(strstr(it->advice, "fewer, larger shards"));
+    f.r.importance = (hcmc_importance_info){.n = 6000, .applied = true, .khat = 0.6};
+    judge(&f);
+    assert_true(f.r.verdict.ok);
+    assert_non_null(warning(&f, "importance"));
+    hcmc_config_release(&f.c);
+}
+
+/* summary.json keeps the verdict, the printed block shows it */
+static void test_round_trip(void **state)
+{
+    (void)state;
+    fixture f;
+    good(&f, SHARDS);
+    f.sum[0].rhat = 1.3;
+    f.shards[1].divergences = 3;
+    snprintf(f.r.backend, sizeof f.r.backend, "serial");
+    judge(&f);
+    char dir[] = "/tmp/hcmc_test_verdict.XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    hcmc_error e;
+    assert_int_equal(hcmc__summary_write(path, &f.r, &f.c, NULL, &e), 0);
+    hcmc_run_result *r = NULL;
+    assert_int_equal(hcmc_run_summary_read(dir, &r, NULL, 0, &e), 0);
+    const hcmc_verdict *a = &f.r.verdict, *b = &r->verdict;
+    assert_true(b->known && !b->ok);
+    assert_int_equal(b->n_failures, a->n_failures);
+    assert_int_equal(b->n_warnings, a->n_warnings);
+    assert_string_equal(b->failures[0].what, a->failures[0].what);
+    assert_string_equal(b->failures[0].advice, a->failures[0].advice);
+    assert_string_equal(b->warnings[0].check, "divergences");
+    assert_true(b->max_rhat == 1.01 && b->min_ess == 400);
+    assert_int_equal(r->shards[1].transitions, 6000);
+    assert_true(r->shards[0].ebfmi_min == 0.9);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    hcmc_run_print_verdict(m, r);
+    fclose(m);
+    assert_non_null(strstr(text, "verdict: FAILED diagnostics"));
+    assert_non_null(strstr(text, "  FAIL R-hat above 1.01: D0 1.300"));
+    assert_non_null(strstr(text, "  warn 3 divergent transitions"));
+    free(text);
+    hcmc_run_result_free(r);
+    remove(path);
+    rmdir(dir);
+    hcmc_config_release(&f.c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ok),
+        cmocka_unit_test(test_rhat_ess),
+        cmocka_unit_test(test_causes),
+        cmocka_unit_test(test_divergences),
+        cmocka_unit_test(test_shards_sampler_importance),
+        cmocka_unit_test(test_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
