@@ -116,7 +116,7 @@ fi
 grep -q 'shard 1 failed: worker [0-9]* killed by signal 6 (Aborted), chain 0 (2 attempts)' crash.err ||
     fail "crash: failure not reported"
 grep -q 'only 5 of 6 shards can be combined' crash.err || fail "crash: gate message"
-grep -q '"reason": "worker [0-9]* killed by signal 6' crash/summary.json ||
+grep -q '"reason": "failed: worker [0-9]* killed by signal 6' crash/summary.json ||
     fail "crash: no reason in summary.json"
 no_leftovers crash
 cp s.yaml lenient.yaml

@@ -58,6 +58,19 @@ if "$hcmc" run --config f.yaml --num-shards 2 --num-warmup 150 --num-samples 150
 grep -q 'the shards disagree' f.err
 grep -q '"error": "the shards disagree' f/summary.json
 test -f f/shards/shard_00000.h5 && test -f f/config.yaml
+# ... and what exists is written: the shards' draws in posterior.nc (no
+# posterior group), their trace, marginals and forest, the report with the
+# error and the verdict on top (the outlier statuses are the combination's)
+$py - f/posterior.nc << 'PY'
+import sys, netCDF4
+with netCDF4.Dataset(sys.argv[1]) as f:
+    assert "posterior" not in f.groups and "shards" in f.groups, list(f.groups)
+    assert f["shards"]["D0"].shape[0] == 2
+PY
+test -f f/plots/trace.png && test -f f/plots/marginals.png && test -f f/plots/forest.png
+test ! -e f/plots/corner.png && test ! -e f/plots/c2_cuts.png
+grep -q 'class="verdict bad"><p><b>Verdict: failed: the shards could not be combined' \
+    f/report.html
 if "$hcmc" summary f > fs.txt 2> fs.err; then exit 1; fi
 head -n 1 fs.err | grep -q 'the run ended with: the shards disagree'
 grep -q '^parameter' fs.txt

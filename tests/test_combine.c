@@ -227,6 +227,9 @@ static void test_gates(void **state)
     s.max_parameter_cv = 0.5;
     assert_int_equal(hcmc_combine(sh, 16, &s, &r, &e), HCMC_ENUMERIC);
     assert_non_null(strstr(e.msg, "CV"));
+    assert_non_null(r); /* judged: statuses, no draws */
+    assert_null(r->z);
+    hcmc_combine_result_free(r);
     s.heterogeneity_abort = false;
     hcmc_log_set_level(HCMC_LOG_ERROR);
     assert_int_equal(hcmc_combine(sh, 16, &s, &r, &e), 0);
@@ -239,6 +242,13 @@ static void test_gates(void **state)
     assert_int_equal(hcmc_combine(sh, 16, &s, &r, &e), HCMC_ENODATA);
     assert_non_null(strstr(e.msg, "shard 1: failed"));
     assert_non_null(strstr(e.msg, "shard 2: divergence rate"));
+    /* the statuses come back for the report, without draws */
+    assert_non_null(r);
+    assert_null(r->z);
+    assert_int_equal(r->n_kept, 13);
+    assert_int_equal(r->status[1], HCMC_SHARD_FAILED);
+    assert_int_equal(r->status[2], HCMC_SHARD_DIVERGENT);
+    hcmc_combine_result_free(r);
     free(sh);
     free(store);
 }
@@ -272,6 +282,7 @@ static void test_two_truths(void **state)
     }
     assert_int_equal(hcmc_combine(sh, 8, &s, &r, &e), HCMC_ENUMERIC);
     assert_non_null(strstr(e.msg, "physical parameter 2"));
+    hcmc_combine_result_free(r);
     free(sh);
     free(store);
 }

@@ -110,6 +110,11 @@ typedef struct hcmc_combine_result {
     bool heterogeneous;  /* a CV above the threshold (warned) */
 } hcmc_combine_result;
 
+/* Combines the K shards by s. When the shards were judged but too few are
+ * left (HCMC_ENODATA) or they disagree (HCMC_ENUMERIC, heterogeneity_abort),
+ * *out is still set: each shard's status and reason and n_kept, no draws
+ * (z NULL, chains = draws = 0), for the caller to report and free. On any
+ * other error *out is NULL. */
 HCMC_API int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
                           const hcmc_combine_settings *s, hcmc_combine_result **out,
                           hcmc_error *err);

@@ -195,16 +195,34 @@ static int verdict_status(const hcmc_run_result *r)
     return r->verdict.known && !r->verdict.ok ? HCMC_EXIT_DIAGNOSTICS : 0;
 }
 
+/* Whether dir/name was written in or after the second of t (by this run,
+ * not an earlier one in the same directory; whole seconds, as file systems
+ * with coarse times record them). */
+static bool written_since(const char *dir, const char *name, const struct timespec *t)
+{
+    char path[HCMC_PATH_MAX + 64];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (stat(path, &st))
+        return false;
+    return st.st_mtim.tv_sec >= t->tv_sec;
+}
+
 /* Plots and report of the run in dir, with the default options; a failure
- * is a warning (the run's results are on disk either way). */
+ * is a warning (the run's results are on disk either way). The report is
+ * written even when the plots fail. */
 static void plots_and_report(const char *dir)
 {
     hcmc_error err;
     size_t n = 0;
     double t0 = hcmc_seconds();
-    if (hcmc_plot_dir(dir, NULL, &n, &err) || hcmc_report_write(dir, &err))
-        hcmc_log(HCMC_LOG_WARN, "plots and report: %s (hcmc plot %s tries again)",
-                 err.msg, dir);
+    int bad = hcmc_plot_dir(dir, NULL, &n, &err);
+    if (bad)
+        hcmc_log(HCMC_LOG_WARN, "plots: %s (hcmc plot %s tries again)", err.msg, dir);
+    if (hcmc_report_write(dir, &err))
+        hcmc_log(HCMC_LOG_WARN, "report: %s (hcmc plot %s tries again)", err.msg, dir);
+    else if (bad)
+        hcmc_log(HCMC_LOG_INFO, "report %s/report.html", dir);
     else
         hcmc_log(HCMC_LOG_INFO, "%zu plots in %s/plots, report %s/report.html (%.1f s)",
                  n, dir, dir, hcmc_seconds() - t0);
@@ -239,6 +257,8 @@ int cmd_run(int argc, char **argv)
     hcmc_run_result *r;
     status = 0;
     o.pool = early_pool(c, submit_only);
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
     int rc = hcmc_run(c, &o, &r, &err);
     hcmc_pool_free(o.pool);
     if (view.shown)
@@ -253,6 +273,10 @@ int cmd_run(int argc, char **argv)
                 err.msg, c->output_dir);
         status = sig ? 128 + sig : 1;
     } else if (rc) {
+        /* shards that could not be combined: their draws are in posterior.nc,
+         * drawn as far as they go */
+        if (!fl.no_plots && written_since(c->output_dir, "posterior.nc", &started))
+            plots_and_report(c->output_dir);
         fprintf(stderr, "hcmc: error: %s\n", err.msg);
         run_log_write(&L, "error: ");
         run_log_write(&L, err.msg);

@@ -468,6 +468,7 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
     double *buf = malloc((K + d + 1) * sizeof(double));
     double *theta = malloc((d + 1) * sizeof(double));
     int rc = HCMC_OK;
+    bool judged = false; /* statuses made: reported even when it fails */
     if (!r->status || !r->reason || !r->cv || !M || (ref && !store) || !buf || !theta) {
         rc = hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory for %zu shards",
                             K);
@@ -529,16 +530,26 @@ int hcmc_combine(const hcmc_shard_draws *shards, size_t K,
                             "only %zu of %zu shards can be combined (min_success_rate "
                             "%.2f): %s",
                             r->n_kept, K, s->min_success_rate, list);
+        judged = true;
         goto done;
     }
-    if ((rc = heterogeneity(r, M, K, s, err)))
+    if ((rc = heterogeneity(r, M, K, s, err))) {
+        judged = true;
         goto done;
+    }
     rc = combine_rule(r, shards, M, K, C, S, d, s, err);
 done:
     free(M);
     free(store);
     free(buf);
     free(theta);
+    if (rc && judged) { /* the shards' status, no draws */
+        free(r->z);
+        r->z = NULL;
+        r->chains = r->draws = 0;
+        *out = r;
+        return rc;
+    }
     if (rc) {
         hcmc_combine_result_free(r);
         return rc;

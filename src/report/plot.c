@@ -1,6 +1,7 @@
 /* The diagnostic plots of a run directory, drawn with PLplot's cairo PNG
  * driver from posterior.nc (combined and per-shard draws), summary.json
  * (shard status) and the run's data file (c2 heatmaps and cuts). */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <netcdf.h>
@@ -48,6 +49,44 @@ static void run_draws_release(run_draws *R)
     memset(R, 0, sizeof *R);
 }
 
+/* The parameter names of a run without a posterior (its summary has no
+ * table): the variables of posterior.nc's shards group, in their order,
+ * with a table of unknown (NaN) summaries. */
+static int names_from_shards(int gs, hcmc_run_result *sum, const char *path,
+                             hcmc_error *err)
+{
+    int n = 0, ids[64];
+    if (nc_inq_varids(gs, &n, NULL) != NC_NOERR || n <= 0 || n > 64 ||
+        nc_inq_varids(gs, &n, ids) != NC_NOERR)
+        return hcmc_error_set(err, HCMC_EFORMAT, "%s: no shard draws", path);
+    free(sum->names);
+    free(sum->summary);
+    sum->dim = 0;
+    sum->names = calloc((size_t)n, sizeof *sum->names);
+    sum->summary = calloc((size_t)n, sizeof *sum->summary);
+    if (!sum->names || !sum->summary)
+        return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
+    for (int k = 0; k < n; k++) {
+        char name[NC_MAX_NAME + 1];
+        if (nc_inq_varname(gs, ids[k], name) != NC_NOERR ||
+            strlen(name) >= sizeof sum->names[k])
+            return hcmc_error_set(err, HCMC_EFORMAT, "%s: shards group", path);
+        snprintf(sum->names[k], sizeof sum->names[k], "%s", name);
+        double nan = NAN;
+        sum->summary[k] = (hcmc_param_summary){.mean = nan,
+                                               .sd = nan,
+                                               .q05 = nan,
+                                               .median = nan,
+                                               .q95 = nan,
+                                               .mcse_mean = nan,
+                                               .ess_bulk = nan,
+                                               .ess_tail = nan,
+                                               .rhat = nan};
+    }
+    sum->dim = (size_t)n;
+    return 0;
+}
+
 static int run_draws_read(const char *dir, run_draws *R, hcmc_error *err)
 {
     memset(R, 0, sizeof *R);
@@ -71,8 +110,12 @@ static int run_draws_read(const char *dir, run_draws *R, hcmc_error *err)
     NC_TRY(nc_inq_dimlen(nc, id, &R->S));
     NC_TRY(nc_inq_dimid(nc, "shard", &id));
     NC_TRY(nc_inq_dimlen(nc, id, &R->K));
-    NC_TRY(nc_inq_grp_ncid(nc, "posterior", &gp));
     NC_TRY(nc_inq_grp_ncid(nc, "shards", &gs));
+    /* no posterior group: the shards were not combined (their draws are
+     * plotted alone, the names come from the shards group) */
+    bool combined = nc_inq_grp_ncid(nc, "posterior", &gp) == NC_NOERR;
+    if (!combined && (rc = names_from_shards(gs, R->sum, path, err)))
+        goto out;
     if (hcmc__posterior_data_file(path, R->data_file, sizeof R->data_file))
         R->data_file[0] = 0; /* config.yaml's path is tried instead */
     R->d = R->sum->dim;
@@ -84,17 +127,17 @@ static int run_draws_read(const char *dir, run_draws *R, hcmc_error *err)
                             path, R->d, R->C, R->S, R->K, R->sum->n_shards);
         goto out;
     }
-    R->post = malloc(R->d * R->G * sizeof *R->post);
+    R->post = combined ? malloc(R->d * R->G * sizeof *R->post) : NULL;
     R->shard = malloc(R->d * R->K * R->G * sizeof *R->shard);
-    if (!R->post || !R->shard) {
+    if ((combined && !R->post) || !R->shard) {
         rc = hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
         goto out;
     }
     for (size_t k = 0; k < R->d; k++) {
         const char *name = R->sum->names[k];
         int v;
-        if (nc_inq_varid(gp, name, &v) != NC_NOERR ||
-            nc_get_var_double(gp, v, R->post + k * R->G) != NC_NOERR ||
+        if ((combined && (nc_inq_varid(gp, name, &v) != NC_NOERR ||
+                          nc_get_var_double(gp, v, R->post + k * R->G) != NC_NOERR)) ||
             nc_inq_varid(gs, name, &v) != NC_NOERR ||
             nc_get_var_double(gs, v, R->shard + k * R->K * R->G) != NC_NOERR) {
             rc = hcmc_error_set(err, HCMC_EFORMAT,
@@ -399,22 +442,35 @@ static int plot_trace(const run_draws *R, const char *path, hcmc_error *err)
         page_end();
         return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
     }
-    for (size_t i = 0; i < R->S; i++)
-        x[i] = (double)i;
+    /* without a combination, each shard's chains side by side: shard s
+     * takes draws s S .. (s + 1) S - 1 of the axis */
+    size_t blocks = R->post ? 1 : R->K, span = blocks * R->S;
     for (size_t p = 0; p < np; p++) {
         size_t k = R->phys[p];
-        const double *v = post_of(R, k);
-        double lo, hi;
-        range(v, R->G, 1, &lo, &hi);
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t b = 0; b < blocks; b++) {
+            const double *v = R->post ? post_of(R, k) : shard_of(R, k, b);
+            double l, h;
+            range(v, R->G, 1, &l, &h);
+            lo = l < lo ? l : lo;
+            hi = h > hi ? h : hi;
+        }
+        if (!(lo <= hi))
+            lo = 0, hi = 1;
         double pad = 0.05 * (hi - lo);
         cell(&L, 0, (int)p, 1, (int)np);
-        plwind(0, (double)(R->S - 1 ? R->S - 1 : 1), lo - pad, hi + pad);
+        plwind(0, (double)(span - 1 ? span - 1 : 1), lo - pad, hi + pad);
         plcol0(COL_FG);
         plbox(p + 1 == np ? "bcnsto" : "bcst", 0, 0, "bcnstvo", tick_step(lo, hi, 4),
               0);
-        for (size_t c = 0; c < R->C; c++) {
-            colour(series(c), 0.85);
-            plline((PLINT)R->S, x, v + c * R->S);
+        for (size_t b = 0; b < blocks; b++) {
+            const double *v = R->post ? post_of(R, k) : shard_of(R, k, b);
+            for (size_t i = 0; i < R->S; i++)
+                x[i] = (double)(b * R->S + i);
+            for (size_t c = 0; c < R->C; c++) {
+                colour(series(c), 0.85);
+                plline((PLINT)R->S, x, v + c * R->S);
+            }
         }
         char lab[96];
         param_label(R->sum->names[k], lab, sizeof lab);
@@ -422,9 +478,15 @@ static int plot_trace(const run_draws *R, const char *path, hcmc_error *err)
         plmtex("t", 0.5, 0.0, 0.0, lab);
         if (p == 0) {
             char t[160];
-            snprintf(t, sizeof t,
-                     "Trace of the combined draws (%zu chains x %zu draws)", R->C,
-                     R->S);
+            if (R->post)
+                snprintf(t, sizeof t,
+                         "Trace of the combined draws (%zu chains x %zu draws)", R->C,
+                         R->S);
+            else
+                snprintf(t, sizeof t,
+                         "Not combined: each shard's draws, shards 0 to %zu side by "
+                         "side (%zu chains x %zu draws each)",
+                         R->K - 1, R->C, R->S);
             plmtex("t", 2.2, 0.5, 0.5, t);
         }
     }
@@ -452,8 +514,8 @@ static int plot_trace(const run_draws *R, const char *path, hcmc_error *err)
 static void marginal_range(const run_draws *R, size_t k, double *work, double *lo,
                            double *hi)
 {
-    double a = quantile(post_of(R, k), R->G, 0.005, work);
-    double b = quantile(post_of(R, k), R->G, 0.995, work);
+    double a = R->post ? quantile(post_of(R, k), R->G, 0.005, work) : INFINITY;
+    double b = R->post ? quantile(post_of(R, k), R->G, 0.995, work) : -INFINITY;
     for (size_t s = 0; s < R->K; s++) {
         if (!shard_has_draws(R, s))
             continue;
@@ -462,8 +524,12 @@ static void marginal_range(const run_draws *R, size_t k, double *work, double *l
         a = qa < a ? qa : a;
         b = qb > b ? qb : b;
     }
-    if (!(a < b))
+    if (!(a < b) && R->post)
         range(post_of(R, k), R->G, 1, &a, &b);
+    if (!(a < b)) { /* one value, or none */
+        double m = isfinite(a) ? a : 0, w = m != 0 ? 0.01 * fabs(m) : 1;
+        a = m - w, b = m + w;
+    }
     *lo = a, *hi = b;
 }
 
@@ -489,10 +555,18 @@ static int plot_marginals(const run_draws *R, const char *path, hcmc_error *err)
         size_t k = R->phys[p];
         double lo, hi;
         marginal_range(R, k, work, &lo, &hi);
-        density(post_of(R, k), R->G, lo, hi, nb, h);
         double top = 0;
-        for (size_t b = 0; b < nb; b++)
+        if (R->post)
+            density(post_of(R, k), R->G, lo, hi, nb, h);
+        for (size_t b = 0; R->post && b < nb; b++)
             top = h[b] > top ? h[b] : top;
+        for (size_t s = 0; !R->post && s < R->K; s++) { /* the shards set the scale */
+            if (!shard_has_draws(R, s))
+                continue;
+            density(shard_of(R, k, s), R->G, lo, hi, nb, hs);
+            for (size_t b = 0; b < nb; b++)
+                top = hs[b] > top ? hs[b] : top;
+        }
         cell(&L, (int)(p % (size_t)nx), (int)(p / (size_t)nx), nx, ny);
         plwind(lo, hi, 0, 1.08 * (top > 0 ? top : 1));
         plcol0(COL_FG);
@@ -507,17 +581,19 @@ static int plot_marginals(const run_draws *R, const char *path, hcmc_error *err)
         }
         plwidth(2.5);
         colour(COL_SERIES, 1.0);
-        steps(h, nb, lo, hi);
+        if (R->post)
+            steps(h, nb, lo, hi);
         plwidth(1.0);
         char lab[96];
         param_label(R->sum->names[k], lab, sizeof lab);
         plcol0(COL_FG);
         plmtex("b", 3.6, 0.5, 0.5, lab);
     }
-    page_title(&L, "Marginal posteriors: combined and each shard's");
+    page_title(&L, R->post ? "Marginal posteriors: combined and each shard's"
+                           : "Not combined: each shard's marginal posterior");
     const char *text[] = {"combined", "shards", "excluded shards"};
     int cols[] = {COL_SERIES, COL_GREY, COL_EXCL};
-    legend_row(text, cols, 3);
+    legend_row(text + !R->post, cols + !R->post, 3 - !R->post);
     page_end();
     free(work);
     return 0;
@@ -1099,12 +1175,32 @@ int hcmc_plot_dir(const char *dir, const hcmc_plot_options *o, size_t *n_written
         plot_trace, plot_marginals, plot_forest, plot_corner};
     for (int k = 0; k < 4 && !rc && R.np; k++) {
         snprintf(path, sizeof path, "%s/%s.png", pdir, names[k]);
+        if (!R.post && k == 3) { /* pairs of combined draws: none */
+            remove(path);
+            continue;
+        }
         if (!(rc = fns[k](&R, path, err)))
             written++;
     }
     data_view V;
     hcmc_error derr;
-    if (!rc && data_view_open(dir, &R, &V, &derr)) {
+    if (!rc && !R.post) {
+        /* no posterior mean to show the model at; an earlier run's data plots
+         * would be taken for this one's */
+        struct dirent **list = NULL;
+        int n = scandir(pdir, &list, NULL, NULL);
+        for (int k = 0; k < n; k++) {
+            char stale[sizeof pdir + 256];
+            if (!strncmp(list[k]->d_name, "c2_", 3)) {
+                snprintf(stale, sizeof stale, "%s/%s", pdir, list[k]->d_name);
+                remove(stale);
+            }
+            free(list[k]);
+        }
+        free(list);
+        hcmc_log(HCMC_LOG_WARN, "the shards were not combined: only the trace, "
+                                "marginals and forest of the shards are drawn");
+    } else if (!rc && data_view_open(dir, &R, &V, &derr)) {
         hcmc_log(HCMC_LOG_WARN, "plots of the data left out: %s", derr.msg);
     } else if (!rc) {
         size_t na = o->angles < V.pts.n_phi ? o->angles : V.pts.n_phi, angles[16];

@@ -43,10 +43,12 @@ static void verdict_banner(FILE *f, const hcmc_verdict *v)
 {
     if (!v->known)
         return;
+    bool none = v->n_failures && !strcmp(v->failures[0].check, "combination");
     fprintf(f, "<div class=\"verdict %s\"><p><b>Verdict: %s</b></p>\n",
             v->ok ? (v->n_warnings ? "warn" : "ok") : "bad",
-            v->ok ? (v->n_warnings ? "ok, with warnings" : "ok")
-                  : "failed its diagnostics: do not use these draws as they are");
+            v->ok  ? (v->n_warnings ? "ok, with warnings" : "ok")
+            : none ? "failed: the shards could not be combined, there is no posterior"
+                   : "failed its diagnostics: do not use these draws as they are");
     if (v->n_failures || v->n_warnings) {
         fputs("<ul>\n", f);
         verdict_items(f, "fail", v->failures, v->n_failures);

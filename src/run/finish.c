@@ -90,6 +90,47 @@ static void shard_stats(const hcmc_nuts_draws *D, size_t chains, int max_depth,
     }
 }
 
+static hcmc_results_extra extra_of(const hcmc_config *c, const hcmc__finish_input *in)
+{
+    return (hcmc_results_extra){in->created,
+                                in->data_file,
+                                in->checksum,
+                                c->text ? c->text : "",
+                                (unsigned long long)c->seed,
+                                in->shard_draws};
+}
+
+/* A run whose shards could not be combined: summary.json says why (no
+ * parameter table) and posterior.nc holds the shards' own draws (groups
+ * shards and sample_stats, no posterior), so that the plots and the report
+ * show what the shards found. Failures here are warnings: the error that
+ * got here is the one to report. */
+static void write_uncombined(const hcmc_config *c, const hcmc__finish_input *in,
+                             hcmc_run_result *r, const char *why)
+{
+    hcmc_error e;
+    char path[HCMC_PATH_MAX + 32];
+    size_t d = r->dim;
+    snprintf(path, sizeof path, "%s/summary.json", in->dir);
+    r->seconds = hcmc_seconds() - in->t0;
+    r->dim = 0;
+    if (hcmc__summary_write(path, r, c, why, &e))
+        hcmc_log(HCMC_LOG_WARN, "%s", e.msg);
+    r->dim = d;
+    r->chains = r->draws = 0;
+    for (size_t k = 0; k < in->K && !r->chains; k++)
+        if (in->shard_draws[k] && in->draws[k].z) {
+            r->chains = in->draws[k].chains;
+            r->draws = in->draws[k].draws;
+        }
+    snprintf(path, sizeof path, "%s/posterior.nc", in->dir);
+    hcmc_results_extra x = extra_of(c, in);
+    if (!r->chains) /* no shard has draws: an earlier run's file is not this one's */
+        remove(path);
+    else if (hcmc__posterior_write(path, r, &x, &e))
+        hcmc_log(HCMC_LOG_WARN, "the shards' draws: %s", e.msg);
+}
+
 int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_result *r,
                  hcmc_error *err)
 {
@@ -121,17 +162,13 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
             snprintf(o->reason, sizeof o->reason, "%s", in->draws[k].failure);
         }
     }
-    char path[HCMC_PATH_MAX + 32];
     if (rc) {
-        hcmc__verdict_failed(c, r, err ? err->msg : "combination failed");
-        if (in->summary_on_failure) { /* no posterior, but the shards' story */
-            hcmc_error ignored;
-            snprintf(path, sizeof path, "%s/summary.json", in->dir);
-            r->seconds = hcmc_seconds() - in->t0;
-            r->dim = 0; /* no parameter table */
-            hcmc__summary_write(path, r, c, err ? err->msg : "combination failed",
-                                &ignored);
-        }
+        const char *why = err ? err->msg : "combination failed";
+        r->n_kept = comb ? comb->n_kept : 0;
+        hcmc_combine_result_free(comb); /* the shards' status only */
+        hcmc__verdict_failed(c, r, why);
+        if (in->summary_on_failure)
+            write_uncombined(c, in, r, why);
         return rc;
     }
     if (c->importance_correction && K > 1 && in->correct)
@@ -155,12 +192,8 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
     hcmc__verdict(c, r, in->bounds, in->nphys);
     r->seconds = hcmc_seconds() - in->t0;
     /* files */
-    hcmc_results_extra x = {in->created,
-                            in->data_file,
-                            in->checksum,
-                            c->text ? c->text : "",
-                            (unsigned long long)c->seed,
-                            in->shard_draws};
+    hcmc_results_extra x = extra_of(c, in);
+    char path[HCMC_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/summary.json", in->dir);
     if ((rc = hcmc__summary_write(path, r, c, NULL, err)))
         return rc;

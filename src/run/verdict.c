@@ -310,6 +310,10 @@ void hcmc__verdict_failed(const hcmc_config *c, hcmc_run_result *r, const char *
     v->max_divergence_share = DIVERGENT_SHARE_MAX;
     hcmc_verdict_item *it = add(v, true, "combination");
     snprintf(it->what, sizeof it->what, "%s", why);
+    snprintf(it->advice, sizeof it->advice,
+             "no posterior was made; the shards' own draws are in posterior.nc (group "
+             "shards) and plots/ (trace, marginals, forest): they show which shards "
+             "went astray and where");
 }
 
 static void print_item(FILE *f, const char *tag, const hcmc_verdict_item *it)
@@ -329,9 +333,11 @@ void hcmc_run_print_verdict(FILE *f, const hcmc_run_result *r)
                 v->max_rhat, v->min_ess);
         return;
     }
+    bool none = v->n_failures && !strcmp(v->failures[0].check, "combination");
     fprintf(f, "verdict: %s\n",
-            v->ok ? "ok, with warnings"
-                  : "FAILED diagnostics: do not use these draws as they are");
+            v->ok  ? "ok, with warnings"
+            : none ? "FAILED: the shards could not be combined"
+                   : "FAILED diagnostics: do not use these draws as they are");
     for (size_t k = 0; k < v->n_failures; k++)
         print_item(f, "FAIL", &v->failures[k]);
     for (size_t k = 0; k < v->n_warnings; k++)

@@ -60,9 +60,11 @@ int hcmc__posterior_write(const char *path, const hcmc_run_result *r,
     NC_TRY(nc_def_dim(nc, "chain", C, &dc));
     NC_TRY(nc_def_dim(nc, "draw", S, &dd));
     NC_TRY(nc_def_dim(nc, "shard", K, &ds));
-    /* posterior: combined draws in constrained units */
-    NC_TRY(nc_def_grp(nc, "posterior", &g));
-    for (size_t k = 0; k < d; k++) {
+    /* posterior: combined draws in constrained units (none when the shards
+     * could not be combined) */
+    if (r->theta)
+        NC_TRY(nc_def_grp(nc, "posterior", &g));
+    for (size_t k = 0; r->theta && k < d; k++) {
         int dims[2] = {dc, dd};
         NC_TRY(nc_def_var(g, r->names[k], NC_DOUBLE, 2, dims, &v));
         for (size_t i = 0; i < G; i++)

@@ -35,9 +35,10 @@ typedef struct {
 #define HCMC__SUMMARY_FORMAT 1
 int hcmc__summary_write(const char *path, const hcmc_run_result *r,
                         const hcmc_config *c, const char *failure, hcmc_error *err);
+/* posterior.nc: groups posterior (r->theta; left out when NULL: the shards
+ * were not combined), sample_stats and shards (x->shard_draws). */
 int hcmc__posterior_write(const char *path, const hcmc_run_result *r,
                           const hcmc_results_extra *x, hcmc_error *err);
-/* posterior.nc. */
 /* A netCDF call in a function with int rc, hcmc_error *err, const char
  * *path and a label out: on failure rc and err say which file and why. */
 #define NC_TRY(call)                                                                   \
