@@ -139,14 +139,27 @@ queue_empty || fail "something was submitted"
 [ ! -e /tmp/hcmc_pwned ] || fail "an injected command ran"
 say "injection attempts: all refused, nothing submitted"
 
-# 6. a job that can never start is reported, not waited on
-if run stuck --backend slurm --set optimization.cmc.backend_config.slurm.cpus_per_task=999 \
-    --set optimization.cmc.backend_config.slurm.timeout=60; then
-    fail "an impossible job was waited on and succeeded"
+# 6. a job that does not start within the run's timeout is cancelled and
+# reported, not waited on (it may begin in an hour; the run waits 5 s)
+if run stuck --backend slurm --set optimization.cmc.backend_config.slurm.extra=--begin=now+1hour \
+    --set optimization.cmc.backend_config.slurm.timeout=5; then
+    fail "a job that cannot start in time was waited on and succeeded"
 fi
-grep -qi "cannot start\|not available\|waited over" stuck.err || fail "stuck: $(cat stuck.err)"
-queue_empty || fail "the impossible job was not cancelled"
-say "impossible job: reported ($(grep -o 'error: .*' stuck.err | head -c 120))"
+grep -q "waited over timeout = 5 s on the scheduler; job [0-9]* cancelled" stuck.err ||
+    fail "stuck: $(cat stuck.err)"
+queue_empty || fail "the waiting job was not cancelled"
+say "job not started in time: reported ($(grep -o 'error: .*' stuck.err | head -c 120))"
+
+# 6a. more CPUs asked for than a node has: refused before anything is
+# submitted, with the node's figure (sinfo) and the setting to change
+if run bigcpus --backend slurm --set optimization.cmc.backend_config.slurm.cpus_per_task=999; then
+    fail "999 CPUs per job accepted"
+fi
+grep -q "slurm: cpus_per_task = 999, but the nodes of the default partition have $(nproc) CPUs" \
+    bigcpus.err || fail "bigcpus: $(cat bigcpus.err)"
+[ ! -e bigcpus/batch/round_001.sbatch ] || fail "bigcpus: a job script was written"
+queue_empty || fail "bigcpus: something was submitted"
+say "999 CPUs per job: refused before submitting"
 
 # 6b. the default of one CPU per chain, with more chains than a node has
 # CPUs, is cut to the node's CPUs (else the jobs would pend for ever)

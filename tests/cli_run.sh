@@ -27,6 +27,12 @@ $py "$here/check_posterior.py" a/posterior.nc
 finished "$hcmc" run --config l.yaml --num-warmup 150 --num-samples 150 -o c -q > c.txt
 grep -q 'shards: 1 ok' c.txt
 $py "$here/check_posterior.py" c/posterior.nc
+# --num-shards 2 on fewer points than min_points_for_cmc: sharded as asked,
+# with a notice (the run's outcome is not what is tested here)
+"$hcmc" run --config l.yaml --num-shards 2 --num-warmup 60 --num-samples 30 -o n \
+    --no-plots > /dev/null 2> n.err || true
+grep -q 'consensus Monte Carlo, 2 shards' n.err
+grep -q '2 shards as asked for, although the data have [0-9]* points, fewer than min_points_for_cmc' n.err
 # hcmc summary prints the run's table and verdict again from summary.json
 finished "$hcmc" summary c > cs.txt
 grep -v '^results in' c.txt | diff - cs.txt

@@ -722,7 +722,19 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
     for (size_t i = 0; i < n_todo; i++)
         X.T[todo[i]].pending = true;
     X.cpus = X.b->cpus ? X.b->cpus : s->parallel ? s->num_chains : 1;
-    size_t node = !X.b->cpus && D->node_cpus ? D->node_cpus(X.b) : 0;
+    size_t node = D->node_cpus ? D->node_cpus(X.b) : 0;
+    if (node && X.b->cpus > node) { /* asked for: refused before submitting */
+        free(X.T);
+        free(list);
+        return hcmc_error_set(
+            err, HCMC_EINVAL,
+            "%s: %s = %zu, but the nodes of %s have %zu CPUs: such a job would never "
+            "start; set optimization.cmc.backend_config.%s.%s to %zu or less (or 0: "
+            "one per chain, up to a node's CPUs)",
+            D->name, D->cpus_key, X.b->cpus,
+            X.b->partition[0] ? X.b->partition : "the default partition", node, D->name,
+            D->cpus_key, node);
+    }
     if (node && X.cpus > node) { /* one per chain would never start there */
         hcmc_log(
             HCMC_LOG_INFO,

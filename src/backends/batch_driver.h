@@ -41,6 +41,7 @@ typedef struct {
     /* the most CPUs a node of the job's partition/queue has; 0: unknown
      * (NULL: the scheduler is not asked) */
     size_t (*node_cpus)(const hcmc_batch_options *b);
+    const char *cpus_key; /* the setting of CPUs per job (messages) */
 } hcmc__dialect;
 
 /* Runs argv without a shell, stdout and stderr into out (trailing blanks

@@ -56,7 +56,8 @@ bool hcmc__mpi_wanted(const char *name)
 
 bool hcmc__mpi_launched(void)
 {
-    const char *v[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"};
+    const char *v[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE",
+                       "MPI_LOCALNRANKS"};
     for (size_t k = 0; k < sizeof v / sizeof *v; k++) {
         const char *s = getenv(v[k]);
         if (s && atoi(s) > 1)
@@ -94,7 +95,8 @@ int hcmc__mpi_serve(const hcmc_problem *p, const hcmc_shard_plan *plan,
         hcmc_error e;
         void *buf = NULL;
         size_t len = 0;
-        if (p && hcmc__run_watched(p, plan, (size_t)id, s, s->parallel, o, NULL, &r, &e) == 0)
+        if (p && hcmc__run_watched(p, plan, (size_t)id, s, s->parallel, o, NULL, &r,
+                                   &e) == 0)
             hcmc_shard_result_pack(r, &buf, &len, &e);
         else if (p)
             hcmc_log(HCMC_LOG_WARN, "shard %llu: %s", (unsigned long long)id, e.msg);
@@ -121,9 +123,9 @@ static hcmc_shard_result *failed(size_t id, const char *why)
     return r;
 }
 
-static int mpi_run(const hcmc_problem *p, const hcmc_shard_plan *plan, const size_t *todo,
-                   size_t n_todo, const hcmc_nuts_settings *s, const hcmc_backend_options *o,
-                   hcmc_error *err)
+static int mpi_run(const hcmc_problem *p, const hcmc_shard_plan *plan,
+                   const size_t *todo, size_t n_todo, const hcmc_nuts_settings *s,
+                   const hcmc_backend_options *o, hcmc_error *err)
 {
     int rank, size;
     if (hcmc__mpi_world(&rank, &size))
@@ -145,7 +147,8 @@ static int mpi_run(const hcmc_problem *p, const hcmc_shard_plan *plan, const siz
         task[st.MPI_SOURCE] = -1;
         if (bad) {
             task[st.MPI_SOURCE] = -2; /* never given work */
-            hcmc_log(HCMC_LOG_WARN, "rank %d could not read the plan; it gets no shards",
+            hcmc_log(HCMC_LOG_WARN,
+                     "rank %d could not read the plan; it gets no shards",
                      st.MPI_SOURCE);
         } else {
             workers++;
@@ -184,10 +187,11 @@ static int mpi_run(const hcmc_problem *p, const hcmc_shard_plan *plan, const siz
                             used += (size_t)snprintf(line + used, sizeof line - used,
                                                      "%sshard %d on rank %d",
                                                      used ? ", " : "", task[k], k);
-                    hcmc_log(HCMC_LOG_ERROR,
-                             "mpi: stopped by a signal; unfinished: %s; finished shards "
-                             "are kept: run again to resume",
-                             used ? line : "none");
+                    hcmc_log(
+                        HCMC_LOG_ERROR,
+                        "mpi: stopped by a signal; unfinished: %s; finished shards "
+                        "are kept: run again to resume",
+                        used ? line : "none");
                     MPI_Abort(MPI_COMM_WORLD, 128 + hcmc_stop_signal());
                     rc = hcmc_error_set(err, HCMC_ECANCELED, "stopped on request");
                     goto stop;
@@ -242,7 +246,8 @@ stop:
             MPI_Probe(k, TAG_RESULT, MPI_COMM_WORLD, &st);
             MPI_Get_count(&st, MPI_BYTE, &len);
             void *buf = malloc(len > 0 ? (size_t)len : 1);
-            MPI_Recv(buf, len, MPI_BYTE, k, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            MPI_Recv(buf, len, MPI_BYTE, k, TAG_RESULT, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
             free(buf);
         }
         MPI_Send(&id, 1, MPI_UINT64_T, k, TAG_TASK, MPI_COMM_WORLD);

@@ -108,8 +108,41 @@ static hcmc__job_state pbs_query(const char *job, char *why, size_t cap)
     return HCMC__JOB_GONE;
 }
 
-static const hcmc__dialect pbs = {"pbs",           "qdel",       "pbs",     pbs_header,
-                                  pbs_submit_argv, pbs_parse_id, pbs_query, NULL};
+/* pbsnodes' CPUs per node, the largest over the nodes (PBS Pro's
+ * "resources_available.ncpus = N", Torque's "np = N"); 0 when pbsnodes is
+ * missing or says neither. Over all nodes, not the queue's: an upper
+ * bound, so that no job that fits some node is refused. */
+static size_t pbs_node_cpus(const hcmc_batch_options *b)
+{
+    (void)b;
+    static char out[1 << 16];
+    char *argv[] = {"pbsnodes", "-a", NULL};
+    if (hcmc__batch_command(argv, out, sizeof out, 30) != 0)
+        return 0;
+    size_t most = 0;
+    for (char *line = out, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = 0;
+        while (*line == ' ' || *line == '\t')
+            line++;
+        const char *v = !strncmp(line, "resources_available.ncpus", 25) ? line + 25
+                        : !strncmp(line, "np ", 3) || !strncmp(line, "np=", 3)
+                            ? line + 2
+                            : NULL;
+        if (!v)
+            continue;
+        while (*v == ' ' || *v == '=')
+            v++;
+        unsigned long n = strtoul(v, NULL, 10);
+        most = n > most ? n : most;
+    }
+    return most;
+}
+
+static const hcmc__dialect pbs = {"pbs",      "qdel",          "pbs",
+                                  pbs_header, pbs_submit_argv, pbs_parse_id,
+                                  pbs_query,  pbs_node_cpus,   "ncpus"};
 
 static bool pbs_available(void)
 {

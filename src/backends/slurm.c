@@ -141,7 +141,7 @@ static size_t slurm_node_cpus(const hcmc_batch_options *b)
 
 static const hcmc__dialect slurm = {"slurm",      "scancel",         "sbatch",
                                     slurm_header, slurm_submit_argv, slurm_parse_id,
-                                    slurm_query,  slurm_node_cpus};
+                                    slurm_query,  slurm_node_cpus,   "cpus_per_task"};
 
 static bool slurm_available(void)
 {

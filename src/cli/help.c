@@ -24,7 +24,9 @@ typedef struct {
 
 /* Configuration overrides shared by run, plan and config --check. */
 static const cli_opt overrides[] = {
-    {"--num-shards N|auto", "optimization.cmc.sharding.num_shards"},
+    {"--num-shards N|auto", "optimization.cmc.sharding.num_shards; N > 1 shards the "
+                            "data even below min_points_for_cmc (with a notice), unless "
+                            "optimization.cmc.enable is false"},
     {"--backend NAME", "optimization.cmc.backend_config.name: auto, serial, threads, "
                        "multiprocessing, pool, slurm, pbs, mpi"},
     {"--seed S", "optimization.cmc.seed"},

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <lapacke.h>
+
 #include "hcmc/cmc.h"
 #include "hcmc/version.h"
 #include "../base/hash.h"
@@ -91,6 +93,56 @@ static double start_value_sd(const hcmc_problem *p, const hcmc_target *t, size_t
             v += row[i] * p->cov0[i * d + j] * row[j];
     *sd = sqrt(v);
     return th[k];
+}
+
+/* The warm start's covariance is where the chains start and the metric's
+ * first guess: one the sampler cannot factor is refused here, naming the
+ * parameter where it breaks down with the fit's value and its bounds,
+ * rather than as "not positive definite" from every shard later. */
+static int check_start(const hcmc_problem *p, hcmc_error *err)
+{
+    size_t d = p->dim;
+    double *a = malloc(d * d * sizeof *a), *theta = malloc(d * sizeof *theta);
+    if (!a || !theta) {
+        free(a), free(theta);
+        return hcmc_error_set(err, HCMC_ENOMEM, "problem: out of memory");
+    }
+    size_t bad = d;
+    for (size_t k = 0; k < d && bad == d; k++)
+        if (!isfinite(p->z0[k]) || !(p->cov0[k * d + k] > 0) ||
+            !isfinite(p->cov0[k * d + k]))
+            bad = k;
+    for (size_t k = 0; k < d * d && bad == d; k++)
+        if (!isfinite(p->cov0[k]))
+            bad = k / d;
+    if (bad == d) {
+        memcpy(a, p->cov0, d * d * sizeof *a);
+        lapack_int info =
+            LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, a, (lapack_int)d);
+        if (info > 0)
+            bad = (size_t)info - 1;
+    }
+    int rc = 0;
+    if (bad < d) {
+        double lo, hi;
+        hcmc_target_constrain(p->full, p->z0, theta);
+        hcmc_target_bounds(p->full, bad, &lo, &hi);
+        double w = hi - lo, v = theta[bad];
+        bool edge = isfinite(w) && (v - lo < 1e-3 * w || hi - v < 1e-3 * w);
+        rc = hcmc_error_set(
+            err, HCMC_ENUMERIC,
+            "warm start: the posterior's curvature at the fit is not usable in %s "
+            "(%s%.6g, bounds [%g, %g]): %s",
+            hcmc_target_param_name(p->full, bad), edge ? "at a bound: " : "", v, lo, hi,
+            edge ? "the data want a value beyond that bound (widen it) or leave the "
+                   "parameter open (narrow the bound or fix it: "
+                   "initial_parameters.fixed_parameters)"
+                 : "the data leave it undetermined at the fit: fix it "
+                   "(initial_parameters.fixed_parameters), narrow its bounds, or give "
+                   "initial_parameters near the answer");
+    }
+    free(a), free(theta);
+    return rc;
 }
 
 /* A rate law whose exponent the data cannot tell from 0 (within 3 sds on
@@ -266,6 +318,8 @@ int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_
     if (!rc)
         rc = hcmc_warm_mode(p->full, theta, 0, p->z0, p->cov0, err);
     free(theta);
+    if (!rc)
+        rc = check_start(p, err);
     if (rc)
         goto fail;
     warn_flat_laws(p);

@@ -30,13 +30,16 @@ int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
     /* the sampler settings first: they carry the run's seed (settings.c) */
     hcmc__config_nuts_settings(c, &P->ns);
     /* CMC or one NUTS run */
+    /* CMC or one NUTS run: auto shards from min_points_for_cmc points, or
+     * when a number of shards is asked for */
+    bool small = P->pts.n < c->min_points_for_cmc;
     P->cmc = c->cmc_enable == HCMC_ON ||
-             (c->cmc_enable == HCMC_AUTO && P->pts.n >= c->min_points_for_cmc);
-    if (!P->cmc && c->cmc_enable == HCMC_AUTO && c->num_shards > 1)
-        hcmc_log(HCMC_LOG_WARN,
-                 "%zu shards asked for, but the data have %zu points, fewer than "
-                 "min_points_for_cmc = %zu: one NUTS run on all of them (set "
-                 "optimization.cmc.enable: true to shard anyway)",
+             (c->cmc_enable == HCMC_AUTO && (!small || c->num_shards > 1));
+    if (c->cmc_enable == HCMC_AUTO && small && c->num_shards > 1)
+        hcmc_log(HCMC_LOG_INFO,
+                 "%zu shards as asked for, although the data have %zu points, fewer "
+                 "than min_points_for_cmc = %zu (without num_shards: one NUTS run on "
+                 "all of them)",
                  c->num_shards, P->pts.n, c->min_points_for_cmc);
     hcmc_shard_strategy strategy;
     if ((rc = hcmc_shard_strategy_parse(c->strategy, &strategy, err)))
@@ -53,7 +56,8 @@ int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
     hcmc_config_target_spec(c, &spec);
     spec.model.n_t = P->pts.n_t;
     double tw = hcmc_seconds();
-    if ((rc = hcmc_problem_new(&spec, &P->pts, K, c->init_phys, &P->prob, err)))
+    rc = hcmc_problem_new(&spec, &P->pts, K, c->init_phys, &P->prob, err);
+    if ((rc = hcmc__check_decay(&spec, &P->pts, P->prob, rc, err)))
         return rc;
     P->warm_start_seconds = hcmc_seconds() - tw;
     P->fingerprint = hcmc_problem_fingerprint(P->prob, P->plan, &P->ns);

@@ -59,6 +59,15 @@ typedef struct {
 int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_result *r,
                  hcmc_error *err);
 
+/* The decay of c2 read off pts against the largest D that s's bounds allow
+ * (checks.c), after the warm start (rc: what hcmc_problem_new returned,
+ * prob its problem when rc is 0). A decay beyond the bounds is an error
+ * naming D0, its bound and what the data want when the warm start ended at
+ * that bound, a warning otherwise; a failed warm start's message gets the
+ * same words. Returns rc or that error. */
+int hcmc__check_decay(const hcmc_target_spec *s, const hcmc_points *pts,
+                      const hcmc_problem *prob, int rc, hcmc_error *err);
+
 /* The verdict of the finished run r (its summary and shards filled) by c's
  * thresholds into r->verdict; bounds[k] of the leading nb coordinates (the
  * physical parameters; may be NULL) for the advice (verdict.c). */

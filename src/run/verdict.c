@@ -197,12 +197,12 @@ static void shards(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_config 
     if (div && (it = add(v, worst_share > DIVERGENT_SHARE_MAX, "divergences"))) {
         snprintf(it->what, sizeof it->what,
                  "%zu divergent transitions of %zu in the shards combined; %s%zu: "
-                 "%.1f %%",
+                 "%.2g %%",
                  div, trans, r->n_shards > 1 ? "the most in shard " : "",
                  r->n_shards > 1 ? r->shards[worst].id : 0, 100 * worst_share);
         if (r->n_shards == 1) /* "shard 0: x %" says nothing in a one run */
             snprintf(it->what, sizeof it->what,
-                     "%zu divergent transitions of %zu (%.1f %%)", div, trans,
+                     "%zu divergent transitions of %zu (%.2g %%)", div, trans,
                      100 * worst_share);
         snprintf(it->advice, sizeof it->advice,
                  "the sampler cannot follow the posterior into some region (a funnel, "
