@@ -159,7 +159,14 @@ grep -q "slurm: cpus_per_task = 999, but the nodes of the default partition have
     bigcpus.err || fail "bigcpus: $(cat bigcpus.err)"
 [ ! -e bigcpus/batch/round_001.sbatch ] || fail "bigcpus: a job script was written"
 queue_empty || fail "bigcpus: something was submitted"
-say "999 CPUs per job: refused before submitting"
+if run bigncpus --backend pbs --set optimization.cmc.backend_config.pbs.dialect=torque \
+    --set optimization.cmc.backend_config.pbs.ncpus=999; then
+    fail "999 CPUs per PBS job accepted"
+fi
+grep -q "pbs: ncpus = 999, but the nodes of the cluster have $(nproc) CPUs" bigncpus.err ||
+    fail "bigncpus: $(cat bigncpus.err)"
+queue_empty || fail "bigncpus: something was submitted"
+say "999 CPUs per job: refused before submitting (slurm: sinfo, pbs: pbsnodes)"
 
 # 6b. the default of one CPU per chain, with more chains than a node has
 # CPUs, is cut to the node's CPUs (else the jobs would pend for ever)

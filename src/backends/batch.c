@@ -732,8 +732,10 @@ int hcmc__batch_run(const hcmc__dialect *D, const hcmc_problem *p,
             "start; set optimization.cmc.backend_config.%s.%s to %zu or less (or 0: "
             "one per chain, up to a node's CPUs)",
             D->name, D->cpus_key, X.b->cpus,
-            X.b->partition[0] ? X.b->partition : "the default partition", node, D->name,
-            D->cpus_key, node);
+            X.b->partition[0]           ? X.b->partition
+            : !strcmp(D->name, "slurm") ? "the default partition"
+                                        : "the cluster",
+            node, D->name, D->cpus_key, node);
     }
     if (node && X.cpus > node) { /* one per chain would never start there */
         hcmc_log(
