@@ -93,6 +93,19 @@ HCMC_API double hcmc_model_c2(const hcmc_model *m, const double *phys, const dou
 /* Angle normalised into (-180, 180]. */
 HCMC_API double hcmc_angle_normalize(double deg);
 
+/* The mirror symmetry of phi0 an angle set leaves. The model sees phi0 only
+ * through |cos(phi0 - phi_a)| (g_S is even in X), which phi0 -> 2 s - phi0
+ * keeps for angle phi_a when s = phi_a (mod 90). So when every angle lies on
+ * s or s + 90 (mod 180; within 1e-6 degrees), the likelihood is exactly
+ * unchanged by phi0 -> 2 s - phi0 + 180 k for any integer k, and a
+ * posterior away from s has a mirror mode. Returns true and s in [0, 90);
+ * false for other angle sets (and n = 0). */
+HCMC_API bool hcmc_angles_mirror_axis(const double *phi, size_t n, double *s);
+
+/* The image 2 s - phi0 + 180 k of phi0 within [lo, hi] nearest to phi0, or
+ * NaN when there is none (other than phi0 itself). */
+HCMC_API double hcmc_phi0_mirror(double phi0, double s, double lo, double hi);
+
 #ifdef __cplusplus
 }
 #endif

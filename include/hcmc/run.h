@@ -77,6 +77,17 @@ typedef struct hcmc_run_result {
      * others only sampled shards (their result is otherwise empty). */
     int rank;
     hcmc_verdict verdict;
+    /* the angles of the data (degrees; NULL when not known, e.g. read back
+     * from summary.json) */
+    double *phi;
+    size_t n_phi;
+    /* phi0 of an angle set with a mirror axis s (model.h) under a prior
+     * symmetric about s: the draws hold both mirror modes (each draw was
+     * replaced by its image 2 s - phi0 with probability 1/2); mirror_phi0
+     * is the mean of the mode the chains sampled, R-hat and ESS of phi0 are
+     * theirs. */
+    bool mirrored;
+    double mirror_phi0, mirror_axis;
 } hcmc_run_result;
 
 typedef struct hcmc_run_progress {

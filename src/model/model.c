@@ -168,3 +168,34 @@ double hcmc_angle_normalize(double deg)
         a += 360.0;
     return a;
 }
+
+bool hcmc_angles_mirror_axis(const double *phi, size_t n, double *s)
+{
+    if (!n)
+        return false;
+    double s0 = fmod(phi[0], 90.0);
+    s0 = s0 < 0 ? s0 + 90.0 : s0;
+    for (size_t a = 0; a < n; a++) {
+        double r = fmod(phi[a] - s0, 90.0);
+        r = r < 0 ? r + 90.0 : r;
+        if (r > 1e-6 && r < 90.0 - 1e-6)
+            return false;
+    }
+    *s = s0 >= 90.0 - 1e-6 ? 0.0 : s0;
+    return true;
+}
+
+double hcmc_phi0_mirror(double phi0, double s, double lo, double hi)
+{
+    double best = NAN, base = 2 * s - phi0;
+    /* k so that the image is near phi0, then the neighbours */
+    double k0 = floor((phi0 - base) / 180.0 + 0.5);
+    for (int dk = -2; dk <= 2; dk++) {
+        double m = base + 180.0 * (k0 + dk);
+        if (m < lo || m > hi || fabs(m - phi0) < 1e-12)
+            continue;
+        if (isnan(best) || fabs(m - phi0) < fabs(best - phi0))
+            best = m;
+    }
+    return best;
+}

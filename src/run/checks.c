@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "hcmc/log.h"
+#include "hcmc/model.h"
 #include "../cmc/cmc_internal.h"
 #include "run_internal.h"
 
@@ -202,4 +203,32 @@ int hcmc__check_decay(const hcmc_target_spec *s, const hcmc_points *pts,
                               "D0 = %.6g is at its upper bound %.6g: %s", d0, hi, want);
     hcmc_log(HCMC_LOG_WARN, "D0 = %.6g from the fit, but %s", d0, want);
     return 0;
+}
+
+void hcmc__check_mirror(const hcmc_points *pts, const hcmc_problem *prob)
+{
+    const hcmc_target *t = hcmc_problem_target(prob);
+    int k = hcmc_target_phys_slot(t, 6); /* phi0 */
+    double s;
+    if (k < 0 || !hcmc_angles_mirror_axis(pts->phi, pts->n_phi, &s))
+        return;
+    const double *cov0;
+    const double *z0 = hcmc__problem_start(prob, &cov0);
+    size_t d = hcmc_target_dim(t);
+    double *theta = malloc(d * sizeof *theta), lo, hi;
+    if (!theta)
+        return;
+    hcmc_target_constrain(t, z0, theta);
+    hcmc_target_bounds(t, (size_t)k, &lo, &hi);
+    double phi0 = theta[k], m = hcmc_phi0_mirror(phi0, s, lo, hi);
+    free(theta);
+    if (isnan(m) || fabs(m - phi0) < 1e-3 * (hi - lo))
+        return;
+    hcmc_log(HCMC_LOG_WARN,
+             "phi0 = %.4g from the fit, but these angles cannot tell it from its "
+             "mirror image %.4g (the model sees |cos(phi0 - phi)| only, and every "
+             "angle lies on %g or %g deg): the posterior has two modes of the same "
+             "likelihood and the chains start in one; add an angle that is not a "
+             "multiple of 90 deg away from the others, or bound phi0 to one side of %g",
+             phi0, m, s, s + 90, s);
 }

@@ -125,6 +125,25 @@ static void correct_cb(void *user, hcmc_combine_result *comb, hcmc_run_result *r
     importance_from_data(u->c, u->dir, u->ids, comb, u->fp, r);
 }
 
+/* The angles of the run's data: those of every shard file, each once
+ * (files of an older hcmc do not record them: r->phi stays NULL). */
+static void union_angles(const hcmc__shard_file *L, size_t K, hcmc_run_result *r)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < K; k++)
+        n += L[k].n_angles;
+    if (!n || !(r->phi = malloc(n * sizeof *r->phi)))
+        return;
+    for (size_t k = 0; k < K; k++)
+        for (size_t a = 0; a < L[k].n_angles; a++) {
+            size_t i = 0;
+            while (i < r->n_phi && fabs(r->phi[i] - L[k].angles[a]) > 1e-9)
+                i++;
+            if (i == r->n_phi)
+                r->phi[r->n_phi++] = L[k].angles[a];
+        }
+}
+
 int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **out,
                      hcmc_error *err)
 {
@@ -218,6 +237,7 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
         snprintf(r->backend, sizeof r->backend, "combine");
         for (size_t k = 0; k < d; k++)
             snprintf(r->names[k], sizeof r->names[k], "%s", L[ref].names + 40 * k);
+        union_angles(L, K, r);
         for (size_t k = 0; k < K; k++) {
             r->shards[k].id = (size_t)files[k].number;
             r->shards[k].points = L[k].points;

@@ -59,6 +59,7 @@ int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
     rc = hcmc_problem_new(&spec, &P->pts, K, c->init_phys, &P->prob, err);
     if ((rc = hcmc__check_decay(&spec, &P->pts, P->prob, rc, err)))
         return rc;
+    hcmc__check_mirror(&P->pts, P->prob);
     P->warm_start_seconds = hcmc_seconds() - tw;
     P->fingerprint = hcmc_problem_fingerprint(P->prob, P->plan, &P->ns);
     return HCMC_OK;

@@ -342,6 +342,10 @@ static int finish_run(const hcmc_config *c, const hcmc__prepared *P,
         goto done;
     }
     r->dim = d;
+    if ((r->phi = malloc(P->pts.n_phi * sizeof *r->phi))) {
+        memcpy(r->phi, P->pts.phi, P->pts.n_phi * sizeof *r->phi);
+        r->n_phi = P->pts.n_phi;
+    }
     for (size_t k = 0; k < d; k++) {
         hcmc_target_bounds(full, k, &bounds[k][0], &bounds[k][1]);
         snprintf(r->names[k], sizeof r->names[k], "%s",

@@ -68,6 +68,10 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
 int hcmc__check_decay(const hcmc_target_spec *s, const hcmc_points *pts,
                       const hcmc_problem *prob, int rc, hcmc_error *err);
 
+/* A warning when pts's angles leave phi0 a mirror image (model.h
+ * hcmc_angles_mirror_axis) away from the warm start's (checks.c). */
+void hcmc__check_mirror(const hcmc_points *pts, const hcmc_problem *prob);
+
 /* The verdict of the finished run r (its summary and shards filled) by c's
  * thresholds into r->verdict; bounds[k] of the leading nb coordinates (the
  * physical parameters; may be NULL) for the advice (verdict.c). */

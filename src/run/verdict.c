@@ -16,6 +16,9 @@
  * - an importance correction that was tried and refused (tail index above
  *   HCMC_IMPORTANCE_MAX_KHAT): the combination of the shards is then not
  *   the posterior, and may be off by many sd (README "Validation").
+ * - phi0 in one of two mirror modes of an angle set with a mirror axis
+ *   (model.h hcmc_angles_mirror_axis): the likelihood is the same in the
+ *   other, which the draws miss.
  * Warnings: E-BFMI below 0.3 in a chain, trees that reached max_tree_depth
  * in more than 1 % of transitions, shards left out of the combination, a
  * correction whose weights have a tail index above 0.5. */
@@ -25,6 +28,7 @@
 #include <string.h>
 
 #include "hcmc/log.h"
+#include "hcmc/model.h"
 #include "run_internal.h"
 
 #define DIVERGENT_SHARE_MAX 0.01
@@ -256,6 +260,63 @@ static void shards(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_config 
     }
 }
 
+/* The angles as text, "0, 90" (at most 8). */
+static void angle_list(const double *phi, size_t n, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    for (size_t a = 0; a < n && a < 8; a++)
+        cat(buf, cap, "%s%g", a ? ", " : "", phi[a]);
+    if (n > 8)
+        cat(buf, cap, ", ...");
+}
+
+/* An angle set with a mirror axis (model.h) leaves phi0 and its image
+ * 2 s - phi0 equally likely: draws that sit in one of them, more than 4 sd
+ * away from the other, miss half of the posterior. */
+static void mirror(hcmc_verdict *v, const hcmc_run_result *r, const double (*bounds)[2],
+                   size_t nb)
+{
+    int k = find(r, "phi0");
+    double s;
+    hcmc_verdict_item *it;
+    if (r->mirrored && k >= 0 && (it = add(v, false, "modes"))) {
+        char angles[120];
+        angle_list(r->phi, r->n_phi, angles, sizeof angles);
+        snprintf(it->what, sizeof it->what,
+                 "phi0 has two mirror modes of weight 1/2 each, %.4g and %.4g (the "
+                 "angles %s cannot tell them apart); the draws hold both, so phi0's "
+                 "mean and sd describe the pair, not the flow angle",
+                 r->mirror_phi0, 2 * r->mirror_axis - r->mirror_phi0, angles);
+        snprintf(it->advice, sizeof it->advice,
+                 "report phi0 = +-%.4g about %g with its sign undetermined; an angle "
+                 "that is not a multiple of 90 deg away from these, or bounds on one "
+                 "side of %g, decide it",
+                 fabs(r->mirror_phi0 - r->mirror_axis), r->mirror_axis, r->mirror_axis);
+        return;
+    }
+    if (k < 0 || (size_t)k >= nb || !bounds || !r->phi ||
+        !hcmc_angles_mirror_axis(r->phi, r->n_phi, &s))
+        return;
+    const hcmc_param_summary *p = &r->summary[k];
+    double m = hcmc_phi0_mirror(p->mean, s, bounds[k][0], bounds[k][1]);
+    if (isnan(m) || !(fabs(m - p->mean) > 4 * p->sd) || !(it = add(v, true, "modes")))
+        return;
+    char angles[120];
+    angle_list(r->phi, r->n_phi, angles, sizeof angles);
+    snprintf(it->what, sizeof it->what,
+             "phi0: the angles %s cannot tell phi0 = %.4g from its mirror image %.4g "
+             "(the model sees |cos(phi0 - phi)| only, the same for phi0 and %g - "
+             "phi0): the posterior has a second mode there, of the same weight under "
+             "a prior symmetric about %g, which these draws do not hold",
+             angles, p->mean, m, 2 * s, s);
+    snprintf(
+        it->advice, sizeof it->advice,
+        "add an angle that is not a multiple of 90 deg away from these; or, if the "
+        "sign of the flow angle is known, bound phi0 to that side of %g "
+        "(parameter_space.bounds phi0)",
+        s);
+}
+
 static void importance(hcmc_verdict *v, const hcmc_run_result *r)
 {
     const hcmc_importance_info *im = &r->importance;
@@ -294,6 +355,7 @@ void hcmc__verdict(const hcmc_config *c, hcmc_run_result *r, const double (*boun
     v->min_ess = c->verdict_min_ess;
     v->max_divergence_share = DIVERGENT_SHARE_MAX;
     convergence(v, r, c, bounds, nb);
+    mirror(v, r, bounds, nb);
     shards(v, r, c);
     importance(v, r);
     for (size_t k = 0; k < v->n_failures; k++)

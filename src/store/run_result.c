@@ -12,5 +12,6 @@ void hcmc_run_result_free(hcmc_run_result *r)
     free(r->theta);
     free(r->summary);
     free(r->shards);
+    free(r->phi);
     free(r);
 }

@@ -142,6 +142,11 @@ int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err
     L->bounds = read_ds(f, "bounds", H5T_NATIVE_DOUBLE, sizeof(double), db, 2);
     L->names = read_ds(f, "names", st, 40, dn, 1);
     H5Tclose(st);
+    if (H5Lexists(f, "angles", H5P_DEFAULT) > 0) { /* optional: older files lack it */
+        hsize_t da[1];
+        L->angles = read_ds(f, "angles", H5T_NATIVE_DOUBLE, sizeof(double), da, 1);
+        L->n_angles = L->angles ? (size_t)da[0] : 0;
+    }
     L->D.n = S;
     L->D.z = z;
     L->D.theta = read_ds(f, "theta", H5T_NATIVE_DOUBLE, sizeof(double), dt, 3);
@@ -192,6 +197,7 @@ void hcmc__shard_file_release(hcmc__shard_file *L)
     free(L->D.diverging);
     free(L->bounds);
     free(L->names);
+    free(L->angles);
     hcmc_coords_release(&L->coords);
     memset(L, 0, sizeof *L);
 }
@@ -248,12 +254,16 @@ int hcmc__shard_file_write(const char *path, const hcmc_shard_result *r,
             snprintf(names + 40 * k, 40, "%s", hcmc_target_param_name(t, k));
         }
         hsize_t db[2] = {d, 2}, dn[1] = {d};
+        const hcmc_points *pts = hcmc_target_points(t);
+        hsize_t da[1] = {pts->n_phi}; /* the angles of its points (symmetries) */
         hid_t st = H5Tcopy(H5T_C_S1);
         H5Tset_size(st, 40);
         bad = bad ||
               hcmc__h5_write_checked(f, "bounds", H5T_IEEE_F64LE, 2, db, lohi,
                                      H5T_NATIVE_DOUBLE) ||
-              hcmc__h5_write_checked(f, "names", st, 1, dn, names, st);
+              hcmc__h5_write_checked(f, "names", st, 1, dn, names, st) ||
+              (pts->n_phi && hcmc__h5_write_checked(f, "angles", H5T_IEEE_F64LE, 1, da,
+                                                    pts->phi, H5T_NATIVE_DOUBLE));
         H5Tclose(st);
         free(lohi);
         free(names);

@@ -78,6 +78,8 @@ typedef struct {
     bool has_fingerprint;
     double seconds, rhat_max; /* NaN when the file does not say */
     char failure[200];        /* non-empty: the shard failed, no draws */
+    double *angles;           /* [n_angles] of its points (NULL: not recorded) */
+    size_t n_angles;
 } hcmc__shard_file;
 
 /* 0 also for a failed shard's file (failure set); an error when the file

@@ -175,6 +175,14 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
     json_object_set_new(run, "overrides", ov);
     if (r->verdict.known)
         json_object_set_new(run, "verdict", verdict_json(&r->verdict));
+    if (r->mirrored) { /* two mirror modes of phi0 (finish.c) */
+        json_t *modes = json_array();
+        double m[2] = {r->mirror_phi0, 2 * r->mirror_axis - r->mirror_phi0};
+        for (int k = 0; k < 2; k++)
+            json_array_append_new(
+                modes, json_pack("{s:o,s:f}", "phi0", num(m[k]), "weight", 0.5));
+        json_object_set_new(run, "modes", modes);
+    }
     json_object_set_new(root, "run", run);
     char tmp[HCMC_PATH_MAX + 32];
     hcmc__tmp_name(tmp, sizeof tmp, path);
