@@ -195,6 +195,44 @@ static void test_bad_geometry(void **state)
     assert_non_null(strstr(e.msg, "frames"));
 }
 
+/* Angle sets with a mirror axis of phi0, and the likelihood's invariance
+ * under that mirror checked on c2 itself. */
+static void test_mirror(void **state)
+{
+    (void)state;
+    double s = -1;
+    const double a[] = {0, 90}, b[] = {-45, 45, 135}, c[] = {30}, e[] = {-20, 50},
+                 f[] = {0, 45, 90};
+    assert_true(hcmc_angles_mirror_axis(a, 2, &s) && s == 0);
+    assert_true(hcmc_angles_mirror_axis(b, 3, &s) && s == 45);
+    assert_true(hcmc_angles_mirror_axis(c, 1, &s) && s == 30);
+    assert_false(hcmc_angles_mirror_axis(e, 2, &s));
+    assert_false(hcmc_angles_mirror_axis(f, 3, &s));
+    assert_false(hcmc_angles_mirror_axis(a, 0, &s));
+    /* the image within the bounds nearest to phi0, or none */
+    assert_true(hcmc_phi0_mirror(8, 0, -10, 10) == -8);
+    assert_true(isnan(hcmc_phi0_mirror(8, 0, -2, 18)));
+    assert_true(isnan(hcmc_phi0_mirror(0, 0, -10, 10))); /* its own image */
+    assert_true(fabs(hcmc_phi0_mirror(100, 45, 0, 180) - 170) < 1e-12);
+    /* c2 is the same at phi0 and its image for every angle of the set */
+    hcmc_model m = {.q = 0.0054, .L = 2e6, .dt = 0.1, .n_t = 40,
+                    .mode = HCMC_MODE_LAMINAR};
+    double p1[7] = {2e4, -0.5, 100, 2e-3, -0.3, 1e-5, 8}, p2[7];
+    memcpy(p2, p1, sizeof p1);
+    p2[6] = 2 * 45 - 8; /* the image about s = 45 for the set b */
+    double CJ[40], CG[40];
+    hcmc_model_integrals(&m, p1, CJ, CG);
+    for (size_t k = 0; k < 3; k++) {
+        double y1 = hcmc_model_c2(&m, p1, CJ, CG, b[k], 3, 30, 0.3, 1.0);
+        double y2 = hcmc_model_c2(&m, p2, CJ, CG, b[k], 3, 30, 0.3, 1.0);
+        assert_true(fabs(y1 - y2) < 1e-14);
+        assert_true(y1 < 1.3 - 1e-3); /* shear has an effect to lose */
+    }
+    p2[6] = 10; /* not an image: c2 differs */
+    assert_true(fabs(hcmc_model_c2(&m, p1, CJ, CG, 0, 3, 30, 0.3, 1.0) -
+                     hcmc_model_c2(&m, p2, CJ, CG, 0, 3, 30, 0.3, 1.0)) > 1e-9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_shear_factor_series),
         cmocka_unit_test(test_names_and_parsing),
         cmocka_unit_test(test_bad_geometry),
+        cmocka_unit_test(test_mirror),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
