@@ -158,6 +158,18 @@ static void test_causes(void **state)
     judge(&f);
     it = failure(&f, "r_hat");
     assert_non_null(strstr(it->advice, "D0 reaches its upper bound 100000"));
+    /* a positive lower bound far below the interval, though within 1 % of
+     * the range (a rate bounded by [1e-6, 0.5] seen at [1.6e-4, 2.3e-3]),
+     * is not reached: no bound advice */
+    f.sum[0].q95 = 3e4;
+    f.sum[0].q05 = 150; /* 1.5 times D0's lower bound 100: reached */
+    judge(&f);
+    assert_non_null(
+        strstr(failure(&f, "r_hat")->advice, "D0 reaches its lower bound 100"));
+    f.sum[0].q05 = 900; /* 9 times it, within 1 % of the range: not reached */
+    judge(&f);
+    assert_null(strstr(failure(&f, "r_hat")->advice, "bound"));
+    f.sum[0].q95 = 99950;
     /* a converged posterior at a bound is no failure, and gets no advice */
     f.sum[0].rhat = 1.001;
     judge(&f);

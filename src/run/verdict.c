@@ -101,7 +101,8 @@ static bool law_advice(const hcmc_verdict *v, const hcmc_run_result *r, const ch
 }
 
 /* A flagged parameter whose 90 % interval reaches a bound (within 1 % of the
- * range): the bound shapes the posterior. */
+ * range, and of a bound away from 0 within a factor 2): the bound shapes
+ * the posterior. */
 static bool bound_advice(const hcmc_verdict *v, const hcmc_run_result *r,
                          const double (*bounds)[2], size_t nb, char *out, size_t cap)
 {
@@ -110,7 +111,11 @@ static bool bound_advice(const hcmc_verdict *v, const hcmc_run_result *r,
         double lo = bounds[k][0], hi = bounds[k][1], w = 0.01 * (hi - lo);
         if (!flagged(v, r, k) || !isfinite(w))
             continue;
-        bool at_lo = s->q05 <= lo + w, at_hi = s->q95 >= hi - w;
+        /* within 1 % of the range, and for a bound away from 0 within a
+         * factor 2 of it: an interval [1.6e-4, 2.3e-3] of a rate bounded by
+         * [1e-6, 0.5] is 160 times its lower bound, not at it */
+        bool at_lo = s->q05 <= lo + w && (lo <= 0 || s->q05 <= 2 * lo),
+             at_hi = s->q95 >= hi - w && (hi >= 0 || s->q95 >= 2 * hi);
         if (!at_lo && !at_hi)
             continue;
         snprintf(out, cap,
