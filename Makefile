@@ -15,11 +15,12 @@ DEPS := cmake make gcc pkg-config libc6-dev libcmocka-dev librandom123-dev \
         libcminpack-dev libyaml-dev libhdf5-dev liblzf-dev libnetcdf-dev libjansson-dev \
         libplplot-dev plplot-driver-cairo \
         python3-xarray python3-netcdf4 python3-h5py clang libclang-rt-14-dev python3 \
+        python3-pandas python3-yaml python3-pytest python3-tqdm \
         slurmctld slurmd slurm-client slurm-wlm-torque openmpi-bin libopenmpi-dev
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps build check test-asan fuzz demo validate bench bench-cmc bench-backends bench-stan format clean
+.PHONY: all deps build python check test-asan fuzz demo validate bench bench-cmc bench-backends bench-stan format clean
 
 all: build
 
@@ -42,6 +43,17 @@ build: deps
 
 # All tests, then the unit tests once more under ASan + UBSan, then each
 # libFuzzer target for 20 s.
+# The Python package (python/hcmc, ctypes over libhcmc.so) for Debian's
+# python3: a .pth file in its site-packages points at python/, and the
+# package finds $(BUILD)/libhcmc.so beside it; then `import hcmc` works
+# from any folder.
+python: build
+	@site=$$(/usr/bin/python3 -c 'import site; print(site.getsitepackages()[0])') && \
+	  $(SUDO) mkdir -p "$$site" && \
+	  echo "$(CURDIR)/python" | $(SUDO) tee "$$site/hcmc.pth" > /dev/null && \
+	  echo "hcmc: $$site/hcmc.pth -> $(CURDIR)/python" && \
+	  cd / && HCMC_BUILD=$(BUILD) /usr/bin/python3 -c "import hcmc; print('import hcmc: ok,', hcmc.library_path())"
+
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory test-asan

@@ -139,6 +139,14 @@ HCMC_API int hcmc_config_set(hcmc_config *c, const char *key, const char *value,
 
 HCMC_API void hcmc_config_release(hcmc_config *c);
 
+/* A configuration on the heap, with the static defaults (NULL: out of
+ * memory), and its release and free: for callers that cannot size the
+ * struct (bindings to other languages). */
+HCMC_API hcmc_config *hcmc_config_new(void);
+HCMC_API void hcmc_config_free(hcmc_config *c);
+/* output.directory as c has it (overrides applied). */
+HCMC_API const char *hcmc_config_output_dir(const hcmc_config *c);
+
 /* A commented template for mode that hcmc_config_load reads back without
  * warnings. */
 HCMC_API int hcmc_config_write_template(FILE *f, hcmc_mode mode);

@@ -1393,3 +1393,24 @@ void hcmc_config_selection(const hcmc_config *c, hcmc_aps_select *s)
     s->end_frame = c->end_frame;
     s->dt = c->dt;
 }
+
+hcmc_config *hcmc_config_new(void)
+{
+    hcmc_config *c = malloc(sizeof *c);
+    if (c)
+        hcmc_config_defaults(c, HCMC_MODE_STATIC);
+    return c;
+}
+
+void hcmc_config_free(hcmc_config *c)
+{
+    if (!c)
+        return;
+    hcmc_config_release(c);
+    free(c);
+}
+
+const char *hcmc_config_output_dir(const hcmc_config *c)
+{
+    return c->output_dir;
+}

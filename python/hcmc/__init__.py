@@ -1,0 +1,329 @@
+"""hcmc from Python: runs of libhcmc and their results as xarray and pandas.
+
+    import hcmc
+    result = hcmc.run("laminar_flow.yaml", num_shards=4, seed=7)
+    result.summary            # pandas.DataFrame: mean, sd, q05, q50, q95, r_hat, ...
+    result.posterior["D0"]    # xarray.DataArray (chain, draw)
+    result.verdict            # {"ok": ..., "failures": [...], "warnings": [...]}
+    result = hcmc.load("laminar_flow_results")
+
+The binding is ctypes over libhcmc.so: nothing to compile, and every number
+comes from the C library (the same code and bytes as the hcmc command). The
+GIL is released while the library runs; its log lines go to the logger
+"hcmc"; Ctrl-C stops a run as in the command (finished shards are kept and a
+later run with the same output directory resumes) and raises
+KeyboardInterrupt. Library errors raise HcmcError with the library's message.
+"""
+import ctypes
+import ctypes.util
+import json
+import logging
+import os
+import signal
+
+__all__ = ["run", "load", "Result", "HcmcError", "library_path"]
+
+log = logging.getLogger("hcmc")
+
+# exit statuses of the command, for those who mirror it
+EXIT_DIAGNOSTICS = 3
+
+
+class HcmcError(RuntimeError):
+    """An error of libhcmc: .code is its HCMC_E* code, str() its message."""
+
+    def __init__(self, message, code=-1):
+        super().__init__(message)
+        self.code = code
+
+
+class _Error(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_int), ("msg", ctypes.c_char * 512)]
+
+
+class _Progress(ctypes.Structure):
+    _fields_ = [("shards", ctypes.c_size_t), ("done", ctypes.c_size_t),
+                ("failed", ctypes.c_size_t), ("running", ctypes.c_size_t),
+                ("reused", ctypes.c_size_t), ("elapsed", ctypes.c_double),
+                ("eta", ctypes.c_double)]
+
+
+_PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(_Progress))
+_SINK = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+
+
+class _Options(ctypes.Structure):
+    _fields_ = [("fresh", ctypes.c_bool), ("progress", _PROGRESS),
+                ("user", ctypes.c_void_p), ("pool", ctypes.c_void_p),
+                ("submit_only", ctypes.c_bool)]
+
+
+def library_path():
+    """Where libhcmc.so is taken from: $HCMC_LIB, the build folder of the
+    source tree this package sits in, or the system's library path."""
+    env = os.environ.get("HCMC_LIB")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    for build in (os.environ.get("HCMC_BUILD", ""), "build", "build-release"):
+        cand = os.path.join(here, "..", "..", build, "libhcmc.so") if build else ""
+        if cand and os.path.exists(cand):
+            return os.path.normpath(cand)
+    found = ctypes.util.find_library("hcmc")
+    if not found:
+        raise ImportError("hcmc: libhcmc.so not found: build it (make build) or set "
+                          "HCMC_LIB to its path")
+    return found
+
+
+_lib = None
+
+
+def _load_lib():
+    global _lib
+    if _lib is not None:
+        return _lib
+    lib = ctypes.CDLL(library_path())
+    P, E = ctypes.c_void_p, ctypes.POINTER(_Error)
+    sig = {
+        "hcmc_config_new": (P, []),
+        "hcmc_config_free": (None, [P]),
+        "hcmc_config_load": (ctypes.c_int, [ctypes.c_char_p, P, E]),
+        "hcmc_config_parse": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_size_t,
+                                             ctypes.c_char_p, P, E]),
+        "hcmc_config_set": (ctypes.c_int, [P, ctypes.c_char_p, ctypes.c_char_p, E]),
+        "hcmc_config_output_dir": (ctypes.c_char_p, [P]),
+        "hcmc_run": (ctypes.c_int, [P, ctypes.POINTER(_Options), ctypes.POINTER(P), E]),
+        "hcmc_run_result_free": (None, [P]),
+        "hcmc_plot_dir": (ctypes.c_int, [ctypes.c_char_p, P,
+                                         ctypes.POINTER(ctypes.c_size_t), E]),
+        "hcmc_report_write": (ctypes.c_int, [ctypes.c_char_p, E]),
+        "hcmc_log_set_sink": (None, [_SINK, P]),
+        "hcmc_log_set_level": (None, [ctypes.c_int]),
+        "hcmc_stop_install_handlers": (ctypes.c_int, []),
+        "hcmc_stop_clear": (None, []),
+        "hcmc_stop_requested": (ctypes.c_bool, []),
+    }
+    for name, (res, args) in sig.items():
+        f = getattr(lib, name)
+        f.restype, f.argtypes = res, args
+    _lib = lib
+    return lib
+
+
+def _check(rc, err):
+    if rc:
+        raise HcmcError(err.msg.decode(errors="replace"), err.code)
+
+
+_LEVELS = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO, 3: logging.DEBUG}
+
+
+@_SINK
+def _sink(level, line, user):
+    log.log(_LEVELS.get(level, logging.INFO), "%s", line.decode(errors="replace"))
+
+
+def _value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _flatten(settings):
+    """Keyword settings as dotted keys: a__b__c or "a.b.c" both work."""
+    for k, v in settings.items():
+        yield k.replace("__", "."), _value(v)
+
+
+class _Bar:
+    """Progress as a tqdm bar when tqdm is there, else as log lines."""
+
+    def __init__(self, show):
+        self.show, self.bar, self.last = show, None, -1
+        try:
+            import tqdm  # noqa: F401
+            self.tqdm = tqdm.tqdm if show else None
+        except ImportError:
+            self.tqdm = None
+
+    def __call__(self, user, p):
+        if not self.show:
+            return
+        p = p.contents
+        if self.tqdm is not None:
+            if self.bar is None:
+                self.bar = self.tqdm(total=p.shards, unit="shard", desc="hcmc")
+            self.bar.n = p.done
+            self.bar.refresh()
+        elif p.done != self.last:
+            self.last = p.done
+            log.info("%d of %d shards done (%.0f s)", p.done, p.shards, p.elapsed)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run(config, *, output_dir=None, num_shards=None, seed=None, backend=None,
+        workers=None, fresh=False, progress=True, plots=True, **settings):
+    """Runs the analysis a configuration describes and returns its Result.
+
+    config: a path to a YAML file (homodyne's layout), or a dict of the same
+    keys (relative data paths then resolve against the current directory).
+    output_dir, num_shards, seed, backend, workers: the command's overrides.
+    settings: any other setting by its dotted key, as --set does:
+    run(cfg, **{"optimization.cmc.per_shard_mcmc.num_samples": 500}), or
+    with "__" for the dots: optimization__cmc__seed=7. fresh samples every
+    shard again; plots draws the plots and report.html as the command does.
+    A run that finishes but fails its diagnostics returns normally: look at
+    result.verdict["ok"]."""
+    lib = _load_lib()
+    err = _Error()
+    c = lib.hcmc_config_new()
+    if not c:
+        raise MemoryError("hcmc: out of memory")
+    r = ctypes.c_void_p()
+    bar = _Bar(progress)
+    cb = _PROGRESS(bar)
+    try:
+        if isinstance(config, dict):
+            text = json.dumps(config).encode()  # JSON is YAML
+            rc = lib.hcmc_config_parse(text, len(text), b"<dict>", c, ctypes.byref(err))
+        else:
+            rc = lib.hcmc_config_load(os.fsencode(config), c, ctypes.byref(err))
+        _check(rc, err)
+        over = [("output.directory", output_dir),
+                ("optimization.cmc.sharding.num_shards", num_shards),
+                ("optimization.cmc.seed", seed),
+                ("optimization.cmc.backend_config.name", backend),
+                ("optimization.cmc.backend_config.num_workers", workers)]
+        over = [(k, _value(v)) for k, v in over if v is not None]
+        for k, v in over + list(_flatten(settings)):
+            _check(lib.hcmc_config_set(c, k.encode(), v.encode(), ctypes.byref(err)), err)
+        out = _output_dir(lib, c)
+        opts = _Options(fresh=fresh, progress=cb, user=None, pool=None,
+                        submit_only=False)
+        lib.hcmc_log_set_sink(_sink, None)
+        previous = signal.getsignal(signal.SIGINT)
+        lib.hcmc_stop_clear()
+        lib.hcmc_stop_install_handlers()
+        try:
+            rc = lib.hcmc_run(c, ctypes.byref(opts), ctypes.byref(r), ctypes.byref(err))
+        finally:
+            signal.signal(signal.SIGINT, previous)  # Python's handler back
+            stopped = lib.hcmc_stop_requested()
+            lib.hcmc_stop_clear()
+            bar.close()
+        if rc and stopped:
+            raise KeyboardInterrupt(err.msg.decode(errors="replace") +
+                                    f" (finished shards are kept in {out}/shards)")
+        _check(rc, err)
+        lib.hcmc_run_result_free(r)
+        r = ctypes.c_void_p()
+        result = load(out)
+        if plots:
+            result.plot()
+        return result
+    finally:
+        lib.hcmc_log_set_sink(_SINK(), None)
+        if r:
+            lib.hcmc_run_result_free(r)
+        lib.hcmc_config_free(c)
+
+
+def _output_dir(lib, c):
+    return os.path.abspath(os.fsdecode(lib.hcmc_config_output_dir(c)))
+
+
+class Result:
+    """A finished run read from its directory: posterior, sample_stats and
+    shards (xarray.Dataset), summary (pandas.DataFrame), verdict (dict)."""
+
+    def __init__(self, output_dir):
+        self.output_dir = os.path.abspath(output_dir)
+        path = os.path.join(self.output_dir, "summary.json")
+        try:
+            with open(path) as f:
+                self._summary_json = json.load(f)
+        except OSError as e:
+            raise HcmcError(f"{path}: {e.strerror}") from None
+        except ValueError as e:
+            raise HcmcError(f"{path}: not valid JSON ({e})") from None
+        self._groups = {}
+
+    def _group(self, name):
+        if name not in self._groups:
+            import xarray as xr
+            path = os.path.join(self.output_dir, "posterior.nc")
+            try:
+                self._groups[name] = xr.load_dataset(path, group=name)
+            except (OSError, ValueError) as e:
+                raise HcmcError(f"{path}: group {name}: {e}") from None
+        return self._groups[name]
+
+    @property
+    def posterior(self):
+        """Combined draws, dims (chain, draw), constrained units."""
+        return self._group("posterior")
+
+    @property
+    def sample_stats(self):
+        """NUTS statistics, dims (shard, chain, draw)."""
+        return self._group("sample_stats")
+
+    @property
+    def shards(self):
+        """Every shard's own draws, dims (shard, chain, draw)."""
+        return self._group("shards")
+
+    @property
+    def summary(self):
+        import pandas as pd
+        p = self._summary_json["parameters"]
+        cols = ["mean", "sd", "q05", "q50", "q95", "r_hat", "ess_bulk", "ess_tail",
+                "mcse_mean"]
+        df = pd.DataFrame.from_dict(p, orient="index")
+        return df.reindex(columns=cols).astype(float)
+
+    @property
+    def verdict(self):
+        """run.verdict of summary.json: ok, failures, warnings, thresholds."""
+        return self._summary_json["run"].get("verdict")
+
+    @property
+    def run_info(self):
+        return self._summary_json["run"]
+
+    def to_inference_data(self):
+        try:
+            import arviz as az
+        except ImportError:
+            raise ImportError("hcmc: to_inference_data needs arviz (pip install "
+                              "arviz); posterior.nc already follows its layout") from None
+        return az.from_netcdf(os.path.join(self.output_dir, "posterior.nc"))
+
+    def plot(self):
+        """Draws the run's plots and report.html; returns the plots' paths."""
+        lib = _load_lib()
+        err = _Error()
+        n = ctypes.c_size_t()
+        d = os.fsencode(self.output_dir)
+        lib.hcmc_log_set_sink(_sink, None)
+        try:
+            _check(lib.hcmc_plot_dir(d, None, ctypes.byref(n), ctypes.byref(err)), err)
+            _check(lib.hcmc_report_write(d, ctypes.byref(err)), err)
+        finally:
+            lib.hcmc_log_set_sink(_SINK(), None)
+        pdir = os.path.join(self.output_dir, "plots")
+        return sorted(os.path.join(pdir, f) for f in os.listdir(pdir) if f.endswith(".png"))
+
+    def __repr__(self):
+        v = self.verdict or {}
+        return (f"<hcmc.Result {self.output_dir}: {len(self._summary_json['parameters'])} "
+                f"parameters, verdict {'ok' if v.get('ok') else 'FAILED'}>")
+
+
+def load(run_dir):
+    """The Result of the run in run_dir (hcmc run's output directory)."""
+    return Result(run_dir)
