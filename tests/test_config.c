@@ -25,9 +25,11 @@ static void capture(hcmc_log_level level, const char *line, void *user)
     snprintf(logged + n, sizeof logged - n, "%s\n", line);
 }
 
+/* c: zeroed, or parsed here before (its text is released) */
 static int parse(const char *text, hcmc_config *c, hcmc_error *err)
 {
     logged[0] = 0;
+    hcmc_config_release(c);
     memset(c, 0, sizeof *c);
     snprintf(c->source, sizeof c->source, "/runs/exp1/cfg.yaml");
     return hcmc_config_parse(text, strlen(text), "cfg.yaml", c, err);
@@ -42,7 +44,7 @@ static void test_template_round_trip(void **state)
         FILE *f = open_memstream(&buf, &len);
         assert_int_equal(hcmc_config_write_template(f, (hcmc_mode)mode), 0);
         fclose(f);
-        hcmc_config *c = malloc(sizeof *c), *d = malloc(sizeof *d);
+        hcmc_config *c = calloc(1, sizeof *c), *d = calloc(1, sizeof *d);
         hcmc_error err;
         if (parse(buf, c, &err))
             fail_msg("template does not read back: %s", err.msg);
@@ -61,6 +63,7 @@ static void test_template_round_trip(void **state)
                         1e-9 * fabs(d->phys[k].mu) + 1e-300);
         }
         assert_string_equal(c->data_file, "/runs/exp1/./data/experiment.hdf");
+        hcmc_config_release(c);
         free(c);
         free(d);
         free(buf);
@@ -137,7 +140,7 @@ static const char homodyne_style[] =
 static void test_homodyne_style(void **state)
 {
     (void)state;
-    hcmc_config *c = malloc(sizeof *c);
+    hcmc_config *c = calloc(1, sizeof *c);
     hcmc_error err;
     if (parse(homodyne_style, c, &err))
         fail_msg("%s", err.msg);
@@ -171,13 +174,14 @@ static void test_homodyne_style(void **state)
     assert_int_equal(c->num_shards, 16);
     assert_true(c->seed == 7);
     assert_true(c->target_accept_prob >= 0.9); /* laminar_flow */
+    hcmc_config_release(c);
     free(c);
 }
 
 static void test_fallback_order_and_modes(void **state)
 {
     (void)state;
-    hcmc_config *c = malloc(sizeof *c);
+    hcmc_config *c = calloc(1, sizeof *c);
     hcmc_error err;
     /* the fallback before the primary, and the primary before the fallback */
     const char *a = "optimization:\n  mcmc:\n    num_chains: 2\n  cmc:\n"
@@ -202,6 +206,7 @@ static void test_fallback_order_and_modes(void **state)
                            c, &err),
                      0);
     assert_string_equal(c->data_file, "/data/x.h5");
+    hcmc_config_release(c);
     free(c);
 }
 
@@ -209,7 +214,7 @@ static void test_unknown_keys_warned(void **state)
 {
     (void)state;
     hcmc_log_set_sink(capture, NULL);
-    hcmc_config *c = malloc(sizeof *c);
+    hcmc_config *c = calloc(1, sizeof *c);
     hcmc_error err;
     const char *t = "analysis_mode: static\n"
                     "analyzer_parameters:\n"
@@ -223,6 +228,7 @@ static void test_unknown_keys_warned(void **state)
         strstr(logged, "cfg.yaml:4: unknown key 'analyzer_parameters.wavevector'"));
     assert_non_null(strstr(logged, "cfg.yaml:5: unknown key 'optimisation'"));
     hcmc_log_set_sink(NULL, NULL);
+    hcmc_config_release(c);
     free(c);
 }
 
@@ -284,7 +290,7 @@ static void test_bad_values(void **state)
         {"", "the configuration is empty"},
         {"\x01\x02\x03\xff\xfe", "not valid YAML"},
     };
-    hcmc_config *c = malloc(sizeof *c);
+    hcmc_config *c = calloc(1, sizeof *c);
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         hcmc_error err;
         err.msg[0] = 0;
@@ -293,6 +299,7 @@ static void test_bad_values(void **state)
             fail_msg("case %zu: rc %d, message '%s', expected '%s'", k, rc, err.msg,
                      cases[k].want);
     }
+    hcmc_config_release(c);
     free(c);
 }
 
@@ -319,13 +326,14 @@ static void test_load_errors(void **state)
     assert_non_null(strstr(c->data_file, "/tmp/d.h5"));
     hcmc_config_release(c);
     remove(path);
+    hcmc_config_release(c);
     free(c);
 }
 
 static void test_overrides(void **state)
 {
     (void)state;
-    hcmc_config *c = malloc(sizeof *c);
+    hcmc_config *c = calloc(1, sizeof *c);
     hcmc_error err;
     assert_int_equal(parse("optimization:\n  cmc:\n    seed: 3\n", c, &err), 0);
     assert_int_equal(hcmc_config_set(c, "optimization.cmc.seed", "99", &err), 0);
@@ -341,6 +349,7 @@ static void test_overrides(void **state)
     assert_int_equal(hcmc_config_set(c, "optimization.cmc.speed", "1", &err),
                      HCMC_EINVAL);
     assert_non_null(strstr(err.msg, "unknown setting"));
+    hcmc_config_release(c);
     free(c);
 }
 
@@ -349,7 +358,7 @@ static void test_overrides(void **state)
 static void test_fixed_parameters(void **state)
 {
     (void)state;
-    hcmc_config *c = malloc(sizeof *c);
+    hcmc_config *c = calloc(1, sizeof *c);
     hcmc_error err;
     assert_int_equal(parse("analysis_mode: laminar_flow\n"
                            "initial_parameters:\n"
@@ -410,6 +419,7 @@ static void test_fixed_parameters(void **state)
     assert_int_equal(c->n_warnings, 0);
     for (int k = 0; k < HCMC_NPHYS_MAX; k++)
         assert_false(c->phys_fixed[k]);
+    hcmc_config_release(c);
     free(c);
 }
 

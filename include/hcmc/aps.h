@@ -85,6 +85,16 @@ typedef struct hcmc_aps_report {
 HCMC_API int hcmc_aps_read(const char *path, const hcmc_aps_select *sel,
                            hcmc_dataset *out, hcmc_aps_report *rep, hcmc_error *err);
 
+/* The same selection applied to a data set in memory (e.g. arrays given
+ * through the Python binding) instead of a file: the angles in sel's phi
+ * ranges (normalised into (-180, 180]; all of them, with a warning, when
+ * none is and fallback_all), frames start_frame..end_frame; q, L and dt
+ * are in's. out is initialised here; release it. Every value of in is
+ * checked: a non-finite angle, q or dt <= 0, L < 0 (0: not known), fewer than 3 frames,
+ * are refused naming in->source. */
+HCMC_API int hcmc_dataset_select(const hcmc_dataset *in, const hcmc_aps_select *sel,
+                                 hcmc_dataset *out, hcmc_error *err);
+
 /* Writing synthetic files in a real layout (not 2024). */
 typedef struct hcmc_aps_write_spec {
     hcmc_aps_layout layout;

@@ -9,6 +9,7 @@
 
 #include "hcmc/combine.h"
 #include "hcmc/config.h"
+#include "hcmc/dataset.h"
 #include "hcmc/diagnostics.h"
 #include "hcmc/export.h"
 #include "hcmc/importance.h"
@@ -123,6 +124,16 @@ typedef struct hcmc_run_options {
 HCMC_API int hcmc_run(const hcmc_config *c, const hcmc_run_options *o,
                       hcmc_run_result **out, hcmc_error *err);
 HCMC_API void hcmc_run_result_free(hcmc_run_result *r);
+
+/* hcmc_run on a data set in memory (e.g. arrays from Python) instead of
+ * c's data file: c's selection (phi_filtering, frames) applies to it
+ * (hcmc_dataset_select), and its q, dt and L (when > 0) replace c's. The run
+ * directory also gets plan.h5, so that hcmc combine and a resume need no
+ * data file; plots of the data are left out (there is no file to read
+ * them again). Not with the mpi backend, whose ranks read the file. */
+HCMC_API int hcmc_run_dataset(const hcmc_config *c, const hcmc_dataset *ds,
+                              const hcmc_run_options *o, hcmc_run_result **out,
+                              hcmc_error *err);
 
 /* Combines the shard files of the run in dir again with c's combination
  * settings (e.g. another method) and rewrites dir's summary.json and

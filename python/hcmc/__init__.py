@@ -21,7 +21,7 @@ import logging
 import os
 import signal
 
-__all__ = ["run", "load", "Result", "HcmcError", "library_path"]
+__all__ = ["run", "load", "Result", "Dataset", "HcmcError", "library_path"]
 
 log = logging.getLogger("hcmc")
 
@@ -50,6 +50,21 @@ class _Progress(ctypes.Structure):
 
 _PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(_Progress))
 _SINK = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+
+
+class _Dataset(ctypes.Structure):
+    _fields_ = [("n_phi", ctypes.c_size_t), ("n_frames", ctypes.c_size_t),
+                ("phi", ctypes.POINTER(ctypes.c_double)),
+                ("c2", ctypes.POINTER(ctypes.c_double)),
+                ("q", ctypes.c_double), ("L", ctypes.c_double), ("dt", ctypes.c_double),
+                ("source", ctypes.c_char * 256)]
+
+
+class _Select(ctypes.Structure):
+    _fields_ = [("q", ctypes.c_double), ("n_ranges", ctypes.c_size_t),
+                ("ranges", ctypes.c_void_p), ("fallback_all", ctypes.c_bool),
+                ("start_frame", ctypes.c_long), ("end_frame", ctypes.c_long),
+                ("dt", ctypes.c_double)]
 
 
 class _Options(ctypes.Structure):
@@ -95,6 +110,12 @@ def _load_lib():
         "hcmc_config_output_dir": (ctypes.c_char_p, [P]),
         "hcmc_run": (ctypes.c_int, [P, ctypes.POINTER(_Options), ctypes.POINTER(P), E]),
         "hcmc_run_result_free": (None, [P]),
+        "hcmc_run_dataset": (ctypes.c_int, [P, ctypes.POINTER(_Dataset),
+                                            ctypes.POINTER(_Options), ctypes.POINTER(P), E]),
+        "hcmc_config_selection": (None, [P, ctypes.POINTER(_Select)]),
+        "hcmc_aps_read": (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(_Select),
+                                         ctypes.POINTER(_Dataset), P, E]),
+        "hcmc_dataset_release": (None, [ctypes.POINTER(_Dataset)]),
         "hcmc_plot_dir": (ctypes.c_int, [ctypes.c_char_p, P,
                                          ctypes.POINTER(ctypes.c_size_t), E]),
         "hcmc_report_write": (ctypes.c_int, [ctypes.c_char_p, E]),
@@ -165,12 +186,16 @@ class _Bar:
             self.bar.close()
 
 
-def run(config, *, output_dir=None, num_shards=None, seed=None, backend=None,
-        workers=None, fresh=False, progress=True, plots=True, **settings):
+def run(config, data=None, *, output_dir=None, num_shards=None, seed=None,
+        backend=None, workers=None, fresh=False, progress=True, plots=True,
+        **settings):
     """Runs the analysis a configuration describes and returns its Result.
 
     config: a path to a YAML file (homodyne's layout), or a dict of the same
     keys (relative data paths then resolve against the current directory).
+    data: an hcmc.Dataset (numpy arrays) instead of the configuration's data
+    file; the configuration's selection (phi_filtering, frames) applies to
+    it and its q, L and dt are the run's.
     output_dir, num_shards, seed, backend, workers: the command's overrides.
     settings: any other setting by its dotted key, as --set does:
     run(cfg, **{"optimization.cmc.per_shard_mcmc.num_samples": 500}), or
@@ -180,19 +205,13 @@ def run(config, *, output_dir=None, num_shards=None, seed=None, backend=None,
     result.verdict["ok"]."""
     lib = _load_lib()
     err = _Error()
-    c = lib.hcmc_config_new()
-    if not c:
-        raise MemoryError("hcmc: out of memory")
+    if data is not None and not isinstance(data, Dataset):
+        raise TypeError("hcmc.run: data must be an hcmc.Dataset")
+    c = _config(lib, config, err)
     r = ctypes.c_void_p()
     bar = _Bar(progress)
     cb = _PROGRESS(bar)
     try:
-        if isinstance(config, dict):
-            text = json.dumps(config).encode()  # JSON is YAML
-            rc = lib.hcmc_config_parse(text, len(text), b"<dict>", c, ctypes.byref(err))
-        else:
-            rc = lib.hcmc_config_load(os.fsencode(config), c, ctypes.byref(err))
-        _check(rc, err)
         over = [("output.directory", output_dir),
                 ("optimization.cmc.sharding.num_shards", num_shards),
                 ("optimization.cmc.seed", seed),
@@ -209,7 +228,13 @@ def run(config, *, output_dir=None, num_shards=None, seed=None, backend=None,
         lib.hcmc_stop_clear()
         lib.hcmc_stop_install_handlers()
         try:
-            rc = lib.hcmc_run(c, ctypes.byref(opts), ctypes.byref(r), ctypes.byref(err))
+            if data is None:
+                rc = lib.hcmc_run(c, ctypes.byref(opts), ctypes.byref(r),
+                                  ctypes.byref(err))
+            else:
+                ds = data._struct()
+                rc = lib.hcmc_run_dataset(c, ctypes.byref(ds), ctypes.byref(opts),
+                                          ctypes.byref(r), ctypes.byref(err))
         finally:
             signal.signal(signal.SIGINT, previous)  # Python's handler back
             stopped = lib.hcmc_stop_requested()
@@ -230,6 +255,81 @@ def run(config, *, output_dir=None, num_shards=None, seed=None, backend=None,
         if r:
             lib.hcmc_run_result_free(r)
         lib.hcmc_config_free(c)
+
+
+class Dataset:
+    """Two-time correlation maps in memory: c2[n_phi, n_t, n_t] (any real
+    dtype, any memory order; the upper triangle i < j is used, NaN and inf
+    are left out and counted in the log), phi[n_phi] in degrees, the frame
+    step dt (s), the wavevector q (1/A) and the stator-rotor gap L (A; None:
+    the configuration's)."""
+
+    def __init__(self, c2, phi, dt, q, L=None, source="numpy arrays"):
+        import numpy as np
+        c2 = np.asarray(c2)
+        phi = np.atleast_1d(np.asarray(phi, dtype=np.float64))
+        if c2.ndim != 3 or c2.shape[1] != c2.shape[2]:
+            raise ValueError(f"hcmc.Dataset: c2 must be [n_phi, n_t, n_t], not {c2.shape}")
+        if phi.shape != (c2.shape[0],):
+            raise ValueError(f"hcmc.Dataset: phi has {phi.size} angles, c2 {c2.shape[0]}")
+        if not np.issubdtype(c2.dtype, np.number) or np.iscomplexobj(c2):
+            raise ValueError(f"hcmc.Dataset: c2 of dtype {c2.dtype} is not real")
+        self.c2 = np.ascontiguousarray(c2, dtype=np.float64)
+        self.phi = np.ascontiguousarray(phi)
+        self.dt, self.q = float(dt), float(q)
+        self.L = float(L) if L is not None else 0.0
+        self.source = str(source)
+
+    @classmethod
+    def from_file(cls, path, config):
+        """The maps of an APS HDF5 file as config (a path or a dict) selects
+        them (q bin, phi_filtering, frames), read by the library."""
+        lib = _load_lib()
+        err = _Error()
+        c = _config(lib, config, err)
+        try:
+            sel = _Select()
+            lib.hcmc_config_selection(c, ctypes.byref(sel))
+            ds = _Dataset()
+            _check(lib.hcmc_aps_read(os.fsencode(path), ctypes.byref(sel),
+                                     ctypes.byref(ds), None, ctypes.byref(err)), err)
+        finally:
+            lib.hcmc_config_free(c)
+        try:
+            import numpy as np
+            n, m = ds.n_phi, ds.n_frames
+            c2 = np.ctypeslib.as_array(ds.c2, shape=(n * m * m,)).reshape(n, m, m).copy()
+            phi = np.ctypeslib.as_array(ds.phi, shape=(n,)).copy()
+            return cls(c2, phi, ds.dt, ds.q, ds.L, source=os.fsdecode(path))
+        finally:
+            lib.hcmc_dataset_release(ctypes.byref(ds))
+
+    def _struct(self):
+        ds = _Dataset(n_phi=self.c2.shape[0], n_frames=self.c2.shape[1],
+                      phi=self.phi.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+                      c2=self.c2.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+                      q=self.q, L=self.L, dt=self.dt)
+        ds.source = self.source.encode()[:255]
+        return ds
+
+    def __repr__(self):
+        n, m = self.c2.shape[:2]
+        return f"<hcmc.Dataset {n} angles x {m} frames, dt {self.dt:g} s, q {self.q:g}>"
+
+
+def _config(lib, config, err):
+    c = lib.hcmc_config_new()
+    if not c:
+        raise MemoryError("hcmc: out of memory")
+    if isinstance(config, dict):
+        text = json.dumps(config).encode()  # JSON is YAML
+        rc = lib.hcmc_config_parse(text, len(text), b"<dict>", c, ctypes.byref(err))
+    else:
+        rc = lib.hcmc_config_load(os.fsencode(config), c, ctypes.byref(err))
+    if rc:
+        lib.hcmc_config_free(c)
+        _check(rc, err)
+    return c
 
 
 def _output_dir(lib, c):

@@ -127,3 +127,45 @@ def test_keyboard_interrupt(data, tmp_path):
     assert not children, children
     # Python's own Ctrl-C handling is back
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_numpy_input_equals_file_input(data, tmp_path):
+    cfg = str(data / "s.yaml")
+    ds = hcmc.Dataset.from_file(str(data / "s.h5"), cfg)
+    assert ds.c2.shape == (3, 60, 60) and list(ds.phi) == [0, 45, 90]
+    a = hcmc.run(cfg, output_dir=str(tmp_path / "file"), seed=5, progress=False,
+                 plots=False, **SHORT)
+    b = hcmc.run(cfg, ds, output_dir=str(tmp_path / "numpy"), seed=5, progress=False,
+                 plots=False, **SHORT)
+    same_draws(a.output_dir, b.output_dir)
+    # any real dtype and memory order holding the same values: the same bytes
+    # (the file's maps are float32, so float32 loses nothing)
+    for k, arr in enumerate((ds.c2.astype(np.float32), np.asfortranarray(ds.c2),
+                             ds.c2[:, ::-1, ::-1][:, ::-1, ::-1],
+                             np.asfortranarray(ds.c2.astype(np.float32)))):
+        d2 = hcmc.Dataset(arr, list(ds.phi), ds.dt, ds.q)
+        c = hcmc.run(cfg, d2, output_dir=str(tmp_path / f"v{k}"), seed=5,
+                     progress=False, plots=False, **SHORT)
+        same_draws(a.output_dir, c.output_dir)
+
+
+def test_numpy_nan_and_bad_arrays(data, tmp_path, caplog):
+    cfg = str(data / "s.yaml")
+    ds = hcmc.Dataset.from_file(str(data / "s.h5"), cfg)
+    c2 = ds.c2.copy()
+    c2[1, 5, 20] = np.nan
+    c2[2, 7, 30] = np.inf
+    with caplog.at_level("WARNING", logger="hcmc"):
+        r = hcmc.run(cfg, hcmc.Dataset(c2, ds.phi, ds.dt, ds.q), output_dir=str(tmp_path / "n"),
+                     progress=False, plots=False, **SHORT)
+    assert "2 values of the selected maps are not finite" in caplog.text
+    full = hcmc.run(cfg, ds, output_dir=str(tmp_path / "f"), progress=False, plots=False,
+                    **SHORT)
+    assert r.run_info["points"] == full.run_info["points"] - 2
+    with pytest.raises(ValueError, match="c2 must be"):
+        hcmc.Dataset(c2[0], [0], 0.1, 0.0054)
+    with pytest.raises(ValueError, match="phi has 2 angles"):
+        hcmc.Dataset(c2, [0, 45], 0.1, 0.0054)
+    with pytest.raises(hcmc.HcmcError, match="numpy arrays: q = 0.0054, dt = -1"):
+        hcmc.run(cfg, hcmc.Dataset(c2, ds.phi, -1, 0.0054), output_dir=str(tmp_path / "x"),
+                 progress=False)

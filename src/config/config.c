@@ -1197,7 +1197,27 @@ static int finish(walk *W, hcmc_error *err)
 
 /* Leaves the loaded tree's settings in c; c's defaults depend on the mode,
  * so the mode is read first. */
+static int parse_text(const char *text, size_t len, const char *name, hcmc_config *c,
+                      hcmc_error *err);
+
+/* The text is kept (c->text), as that of a file: a plan (plan.h5) and the
+ * run directory's config.yaml record it. */
 int hcmc_config_parse(const char *text, size_t len, const char *name, hcmc_config *c,
+                      hcmc_error *err)
+{
+    int rc = parse_text(text, len, name, c, err);
+    if (rc)
+        return rc;
+    if (!(c->text = malloc(len + 1))) {
+        hcmc_config_release(c);
+        return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", name);
+    }
+    memcpy(c->text, text, len);
+    c->text[len] = 0;
+    return 0;
+}
+
+static int parse_text(const char *text, size_t len, const char *name, hcmc_config *c,
                       hcmc_error *err)
 {
     yaml_parser_t parser;
@@ -1301,7 +1321,7 @@ int hcmc_config_load(const char *path, hcmc_config *c, hcmc_error *err)
                               path);
     }
     snprintf(c->source, sizeof c->source, "%s", path);
-    int rc = hcmc_config_parse(text, len, path, c, err);
+    int rc = parse_text(text, len, path, c, err);
     if (rc) {
         free(text);
         c->text = NULL;

@@ -333,6 +333,76 @@ static bool in_ranges(double phi, const hcmc_aps_select *s)
     return false;
 }
 
+int hcmc_dataset_select(const hcmc_dataset *in, const hcmc_aps_select *sel,
+                        hcmc_dataset *out, hcmc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *src = in->source[0] ? in->source : "data in memory";
+    if (!in->n_phi || !in->phi || !in->c2)
+        return hcmc_error_set(err, HCMC_EINVAL, "%s: no angles", src);
+    if (in->n_frames < 3)
+        return hcmc_error_set(err, HCMC_EINVAL, "%s: %zu frames, at least 3 needed",
+                              src, in->n_frames);
+    if (!(in->q > 0) || !isfinite(in->q) || !(in->dt > 0) || !isfinite(in->dt) ||
+        !(in->L >= 0) || !isfinite(in->L))
+        return hcmc_error_set(
+            err, HCMC_EINVAL,
+            "%s: q = %g, dt = %g, L = %g: q and dt must be finite and "
+            "> 0, L finite and >= 0 (0: not known)",
+            src, in->q, in->dt, in->L);
+    size_t *pick = malloc(in->n_phi * sizeof *pick), n = 0;
+    if (!pick)
+        return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", src);
+    for (size_t a = 0; a < in->n_phi; a++) {
+        if (!isfinite(in->phi[a])) {
+            free(pick);
+            return hcmc_error_set(err, HCMC_EINVAL, "%s: angle %zu is %g", src, a,
+                                  in->phi[a]);
+        }
+        if (sel->n_ranges == 0 || in_ranges(hcmc_angle_normalize(in->phi[a]), sel))
+            pick[n++] = a;
+    }
+    if (n == 0 && !sel->fallback_all) {
+        free(pick);
+        return hcmc_error_set(err, HCMC_ENODATA,
+                              "%s: no angle lies in the phi_filtering ranges (and "
+                              "fallback_to_all_angles is off)",
+                              src);
+    }
+    if (n == 0) {
+        hcmc_log(HCMC_LOG_WARN,
+                 "%s: no angle lies in the phi_filtering ranges; using all %zu", src,
+                 in->n_phi);
+        for (size_t a = 0; a < in->n_phi; a++)
+            pick[n++] = a;
+    }
+    long s = sel->start_frame,
+         e = sel->end_frame == -1 ? (long)in->n_frames : sel->end_frame;
+    if (s < 1 || e < s || (size_t)e > in->n_frames) {
+        free(pick);
+        return hcmc_error_set(err, HCMC_EINVAL,
+                              "%s: frames start_frame = %ld .. end_frame = %ld: need 1 "
+                              "<= start_frame <= end_frame <= %zu",
+                              src, sel->start_frame, sel->end_frame, in->n_frames);
+    }
+    size_t m = (size_t)(e - s + 1), N = in->n_frames;
+    int rc = hcmc_dataset_init(out, n, m, err);
+    for (size_t a = 0; !rc && a < n; a++) {
+        const double *A = hcmc_dataset_matrix(in, pick[a]);
+        double *B = hcmc_dataset_matrix(out, a);
+        out->phi[a] = hcmc_angle_normalize(in->phi[pick[a]]);
+        for (size_t i = 0; i < m; i++)
+            memcpy(B + i * m, A + ((size_t)s - 1 + i) * N + (size_t)s - 1,
+                   m * sizeof(double));
+    }
+    free(pick);
+    if (rc)
+        return rc;
+    out->q = in->q, out->L = in->L, out->dt = in->dt;
+    snprintf(out->source, sizeof out->source, "%s", src);
+    return HCMC_OK;
+}
+
 /* One map's frames s..e (0-based, inclusive) as a full symmetric matrix
  * from its upper triangle. */
 static int read_block(hid_t f, const char *full, size_t s, size_t e, float *buf,

@@ -11,19 +11,31 @@
 
 int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
 {
+    return hcmc__prepare_from(c, NULL, P, err);
+}
+
+int hcmc__prepare_from(const hcmc_config *c, const hcmc_dataset *ds, hcmc__prepared *P,
+                       hcmc_error *err)
+{
     memset(P, 0, sizeof *P);
     int rc;
-    if (!c->data_file[0])
+    if (!ds && !c->data_file[0])
         return hcmc_error_set(err, HCMC_EINVAL,
                               "%s: no data file (experimental_data.file_path)",
                               c->source);
     hcmc_aps_select sel;
     hcmc_config_selection(c, &sel);
-    if ((rc = hcmc_aps_read(c->data_file, &sel, &P->ds, NULL, err)))
+    if ((rc = ds ? hcmc_dataset_select(ds, &sel, &P->ds, err)
+                 : hcmc_aps_read(c->data_file, &sel, &P->ds, NULL, err)))
         return rc;
     hcmc_points_report prep;
     if ((rc = hcmc_dataset_to_points(&P->ds, 1, -1, &P->pts, &prep, err)))
         return rc;
+    if (prep.n_nonfinite)
+        hcmc_log(HCMC_LOG_WARN,
+                 "%s: %zu values of the selected maps are not finite (NaN or Inf) and "
+                 "are left out",
+                 P->ds.source, prep.n_nonfinite);
     /* the points are all a run needs: the c2 matrices go before workers
      * are forked, which would otherwise each map them (copy-on-write) */
     hcmc_dataset_release(&P->ds);
@@ -50,8 +62,8 @@ int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err)
         return rc;
     size_t K = P->plan->n_shards;
     hcmc_log(HCMC_LOG_INFO, "%zu points from %s; %s, %zu shard%s", P->pts.n,
-             c->data_file, P->cmc ? "consensus Monte Carlo" : "one NUTS run", K,
-             K == 1 ? "" : "s");
+             ds ? (ds->source[0] ? ds->source : "data in memory") : c->data_file,
+             P->cmc ? "consensus Monte Carlo" : "one NUTS run", K, K == 1 ? "" : "s");
     hcmc_target_spec spec;
     hcmc_config_target_spec(c, &spec);
     spec.model.n_t = P->pts.n_t;

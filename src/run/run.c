@@ -323,9 +323,9 @@ static int sample_shards(const hcmc_config *c, const hcmc_run_options *o,
 
 /* Combination, correction, files: the shards' draws and what is known of
  * each handed to the finish stage. */
-static int finish_run(const hcmc_config *c, const hcmc__prepared *P,
-                      hcmc_shard_result **results, double t0, hcmc_run_result *r,
-                      hcmc_error *err)
+static int finish_run(const hcmc_config *c, const hcmc_dataset *ds,
+                      const hcmc__prepared *P, hcmc_shard_result **results, double t0,
+                      hcmc_run_result *r, hcmc_error *err)
 {
     const hcmc_problem *prob = P->prob;
     const hcmc_shard_plan *plan = P->plan;
@@ -375,10 +375,18 @@ static int finish_run(const hcmc_config *c, const hcmc__prepared *P,
     char created[32], sum[17];
     time_t now = time(NULL);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    checksum(c->data_file, sum);
     char data_abs[PATH_MAX]; /* what hcmc plot reads again, from any folder */
-    if (!realpath(c->data_file, data_abs))
-        snprintf(data_abs, sizeof data_abs, "%s", c->data_file);
+    if (ds) { /* data in memory: no file to read again; its values' digest */
+        uint64_t h =
+            hcmc__fnv1a(HCMC__FNV_INIT, ds->c2,
+                        ds->n_phi * ds->n_frames * ds->n_frames * sizeof(double));
+        snprintf(sum, sizeof sum, "%016llx", (unsigned long long)h);
+        data_abs[0] = 0;
+    } else {
+        checksum(c->data_file, sum);
+        if (!realpath(c->data_file, data_abs))
+            snprintf(data_abs, sizeof data_abs, "%s", c->data_file);
+    }
     run_correction rc_user = {prob, plan, P->ns.seed};
     hcmc__finish_input fin = {.draws = draws,
                               .shard_draws = sd,
@@ -419,8 +427,36 @@ static const hcmc_backend *run_backend(const hcmc_config *c, size_t K, hcmc_erro
     return be;
 }
 
+static int run_impl(const hcmc_config *c, const hcmc_dataset *ds,
+                    const hcmc_run_options *o, hcmc_run_result **out, hcmc_error *err);
+
 int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **out,
              hcmc_error *err)
+{
+    return run_impl(c, NULL, o, out, err);
+}
+
+int hcmc_run_dataset(const hcmc_config *c, const hcmc_dataset *ds,
+                     const hcmc_run_options *o, hcmc_run_result **out, hcmc_error *err)
+{
+    *out = NULL;
+    if (!ds)
+        return hcmc_error_set(err, HCMC_EINVAL, "run: no data set");
+    if (hcmc__mpi_wanted(c->backend))
+        return hcmc_error_set(err, HCMC_EUNSUPPORTED,
+                              "backend mpi: the other ranks read the data file "
+                              "themselves; a run on data in memory needs another "
+                              "backend");
+    /* the data set's geometry is the run's */
+    hcmc_config cc = *c; /* shallow: read only, never released */
+    cc.q = ds->q, cc.dt = ds->dt;
+    if (ds->L > 0)
+        cc.L = ds->L;
+    return run_impl(&cc, ds, o, out, err);
+}
+
+static int run_impl(const hcmc_config *c, const hcmc_dataset *ds,
+                    const hcmc_run_options *o, hcmc_run_result **out, hcmc_error *err)
 {
     *out = NULL;
     double t0 = hcmc_seconds();
@@ -449,7 +485,7 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
         }
         mpi_root = size > 1;
     }
-    if ((rc = hcmc__prepare(c, &P, err)))
+    if ((rc = hcmc__prepare_from(c, ds, &P, err)))
         goto done;
     size_t K = P.plan->n_shards;
     r->n_points = P.pts.n;
@@ -461,7 +497,8 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
     }
     snprintf(r->backend, sizeof r->backend, "%s", be->name);
     char absdir[HCMC_PATH_MAX];
-    if ((rc = open_run_dir(c, be->batch || mpi_root, &P, absdir, err)))
+    /* plan.h5 also for data in memory: hcmc combine and a resume need no file */
+    if ((rc = open_run_dir(c, be->batch || mpi_root || ds, &P, absdir, err)))
         goto done;
     if (mpi_root) {
         hcmc__mpi_announce(absdir);
@@ -486,7 +523,7 @@ int hcmc_run(const hcmc_config *c, const hcmc_run_options *o, hcmc_run_result **
         r->n_shards = K;
         goto done;
     }
-    rc = finish_run(c, &P, results, t0, r, err);
+    rc = finish_run(c, ds, &P, results, t0, r, err);
 done:
     if (mpi_root && !announced) /* the other ranks wait for word */
         hcmc__mpi_announce(NULL);

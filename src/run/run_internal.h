@@ -14,6 +14,10 @@
 
 /* Reads the data and builds everything a run samples from (prepare.c). */
 int hcmc__prepare(const hcmc_config *c, hcmc__prepared *P, hcmc_error *err);
+/* The same from a data set in memory (NULL: c's data file), with c's
+ * selection applied to it. */
+int hcmc__prepare_from(const hcmc_config *c, const hcmc_dataset *ds, hcmc__prepared *P,
+                       hcmc_error *err);
 
 /* Makes dir and dir/shards, writes dir/plan.h5 and dir/config.yaml
  * (run_dir.c). */
