@@ -15,7 +15,8 @@ DEPS := cmake make gcc pkg-config libc6-dev libcmocka-dev librandom123-dev \
         libcminpack-dev libyaml-dev libhdf5-dev liblzf-dev libnetcdf-dev libjansson-dev \
         libplplot-dev plplot-driver-cairo \
         python3-xarray python3-netcdf4 python3-h5py clang libclang-rt-14-dev python3 \
-        python3-pandas python3-yaml python3-pytest python3-tqdm \
+        python3-pandas python3-yaml python3-pytest python3-tqdm python3-nbclient \
+        python3-ipykernel \
         slurmctld slurmd slurm-client slurm-wlm-torque openmpi-bin libopenmpi-dev
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)

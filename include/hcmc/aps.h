@@ -94,6 +94,8 @@ HCMC_API int hcmc_aps_read(const char *path, const hcmc_aps_select *sel,
  * are refused naming in->source. */
 HCMC_API int hcmc_dataset_select(const hcmc_dataset *in, const hcmc_aps_select *sel,
                                  hcmc_dataset *out, hcmc_error *err);
+/* Those checks alone. */
+HCMC_API int hcmc_dataset_check(const hcmc_dataset *in, hcmc_error *err);
 
 /* Writing synthetic files in a real layout (not 2024). */
 typedef struct hcmc_aps_write_spec {

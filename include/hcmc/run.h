@@ -131,6 +131,8 @@ HCMC_API void hcmc_run_result_free(hcmc_run_result *r);
  * directory also gets plan.h5, so that hcmc combine and a resume need no
  * data file; plots of the data are left out (there is no file to read
  * them again). Not with the mpi backend, whose ranks read the file. */
+/* posterior.nc's data_file of such a run begins with this */
+#define HCMC_IN_MEMORY "(in memory: "
 HCMC_API int hcmc_run_dataset(const hcmc_config *c, const hcmc_dataset *ds,
                               const hcmc_run_options *o, hcmc_run_result **out,
                               hcmc_error *err);

@@ -21,7 +21,8 @@ import logging
 import os
 import signal
 
-__all__ = ["run", "load", "Result", "Dataset", "HcmcError", "library_path"]
+__all__ = ["run", "load", "simulate", "inspect", "Result", "Dataset", "HcmcError",
+           "library_path"]
 
 log = logging.getLogger("hcmc")
 
@@ -65,6 +66,41 @@ class _Select(ctypes.Structure):
                 ("ranges", ctypes.c_void_p), ("fallback_all", ctypes.c_bool),
                 ("start_frame", ctypes.c_long), ("end_frame", ctypes.c_long),
                 ("dt", ctypes.c_double)]
+
+
+class _Model(ctypes.Structure):
+    _fields_ = [("mode", ctypes.c_int), ("convention", ctypes.c_int),
+                ("q", ctypes.c_double), ("L", ctypes.c_double), ("dt", ctypes.c_double),
+                ("n_t", ctypes.c_size_t)]
+
+
+_DP = ctypes.POINTER(ctypes.c_double)
+
+
+class _Synth(ctypes.Structure):
+    _fields_ = [("model", _Model), ("n_phi", ctypes.c_size_t), ("phi", _DP),
+                ("phys", ctypes.c_double * 7), ("contrast", _DP), ("offset", _DP),
+                ("noise", ctypes.c_double), ("seed", ctypes.c_uint64)]
+
+
+class _Write(ctypes.Structure):
+    _fields_ = [("layout", ctypes.c_int), ("ds", ctypes.POINTER(_Dataset)),
+                ("frame_time", ctypes.c_double), ("mode", ctypes.c_int), ("phys", _DP),
+                ("contrast", _DP), ("offset", _DP), ("noise", ctypes.c_double),
+                ("seed", ctypes.c_ulonglong), ("compress", ctypes.c_bool)]
+
+
+class _Map(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char * 64), ("number", ctypes.c_long),
+                ("q", ctypes.c_double), ("phi", ctypes.c_double)]
+
+
+class _Info(ctypes.Structure):
+    _fields_ = [("layout", ctypes.c_int), ("group", ctypes.c_char * 64),
+                ("n_maps", ctypes.c_size_t), ("maps", ctypes.POINTER(_Map)),
+                ("n_frames", ctypes.c_size_t), ("frame_time", ctypes.c_double),
+                ("compression", ctypes.c_char * 32), ("n_q_bins", ctypes.c_size_t),
+                ("q_bins", _DP)]
 
 
 class _Options(ctypes.Structure):
@@ -116,6 +152,12 @@ def _load_lib():
         "hcmc_aps_read": (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(_Select),
                                          ctypes.POINTER(_Dataset), P, E]),
         "hcmc_dataset_release": (None, [ctypes.POINTER(_Dataset)]),
+        "hcmc_synth_dataset": (ctypes.c_int, [ctypes.POINTER(_Synth),
+                                              ctypes.POINTER(_Dataset), E]),
+        "hcmc_aps_write": (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(_Write), E]),
+        "hcmc_aps_inspect": (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(_Info), E]),
+        "hcmc_aps_info_release": (None, [ctypes.POINTER(_Info)]),
+        "hcmc_aps_layout_name": (ctypes.c_char_p, [ctypes.c_int]),
         "hcmc_plot_dir": (ctypes.c_int, [ctypes.c_char_p, P,
                                          ctypes.POINTER(ctypes.c_size_t), E]),
         "hcmc_report_write": (ctypes.c_int, [ctypes.c_char_p, E]),
@@ -296,11 +338,7 @@ class Dataset:
         finally:
             lib.hcmc_config_free(c)
         try:
-            import numpy as np
-            n, m = ds.n_phi, ds.n_frames
-            c2 = np.ctypeslib.as_array(ds.c2, shape=(n * m * m,)).reshape(n, m, m).copy()
-            phi = np.ctypeslib.as_array(ds.phi, shape=(n,)).copy()
-            return cls(c2, phi, ds.dt, ds.q, ds.L, source=os.fsdecode(path))
+            return _dataset_from(ds, os.fsdecode(path))
         finally:
             lib.hcmc_dataset_release(ctypes.byref(ds))
 
@@ -315,6 +353,92 @@ class Dataset:
     def __repr__(self):
         n, m = self.c2.shape[:2]
         return f"<hcmc.Dataset {n} angles x {m} frames, dt {self.dt:g} s, q {self.q:g}>"
+
+
+_PHYS = ("D0", "alpha", "D_offset", "gamma_dot_t0", "beta", "gamma_dot_t_offset", "phi0")
+_TRUTH = {"D0": 2e4, "alpha": -0.5, "D_offset": 100, "gamma_dot_t0": 2e-4, "beta": -0.3,
+          "gamma_dot_t_offset": 1e-5, "phi0": 4}
+_LAYOUTS = {"current": 0, "legacy": 1}
+
+
+def _dataset_from(ds, source):
+    import numpy as np
+    n, m = ds.n_phi, ds.n_frames
+    c2 = np.ctypeslib.as_array(ds.c2, shape=(n * m * m,)).reshape(n, m, m).copy()
+    phi = np.ctypeslib.as_array(ds.phi, shape=(n,)).copy()
+    return Dataset(c2, phi, ds.dt, ds.q, ds.L or None, source=source)
+
+
+def simulate(mode="laminar_flow", *, frames=200, angles=(-45, 0, 45, 90), q=0.0054,
+             dt=0.1, L=2e6, params=None, contrast=0.3, offset=1.0, noise=0.02, seed=42,
+             path=None, layout="current", compress=True):
+    """Synthetic c2 of the model, as `hcmc simulate` makes it (the same seed
+    gives the same values): a Dataset, also written to path (an APS HDF5
+    file in layout "current" or "legacy", float32 maps) when given. params:
+    true physical parameters by name (the rest: hcmc simulate's defaults)."""
+    import numpy as np
+    lib = _load_lib()
+    err = _Error()
+    modes = {"static": 0, "laminar_flow": 1}
+    if mode not in modes:
+        raise ValueError(f"hcmc.simulate: mode {mode!r}: static or laminar_flow")
+    if layout not in _LAYOUTS:
+        raise ValueError(f"hcmc.simulate: layout {layout!r}: current or legacy")
+    truth = dict(_TRUTH)
+    for k, v in (params or {}).items():
+        if k not in truth:
+            raise ValueError(f"hcmc.simulate: unknown parameter {k!r}")
+        truth[k] = float(v)
+    phi = np.ascontiguousarray(angles, dtype=np.float64)
+    con = np.full(phi.size, float(contrast))
+    off = np.full(phi.size, float(offset))
+    spec = _Synth(model=_Model(mode=modes[mode], convention=0, q=q, L=L, dt=dt,
+                               n_t=int(frames)),
+                  n_phi=phi.size, phi=phi.ctypes.data_as(_DP),
+                  contrast=con.ctypes.data_as(_DP), offset=off.ctypes.data_as(_DP),
+                  noise=noise, seed=int(seed))
+    for k, name in enumerate(_PHYS):
+        spec.phys[k] = truth[name]
+    ds = _Dataset()
+    _check(lib.hcmc_synth_dataset(ctypes.byref(spec), ctypes.byref(ds), ctypes.byref(err)),
+           err)
+    try:
+        if path is not None:
+            w = _Write(layout=_LAYOUTS[layout], ds=ctypes.pointer(ds), frame_time=dt,
+                       mode=modes[mode], phys=spec.phys, contrast=con.ctypes.data_as(_DP),
+                       offset=off.ctypes.data_as(_DP), noise=noise, seed=int(seed),
+                       compress=compress)
+            _check(lib.hcmc_aps_write(os.fsencode(path), ctypes.byref(w),
+                                      ctypes.byref(err)), err)
+        return _dataset_from(ds, "synthetic" if path is None else os.fsdecode(path))
+    finally:
+        lib.hcmc_dataset_release(ctypes.byref(ds))
+
+
+def inspect(path):
+    """What `hcmc inspect` says of an APS HDF5 file, as a dict: layout,
+    group, frames, frame_time (None when absent), compression, q_bins and
+    maps (name, number, q, phi)."""
+    lib = _load_lib()
+    err = _Error()
+    info = _Info()
+    _check(lib.hcmc_aps_inspect(os.fsencode(path), ctypes.byref(info), ctypes.byref(err)),
+           err)
+    try:
+        ft = info.frame_time
+        return {
+            "layout": lib.hcmc_aps_layout_name(info.layout).decode(),
+            "group": info.group.decode(),
+            "frames": info.n_frames,
+            "frame_time": None if ft != ft else ft,
+            "compression": info.compression.decode(),
+            "q_bins": [info.q_bins[k] for k in range(info.n_q_bins)],
+            "maps": [{"name": info.maps[k].name.decode(), "number": info.maps[k].number,
+                      "q": info.maps[k].q, "phi": info.maps[k].phi}
+                     for k in range(info.n_maps)],
+        }
+    finally:
+        lib.hcmc_aps_info_release(ctypes.byref(info))
 
 
 def _config(lib, config, err):

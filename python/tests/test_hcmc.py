@@ -169,3 +169,23 @@ def test_numpy_nan_and_bad_arrays(data, tmp_path, caplog):
     with pytest.raises(hcmc.HcmcError, match="numpy arrays: q = 0.0054, dt = -1"):
         hcmc.run(cfg, hcmc.Dataset(c2, ds.phi, -1, 0.0054), output_dir=str(tmp_path / "x"),
                  progress=False)
+
+
+def test_simulate_and_inspect(data, tmp_path):
+    # the same values as `hcmc simulate` (which stores float32 maps)
+    ds = hcmc.simulate("static", frames=60, angles=(0, 45, 90), path=str(tmp_path / "p.h5"))
+    assert ds.c2.shape == (3, 60, 60)
+    cli = hcmc.Dataset.from_file(str(data / "s.h5"), str(data / "s.yaml"))
+    iu = np.triu_indices(60, 1)
+    assert np.array_equal(ds.c2[:, iu[0], iu[1]].astype(np.float32),
+                          cli.c2[:, iu[0], iu[1]].astype(np.float32))
+    back = hcmc.Dataset.from_file(str(tmp_path / "p.h5"), str(data / "s.yaml"))
+    assert np.array_equal(back.c2[:, iu[0], iu[1]], cli.c2[:, iu[0], iu[1]])
+    info = hcmc.inspect(str(tmp_path / "p.h5"))
+    assert info["layout"].startswith("current") and info["frames"] == 60
+    assert [m["phi"] for m in info["maps"]] == [0, 45, 90]
+    assert info["frame_time"] == 0.1 and info["compression"] == "lzf"
+    with pytest.raises(ValueError, match="unknown parameter"):
+        hcmc.simulate(params={"gamma": 1})
+    with pytest.raises(hcmc.HcmcError, match="nothing.h5"):
+        hcmc.inspect(str(tmp_path / "nothing.h5"))

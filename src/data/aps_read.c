@@ -333,10 +333,8 @@ static bool in_ranges(double phi, const hcmc_aps_select *s)
     return false;
 }
 
-int hcmc_dataset_select(const hcmc_dataset *in, const hcmc_aps_select *sel,
-                        hcmc_dataset *out, hcmc_error *err)
+int hcmc_dataset_check(const hcmc_dataset *in, hcmc_error *err)
 {
-    memset(out, 0, sizeof *out);
     const char *src = in->source[0] ? in->source : "data in memory";
     if (!in->n_phi || !in->phi || !in->c2)
         return hcmc_error_set(err, HCMC_EINVAL, "%s: no angles", src);
@@ -350,18 +348,27 @@ int hcmc_dataset_select(const hcmc_dataset *in, const hcmc_aps_select *sel,
             "%s: q = %g, dt = %g, L = %g: q and dt must be finite and "
             "> 0, L finite and >= 0 (0: not known)",
             src, in->q, in->dt, in->L);
+    for (size_t a = 0; a < in->n_phi; a++)
+        if (!isfinite(in->phi[a]))
+            return hcmc_error_set(err, HCMC_EINVAL, "%s: angle %zu is %g", src, a,
+                                  in->phi[a]);
+    return HCMC_OK;
+}
+
+int hcmc_dataset_select(const hcmc_dataset *in, const hcmc_aps_select *sel,
+                        hcmc_dataset *out, hcmc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *src = in->source[0] ? in->source : "data in memory";
+    int rc = hcmc_dataset_check(in, err);
+    if (rc)
+        return rc;
     size_t *pick = malloc(in->n_phi * sizeof *pick), n = 0;
     if (!pick)
         return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", src);
-    for (size_t a = 0; a < in->n_phi; a++) {
-        if (!isfinite(in->phi[a])) {
-            free(pick);
-            return hcmc_error_set(err, HCMC_EINVAL, "%s: angle %zu is %g", src, a,
-                                  in->phi[a]);
-        }
+    for (size_t a = 0; a < in->n_phi; a++)
         if (sel->n_ranges == 0 || in_ranges(hcmc_angle_normalize(in->phi[a]), sel))
             pick[n++] = a;
-    }
     if (n == 0 && !sel->fallback_all) {
         free(pick);
         return hcmc_error_set(err, HCMC_ENODATA,
@@ -386,7 +393,7 @@ int hcmc_dataset_select(const hcmc_dataset *in, const hcmc_aps_select *sel,
                               src, sel->start_frame, sel->end_frame, in->n_frames);
     }
     size_t m = (size_t)(e - s + 1), N = in->n_frames;
-    int rc = hcmc_dataset_init(out, n, m, err);
+    rc = hcmc_dataset_init(out, n, m, err);
     for (size_t a = 0; !rc && a < n; a++) {
         const double *A = hcmc_dataset_matrix(in, pick[a]);
         double *B = hcmc_dataset_matrix(out, a);

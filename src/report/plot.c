@@ -791,8 +791,14 @@ static int data_view_open(const char *dir, const run_draws *R, data_view *V,
         return hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
     if ((rc = hcmc_config_load(path, c, err)))
         goto out;
-    if (R->data_file[0])
+    bool in_memory = !strncmp(R->data_file, HCMC_IN_MEMORY, strlen(HCMC_IN_MEMORY));
+    if (R->data_file[0] && !in_memory)
         snprintf(c->data_file, sizeof c->data_file, "%s", R->data_file);
+    else if (in_memory || !c->data_file[0]) {
+        rc = hcmc_error_set(err, HCMC_ENODATA,
+                            "the run's data were given in memory, not as a file");
+        goto out;
+    }
     hcmc_aps_select sel;
     hcmc_config_selection(c, &sel);
     if ((rc = hcmc_aps_read(c->data_file, &sel, &ds, NULL, err)) ||

@@ -381,7 +381,8 @@ static int finish_run(const hcmc_config *c, const hcmc_dataset *ds,
             hcmc__fnv1a(HCMC__FNV_INIT, ds->c2,
                         ds->n_phi * ds->n_frames * ds->n_frames * sizeof(double));
         snprintf(sum, sizeof sum, "%016llx", (unsigned long long)h);
-        data_abs[0] = 0;
+        snprintf(data_abs, sizeof data_abs, "%s%s)", HCMC_IN_MEMORY,
+                 ds->source[0] ? ds->source : "arrays");
     } else {
         checksum(c->data_file, sum);
         if (!realpath(c->data_file, data_abs))
@@ -442,16 +443,31 @@ int hcmc_run_dataset(const hcmc_config *c, const hcmc_dataset *ds,
     *out = NULL;
     if (!ds)
         return hcmc_error_set(err, HCMC_EINVAL, "run: no data set");
+    int rc = hcmc_dataset_check(ds, err);
+    if (rc)
+        return rc;
     if (hcmc__mpi_wanted(c->backend))
         return hcmc_error_set(err, HCMC_EUNSUPPORTED,
                               "backend mpi: the other ranks read the data file "
                               "themselves; a run on data in memory needs another "
                               "backend");
-    /* the data set's geometry is the run's */
-    hcmc_config cc = *c; /* shallow: read only, never released */
-    cc.q = ds->q, cc.dt = ds->dt;
-    if (ds->L > 0)
-        cc.L = ds->L;
+    /* the data set's geometry is the run's, as overrides: summary.json and
+     * plan.h5 record them, so that combine and a resume rebuild the same
+     * model (the copy shares only c's text, which it never frees) */
+    hcmc_config cc = *c;
+    const char *keys[3] = {"analyzer_parameters.dt",
+                           "analyzer_parameters.scattering.wavevector_q",
+                           "analyzer_parameters.geometry.stator_rotor_gap"};
+    const double vals[3] = {ds->dt, ds->q, ds->L};
+    for (int k = 0; k < 3; k++) {
+        char v[40];
+        snprintf(v, sizeof v, "%.17g", vals[k]);
+        if ((k < 2 || vals[k] > 0) && hcmc_config_set(&cc, keys[k], v, err)) {
+            hcmc_error_prefix(err,
+                              "%s: ", ds->source[0] ? ds->source : "data in memory");
+            return err->code;
+        }
+    }
     return run_impl(&cc, ds, o, out, err);
 }
 
