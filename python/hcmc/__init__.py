@@ -527,8 +527,9 @@ class Result:
                               "arviz); posterior.nc already follows its layout") from None
         return az.from_netcdf(os.path.join(self.output_dir, "posterior.nc"))
 
-    def plot(self):
-        """Draws the run's plots and report.html; returns the plots' paths."""
+    def plot(self, show=None):
+        """Draws the run's plots and report.html; returns the plots' paths.
+        show (None: when running in a Jupyter kernel) also displays them."""
         lib = _load_lib()
         err = _Error()
         n = ctypes.c_size_t()
@@ -540,7 +541,18 @@ class Result:
         finally:
             lib.hcmc_log_set_sink(_SINK(), None)
         pdir = os.path.join(self.output_dir, "plots")
-        return sorted(os.path.join(pdir, f) for f in os.listdir(pdir) if f.endswith(".png"))
+        paths = sorted(os.path.join(pdir, f) for f in os.listdir(pdir) if f.endswith(".png"))
+        if show is None:
+            try:
+                from IPython import get_ipython
+                show = get_ipython() is not None and hasattr(get_ipython(), "kernel")
+            except ImportError:
+                show = False
+        if show:
+            from IPython.display import Image, display
+            for p in paths:
+                display(Image(filename=p))
+        return paths
 
     def __repr__(self):
         v = self.verdict or {}
