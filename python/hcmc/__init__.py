@@ -266,7 +266,7 @@ def run(config, data=None, *, output_dir=None, num_shards=None, seed=None,
         opts = _Options(fresh=fresh, progress=cb, user=None, pool=None,
                         submit_only=False)
         lib.hcmc_log_set_sink(_sink, None)
-        previous = signal.getsignal(signal.SIGINT)
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         lib.hcmc_stop_clear()
         lib.hcmc_stop_install_handlers()
         try:
@@ -278,7 +278,9 @@ def run(config, data=None, *, output_dir=None, num_shards=None, seed=None,
                 rc = lib.hcmc_run_dataset(c, ctypes.byref(ds), ctypes.byref(opts),
                                           ctypes.byref(r), ctypes.byref(err))
         finally:
-            signal.signal(signal.SIGINT, previous)  # Python's handler back
+            for sig, handler in previous.items():  # Python's handlers back
+                if handler is not None:
+                    signal.signal(sig, handler)
             stopped = lib.hcmc_stop_requested()
             lib.hcmc_stop_clear()
             bar.close()

@@ -125,8 +125,9 @@ def test_keyboard_interrupt(data, tmp_path):
         if fields[1] == me and fields[0] != "Z":
             children.append(stat)
     assert not children, children
-    # Python's own Ctrl-C handling is back
+    # Python's own signal handling is back
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
 def test_numpy_input_equals_file_input(data, tmp_path):
