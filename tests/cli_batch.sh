@@ -87,6 +87,7 @@ until [ -f submit/posterior.nc ] && queue_empty; do
 done
 "$hcmc" status submit > status.out || fail "status after the combine job"
 grep -q "4 shards: 4 done" status.out || fail "status: $(cat status.out)"
+grep -q "^verdict: " status.out || fail "status: no verdict: $(cat status.out)"
 same ref submit
 say "slurm --submit-only: combined by its dependent job, same draws"
 

@@ -167,5 +167,15 @@ int cmd_status(int argc, char **argv)
         printf("last job: %s\n", st.last_job);
     printf("%s\n", st.combined ? "combined: posterior.nc and summary.json are there"
                                : "not combined yet (hcmc combine RUN_DIR)");
+    hcmc_run_result *r = NULL;
+    char failure[512];
+    if (st.combined && !hcmc_run_summary_read(dir, &r, failure, sizeof failure, &err) &&
+        r->verdict.known) {
+        printf("verdict: %s", r->verdict.ok ? "ok" : "FAILED:");
+        for (size_t k = 0; !r->verdict.ok && k < r->verdict.n_failures; k++)
+            printf(" %s", r->verdict.failures[k].check);
+        printf("%s\n", r->verdict.ok ? "" : " (hcmc summary RUN_DIR says more)");
+    }
+    hcmc_run_result_free(r);
     return st.ok == st.shards ? 0 : 3;
 }
