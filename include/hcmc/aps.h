@@ -40,6 +40,8 @@ typedef enum hcmc_aps_layout {
 
 HCMC_API const char *hcmc_aps_layout_name(hcmc_aps_layout l);
 
+/* hcmc_aps_map, hcmc_aps_info, hcmc_aps_select and hcmc_aps_write_spec are
+ * mirrored by python/hcmc (ctypes): change both together. */
 typedef struct hcmc_aps_map {
     char name[64]; /* dataset name inside the map group */
     long number;   /* NNNNN */

@@ -20,6 +20,7 @@
 extern "C" {
 #endif
 
+/* Mirrored by python/hcmc (ctypes): change both together. */
 typedef struct hcmc_dataset {
     size_t n_phi, n_frames;
     double *phi; /* [n_phi] degrees, as recorded */
@@ -55,6 +56,7 @@ HCMC_API int hcmc_dataset_to_points(const hcmc_dataset *ds, long start_frame,
 /* Synthetic data: c2 of the model for every angle and frame pair (both
  * triangles and the diagonal), plus Normal(0, noise) on the upper triangle
  * mirrored to the lower one, from the stream (seed, HCMC_RNG_SYNTH, angle). */
+/* Mirrored by python/hcmc (ctypes): change both together. */
 typedef struct hcmc_synth_spec {
     hcmc_model model; /* n_t = frames to make */
     size_t n_phi;

@@ -50,6 +50,7 @@ enum {
 #define HCMC_MAX_FRAMES 65535
 
 /* Geometry and settings of one experiment. Caller-owned value type. */
+/* Mirrored by python/hcmc (ctypes): change both together. */
 typedef struct hcmc_model {
     hcmc_mode mode;
     hcmc_convention convention;

@@ -91,6 +91,8 @@ typedef struct hcmc_run_result {
     double mirror_phi0, mirror_axis;
 } hcmc_run_result;
 
+/* hcmc_run_progress and hcmc_run_options are mirrored by python/hcmc
+ * (ctypes): change both together. */
 typedef struct hcmc_run_progress {
     size_t shards;  /* in the plan */
     size_t done;    /* finished, failed ones and reused ones included */

@@ -32,6 +32,7 @@ enum {
 /* The longest file path hcmc takes (config files, data, run directories). */
 #define HCMC_PATH_MAX 4096
 
+/* Mirrored by python/hcmc (ctypes): change both together. */
 typedef struct hcmc_error {
     int code;                     /* 0 or the HCMC_E* code of the failure */
     char msg[HCMC_ERROR_MSG_MAX]; /* one line; empty when code is 0 */
