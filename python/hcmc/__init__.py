@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import signal
+import time
 
 __all__ = ["run", "load", "simulate", "inspect", "Result", "Dataset", "HcmcError",
            "library_path"]
@@ -31,11 +32,14 @@ EXIT_DIAGNOSTICS = 3
 
 
 class HcmcError(RuntimeError):
-    """An error of libhcmc: .code is its HCMC_E* code, str() its message."""
+    """An error of libhcmc: .code is its HCMC_E* code, str() its message.
+    .output_dir: for a run whose shards were sampled but not combined, the
+    directory that holds them (hcmc.load(e.output_dir).shards), else None."""
 
-    def __init__(self, message, code=-1):
+    def __init__(self, message, code=-1, output_dir=None):
         super().__init__(message)
         self.code = code
+        self.output_dir = output_dir
 
 
 class _Error(ctypes.Structure):
@@ -269,6 +273,7 @@ def run(config, data=None, *, output_dir=None, num_shards=None, seed=None,
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         lib.hcmc_stop_clear()
         lib.hcmc_stop_install_handlers()
+        started = time.time()
         try:
             if data is None:
                 rc = lib.hcmc_run(c, ctypes.byref(opts), ctypes.byref(r),
@@ -287,7 +292,17 @@ def run(config, data=None, *, output_dir=None, num_shards=None, seed=None,
         if rc and stopped:
             raise KeyboardInterrupt(err.msg.decode(errors="replace") +
                                     f" (finished shards are kept in {out}/shards)")
-        _check(rc, err)
+        if rc:  # shards that could not be combined leave their draws
+            nc = os.path.join(out, "posterior.nc")
+            kept = os.path.exists(nc) and os.path.getmtime(nc) >= int(started)
+            if kept and plots:
+                try:
+                    Result(out).plot(show=False)
+                except HcmcError:
+                    pass
+            raise HcmcError(err.msg.decode(errors="replace") +
+                            (f" (the shards' draws are in {out}: hcmc.load(...).shards)"
+                             if kept else ""), err.code, out if kept else None)
         lib.hcmc_run_result_free(r)
         r = ctypes.c_void_p()
         result = load(out)

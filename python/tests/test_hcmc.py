@@ -97,6 +97,14 @@ def test_errors(data, tmp_path):
         hcmc.run(cfg, output_dir=str(tmp_path / "x"), progress=False)
     with pytest.raises(hcmc.HcmcError, match="summary.json"):
         hcmc.load(str(tmp_path / "no_run"))
+    # shards that cannot be combined: the error says where their draws are
+    with pytest.raises(hcmc.HcmcError, match="the shards disagree") as e:
+        hcmc.run(str(data / "s.yaml"), output_dir=str(tmp_path / "f"), num_shards=2,
+                 progress=False, **SHORT,
+                 **{"optimization.cmc.validation.max_parameter_cv": 1e-9})
+    assert e.value.output_dir == str(tmp_path / "f")
+    assert hcmc.load(e.value.output_dir).shards["D0"].dims == ("shard", "chain", "draw")
+    assert os.path.exists(tmp_path / "f" / "plots" / "trace.png")
 
 
 def test_keyboard_interrupt(data, tmp_path):
