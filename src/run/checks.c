@@ -127,8 +127,9 @@ static void estimate(const hcmc_points *p, double dt, double q, decay_estimate *
 /* The largest stationary D the bounds (or fixed values) allow. */
 static double d_largest(const hcmc_target_spec *s)
 {
-    double d0 = s->phys_fixed[0] ? s->phys_fixed_value[0] : s->phys[0].hi;
-    double off = s->phys_fixed[2] ? s->phys_fixed_value[2] : s->phys[2].hi;
+    const int D0 = HCMC_P_D0, OFF = HCMC_P_D_OFFSET;
+    double d0 = s->phys_fixed[D0] ? s->phys_fixed_value[D0] : s->phys[D0].hi;
+    double off = s->phys_fixed[OFF] ? s->phys_fixed_value[OFF] : s->phys[OFF].hi;
     return d0 + (off > 0 ? off : 0);
 }
 
@@ -148,6 +149,24 @@ static bool too_fast(const hcmc_target_spec *s, const decay_estimate *e, char *b
         "check dt (analyzer_parameters.dt) and q (wavevector_q)",
         e->tau, e->frames, s->model.dt, e->phi, e->d, s->model.q, hi, 3 * e->d);
     return true;
+}
+
+/* The warm start's value of physical parameter phys and its bounds; NaN
+ * when it is not sampled (or memory runs out). */
+static double warm_value(const hcmc_problem *prob, int phys, double *lo, double *hi)
+{
+    const hcmc_target *t = hcmc_problem_target(prob);
+    int k = hcmc_target_phys_slot(t, phys);
+    double *theta = k >= 0 ? malloc(hcmc_target_dim(t) * sizeof *theta) : NULL;
+    *lo = *hi = NAN;
+    if (!theta)
+        return NAN;
+    const double *cov0;
+    hcmc_target_constrain(t, hcmc__problem_start(prob, &cov0), theta);
+    hcmc_target_bounds(t, (size_t)k, lo, hi);
+    double v = theta[k];
+    free(theta);
+    return v;
 }
 
 int hcmc__check_decay(const hcmc_target_spec *s, const hcmc_points *pts,
@@ -181,23 +200,13 @@ int hcmc__check_decay(const hcmc_target_spec *s, const hcmc_points *pts,
     if (!fast)
         return 0;
     /* where the warm start ended: at D0's upper bound confirms it */
-    const hcmc_target *t = hcmc_problem_target(prob);
-    const double *cov0;
-    const double *z0 = hcmc__problem_start(prob, &cov0);
-    size_t d = hcmc_target_dim(t);
-    double *theta = malloc(d * sizeof *theta);
-    if (!theta)
-        return hcmc_error_set(err, HCMC_ENOMEM, "out of memory");
-    hcmc_target_constrain(t, z0, theta);
-    double d0 = s->phys_fixed[0] ? s->phys_fixed_value[0] : theta[0];
-    double lo = s->phys[0].lo, hi = s->phys[0].hi;
-    free(theta);
-    if (s->phys_fixed[0])
+    if (s->phys_fixed[HCMC_P_D0])
         return hcmc_error_set(
             err, HCMC_EINVAL,
             "D0 is fixed at %.6g (initial_parameters.fixed_parameters), "
             "but %s",
-            d0, want);
+            s->phys_fixed_value[HCMC_P_D0], want);
+    double lo, hi, d0 = warm_value(prob, HCMC_P_D0, &lo, &hi);
     if (hi - d0 < 1e-3 * (hi - lo))
         return hcmc_error_set(err, HCMC_EINVAL,
                               "D0 = %.6g is at its upper bound %.6g: %s", d0, hi, want);
@@ -207,21 +216,11 @@ int hcmc__check_decay(const hcmc_target_spec *s, const hcmc_points *pts,
 
 void hcmc__check_mirror(const hcmc_points *pts, const hcmc_problem *prob)
 {
-    const hcmc_target *t = hcmc_problem_target(prob);
-    int k = hcmc_target_phys_slot(t, 6); /* phi0 */
-    double s;
-    if (k < 0 || !hcmc_angles_mirror_axis(pts->phi, pts->n_phi, &s))
+    double s, lo, hi;
+    if (!hcmc_angles_mirror_axis(pts->phi, pts->n_phi, &s))
         return;
-    const double *cov0;
-    const double *z0 = hcmc__problem_start(prob, &cov0);
-    size_t d = hcmc_target_dim(t);
-    double *theta = malloc(d * sizeof *theta), lo, hi;
-    if (!theta)
-        return;
-    hcmc_target_constrain(t, z0, theta);
-    hcmc_target_bounds(t, (size_t)k, &lo, &hi);
-    double phi0 = theta[k], m = hcmc_phi0_mirror(phi0, s, lo, hi);
-    free(theta);
+    double phi0 = warm_value(prob, HCMC_P_PHI0, &lo, &hi);
+    double m = hcmc_phi0_mirror(phi0, s, lo, hi);
     if (isnan(m) || fabs(m - phi0) < 1e-3 * (hi - lo))
         return;
     hcmc_log(HCMC_LOG_WARN,

@@ -155,7 +155,7 @@ static bool mirror_setup(const hcmc_config *c, const hcmc__finish_input *in,
     *ax = s + 90.0 * round((mid - s) / 90.0);
     if (!(fabs(mid - *ax) <= 1e-9 * (hi - lo)))
         return false;
-    const hcmc_prior *pr = &c->phys[6];
+    const hcmc_prior *pr = &c->phys[HCMC_P_PHI0];
     for (int i = 1; i < 10; i++) {
         double x = lo + (hi - lo) * i / 10.0, dx;
         if (!(fabs(hcmc_prior_logpdf(pr, x, &dx) -
