@@ -1,7 +1,8 @@
-/* The coordinates of a rate law (law.h): round trips, the Jacobian and its
- * log determinant against finite differences, no walls, the change of
- * variables integrating to the volume of the bounds, the non-centred
- * exponent, and the normal quantile. */
+/* The coordinates of a rate law (law.h), SHAPE and SLOPE: round trips, the
+ * Jacobian and its log determinant against finite differences, no walls,
+ * the change of variables integrating to the volume of the bounds, the
+ * non-centred exponent (SHAPE), the reference time and ridge of SLOPE,
+ * and the normal quantile. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,12 +33,35 @@ static void make_w(hcmc_law *m, int law, int tr, double w)
         hcmc_law_init(m, law ? Glo : Dlo, law ? Ghi : Dhi, t_refs[tr], w, NULL), 0);
 }
 
+/* The kind the tests below build: SHAPE, or SLOPE (law.h). */
+static hcmc_law_kind kind = HCMC_LAW_SHAPE;
+
+/* Reference times of SLOPE coordinates for exponents in (-2, 2): 1 + L b >=
+ * 0.1 holds for t_r in (0.638, 1.568) s; the middle and both ends. */
+static const double t_slope[3] = {1.26, 0.6381, 1.567};
+
 static void make(hcmc_law *m, int law, int tr)
 {
+    if (kind == HCMC_LAW_SLOPE) {
+        assert_int_equal(
+            hcmc_law_init_slope(m, law ? Glo : Dlo, law ? Ghi : Dhi, t_slope[tr], NULL), 0);
+        return;
+    }
     make_w(m, law, tr, 0);
     double slope = 1e-3 * m->hi[0] * m->e_hi;
     make_w(m, law, tr, tr % 2 ? slope : 0); /* both kinds, over the windows */
 }
+
+/* Runs a test of SHAPE coordinates on SLOPE ones too. */
+#define BOTH_KINDS(test)                                                              \
+    static void test##_both(void **state)                                             \
+    {                                                                                 \
+        kind = HCMC_LAW_SHAPE;                                                        \
+        test(state);                                                                  \
+        kind = HCMC_LAW_SLOPE;                                                        \
+        test(state);                                                                  \
+        kind = HCMC_LAW_SHAPE;                                                        \
+    }
 
 /* theta uniform in the bounds' box, with the exponent on a log scale near
  * 0 half the time, the prefactor log-uniform a third of the time and the
@@ -256,9 +280,13 @@ static void test_no_walls(void **state)
             if (law < 2)
                 make(&m, law, tr);
             else
-                assert_int_equal(hcmc_law_init(&m, law == 2 ? rise_lo : fall_lo,
-                                               law == 2 ? rise_hi : fall_hi, t_refs[tr],
-                                               tr * 1e-3, NULL),
+                assert_int_equal(kind == HCMC_LAW_SLOPE
+                                     ? hcmc_law_init_slope(&m, law == 2 ? rise_lo : fall_lo,
+                                                           law == 2 ? rise_hi : fall_hi,
+                                                           t_slope[tr], NULL)
+                                     : hcmc_law_init(&m, law == 2 ? rise_lo : fall_lo,
+                                                     law == 2 ? rise_hi : fall_hi,
+                                                     t_refs[tr], tr * 1e-3, NULL),
                                  0);
             for (int it = 0; it < 3000; it++) {
                 double xi[3], th[3];
@@ -295,7 +323,7 @@ static void test_volume(void **state)
     for (int law = 0; law < 2; law++)
         for (int tr = 0; tr < 1; tr++) {
             hcmc_law m;
-            make_w(&m, law, tr, 0);
+            make(&m, law, tr); /* SHAPE: centred (w = 0) at tr = 0 */
             double vol = 1, s1 = 0, s2 = 0;
             for (int k = 0; k < 3; k++)
                 vol *= m.hi[k] - m.lo[k];
@@ -347,6 +375,64 @@ static void test_non_centred(void **state)
     th[2] = 0.05;
     assert_int_equal(hcmc_law_from_theta(&m, th, xi), 0);
     assert_true(fabs(xi[1] - 0.674) < 0.01);
+}
+
+BOTH_KINDS(test_round_trip)
+BOTH_KINDS(test_jacobian)
+BOTH_KINDS(test_no_walls)
+BOTH_KINDS(test_volume)
+
+/* SLOPE's reference time: the middle of the window where the exponents
+ * allow it, else the nearest time that leaves 1 + L b >= 0.1; none where
+ * the window lies beyond; init refuses a time that does not suit. A
+ * narrow exponent allows a window far from 1 s (APS 8-ID: 2e-5 s x 1000
+ * frames, L = -7.4 with |b| <= 0.1), where the map works as well. */
+static void test_slope_time(void **state)
+{
+    (void)state;
+    assert_true(fabs(hcmc_law_slope_time(-2, 2, 0.1, 16) - sqrt(1.6)) < 1e-12);
+    assert_true(fabs(log(hcmc_law_slope_time(-2, 2, 1e-3, 1)) + 0.45) < 1e-12);
+    assert_true(fabs(log(hcmc_law_slope_time(-2, 2, 1, 1e4)) - 0.45) < 1e-12);
+    assert_true(fabs(log(hcmc_law_slope_time(0, 2, 1, 1e4)) - log(100)) < 1e-12);
+    assert_true(hcmc_law_slope_time(-2, 2, 2e-5, 2e-2) == 0);
+    hcmc_law m;
+    assert_int_equal(hcmc_law_init_slope(&m, Dlo, Dhi, 2.0, NULL), HCMC_EUNSUPPORTED);
+    const double lo[3] = {100, -0.1, -1e5}, hi[3] = {1e5, 0.1, 1e5};
+    double tr = hcmc_law_slope_time(lo[1], hi[1], 2e-5, 2e-2);
+    assert_true(fabs(tr - sqrt(2e-5 * 2e-2)) < 1e-15);
+    assert_int_equal(hcmc_law_init_slope(&m, lo, hi, tr, NULL), 0);
+    hcmc_rng r;
+    hcmc_rng_init(&r, 6, HCMC_RNG_TEST, 0, 0);
+    for (int it = 0; it < 2000; it++) {
+        double th[3], xi[3], back[3], round[3];
+        draw_theta(&r, &m, th);
+        assert_int_equal(hcmc_law_from_theta(&m, th, xi), 0);
+        assert_int_equal(hcmc_law_to_theta(&m, xi, back, NULL, NULL, NULL), 0);
+        theta_rounding(&m, th, round);
+        for (int k = 0; k < 3; k++)
+            assert_true(fabs(back[k] - th[k]) <= 1e-9 * fabs(th[k]) + 100 * round[k]);
+    }
+}
+
+/* Where the data fix the level and log-slope of a law near b = 0, the map
+ * leaves them alone as u moves: at fixed (r1, r2), s moves u only, and b
+ * e^u and a e^(bL) + c stay (the ridge of such a posterior is a line of
+ * constant r1, r2). */
+static void test_slope_ridge(void **state)
+{
+    (void)state;
+    hcmc_law m;
+    assert_int_equal(hcmc_law_init_slope(&m, Dlo, Dhi, 1.26, NULL), 0);
+    double th[3] = {2e4, 0.015, 100}, xi[3], v[3], w[3];
+    assert_int_equal(hcmc_law_from_theta(&m, th, xi), 0);
+    levels(&m, th, v);
+    for (double s = -2.5; s <= 2.5; s += 0.5) {
+        double x[3] = {xi[0], xi[1], s};
+        assert_int_equal(hcmc_law_to_theta(&m, x, th, NULL, NULL, NULL), 0);
+        levels(&m, th, w);
+        assert_true(fabs(w[0] - v[0]) < 1e-9 * fabs(v[0]));
+        assert_true(fabs(w[1] - v[1]) < 1e-9 * fabs(v[1]));
+    }
 }
 
 static void test_normal_quantile(void **state)
@@ -431,8 +517,9 @@ static void test_coords(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip), cmocka_unit_test(test_jacobian),
-        cmocka_unit_test(test_no_walls),   cmocka_unit_test(test_volume),
+        cmocka_unit_test(test_round_trip_both), cmocka_unit_test(test_jacobian_both),
+        cmocka_unit_test(test_no_walls_both),   cmocka_unit_test(test_volume_both),
+        cmocka_unit_test(test_slope_time),      cmocka_unit_test(test_slope_ridge),
         cmocka_unit_test(test_non_centred), cmocka_unit_test(test_normal_quantile),
         cmocka_unit_test(test_coords),
     };

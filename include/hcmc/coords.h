@@ -48,6 +48,12 @@ HCMC_API void hcmc_coords_release(hcmc_coords *c);
 HCMC_API int hcmc_coords_add_law(hcmc_coords *c, size_t at, double t_r, double w,
                                  hcmc_error *err);
 
+/* The same with SLOPE coordinates (law.h) at reference time t_r
+ * (hcmc_law_slope_time); HCMC_EUNSUPPORTED also where t_r does not suit
+ * the exponent's bounds. */
+HCMC_API int hcmc_coords_add_slope(hcmc_coords *c, size_t at, double t_r,
+                                   hcmc_error *err);
+
 /* The same with RATES coordinates (law.h), t_max the last frame's time. */
 HCMC_API int hcmc_coords_add_rates(hcmc_coords *c, size_t at, double t_max,
                                    hcmc_error *err);
@@ -58,7 +64,8 @@ HCMC_API int hcmc_coords_law_at(const hcmc_coords *c, size_t k);
 /* Whether coordinate k's prior has a standard normal part N(0, 1): every
  * bounded coordinate (a uniform prior is exactly that in probit
  * coordinates), but the exponent of a SHAPE block, whose coordinate is
- * non-centred (law.h: its prior is N(-m/k, 1/k^2) there), a RATES block
+ * non-centred (law.h: its prior is N(-m/k, 1/k^2) there), the log-slope of
+ * a SLOPE block (its prior peaks at 0), a RATES block
  * (log rates), and log sigma. */
 HCMC_API bool hcmc_coords_has_base(const hcmc_coords *c, size_t k);
 

@@ -69,7 +69,39 @@ extern "C" {
  * but singular at b = 0 and undefined where a rate is <= 0, and a xi with
  * no law inside the bounds has no theta (a wall, far from such a
  * posterior). */
-typedef enum hcmc_law_kind { HCMC_LAW_SHAPE = 0, HCMC_LAW_RATES = 1 } hcmc_law_kind;
+typedef enum hcmc_law_kind {
+    HCMC_LAW_SHAPE = 0,
+    HCMC_LAW_RATES = 1,
+    HCMC_LAW_SLOPE = 2
+} hcmc_law_kind;
+
+/* SLOPE: the level v1, the log-slope v2 = b e^u and the shape u, mapped in
+ * that order (xi = (r1, r2, s)):
+ *
+ *   v1 = the point a fraction Phi(r1) along the levels the bounds allow,
+ *   v2 = the point a fraction Phi(r2) along the log-slopes they allow at v1,
+ *   u  = the point a fraction Phi(s) along the u they allow at (v1, v2),
+ *
+ * and b = v2 e^-u, a = exp(u - b L), c = v1 - e^u. What the data measure
+ * comes first, so that the set left to u (the direction the data leave to
+ * the prior where b is near 0) is exactly what the bounds allow there: no
+ * wall where a bound of the prefactor or of the exponent cuts the ridge
+ * the data leave (SHAPE has one there, as its interval of u does not know
+ * v2). At given v2 the bounds of a and b give u one interval when g(u) =
+ * u - L v2 e^-u is monotone over the exponents allowed, i.e. 1 + L b > 0
+ * for every b in the bounds; hcmc_law_slope_time picks a reference time
+ * inside the window where that holds with a margin (1 + L b >= 0.1), and
+ * the ends are then in closed form through Lambert's W. The log-slopes
+ * allowed at v1 are the extremes of b e^u over the polygon the bounds cut
+ * in (u, b), at its vertices.
+ *   |d(a, b, c) / d(v1, v2, u)| = e^(-b L), so
+ *   log |d theta / d xi| = -b L + log(V1 V2(v1) U(v1, v2))
+ *                          + log phi(r1) + log phi(r2) + log phi(s).
+ * Under a uniform prior r1 and s are about standard normal (s exactly so
+ * where L b is small); r2 is not (the prior of the log-slope peaks at 0).
+ * Along u the posterior is flat where b is near 0 (the data see no
+ * curvature there) and falls where |b| = |v2| e^-u grows beyond what the
+ * data allow (like exp(-C e^-2u): steep, but smooth). */
 
 typedef struct hcmc_law {
     hcmc_law_kind kind;
@@ -88,6 +120,18 @@ HCMC_API double hcmc_law_reference_time(double t_min, double t_max);
  * prefactor's log is a coordinate), t_r > 0 and w >= 0. */
 HCMC_API int hcmc_law_init(hcmc_law *m, const double lo[3], const double hi[3],
                            double t_r, double w, hcmc_error *err);
+/* SLOPE coordinates at reference time t_r (hcmc_law_slope_time). Checks
+ * what hcmc_law_init does, and 1 + L b >= 0.1 over the exponent's bounds
+ * (HCMC_EUNSUPPORTED otherwise). */
+HCMC_API int hcmc_law_init_slope(hcmc_law *m, const double lo[3], const double hi[3],
+                                 double t_r, hcmc_error *err);
+
+/* The reference time of SLOPE coordinates for exponents in (b_lo, b_hi) and
+ * a data window [t_min, t_max]: the time in the window nearest (in log)
+ * to sqrt(t_min t_max) where 1 + b log t_r >= 0.1 for every exponent
+ * allowed; 0 where the window has none (then SHAPE serves). */
+HCMC_API double hcmc_law_slope_time(double b_lo, double b_hi, double t_min, double t_max);
+
 /* RATES coordinates for a window ending at t_max. */
 HCMC_API int hcmc_law_init_rates(hcmc_law *m, const double lo[3], const double hi[3],
                                  double t_max, hcmc_error *err);

@@ -179,8 +179,13 @@ static void warn_flat_laws(const hcmc_problem *p)
  * points) holds the exponent more than 3 sd from 0 and each reference
  * rate more than 4 sd above 0 (there such a posterior is closest to
  * Gaussian in log rates: measured on the cli_accuracy files, README "The
- * sampler"), else SHAPE with the slope scale w a shard's sd of the
- * log-slope. True when it changed the spec. */
+ * sampler"); SLOPE where the exponent lies within 1.5 shard sd of 0 (the
+ * data then leave u to the prior, and SHAPE has a wall where the
+ * prefactor's bound cuts that ridge), if a reference time suits the
+ * exponent's bounds; else SHAPE with the slope scale w a shard's sd of the
+ * log-slope (between 1.5 and 3 sd, where the posterior is closer to
+ * Gaussian in the exponent than in u: measured on the validation files,
+ * README "Validation"). True when it changed the spec. */
 static bool choose_laws(hcmc_problem *p, const double *theta, const double *C)
 {
     const hcmc_model *m = &p->spec.model;
@@ -222,12 +227,17 @@ static bool choose_laws(hcmc_problem *p, const double *theta, const double *C)
                     w += g[a] * Cb[(size_t)a * nb + (size_t)b] * g[b];
             w = isfinite(w) && w > 0 ? rk * sqrt(w) : 0;
         }
-        hcmc_law_kind kind = rates ? HCMC_LAW_RATES : HCMC_LAW_SHAPE;
+        double blo, bhi;
+        hcmc_target_bounds(p->full, (size_t)s0 + 1, &blo, &bhi);
+        bool slope = fabs(th[1]) < 1.5 * rk * sd_b &&
+                     hcmc_law_slope_time(blo, bhi, m->dt, t_max) > 0;
+        hcmc_law_kind kind = rates ? HCMC_LAW_RATES : slope ? HCMC_LAW_SLOPE : HCMC_LAW_SHAPE;
         hcmc_log(
             HCMC_LOG_DEBUG,
             "rate law %zu: exponent %.3g is %.1f shard sd from 0, the least reference "
             "rate %.1f shard sd above 0: %s coordinates (slope scale %.3g)",
-            l, th[1], fabs(th[1]) / (rk * sd_b), margin, rates ? "rates" : "shape", w);
+            l, th[1], fabs(th[1]) / (rk * sd_b), margin,
+            rates ? "rates" : kind == HCMC_LAW_SLOPE ? "slope" : "shape", w);
         changed =
             changed || kind != p->spec.law_kind[l] || w != p->spec.law_slope_scale[l];
         p->spec.law_kind[l] = kind;

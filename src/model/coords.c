@@ -71,6 +71,17 @@ int hcmc_coords_add_law(hcmc_coords *c, size_t at, double t_r, double w,
     return rc;
 }
 
+int hcmc_coords_add_slope(hcmc_coords *c, size_t at, double t_r, hcmc_error *err)
+{
+    double lo[3], hi[3];
+    int rc = block_bounds(c, at, lo, hi, err);
+    if (!rc)
+        rc = hcmc_law_init_slope(&c->law[c->nlaw], lo, hi, t_r, err);
+    if (!rc)
+        c->law_at[c->nlaw++] = at;
+    return rc;
+}
+
 int hcmc_coords_add_rates(hcmc_coords *c, size_t at, double t_max, hcmc_error *err)
 {
     double lo[3], hi[3];

@@ -235,6 +235,254 @@ double hcmc_law_slope(double t_r, const double theta[3], double grad[3])
     return theta[1] * ap;
 }
 
+/* ---- level, log-slope, shape (SLOPE) ---------------------------------------- */
+
+/* The least 1 + L b over the exponents a SLOPE law allows. */
+static const double SLOPE_MARGIN = 0.1;
+
+double hcmc_law_slope_time(double b_lo, double b_hi, double t_min, double t_max)
+{
+    if (!(t_min > 0) || !(t_max >= t_min) || !isfinite(t_max))
+        return 0;
+    /* 1 + L b >= margin at both ends of the exponents: L in [Lmin, Lmax] */
+    double k = 1 - SLOPE_MARGIN;
+    double Lmin = b_hi > 0 ? -k / b_hi : -INFINITY, Lmax = b_lo < 0 ? k / -b_lo : INFINITY;
+    Lmin = fmax(Lmin, log(t_min));
+    Lmax = fmin(Lmax, log(t_max));
+    if (!(Lmin <= Lmax))
+        return 0;
+    double L = fmin(fmax(0.5 * (log(t_min) + log(t_max)), Lmin), Lmax);
+    return exp(L);
+}
+
+int hcmc_law_init_slope(hcmc_law *m, const double lo[3], const double hi[3], double t_r,
+                        hcmc_error *err)
+{
+    int rc = hcmc_law_init(m, lo, hi, t_r, 0, err);
+    if (rc)
+        return rc;
+    m->kind = HCMC_LAW_SLOPE;
+    /* the guard rounds t_r as hcmc_law_slope_time computed it */
+    if (!(1 + m->L * lo[1] >= SLOPE_MARGIN * (1 - 1e-12)) ||
+        !(1 + m->L * hi[1] >= SLOPE_MARGIN * (1 - 1e-12)))
+        return hcmc_error_set(err, HCMC_EUNSUPPORTED,
+                              "rate law: at reference time %g the exponents [%g, %g] "
+                              "leave the level and log-slope more than one law",
+                              t_r, lo[1], hi[1]);
+    return HCMC_OK;
+}
+
+/* Lambert's W on its principal branch, x >= -1/e (Halley's iteration). */
+static double lambert_w0(double x)
+{
+    const double em1 = 0.36787944117144232160;
+    if (!(x >= -em1))
+        return NAN;
+    if (x == 0)
+        return 0;
+    double w;
+    if (x < -0.25) { /* near the branch point: its series */
+        double p = sqrt(2 * (x / em1 + 1));
+        w = -1 + p - p * p / 3 + 11.0 / 72 * p * p * p;
+    } else if (x < 3) {
+        w = log1p(x) * (1 - 0.3 * log1p(x) / (1 + log1p(x)));
+    } else {
+        double l1 = log(x), l2 = log(l1);
+        w = l1 - l2 + l2 / l1;
+    }
+    for (int it = 0; it < 40; it++) {
+        double e = exp(w), f = w * e - x, wp = w + 1;
+        if (wp == 0)
+            break;
+        double dw = f / (e * wp - (w + 2) * f / (2 * wp));
+        w -= dw;
+        if (fabs(dw) <= 4e-16 * (1 + fabs(w)))
+            break;
+    }
+    return w;
+}
+
+/* A line alpha u + beta b = gamma(v1) of the polygon the bounds cut in
+ * (u, b) at level v1, with d gamma / d v1. */
+typedef struct {
+    double al, be, ga, dga;
+} line;
+
+/* The log-slopes b e^u allowed at v1 (their extremes over the polygon lie
+ * at its vertices: along an edge of constant u or b the log-slope is
+ * monotone, and along an edge of constant a, b e^(A + b L), it turns only
+ * at 1 + b L = 0, outside the exponents a SLOPE law allows). */
+static bool v2_span(const hcmc_law *m, double v1, span *S)
+{
+    double X1 = v1 - m->hi[2], X2 = v1 - m->lo[2];
+    if (!(X2 > 0) || !isfinite(v1))
+        return false;
+    double A = log(m->lo[0]), B = log(m->hi[0]), L = m->L;
+    line ln[6];
+    int n = 0;
+    if (X1 > 0)
+        ln[n++] = (line){1, 0, log(X1), 1 / X1};
+    ln[n++] = (line){1, 0, log(X2), 1 / X2};
+    ln[n++] = (line){0, 1, m->lo[1], 0};
+    ln[n++] = (line){0, 1, m->hi[1], 0};
+    ln[n++] = (line){1, -L, A, 0};
+    ln[n++] = (line){1, -L, B, 0};
+    double ulo = X1 > 0 ? log(X1) : -INFINITY, uhi = log(X2);
+    double tb = 1e-9 * (m->hi[1] - m->lo[1]), tu = 1e-9 * (1 + fabs(uhi));
+    bool any = false;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            double det = ln[i].al * ln[j].be - ln[j].al * ln[i].be;
+            if (fabs(det) < 1e-300)
+                continue;
+            double u = (ln[i].ga * ln[j].be - ln[j].ga * ln[i].be) / det;
+            double b = (ln[i].al * ln[j].ga - ln[j].al * ln[i].ga) / det;
+            double r = u - b * L;
+            if (!(u >= ulo - tu && u <= uhi + tu && b >= m->lo[1] - tb &&
+                  b <= m->hi[1] + tb && r >= A - tu && r <= B + tu))
+                continue;
+            double du = (ln[i].dga * ln[j].be - ln[j].dga * ln[i].be) / det;
+            double db = (ln[i].al * ln[j].dga - ln[j].al * ln[i].dga) / det;
+            double eu = exp(u), v = b * eu, dv = (db + b * du) * eu;
+            if (!any || v < S->lo)
+                S->lo = v, S->dlo = dv;
+            if (!any || v > S->hi)
+                S->hi = v, S->dhi = dv;
+            any = true;
+        }
+    return any && S->lo < S->hi;
+}
+
+/* An interval of u with the derivatives of its ends in v1 and v2. */
+typedef struct {
+    double lo, hi, lo1, lo2, hi1, hi2;
+} uspan;
+
+static void raise_lo(uspan *U, double v, double d1, double d2)
+{
+    if (v > U->lo)
+        U->lo = v, U->lo1 = d1, U->lo2 = d2;
+}
+
+static void lower_hi(uspan *U, double v, double d1, double d2)
+{
+    if (v < U->hi)
+        U->hi = v, U->hi1 = d1, U->hi2 = d2;
+}
+
+/* The root of g(u) = u - L v2 e^-u = K on the branch where g increases
+ * (1 + L b >= 0 there), and its derivative in v2; false where g > K for
+ * every u. */
+static bool a_root(double L, double v2, double K, double *u, double *du)
+{
+    double y = lambert_w0(L * v2 * exp(-K));
+    if (!isfinite(y))
+        return false;
+    *u = K + y;
+    *du = 1 + y > 0 ? L * exp(-*u) / (1 + y) : 0;
+    return true;
+}
+
+/* The u allowed at (v1, v2): e^u in (v1 - c_hi, v1 - c_lo) from the offset,
+ * b = v2 e^-u in the exponent's bounds, and a = exp(g(u)) in the
+ * prefactor's (one interval: g increases wherever b is allowed). */
+static bool u_span_slope(const hcmc_law *m, double v1, double v2, uspan *U)
+{
+    double X1 = v1 - m->hi[2], X2 = v1 - m->lo[2], bl = m->lo[1], bh = m->hi[1];
+    if (!(X2 > 0) || !isfinite(v1) || !isfinite(v2))
+        return false;
+    *U = (uspan){-INFINITY, log(X2), 0, 0, 1 / X2, 0};
+    if (X1 > 0)
+        raise_lo(U, log(X1), 1 / X1, 0);
+    if (v2 > 0) {
+        if (!(bh > 0))
+            return false;
+        raise_lo(U, log(v2 / bh), 0, 1 / v2);
+        if (bl > 0)
+            lower_hi(U, log(v2 / bl), 0, 1 / v2);
+    } else if (v2 < 0) {
+        if (!(bl < 0))
+            return false;
+        raise_lo(U, log(v2 / bl), 0, 1 / v2);
+        if (bh < 0)
+            lower_hi(U, log(v2 / bh), 0, 1 / v2);
+    } else if (!(bl < 0 && bh > 0)) {
+        return false;
+    }
+    double r, dr;
+    if (a_root(m->L, v2, log(m->lo[0]), &r, &dr))
+        raise_lo(U, r, 0, dr);
+    if (!a_root(m->L, v2, log(m->hi[0]), &r, &dr))
+        return false;
+    lower_hi(U, r, 0, dr);
+    return U->lo < U->hi;
+}
+
+static int slope_to_theta(const hcmc_law *m, const double xi[3], double theta[3],
+                          double M[9], double *logdet, double dlogdet[3])
+{
+    double r1 = xi[0], r2 = xi[1], s = xi[2];
+    if (!isfinite(r1) || !isfinite(r2) || !isfinite(s))
+        return -1;
+    double F1, F2, Fs, dv1, dv2, dus;
+    span P;
+    uspan U;
+    double v1 = along(m->v1_lo, m->v1_hi, r1, &F1, &dv1);
+    if (!v2_span(m, v1, &P))
+        return -1;
+    double v2 = along(P.lo, P.hi, r2, &F2, &dv2);
+    if (!u_span_slope(m, v1, v2, &U))
+        return -1;
+    double u = along(U.lo, U.hi, s, &Fs, &dus);
+    const double L = m->L;
+    double eu = exp(u), emu = exp(-u), b = v2 * emu, a = exp(u - b * L), c = v1 - eu;
+    theta[0] = fmin(fmax(a, m->lo[0]), m->hi[0]);
+    theta[1] = fmin(fmax(b, m->lo[1]), m->hi[1]);
+    theta[2] = fmin(fmax(c, m->lo[2]), m->hi[2]);
+    if (!M)
+        return 0;
+    /* D = d(v1, v2, u) / d(r1, r2, s), lower triangular */
+    double p1 = P.dlo + F2 * (P.dhi - P.dlo);     /* dv2/dv1 at fixed r2 */
+    double q1 = U.lo1 + Fs * (U.hi1 - U.lo1); /* du/dv1 at fixed v2, s */
+    double q2 = U.lo2 + Fs * (U.hi2 - U.lo2); /* du/dv2 */
+    double D[9] = {dv1, 0, 0, p1 * dv1, dv2, 0, (q1 + q2 * p1) * dv1, q2 * dv2, dus};
+    /* Pm = d(a, b, c) / d(v1, v2, u) */
+    double Pm[9] = {0, -a * L * emu, a * (1 + L * b), 0, emu, -b, 1, 0, -eu};
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            M[3 * i + j] =
+                Pm[3 * i] * D[j] + Pm[3 * i + 1] * D[3 + j] + Pm[3 * i + 2] * D[6 + j];
+    double Pw = P.hi - P.lo, Uw = U.hi - U.lo;
+    *logdet = -b * L + log(m->v1_hi - m->v1_lo) + log(Pw) + log(Uw) -
+              0.5 * (r1 * r1 + r2 * r2 + s * s) - 3 * LOG_SQRT_2PI;
+    /* its gradient in (v1, v2, u), then through D */
+    double g1 = (P.dhi - P.dlo) / Pw + (U.hi1 - U.lo1) / Uw;
+    double g2 = -L * emu + (U.hi2 - U.lo2) / Uw;
+    double gu = L * b;
+    for (int j = 0; j < 3; j++)
+        dlogdet[j] = g1 * D[j] + g2 * D[3 + j] + gu * D[6 + j];
+    dlogdet[0] -= r1;
+    dlogdet[1] -= r2;
+    dlogdet[2] -= s;
+    return 0;
+}
+
+static int slope_from_theta(const hcmc_law *m, const double theta[3], double xi[3])
+{
+    double a = theta[0], b = theta[1], c = theta[2];
+    double u = log(a) + b * m->L, eu = exp(u), v1 = eu + c, v2 = b * eu;
+    span P;
+    uspan U;
+    if (!(v1 > m->v1_lo && v1 < m->v1_hi) || !v2_span(m, v1, &P) ||
+        !(v2 > P.lo && v2 < P.hi) || !u_span_slope(m, v1, v2, &U) ||
+        !(u > U.lo && u < U.hi))
+        return -1;
+    xi[0] = along_inverse(m->v1_lo, m->v1_hi, v1);
+    xi[1] = along_inverse(P.lo, P.hi, v2);
+    xi[2] = along_inverse(U.lo, U.hi, u);
+    return isfinite(xi[0]) && isfinite(xi[1]) && isfinite(xi[2]) ? 0 : -1;
+}
+
 /* ---- reference rates -------------------------------------------------------- */
 
 int hcmc_law_init_rates(hcmc_law *m, const double lo[3], const double hi[3], double t_max,
@@ -351,8 +599,14 @@ static int rates_from_theta(const hcmc_law *m, const double theta[3], double xi[
 int hcmc_law_to_theta(const hcmc_law *m, const double xi[3], double theta[3],
                       double M[9], double *logdet, double dlogdet[3])
 {
-    return m->kind == HCMC_LAW_RATES ? rates_to_theta(m, xi, theta, M, logdet, dlogdet)
-                                     : shape_to_theta(m, xi, theta, M, logdet, dlogdet);
+    switch (m->kind) {
+    case HCMC_LAW_RATES:
+        return rates_to_theta(m, xi, theta, M, logdet, dlogdet);
+    case HCMC_LAW_SLOPE:
+        return slope_to_theta(m, xi, theta, M, logdet, dlogdet);
+    default:
+        return shape_to_theta(m, xi, theta, M, logdet, dlogdet);
+    }
 }
 
 int hcmc_law_from_theta(const hcmc_law *m, const double theta[3], double xi[3])
@@ -360,6 +614,12 @@ int hcmc_law_from_theta(const hcmc_law *m, const double theta[3], double xi[3])
     for (int k = 0; k < 3; k++)
         if (!(theta[k] > m->lo[k] && theta[k] < m->hi[k]))
             return -1;
-    return m->kind == HCMC_LAW_RATES ? rates_from_theta(m, theta, xi)
-                                     : shape_from_theta(m, theta, xi);
+    switch (m->kind) {
+    case HCMC_LAW_RATES:
+        return rates_from_theta(m, theta, xi);
+    case HCMC_LAW_SLOPE:
+        return slope_from_theta(m, theta, xi);
+    default:
+        return shape_from_theta(m, theta, xi);
+    }
 }

@@ -62,7 +62,8 @@ static bool read_attr(hid_t f, const char *name, hid_t mem, void *v)
 
 /* The map of the file's coordinates: its bounds, with the law blocks of
  * its dataset "laws" ([n][4]: first coordinate, kind (law.h), reference
- * time for SHAPE or last frame time for RATES, slope scale) in format 2,
+ * time for SHAPE and SLOPE or last frame time for RATES, slope scale) in
+ * format 2,
  * logit everywhere in format 1. */
 static int read_coords(hid_t f, const char *path, hcmc__shard_file *L, unsigned version,
                        hcmc_error *err)
@@ -81,9 +82,11 @@ static int read_coords(hid_t f, const char *path, hcmc__shard_file *L, unsigned 
     for (size_t l = 0; !rc && l < dl[0]; l++) {
         const double *w = laws + 4 * l;
         if (!(w[0] >= 0 && w[0] < (double)L->d) ||
-            (w[1] == HCMC_LAW_RATES
-                 ? hcmc_coords_add_rates(&L->coords, (size_t)w[0], w[2], err)
-                 : hcmc_coords_add_law(&L->coords, (size_t)w[0], w[2], w[3], err)))
+            (w[1] == HCMC_LAW_RATES   ? hcmc_coords_add_rates(&L->coords, (size_t)w[0], w[2], err)
+             : w[1] == HCMC_LAW_SLOPE
+                 ? hcmc_coords_add_slope(&L->coords, (size_t)w[0], w[2], err)
+                                      : hcmc_coords_add_law(&L->coords, (size_t)w[0], w[2],
+                                                            w[3], err)))
             rc = hcmc_error_set(err, HCMC_EFORMAT,
                                 "%s: law block %zu of the dataset laws is invalid",
                                 path, l);
