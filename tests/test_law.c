@@ -462,8 +462,8 @@ static void test_coords(void **state)
     const double theta0[10] = {2e4, -0.5, 100, 2e-4, -0.3, 1e-5, 4, 0.3, 1.0, 0.02};
     hcmc_coords c;
     assert_int_equal(hcmc_coords_init(&c, 10, bounds, false, NULL), 0);
-    assert_int_equal(hcmc_coords_add_law(&c, 0, 1.26, 0, NULL), 0);
-    assert_int_equal(hcmc_coords_add_law(&c, 3, 1.26, 1e-6, NULL), 0);
+    assert_int_equal(hcmc_coords_add_law(&c, 0, HCMC_LAW_SHAPE, 1.26, 0, NULL), 0);
+    assert_int_equal(hcmc_coords_add_law(&c, 3, HCMC_LAW_SHAPE, 1.26, 1e-6, NULL), 0);
     assert_int_equal(hcmc_coords_law_at(&c, 3), 1);
     assert_int_equal(hcmc_coords_law_at(&c, 4), -1);
     double z[10], th[10], dth[10], M[2][9], lj, dlj[10];

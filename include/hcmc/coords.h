@@ -42,21 +42,14 @@ HCMC_API int hcmc_coords_init(hcmc_coords *c, size_t dim, const double (*bounds)
 HCMC_API void hcmc_coords_release(hcmc_coords *c);
 
 /* Makes coordinates at .. at + 2 (a prefactor, exponent and offset) one law
- * block with reference time t_r and log-slope scale w (law.h).
+ * block of the given kind (law.h): t is the reference time for SHAPE and
+ * SLOPE (hcmc_law_reference_time, hcmc_law_slope_time), the last frame's
+ * time for RATES; w the log-slope scale of SHAPE (ignored otherwise).
  * HCMC_EUNSUPPORTED when the prefactor's lower bound is not above 0 (they
- * then stay plain). */
-HCMC_API int hcmc_coords_add_law(hcmc_coords *c, size_t at, double t_r, double w,
-                                 hcmc_error *err);
-
-/* The same with SLOPE coordinates (law.h) at reference time t_r
- * (hcmc_law_slope_time); HCMC_EUNSUPPORTED also where t_r does not suit
- * the exponent's bounds. */
-HCMC_API int hcmc_coords_add_slope(hcmc_coords *c, size_t at, double t_r,
-                                   hcmc_error *err);
-
-/* The same with RATES coordinates (law.h), t_max the last frame's time. */
-HCMC_API int hcmc_coords_add_rates(hcmc_coords *c, size_t at, double t_max,
-                                   hcmc_error *err);
+ * then stay plain), and for SLOPE also where t does not suit the
+ * exponent's bounds. */
+HCMC_API int hcmc_coords_add_law(hcmc_coords *c, size_t at, hcmc_law_kind kind, double t,
+                                 double w, hcmc_error *err);
 
 /* The law block that starts at coordinate k, or -1. */
 HCMC_API int hcmc_coords_law_at(const hcmc_coords *c, size_t k);

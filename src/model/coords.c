@@ -59,35 +59,24 @@ static int block_bounds(const hcmc_coords *c, size_t at, double lo[3], double hi
     return HCMC_OK;
 }
 
-int hcmc_coords_add_law(hcmc_coords *c, size_t at, double t_r, double w,
-                        hcmc_error *err)
+int hcmc_coords_add_law(hcmc_coords *c, size_t at, hcmc_law_kind kind, double t,
+                        double w, hcmc_error *err)
 {
     double lo[3], hi[3];
     int rc = block_bounds(c, at, lo, hi, err);
-    if (!rc)
-        rc = hcmc_law_init(&c->law[c->nlaw], lo, hi, t_r, w, err);
-    if (!rc)
-        c->law_at[c->nlaw++] = at;
-    return rc;
-}
-
-int hcmc_coords_add_slope(hcmc_coords *c, size_t at, double t_r, hcmc_error *err)
-{
-    double lo[3], hi[3];
-    int rc = block_bounds(c, at, lo, hi, err);
-    if (!rc)
-        rc = hcmc_law_init_slope(&c->law[c->nlaw], lo, hi, t_r, err);
-    if (!rc)
-        c->law_at[c->nlaw++] = at;
-    return rc;
-}
-
-int hcmc_coords_add_rates(hcmc_coords *c, size_t at, double t_max, hcmc_error *err)
-{
-    double lo[3], hi[3];
-    int rc = block_bounds(c, at, lo, hi, err);
-    if (!rc)
-        rc = hcmc_law_init_rates(&c->law[c->nlaw], lo, hi, t_max, err);
+    if (rc)
+        return rc;
+    hcmc_law *m = &c->law[c->nlaw];
+    switch (kind) {
+    case HCMC_LAW_RATES:
+        rc = hcmc_law_init_rates(m, lo, hi, t, err);
+        break;
+    case HCMC_LAW_SLOPE:
+        rc = hcmc_law_init_slope(m, lo, hi, t, err);
+        break;
+    default:
+        rc = hcmc_law_init(m, lo, hi, t, w, err);
+    }
     if (!rc)
         c->law_at[c->nlaw++] = at;
     return rc;

@@ -74,13 +74,21 @@ typedef struct {
     double lo, hi, dlo, dhi;
 } span;
 
+/* What the offset's bounds leave e^u = v1 - c at level v1: (X1, X2), X1
+ * possibly <= 0; false where that is nothing (X2 <= 0) or v1 not finite. */
+static bool offset_room(const hcmc_law *m, double v1, double *X1, double *X2)
+{
+    *X1 = v1 - m->hi[2];
+    *X2 = v1 - m->lo[2];
+    return *X2 > 0 && isfinite(v1);
+}
+
 /* The u allowed at level v1: e^u = v1 - c in (v1 - c_hi, v1 - c_lo), and
  * e^u = a t_r^b in (a_lo e_lo, a_hi e_hi) for some b. */
 static bool u_span(const hcmc_law *m, double v1, span *s)
 {
-    double X1 = v1 - m->hi[2], X2 = v1 - m->lo[2];
-    double flo = log(m->lo[0] * m->e_lo), fhi = log(m->hi[0] * m->e_hi);
-    if (!(X2 > 0) || !isfinite(v1))
+    double X1, X2, flo = log(m->lo[0] * m->e_lo), fhi = log(m->hi[0] * m->e_hi);
+    if (!offset_room(m, v1, &X1, &X2))
         return false;
     *s = (span){flo, fhi, 0, 0};
     if (X1 > 0 && log(X1) > flo)
@@ -314,8 +322,8 @@ typedef struct {
  * at 1 + b L = 0, outside the exponents a SLOPE law allows). */
 static bool v2_span(const hcmc_law *m, double v1, span *S)
 {
-    double X1 = v1 - m->hi[2], X2 = v1 - m->lo[2];
-    if (!(X2 > 0) || !isfinite(v1))
+    double X1, X2;
+    if (!offset_room(m, v1, &X1, &X2))
         return false;
     double A = log(m->lo[0]), B = log(m->hi[0]), L = m->L;
     line ln[6];
@@ -388,8 +396,8 @@ static bool a_root(double L, double v2, double K, double *u, double *du)
  * prefactor's (one interval: g increases wherever b is allowed). */
 static bool u_span_slope(const hcmc_law *m, double v1, double v2, uspan *U)
 {
-    double X1 = v1 - m->hi[2], X2 = v1 - m->lo[2], bl = m->lo[1], bh = m->hi[1];
-    if (!(X2 > 0) || !isfinite(v1) || !isfinite(v2))
+    double X1, X2, bl = m->lo[1], bh = m->hi[1];
+    if (!offset_room(m, v1, &X1, &X2) || !isfinite(v2))
         return false;
     *U = (uspan){-INFINITY, log(X2), 0, 0, 1 / X2, 0};
     if (X1 > 0)

@@ -163,20 +163,18 @@ static int make_coords(hcmc_target *t, const hcmc_target_spec *spec, hcmc_error 
         const int *s = t->slot + 3 * l;
         if (s[0] < 0 || s[1] != s[0] + 1 || s[2] != s[0] + 2)
             continue; /* a fixed member: the others stay logit */
-        rc = HCMC_EUNSUPPORTED;
-        if (spec->law_kind[l] == HCMC_LAW_RATES)
-            rc = hcmc_coords_add_rates(&t->coords, (size_t)s[0], hcmc_target_time_max(t),
-                                       err);
-        if (spec->law_kind[l] == HCMC_LAW_SLOPE) {
-            const hcmc_prior *e = &t->prior[s[1]];
-            double ts = hcmc_law_slope_time(e->lo, e->hi, m->dt, hcmc_target_time_max(t));
-            rc = ts > 0 ? hcmc_coords_add_slope(&t->coords, (size_t)s[0], ts, err)
-                        : HCMC_EUNSUPPORTED;
-        }
-        /* SHAPE, and SLOPE where no reference time suits the exponent */
-        if (rc == HCMC_EUNSUPPORTED && spec->law_kind[l] != HCMC_LAW_RATES)
-            rc = hcmc_coords_add_law(&t->coords, (size_t)s[0], tr,
-                                     spec->law_slope_scale[l], err);
+        hcmc_law_kind kind = spec->law_kind[l];
+        double t_max = hcmc_target_time_max(t), ts = 0;
+        if (kind == HCMC_LAW_SLOPE)
+            ts = hcmc_law_slope_time(t->prior[s[1]].lo, t->prior[s[1]].hi, m->dt, t_max);
+        /* SLOPE where no reference time suits the exponent: SHAPE */
+        if (kind == HCMC_LAW_SLOPE && !(ts > 0))
+            kind = HCMC_LAW_SHAPE;
+        rc = hcmc_coords_add_law(&t->coords, (size_t)s[0], kind,
+                                 kind == HCMC_LAW_RATES   ? t_max
+                                 : kind == HCMC_LAW_SLOPE ? ts
+                                                          : tr,
+                                 spec->law_slope_scale[l], err);
         if (rc == HCMC_EUNSUPPORTED) /* a prefactor bound not above 0: plain */
             rc = HCMC_OK;
         if (rc)

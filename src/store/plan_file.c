@@ -305,9 +305,7 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
         goto done;
     }
     for (int l = 0; l < 2; l++)
-        spec.law_kind[l] = law_kind[l] == HCMC_LAW_RATES   ? HCMC_LAW_RATES
-                           : law_kind[l] == HCMC_LAW_SLOPE ? HCMC_LAW_SLOPE
-                                                           : HCMC_LAW_SHAPE;
+        spec.law_kind[l] = hcmc__law_kind(law_kind[l]);
     spec.model.n_t = nt;
     spec.num_shards = K;
     spec.sigma_scale = sigma_scale;

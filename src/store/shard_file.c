@@ -82,11 +82,8 @@ static int read_coords(hid_t f, const char *path, hcmc__shard_file *L, unsigned 
     for (size_t l = 0; !rc && l < dl[0]; l++) {
         const double *w = laws + 4 * l;
         if (!(w[0] >= 0 && w[0] < (double)L->d) ||
-            (w[1] == HCMC_LAW_RATES   ? hcmc_coords_add_rates(&L->coords, (size_t)w[0], w[2], err)
-             : w[1] == HCMC_LAW_SLOPE
-                 ? hcmc_coords_add_slope(&L->coords, (size_t)w[0], w[2], err)
-                                      : hcmc_coords_add_law(&L->coords, (size_t)w[0], w[2],
-                                                            w[3], err)))
+            hcmc_coords_add_law(&L->coords, (size_t)w[0], hcmc__law_kind(w[1]), w[2], w[3],
+                                err))
             rc = hcmc_error_set(err, HCMC_EFORMAT,
                                 "%s: law block %zu of the dataset laws is invalid",
                                 path, l);

@@ -19,7 +19,17 @@
 #include "hcmc/config.h"
 #include "hcmc/dataset.h"
 #include "hcmc/nuts.h"
+#include "hcmc/law.h"
 #include "hcmc/run.h"
+
+/* A law kind as the plan and shard files store it (law.h); an unknown one
+ * reads as SHAPE, the only other kind of earlier files. */
+static inline hcmc_law_kind hcmc__law_kind(double k)
+{
+    return k == HCMC_LAW_RATES   ? HCMC_LAW_RATES
+           : k == HCMC_LAW_SLOPE ? HCMC_LAW_SLOPE
+                                 : HCMC_LAW_SHAPE;
+}
 
 typedef struct {
     const char *created, *data_file, *checksum, *config_text;
