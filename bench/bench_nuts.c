@@ -95,6 +95,14 @@ static int export_shard(const char *dir, const synth_problem *p, const hcmc_targ
         fprintf(stderr, "bench_nuts: the shard's laws are not both in law coordinates\n");
         return -1;
     }
+    /* it codes SHAPE and RATES, not SLOPE (law.h) */
+    for (size_t l = 0; l < 2; l++)
+        if (c->law[l].kind == HCMC_LAW_SLOPE) {
+            fprintf(stderr, "bench_nuts: rate law %zu is in slope coordinates, which "
+                            "bench/stan/laminar_laws.stan does not code\n",
+                    l);
+            return -1;
+        }
     if (!(f = open_in(dir, "laws.R")))
         return -1;
     fprintf(f, "law_kind <- c(%d, %d)\n", c->law[0].kind == HCMC_LAW_RATES ? 2 : 1,
