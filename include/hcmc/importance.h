@@ -1,16 +1,27 @@
 /* Importance correction of combined CMC draws (MODEL.md section 8 leaves
  * the combination Gaussian; this makes it exact where it works).
  *
- * The combined draws are summarised by a Gaussian in the coordinates they
- * were combined in (the sampling coordinates z), its covariance inflated by
- * 1.2^2; as many proposals as draws are made from it and weighted by the
- * full posterior (likelihood of every point, untempered prior and
- * Jacobians) over the proposal density. The largest 20 % of the weights
- * give a tail index (Hill's estimator of the Pareto shape k); when it is
- * at most max_khat the draws are replaced by a systematic resample of the
+ * Round 1: the combined draws are summarised by a Gaussian in the
+ * coordinates they were combined in (the sampling coordinates z), its
+ * covariance inflated by 1.2^2; as many proposals as draws are made from it
+ * and weighted by the full posterior (likelihood of every point, untempered
+ * prior and Jacobians) over the proposal density. The weights are Pareto
+ * smoothed (hcmc_psis_smooth below), which also gives their tail index k.
+ *
+ * Where it is above HCMC_IMPORTANCE_GOOD_KHAT (the shards' posteriors were
+ * far from Gaussian, so their product is too narrow or shifted), up to four
+ * more rounds adapt the proposal to the posterior (population Monte Carlo,
+ * Cappe et al. 2004): a Student-t with 7 degrees of freedom centred and
+ * scaled by the moments of the last round's proposals under their weights,
+ * tempered (w^lambda) where the weights are too uneven to estimate from, so
+ * that each step rests on an ESS of at least 10 % of the proposals. The
+ * rounds stop at the first tail index within HCMC_IMPORTANCE_GOOD_KHAT.
+ *
+ * The round with the smallest tail index is kept: when that is at most
+ * max_khat the draws are replaced by a systematic resample of its
  * proposals (same seed, same bytes), otherwise they are left as they were
  * and applied is false. Cost: one evaluation of the full log density per
- * draw, no gradient. */
+ * proposal and round, no gradient. */
 #ifndef HCMC_IMPORTANCE_H
 #define HCMC_IMPORTANCE_H
 
@@ -29,12 +40,17 @@ extern "C" {
 /* The tail index above which hcmc run and hcmc combine leave the draws
  * uncorrected. */
 #define HCMC_IMPORTANCE_MAX_KHAT 0.7
+/* The tail index at which the rounds stop adapting (Vehtari et al. 2024:
+ * below 0.5 the importance estimates' error falls as with independent
+ * draws). */
+#define HCMC_IMPORTANCE_GOOD_KHAT 0.5
 
 typedef struct hcmc_importance_info {
     double khat;      /* tail index of the weights */
     double ess;       /* (sum w)^2 / sum w^2 */
     size_t n;         /* proposals */
     size_t n_support; /* proposals with a finite density */
+    size_t rounds;    /* rounds of proposals made (1: the combination's Gaussian only) */
     bool applied;
 } hcmc_importance_info;
 
@@ -44,6 +60,18 @@ typedef struct hcmc_importance_info {
 HCMC_API int hcmc_importance_correct(const hcmc_target *full, double *z, size_t G,
                                      uint64_t seed, double max_khat,
                                      hcmc_importance_info *info, hcmc_error *err);
+
+/* Pareto smoothed importance sampling (Vehtari et al. 2024): the largest
+ * M = min(n / 5, 3 sqrt(n)) of the positive weights w[n] (any scale) are
+ * fitted by a generalized Pareto distribution over the next largest
+ * (Zhang & Stephens 2009, with the weakly informative prior of Vehtari et
+ * al.) and replaced, in place, by its expected order statistics, none above
+ * the largest weight. Returns the fitted shape k, the tail index: the
+ * weights have finite variance below 0.5, and above 0.7 importance
+ * estimates are not to be trusted; INFINITY when fewer than 25 weights are
+ * positive (too few for a fit of 5; w then unchanged), NAN when out of
+ * memory. */
+HCMC_API double hcmc_psis_smooth(double *w, size_t n);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,7 @@
 #include "hcmc/importance.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,18 @@
 
 #include <lapacke.h>
 
+#include "hcmc/log.h"
 #include "hcmc/rng.h"
 #include "../base/blas.h"
+
+/* Adapted rounds after the first (see importance.h), the degrees of freedom
+ * of their Student-t proposals, and the importance ESS (a share of the
+ * proposals) that the tempered weights a round adapts to keep. */
+#define ROUNDS_MAX 4
+#define T_DOF 7
+#define TEMPER_ESS_SHARE 0.1
+/* At most this many batches of G proposals in the final pool. */
+#define BATCHES_MAX 8
 
 typedef struct {
     const hcmc_target *full;
@@ -45,72 +56,11 @@ static void *evaluate(void *arg)
     return NULL;
 }
 
-static int cmp_desc(const void *a, const void *b)
+/* lp[g] for every proposal, on threads (each value is independent of which
+ * thread computes it). */
+static int evaluate_all(const hcmc_target *full, const double *prop, size_t G, size_t d,
+                        double *lp, hcmc_error *err)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x < y) - (x > y);
-}
-
-int hcmc_importance_correct(const hcmc_target *full, double *z, size_t G, uint64_t seed,
-                            double max_khat, hcmc_importance_info *info, hcmc_error *err)
-{
-    hcmc__blas_one_thread();
-    memset(info, 0, sizeof *info);
-    size_t d = hcmc_target_dim(full);
-    if (G < 10)
-        return hcmc_error_set(err, HCMC_EINVAL, "importance: %zu draws are too few", G);
-    double *w = z, *prop = malloc(G * d * sizeof(double));
-    double *mu = calloc(d, sizeof(double)), *L = calloc(d * d, sizeof(double));
-    double *lw = malloc(G * sizeof(double)), *lq = malloc(G * sizeof(double));
-    double *buf = malloc(G * sizeof(double));
-    int rc_ = HCMC_OK;
-    if (!prop || !mu || !L || !lw || !lq || !buf) {
-        rc_ = hcmc_error_set(err, HCMC_ENOMEM, "importance: out of memory");
-        goto done;
-    }
-    if (d > G) {
-        rc_ = hcmc_error_set(err, HCMC_EINVAL, "importance: fewer draws than parameters");
-        goto done;
-    }
-    for (size_t g = 0; g < G; g++)
-        for (size_t a = 0; a < d; a++)
-            mu[a] += w[g * d + a] / (double)G;
-    for (size_t g = 0; g < G; g++)
-        for (size_t a = 0; a < d; a++)
-            for (size_t b = 0; b <= a; b++)
-                L[a * d + b] += (w[g * d + a] - mu[a]) * (w[g * d + b] - mu[b]);
-    const double inflate = 1.2 * 1.2;
-    for (size_t a = 0; a < d; a++)
-        for (size_t b = 0; b <= a; b++)
-            L[a * d + b] *= inflate / (double)(G - 1);
-    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, L, (lapack_int)d)) {
-        rc_ = hcmc_error_set(err, HCMC_ENUMERIC,
-                             "importance: the combined draws' covariance is not "
-                             "positive definite");
-        goto done;
-    }
-    double logdetL = 0;
-    for (size_t a = 0; a < d; a++)
-        logdetL += log(L[a * d + a]);
-    /* proposals and their log density (constants dropped) */
-    hcmc_rng rng;
-    hcmc_rng_init(&rng, seed, HCMC_RNG_IMPORTANCE, 0, 0);
-    for (size_t g = 0; g < G; g++) {
-        double *p = prop + g * d, *u = buf; /* buf holds d values here: G >= d */
-        double q = 0;
-        for (size_t a = 0; a < d; a++) {
-            u[a] = hcmc_rng_normal(&rng);
-            q += u[a] * u[a];
-        }
-        for (size_t a = 0; a < d; a++) {
-            p[a] = mu[a];
-            for (size_t b = 0; b <= a; b++)
-                p[a] += L[a * d + b] * u[b];
-        }
-        lq[g] = -0.5 * q - logdetL;
-    }
-    /* the full density, on threads (each proposal's value is independent of
-     * which thread computes it) */
     long nc = sysconf(_SC_NPROCESSORS_ONLN);
     size_t T = nc > 1 ? (size_t)nc : 1;
     if (T > 64)
@@ -119,7 +69,7 @@ int hcmc_importance_correct(const hcmc_target *full, double *z, size_t G, uint64
     pthread_t th[64];
     size_t started = 0;
     for (size_t k = 0; k < T; k++) {
-        jobs[k] = (job){full, prop, lw, G, d, k, T, 0};
+        jobs[k] = (job){full, prop, lp, G, d, k, T, 0};
         if (k > 0 && pthread_create(&th[k], NULL, evaluate, &jobs[k]) == 0)
             started |= (size_t)1 << k; /* else done below on this thread */
     }
@@ -131,65 +81,366 @@ int hcmc_importance_correct(const hcmc_target *full, double *z, size_t G, uint64
             evaluate(&jobs[k]);
     }
     for (size_t k = 0; k < T; k++)
-        if (jobs[k].failed == 1) {
-            rc_ = hcmc_error_set(err, HCMC_ENOMEM, "importance: out of memory");
-            goto done;
-        }
-    /* weights */
-    double mx = -INFINITY;
+        if (jobs[k].failed == 1)
+            return hcmc_error_set(err, HCMC_ENOMEM, "importance: out of memory");
+    return HCMC_OK;
+}
+
+/* One round: G proposals around mu with Cholesky factor L (lower, row-major)
+ * of the scale, Gaussian (nu = 0) or Student-t with nu degrees of freedom,
+ * and their log weights log p - log q (constants common to the round
+ * dropped; -inf where p is 0). */
+static int round_propose(const hcmc_target *full, size_t G, size_t d, const double *mu,
+                         const double *L, int nu, hcmc_rng *rng, double *prop, double *lw,
+                         double *lq, double *u, hcmc_error *err)
+{
+    double logdetL = 0;
+    for (size_t a = 0; a < d; a++)
+        logdetL += log(L[a * d + a]);
     for (size_t g = 0; g < G; g++) {
+        double *p = prop + g * d, q = 0;
+        for (size_t a = 0; a < d; a++) {
+            u[a] = hcmc_rng_normal(rng);
+            q += u[a] * u[a];
+        }
+        double r = 1; /* t: u / sqrt(chi2_nu / nu) */
+        if (nu > 0) {
+            double c = 0;
+            for (int k = 0; k < nu; k++) {
+                double x = hcmc_rng_normal(rng);
+                c += x * x;
+            }
+            r = sqrt((double)nu / c);
+        }
+        for (size_t a = 0; a < d; a++) {
+            p[a] = mu[a];
+            for (size_t b = 0; b <= a; b++)
+                p[a] += L[a * d + b] * u[b] * r;
+        }
+        q *= r * r;
+        lq[g] = (nu > 0 ? -0.5 * (double)(nu + (int)d) * log1p(q / nu) : -0.5 * q) - logdetL;
+    }
+    int rc = evaluate_all(full, prop, G, d, lw, err);
+    if (rc)
+        return rc;
+    for (size_t g = 0; g < G; g++)
         lw[g] = isfinite(lw[g]) ? lw[g] - lq[g] : -INFINITY;
+    return HCMC_OK;
+}
+
+/* Zhang & Stephens (2009): the generalized Pareto fit to exceedances x[n]
+ * (ascending, positive) by the posterior mean of theta = -k / sigma on
+ * their grid with the profile likelihood, then k; shrunk towards 0.5 by the
+ * weakly informative prior of Vehtari et al. (2024, eq. 9). */
+static void gpd_fit(const double *x, size_t n, double *k_out, double *sigma_out)
+{
+    size_t m = 30 + (size_t)floor(sqrt((double)n));
+    double xstar = x[(size_t)floor((double)n / 4 + 0.5) - 1], xmax = x[n - 1];
+    double theta[256], lt[256], lmax = -INFINITY;
+    if (m > 256)
+        m = 256;
+    for (size_t j = 0; j < m; j++) {
+        theta[j] = 1 / xmax + (1 - sqrt((double)m / ((double)j + 0.5))) / 3 / xstar;
+        double kk = 0;
+        for (size_t i = 0; i < n; i++)
+            kk += log1p(-theta[j] * x[i]);
+        kk /= (double)n;
+        /* profile log likelihood: n (log(-theta / k) - k - 1), k = mean log1p(-theta x) */
+        lt[j] = (double)n * (log(-theta[j] / kk) - kk - 1);
+        if (!isfinite(lt[j]))
+            lt[j] = -INFINITY;
+        if (lt[j] > lmax)
+            lmax = lt[j];
+    }
+    double sw = 0, th = 0;
+    for (size_t j = 0; j < m; j++) {
+        double v = exp(lt[j] - lmax);
+        sw += v;
+        th += v * theta[j];
+    }
+    th /= sw;
+    double k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += log1p(-th * x[i]);
+    k /= (double)n;
+    *sigma_out = -k / th;
+    *k_out = (k * (double)n + 10 * 0.5) / ((double)n + 10);
+}
+
+typedef struct {
+    double w;
+    size_t i;
+} ranked;
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    double x = ((const ranked *)a)->w, y = ((const ranked *)b)->w;
+    return (x > y) - (x < y);
+}
+
+double hcmc_psis_smooth(double *w, size_t n)
+{
+    size_t npos = 0;
+    for (size_t g = 0; g < n; g++)
+        npos += w[g] > 0;
+    size_t M = (size_t)ceil(fmin(0.2 * (double)npos, 3 * sqrt((double)npos)));
+    if (M < 5 || M + 1 > npos)
+        return INFINITY;
+    ranked *r = malloc(npos * sizeof *r);
+    double *x = malloc(M * sizeof(double));
+    if (!r || !x) {
+        free(r);
+        free(x);
+        return NAN;
+    }
+    for (size_t g = 0, j = 0; g < n; g++)
+        if (w[g] > 0)
+            r[j++] = (ranked){w[g], g};
+    qsort(r, npos, sizeof *r, cmp_ranked);
+    /* the M largest, over the cutoff: the next largest */
+    const ranked *tail = r + npos - M;
+    double cut = tail[-1].w, wmax = tail[M - 1].w;
+    for (size_t j = 0; j < M; j++)
+        x[j] = tail[j].w - cut;
+    double k, sigma;
+    if (!(x[M - 1] > 0)) {
+        k = -INFINITY; /* a flat tail: nothing to smooth */
+    } else {
+        for (size_t j = 0; j < M && !(x[j] > 0); j++)
+            x[j] = 1e-300 * x[M - 1]; /* ties with the cutoff */
+        gpd_fit(x, M, &k, &sigma);
+        /* the tail's weights by their expected order statistics, no larger
+         * than the largest raw weight */
+        if (isfinite(k) && isfinite(sigma) && sigma > 0)
+            for (size_t j = 0; j < M; j++) {
+                double p = ((double)j + 0.5) / (double)M;
+                double q = fabs(k) < 1e-12 ? -sigma * log1p(-p)
+                                            : sigma * expm1(-k * log1p(-p)) / k;
+                w[tail[j].i] = fmin(cut + q, wmax);
+            }
+    }
+    free(r);
+    free(x);
+    return k;
+}
+
+/* Weights w = exp(lw - max) into w, Pareto smoothed (hcmc_psis_smooth),
+ * their ESS and tail index k. Returns the number of proposals with a
+ * finite density. */
+static size_t weigh(const double *lw, size_t G, double *w, double *ess, double *khat)
+{
+    double mx = -INFINITY;
+    size_t support = 0;
+    for (size_t g = 0; g < G; g++) {
         if (lw[g] > mx)
             mx = lw[g];
-        info->n_support += isfinite(lw[g]);
+        support += isfinite(lw[g]);
     }
-    info->n = G;
-    if (!isfinite(mx)) {
+    *ess = 0;
+    *khat = INFINITY;
+    if (!isfinite(mx))
+        return 0;
+    for (size_t g = 0; g < G; g++)
+        w[g] = isfinite(lw[g]) ? exp(lw[g] - mx) : 0.0;
+    *khat = hcmc_psis_smooth(w, G);
+    double s1 = 0, s2 = 0;
+    for (size_t g = 0; g < G; g++) {
+        s1 += w[g];
+        s2 += w[g] * w[g];
+    }
+    *ess = s1 * s1 / s2;
+    return support;
+}
+
+static double ess_of(const double *w, size_t G, double lambda)
+{
+    double s1 = 0, s2 = 0;
+    for (size_t g = 0; g < G; g++)
+        if (w[g] > 0) {
+            double v = pow(w[g], lambda);
+            s1 += v;
+            s2 += v * v;
+        }
+    return s2 > 0 ? s1 * s1 / s2 : 0;
+}
+
+/* The next round's centre and scale from this round's proposals: their
+ * moments under the weights w^lambda, lambda in (0, 1] the largest that
+ * keeps an ESS of TEMPER_ESS_SHARE * G (so an estimate rests on hundreds of
+ * proposals, never on a few heavy ones: w^lambda weighs by q^(1-lambda)
+ * p^lambda, a step from the proposal towards the posterior), shrunk towards
+ * the round's own scale S with weight (d + 2) / (ESS + d + 2). L gets the
+ * Cholesky factor; returns non-zero if it has none. */
+static int adapt(const double *prop, const double *w, size_t G, size_t d, const double *S,
+                 double *mu, double *L, double *wl)
+{
+    double target = TEMPER_ESS_SHARE * (double)G, lo = 0, hi = 1, lambda = 1;
+    if (ess_of(w, G, 1) < target) {
+        for (int it = 0; it < 50; it++) {
+            double mid = 0.5 * (lo + hi);
+            if (ess_of(w, G, mid) >= target)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        lambda = lo > 0 ? lo : 1e-12;
+    }
+    double s = 0;
+    for (size_t g = 0; g < G; g++) {
+        wl[g] = w[g] > 0 ? pow(w[g], lambda) : 0;
+        s += wl[g];
+    }
+    double ess = ess_of(w, G, lambda), a0 = ess / (ess + (double)d + 2);
+    memset(mu, 0, d * sizeof(double));
+    for (size_t g = 0; g < G; g++)
+        for (size_t a = 0; a < d; a++)
+            mu[a] += wl[g] / s * prop[g * d + a];
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b <= a; b++) {
+            double c = 0;
+            for (size_t g = 0; g < G; g++)
+                c += wl[g] / s * (prop[g * d + a] - mu[a]) * (prop[g * d + b] - mu[b]);
+            L[a * d + b] = a0 * c + (1 - a0) * S[a * d + b];
+        }
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = a + 1; b < d; b++)
+            L[a * d + b] = 0;
+    return LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, L, (lapack_int)d) != 0;
+}
+
+int hcmc_importance_correct(const hcmc_target *full, double *z, size_t G, uint64_t seed,
+                            double max_khat, hcmc_importance_info *info, hcmc_error *err)
+{
+    hcmc__blas_one_thread();
+    memset(info, 0, sizeof *info);
+    size_t d = hcmc_target_dim(full);
+    if (G < 10)
+        return hcmc_error_set(err, HCMC_EINVAL, "importance: %zu draws are too few", G);
+    if (d > G)
+        return hcmc_error_set(err, HCMC_EINVAL, "importance: fewer draws than parameters");
+    /* the pool: batches of G proposals from the final proposal, the last
+     * batch being made at its end */
+    const size_t Mmax = BATCHES_MAX * G;
+    double *pool = malloc(Mmax * d * sizeof(double)), *lw = malloc(Mmax * sizeof(double));
+    double *w = malloc(Mmax * sizeof(double)), *buf = malloc(d * sizeof(double));
+    double *mu = calloc(d, sizeof(double)), *L = calloc(d * d, sizeof(double));
+    double *S = calloc(d * d, sizeof(double)), *lq = malloc(G * sizeof(double));
+    int rc_ = HCMC_OK;
+    if (!pool || !lw || !w || !buf || !mu || !L || !S || !lq) {
+        rc_ = hcmc_error_set(err, HCMC_ENOMEM, "importance: out of memory");
+        goto done;
+    }
+    /* round 1: the combined draws' Gaussian, its covariance inflated by 1.2^2 */
+    for (size_t g = 0; g < G; g++)
+        for (size_t a = 0; a < d; a++)
+            mu[a] += z[g * d + a] / (double)G;
+    for (size_t g = 0; g < G; g++)
+        for (size_t a = 0; a < d; a++)
+            for (size_t b = 0; b <= a; b++)
+                L[a * d + b] += (z[g * d + a] - mu[a]) * (z[g * d + b] - mu[b]);
+    const double inflate = 1.2 * 1.2;
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b <= a; b++)
+            L[a * d + b] *= inflate / (double)(G - 1);
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, L, (lapack_int)d)) {
+        rc_ = hcmc_error_set(err, HCMC_ENUMERIC,
+                             "importance: the combined draws' covariance is not "
+                             "positive definite");
+        goto done;
+    }
+    hcmc_rng rng;
+    double ess = 0, khat = INFINITY, ess_prev = 0;
+    size_t support = 0, M = 0;
+    uint32_t round = 0;
+    int nu = 0; /* the proposal's degrees of freedom (0: Gaussian) */
+    for (;; round++) {
+        /* a round adapts (round > 0) while the last batch's tail index is
+         * above GOOD_KHAT, or its ESS is below half of G and still grows by
+         * a tenth a round; after that, or ROUNDS_MAX adapted rounds, the
+         * proposal stays and its batches are pooled until the pool's ESS
+         * reaches half of G */
+        bool adapting = round > 0 && round <= ROUNDS_MAX && M == 0 &&
+                        (khat > HCMC_IMPORTANCE_GOOD_KHAT ||
+                         (ess < 0.5 * (double)G && ess > 1.1 * ess_prev));
+        ess_prev = ess;
+        if (round > 0 && !adapting && M == 0)
+            M = G; /* keep the last batch: its proposal is the final one */
+        if (adapting) {
+            /* S = L L^T of the batch just made, then the next proposal */
+            for (size_t a = 0; a < d; a++)
+                for (size_t b = 0; b <= a; b++) {
+                    double c = 0;
+                    for (size_t k = 0; k <= b; k++)
+                        c += L[a * d + k] * L[b * d + k];
+                    S[a * d + b] = S[b * d + a] = c;
+                }
+            if (adapt(pool, w, G, d, S, mu, L, lq)) {
+                hcmc_log(HCMC_LOG_DEBUG, "importance: round %u: no proposal scale",
+                         round + 1);
+                break;
+            }
+            nu = T_DOF;
+        } else if (round > 0 &&
+                   (ess >= 0.5 * (double)G || M + G > Mmax || !(khat <= max_khat))) {
+            /* enough, or the budget spent, or a tail more proposals from
+             * the same proposal cannot mend */
+            break;
+        }
+        hcmc_rng_init(&rng, seed, HCMC_RNG_IMPORTANCE, round, 0);
+        double *p = pool + M * d;
+        rc_ = round_propose(full, G, d, mu, L, nu, &rng, p, lw + M, lq, buf, err);
+        if (rc_)
+            goto done;
+        if (adapting || round == 0)
+            M = 0; /* the batch is the whole pool while adapting */
+        else
+            M += G;
+        size_t n = M ? M : G;
+        support = weigh(lw, n, w, &ess, &khat);
+        hcmc_log(HCMC_LOG_DEBUG,
+                 "importance: round %u (%s): tail index %.2f, ESS %.0f of %zu", round + 1,
+                 adapting ? "adapted Student-t" : M ? "pooled" : "Gaussian", khat, ess, n);
+        if (!support)
+            break;
+    }
+    if (!M)
+        M = G;
+    info->n = M;
+    info->rounds = round;
+    if (!support) {
         rc_ = hcmc_error_set(err, HCMC_ENUMERIC,
                              "importance: the posterior is not finite at any proposal");
         goto done;
     }
-    double s1 = 0, s2 = 0;
-    size_t npos = 0;
-    for (size_t g = 0; g < G; g++) {
-        lw[g] = isfinite(lw[g]) ? exp(lw[g] - mx) : 0.0;
-        s1 += lw[g];
-        s2 += lw[g] * lw[g];
-        if (lw[g] > 0)
-            buf[npos++] = lw[g];
-    }
-    info->ess = s1 * s1 / s2;
-    qsort(buf, npos, sizeof(double), cmp_desc);
-    size_t m = npos / 5 > 5 ? npos / 5 : 5;
-    if (m >= npos) {
-        info->khat = INFINITY;
-    } else {
-        double h = 0;
-        for (size_t k = 0; k < m; k++)
-            h += log(buf[k] / buf[m]);
-        info->khat = h / (double)m;
-    }
+    info->khat = khat;
+    info->ess = ess;
+    info->n_support = support;
     info->applied = info->khat <= max_khat;
     if (!info->applied)
         goto done;
-    /* systematic resample, in proposal order */
+    /* systematic resample of G draws, in proposal order */
+    double s1 = 0;
+    for (size_t g = 0; g < M; g++)
+        s1 += w[g];
     double u0 = hcmc_rng_uniform(&rng) / (double)G, cum = 0;
     size_t g = 0;
     for (size_t i = 0; i < G; i++) {
         double target = (u0 + (double)i / (double)G) * s1;
-        while (g + 1 < G && cum + lw[g] < target)
-            cum += lw[g++];
+        while (g + 1 < M && cum + w[g] < target)
+            cum += w[g++];
         size_t pick = g;
-        while (lw[pick] == 0 && pick > 0) /* the last proposal may weigh 0 */
+        while (w[pick] == 0 && pick > 0) /* the last proposal may weigh 0 */
             pick--;
-        memcpy(z + i * d, prop + pick * d, d * sizeof(double));
+        memcpy(z + i * d, pool + pick * d, d * sizeof(double));
     }
 done:
-    free(prop);
+    free(pool);
+    free(lw);
+    free(w);
+    free(buf);
     free(mu);
     free(L);
-    free(lw);
+    free(S);
     free(lq);
-    free(buf);
     return rc_;
 }

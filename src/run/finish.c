@@ -61,17 +61,18 @@ void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
     }
     if (r->importance.applied)
         hcmc_log(HCMC_LOG_INFO,
-                 "importance correction: ESS %.0f of %zu proposals, tail index %.2f "
-                 "(%.1f s)",
+                 "importance correction: ESS %.0f of %zu proposals, tail index %.2f, "
+                 "%zu round%s (%.1f s)",
                  r->importance.ess, r->importance.n, r->importance.khat,
+                 r->importance.rounds, r->importance.rounds == 1 ? "" : "s",
                  hcmc_seconds() - t0);
     else
         hcmc_log(HCMC_LOG_WARN,
                  "importance correction not applied: tail index %.2f above %g (ESS "
-                 "%.0f of %zu); the draws are the combination's, which may be too "
-                 "narrow or shifted: use fewer, larger shards",
+                 "%.0f of %zu, %zu rounds); the draws are the combination's, which "
+                 "may be too narrow or shifted: use fewer, larger shards",
                  r->importance.khat, HCMC_IMPORTANCE_MAX_KHAT, r->importance.ess,
-                 r->importance.n);
+                 r->importance.n, r->importance.rounds);
 }
 
 /* A shard's sampling statistics for the verdict: transitions, trees that

@@ -585,9 +585,11 @@ void hcmc_run_print_table(FILE *f, const hcmc_run_result *r)
             r->sampling_seconds, r->backend);
     if (!r->importance.n)
         return;
-    fprintf(f, "importance correction: %s (ESS %.0f of %zu, tail index %.2f",
+    fprintf(f, "importance correction: %s (ESS %.0f of %zu proposals, tail index %.2f",
             r->importance.applied ? "applied" : "NOT applied", r->importance.ess,
             r->importance.n, r->importance.khat);
+    if (r->importance.rounds > 1)
+        fprintf(f, ", %zu rounds", r->importance.rounds);
     if (!r->importance.applied)
         fprintf(f, " above %g: the draws are the combination's",
                 HCMC_IMPORTANCE_MAX_KHAT);

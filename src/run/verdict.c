@@ -34,7 +34,7 @@
 #define DIVERGENT_SHARE_MAX 0.01
 #define EBFMI_MIN 0.3
 #define TREEDEPTH_SHARE_MAX 0.01
-#define KHAT_WARN 0.5
+#define KHAT_WARN HCMC_IMPORTANCE_GOOD_KHAT
 
 static hcmc_verdict_item *add(hcmc_verdict *v, bool failure, const char *check)
 {

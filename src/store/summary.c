@@ -154,6 +154,7 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
         json_object_set_new(im, "ess", num(r->importance.ess));
         json_object_set_new(im, "tail_index", num(r->importance.khat));
         json_object_set_new(im, "proposals", json_integer((json_int_t)r->importance.n));
+        json_object_set_new(im, "rounds", json_integer((json_int_t)r->importance.rounds));
         json_object_set_new(run, "importance", im);
     } else {
         json_object_set_new(run, "importance", json_null());
@@ -346,6 +347,7 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
     if (json_is_object(im)) {
         size_t n = 0;
         read_count(im, "proposals", &n);
+        read_count(im, "rounds", &r->importance.rounds); /* optional */
         read_num(im, "ess", &r->importance.ess);
         read_num(im, "tail_index", &r->importance.khat);
         r->importance.n = n;
