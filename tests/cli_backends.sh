@@ -134,6 +134,15 @@ finished "$hcmc" combine "$dir/lenient2" --no-plots > lenient2.out 2>&1 || fail 
 grep -q 'importance correction: applied' lenient2.out || fail "lenient: combine corrects"
 $py "$here/check_posterior.py" "$dir/lenient/posterior.nc" \
     "$dir/lenient2/posterior.nc" > /dev/null || fail "lenient: combine gives other draws"
+# and the same shard figures, which the verdict holds (each shard's R-hat)
+$py - "$dir/lenient/summary.json" "$dir/lenient2/summary.json" <<'PY' || fail "lenient: combine lost the shards' R-hat"
+import json, sys
+a, b = (json.load(open(p))["shards"] for p in sys.argv[1:])
+ra = [s["r_hat_max"] for s in a if s["status"] == "ok"]
+rb = [s["r_hat_max"] for s in b if s["status"] == "ok"]
+assert len(ra) == 5 and all(x > 0.9 for x in ra), ra
+assert ra == rb, (ra, rb)
+PY
 
 # more than half of the first 10 finished shards failed: the run stops early
 if HCMC_TEST_FAULT='crash:*' "$hcmc" run --config s.yaml --num-shards 12 --num-warmup 100 \

@@ -242,6 +242,10 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
             r->shards[k].id = (size_t)files[k].number;
             r->shards[k].points = L[k].points;
             r->shards[k].divergences = sd[k].divergences;
+            /* the shard's own figures, as the run that sampled it had them
+             * (the verdict holds its R-hat; NaN where the file does not say) */
+            r->shards[k].rhat_max = L[k].rhat_max;
+            r->shards[k].seconds = L[k].seconds;
             r->n_points += L[k].points;
         }
         /* the data file as the run recorded it (an absolute path), not as
