@@ -14,12 +14,20 @@
 #include "hcmc/rng.h"
 #include "../base/blas.h"
 
-/* Adapted rounds after the first (see importance.h), the degrees of freedom
- * of their Student-t proposals, and the importance ESS (a share of the
- * proposals) that the tempered weights a round adapts to keep. */
+/* Adapted rounds after the first (see importance.h), and the importance ESS
+ * (a share of the proposals) that the tempered weights a round adapts to
+ * keep. */
 #define ROUNDS_MAX 4
-#define T_DOF 7
 #define TEMPER_ESS_SHARE 0.1
+/* Every proposal's covariance is its estimate times this. */
+#define INFLATE (1.2 * 1.2)
+/* Adapted rounds propose from a defensive mixture (Hesterberg 1995): this
+ * share from a Student-t with T_DOF degrees of freedom and the estimated
+ * covariance as its scale, which reaches tails a Gaussian fitted to the
+ * weighted proposals never samples (and whose weights it then cannot
+ * show), the rest from the Gaussian. */
+#define T_SHARE 0.5
+#define T_DOF 7
 /* At most this many batches of G proposals in the final pool. */
 #define BATCHES_MAX 8
 
@@ -86,39 +94,51 @@ static int evaluate_all(const hcmc_target *full, const double *prop, size_t G, s
     return HCMC_OK;
 }
 
-/* One round: G proposals around mu with Cholesky factor L (lower, row-major)
- * of the scale, Gaussian (nu = 0) or Student-t with nu degrees of freedom,
- * and their log weights log p - log q (constants common to the round
- * dropped; -inf where p is 0). */
+/* One round: G proposals from a Gaussian with mean mu and Cholesky factor L
+ * (lower, row-major) of its covariance, or (mix > 0) from the defensive
+ * mixture (1 - mix) N(mu, L L^T) + mix t_T_DOF(mu, L L^T / INFLATE), and
+ * their log weights log p - log q (constants common to the round dropped;
+ * -inf where p is 0). */
 static int round_propose(const hcmc_target *full, size_t G, size_t d, const double *mu,
-                         const double *L, int nu, hcmc_rng *rng, double *prop, double *lw,
-                         double *lq, double *u, hcmc_error *err)
+                         const double *L, double mix, hcmc_rng *rng, double *prop,
+                         double *lw, double *lq, double *u, hcmc_error *err)
 {
     double logdetL = 0;
     for (size_t a = 0; a < d; a++)
         logdetL += log(L[a * d + a]);
+    /* the t's scale factor is L / sqrt(INFLATE): q below is in L's units */
+    const double nu = T_DOF, si = INFLATE;
+    double logc_t = lgamma(0.5 * (nu + (double)d)) - lgamma(0.5 * nu) -
+                    0.5 * (double)d * log(nu * M_PI) + 0.5 * (double)d * log(si);
+    double logc_n = -0.5 * (double)d * log(2 * M_PI);
     for (size_t g = 0; g < G; g++) {
         double *p = prop + g * d, q = 0;
         for (size_t a = 0; a < d; a++) {
             u[a] = hcmc_rng_normal(rng);
             q += u[a] * u[a];
         }
-        double r = 1; /* t: u / sqrt(chi2_nu / nu) */
-        if (nu > 0) {
-            double c = 0;
-            for (int k = 0; k < nu; k++) {
+        double r = 1;
+        if (mix > 0 && hcmc_rng_uniform(rng) < mix) {
+            double c = 0; /* u sqrt(nu / chi2_nu) / sqrt(INFLATE): the t */
+            for (int k = 0; k < T_DOF; k++) {
                 double x = hcmc_rng_normal(rng);
                 c += x * x;
             }
-            r = sqrt((double)nu / c);
+            r = sqrt(nu / c / si);
         }
         for (size_t a = 0; a < d; a++) {
             p[a] = mu[a];
             for (size_t b = 0; b <= a; b++)
                 p[a] += L[a * d + b] * u[b] * r;
         }
-        q *= r * r;
-        lq[g] = (nu > 0 ? -0.5 * (double)(nu + (int)d) * log1p(q / nu) : -0.5 * q) - logdetL;
+        q *= r * r; /* |L^-1 (p - mu)|^2 */
+        double ln = logc_n - 0.5 * q;
+        if (mix > 0) {
+            double lt = logc_t - 0.5 * (nu + (double)d) * log1p(q * si / nu);
+            double hi = fmax(ln, lt);
+            ln = hi + log((1 - mix) * exp(ln - hi) + mix * exp(lt - hi));
+        }
+        lq[g] = ln - logdetL;
     }
     int rc = evaluate_all(full, prop, G, d, lw, err);
     if (rc)
@@ -264,13 +284,14 @@ static double ess_of(const double *w, size_t G, double lambda)
     return s2 > 0 ? s1 * s1 / s2 : 0;
 }
 
-/* The next round's centre and scale from this round's proposals: their
+/* The next round's mean and covariance from this round's proposals: their
  * moments under the weights w^lambda, lambda in (0, 1] the largest that
  * keeps an ESS of TEMPER_ESS_SHARE * G (so an estimate rests on hundreds of
  * proposals, never on a few heavy ones: w^lambda weighs by q^(1-lambda)
- * p^lambda, a step from the proposal towards the posterior), shrunk towards
- * the round's own scale S with weight (d + 2) / (ESS + d + 2). L gets the
- * Cholesky factor; returns non-zero if it has none. */
+ * p^lambda, a step from the proposal towards the posterior), the covariance
+ * times INFLATE and shrunk towards the round's own S with weight (d + 2) /
+ * (ESS + d + 2). L gets the Cholesky factor; returns non-zero if it has
+ * none. */
 static int adapt(const double *prop, const double *w, size_t G, size_t d, const double *S,
                  double *mu, double *L, double *wl)
 {
@@ -300,7 +321,7 @@ static int adapt(const double *prop, const double *w, size_t G, size_t d, const 
             double c = 0;
             for (size_t g = 0; g < G; g++)
                 c += wl[g] / s * (prop[g * d + a] - mu[a]) * (prop[g * d + b] - mu[b]);
-            L[a * d + b] = a0 * c + (1 - a0) * S[a * d + b];
+            L[a * d + b] = a0 * INFLATE * c + (1 - a0) * S[a * d + b];
         }
     for (size_t a = 0; a < d; a++)
         for (size_t b = a + 1; b < d; b++)
@@ -318,15 +339,17 @@ int hcmc_importance_correct(const hcmc_target *full, double *z, size_t G, uint64
         return hcmc_error_set(err, HCMC_EINVAL, "importance: %zu draws are too few", G);
     if (d > G)
         return hcmc_error_set(err, HCMC_EINVAL, "importance: fewer draws than parameters");
-    /* the pool: batches of G proposals from the final proposal, the last
-     * batch being made at its end */
+    /* the pool: the batch of the best round, then more from its proposal */
     const size_t Mmax = BATCHES_MAX * G;
     double *pool = malloc(Mmax * d * sizeof(double)), *lw = malloc(Mmax * sizeof(double));
     double *w = malloc(Mmax * sizeof(double)), *buf = malloc(d * sizeof(double));
     double *mu = calloc(d, sizeof(double)), *L = calloc(d * d, sizeof(double));
     double *S = calloc(d * d, sizeof(double)), *lq = malloc(G * sizeof(double));
+    double *best = malloc(G * d * sizeof(double)), *best_lw = malloc(G * sizeof(double));
+    double *best_mu = malloc(d * sizeof(double)), *best_L = malloc(d * d * sizeof(double));
     int rc_ = HCMC_OK;
-    if (!pool || !lw || !w || !buf || !mu || !L || !S || !lq) {
+    if (!pool || !lw || !w || !buf || !mu || !L || !S || !lq || !best || !best_lw ||
+        !best_mu || !best_L) {
         rc_ = hcmc_error_set(err, HCMC_ENOMEM, "importance: out of memory");
         goto done;
     }
@@ -338,34 +361,31 @@ int hcmc_importance_correct(const hcmc_target *full, double *z, size_t G, uint64
         for (size_t a = 0; a < d; a++)
             for (size_t b = 0; b <= a; b++)
                 L[a * d + b] += (z[g * d + a] - mu[a]) * (z[g * d + b] - mu[b]);
-    const double inflate = 1.2 * 1.2;
     for (size_t a = 0; a < d; a++)
         for (size_t b = 0; b <= a; b++)
-            L[a * d + b] *= inflate / (double)(G - 1);
+            L[a * d + b] *= INFLATE / (double)(G - 1);
     if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, L, (lapack_int)d)) {
         rc_ = hcmc_error_set(err, HCMC_ENUMERIC,
                              "importance: the combined draws' covariance is not "
                              "positive definite");
         goto done;
     }
-    hcmc_rng rng;
+    hcmc_rng rng, best_rng;
     double ess = 0, khat = INFINITY, ess_prev = 0;
-    size_t support = 0, M = 0;
+    double best_ess = 0, best_khat = INFINITY;
+    size_t support = 0, best_support = 0, M = 0;
     uint32_t round = 0;
-    int nu = 0; /* the proposal's degrees of freedom (0: Gaussian) */
+    size_t made = 0; /* batches of G proposals */
+    double best_mix = 0;
+    /* rounds of adaptation: the first from the combined draws, the next
+     * from the last batch while its tail index is above GOOD_KHAT, or its
+     * ESS below half of G and still growing by a tenth a round */
     for (;; round++) {
-        /* a round adapts (round > 0) while the last batch's tail index is
-         * above GOOD_KHAT, or its ESS is below half of G and still grows by
-         * a tenth a round; after that, or ROUNDS_MAX adapted rounds, the
-         * proposal stays and its batches are pooled until the pool's ESS
-         * reaches half of G */
-        bool adapting = round > 0 && round <= ROUNDS_MAX && M == 0 &&
-                        (khat > HCMC_IMPORTANCE_GOOD_KHAT ||
-                         (ess < 0.5 * (double)G && ess > 1.1 * ess_prev));
-        ess_prev = ess;
-        if (round > 0 && !adapting && M == 0)
-            M = G; /* keep the last batch: its proposal is the final one */
-        if (adapting) {
+        if (round > 0) {
+            bool more = round <= ROUNDS_MAX && (khat > HCMC_IMPORTANCE_GOOD_KHAT ||
+                                                (ess < 0.5 * (double)G && ess > 1.1 * ess_prev));
+            if (!more)
+                break;
             /* S = L L^T of the batch just made, then the next proposal */
             for (size_t a = 0; a < d; a++)
                 for (size_t b = 0; b <= a; b++) {
@@ -379,39 +399,64 @@ int hcmc_importance_correct(const hcmc_target *full, double *z, size_t G, uint64
                          round + 1);
                 break;
             }
-            nu = T_DOF;
-        } else if (round > 0 &&
-                   (ess >= 0.5 * (double)G || M + G > Mmax || !(khat <= max_khat))) {
-            /* enough, or the budget spent, or a tail more proposals from
-             * the same proposal cannot mend */
-            break;
         }
+        ess_prev = ess;
         hcmc_rng_init(&rng, seed, HCMC_RNG_IMPORTANCE, round, 0);
-        double *p = pool + M * d;
-        rc_ = round_propose(full, G, d, mu, L, nu, &rng, p, lw + M, lq, buf, err);
+        rc_ = round_propose(full, G, d, mu, L, round ? T_SHARE : 0, &rng, pool, lw, lq, buf,
+                            err);
         if (rc_)
             goto done;
-        if (adapting || round == 0)
-            M = 0; /* the batch is the whole pool while adapting */
-        else
-            M += G;
-        size_t n = M ? M : G;
-        support = weigh(lw, n, w, &ess, &khat);
-        hcmc_log(HCMC_LOG_DEBUG,
-                 "importance: round %u (%s): tail index %.2f, ESS %.0f of %zu", round + 1,
-                 adapting ? "adapted Student-t" : M ? "pooled" : "Gaussian", khat, ess, n);
+        made++;
+        support = weigh(lw, G, w, &ess, &khat);
+        hcmc_log(HCMC_LOG_DEBUG, "importance: round %u (%s): tail index %.2f, ESS %.0f of %zu",
+                 round + 1, round ? "adapted" : "Gaussian", khat, ess, G);
         if (!support)
             break;
+        /* the best so far: good tails first, then the larger ESS; without
+         * good tails, the smaller tail index */
+        bool good = khat <= HCMC_IMPORTANCE_GOOD_KHAT,
+             best_good = best_khat <= HCMC_IMPORTANCE_GOOD_KHAT;
+        if (!best_support || (good && (!best_good || ess > best_ess)) ||
+            (!good && !best_good && khat < best_khat)) {
+            best_ess = ess;
+            best_khat = khat;
+            best_mix = round ? T_SHARE : 0;
+            best_support = support;
+            best_rng = rng;
+            memcpy(best, pool, G * d * sizeof(double));
+            memcpy(best_lw, lw, G * sizeof(double));
+            memcpy(best_mu, mu, d * sizeof(double));
+            memcpy(best_L, L, d * d * sizeof(double));
+        }
     }
-    if (!M)
-        M = G;
-    info->n = M;
-    info->rounds = round;
-    if (!support) {
+    info->rounds = made;
+    if (!best_support) {
         rc_ = hcmc_error_set(err, HCMC_ENUMERIC,
                              "importance: the posterior is not finite at any proposal");
         goto done;
     }
+    /* the pool: the best round's batch, then batches from its proposal until
+     * the ESS reaches half of G, the budget is spent, or the tail is one more
+     * proposals cannot mend */
+    memcpy(pool, best, G * d * sizeof(double));
+    memcpy(lw, best_lw, G * sizeof(double));
+    rng = best_rng;
+    M = G;
+    support = weigh(lw, M, w, &ess, &khat);
+    while (ess < 0.5 * (double)G && M + G <= Mmax && khat <= max_khat) {
+        hcmc_rng_init(&rng, seed, HCMC_RNG_IMPORTANCE, (uint32_t)made, 0);
+        rc_ = round_propose(full, G, d, best_mu, best_L, best_mix, &rng, pool + M * d, lw + M,
+                            lq, buf, err);
+        if (rc_)
+            goto done;
+        M += G;
+        made++;
+        support = weigh(lw, M, w, &ess, &khat);
+        hcmc_log(HCMC_LOG_DEBUG, "importance: round %u (pooled): tail index %.2f, ESS %.0f of %zu",
+                 (unsigned)made, khat, ess, M);
+    }
+    info->rounds = made;
+    info->n = M;
     info->khat = khat;
     info->ess = ess;
     info->n_support = support;
@@ -442,5 +487,9 @@ done:
     free(L);
     free(S);
     free(lq);
+    free(best);
+    free(best_lw);
+    free(best_mu);
+    free(best_L);
     return rc_;
 }
