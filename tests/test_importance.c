@@ -3,16 +3,20 @@
  * in the sampling coordinates z (law coordinates for the rate law) as hcmc
  * run uses it:
  * draws made slightly too narrow and shifted (sd x 0.9, mean moved 0.35
- * sd in whitened coordinates) come back to the reference; draws far too narrow
- * (sd x 0.3) give a heavy-tailed weight distribution, and the correction
- * declines and leaves them as they were.
+ * sd in whitened coordinates) come back to the reference in one round;
+ * draws far too narrow (sd x 0.3) come back in adapted rounds; draws
+ * narrowed 300-fold are beyond them, and the correction declines and
+ * leaves them as they were.
  *
  * Tolerances: the reference has 4 x 2000 draws (bulk ESS > 3 000 on this
  * problem), the correction 8 000 proposals with an importance ESS above
  * 4 000 (checked), so a corrected mean differs from the reference's by
  * about sd sqrt(1/3000 + 1/4000) = 0.024 sd and an sd ratio by about 2 %;
  * the test allows 0.1 sd and 8 %, and checks that the distorted draws
- * themselves miss the mean bound. */
+ * themselves miss the mean bound. Over correction seeds 1-20 the largest
+ * errors were 0.047 sd and 4.2 % (sd x 0.9: one round; sd x 0.3: three
+ * adapted rounds on every seed), and sd x 0.003 was declined on every seed
+ * (tail index 1.01-1.30 after its five rounds). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
