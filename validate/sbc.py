@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Simulation-based calibration (Talts et al. 2018) of one NUTS run on the
-static model. Usage: sbc.py HCMC WORKDIR [REPLICATIONS [SEED]].
+static model, or (--shards K) of consensus Monte Carlo with K shards and
+its importance correction. Usage: sbc.py HCMC WORKDIR [REPLICATIONS [SEED]]
+[--shards K].
 
 Each replication draws D0, alpha and D_offset from their priors (Uniform on
 the bounds below), simulates a small APS file with them (1 angle x 60
@@ -22,8 +24,13 @@ them to a small fraction of their prior width, so their prior does not
 enter the ranks of the physical parameters to any measurable degree.
 
 A replication whose run fails (exit status not 0: its diagnostics failed)
-still yields its draws from the shard file and is counted; the table says
-how many. Prints `BENCH sbc.*` lines; exit status 1 when a p-value is at
+still yields its draws and is counted; the table says how many. With
+--shards K the file has 120 frames (7 140 points, about 1 800 a shard)
+and the draws are the combined (and, where applied, importance corrected)
+ones of posterior.nc, taken the same way: a combination that is too narrow
+or shifted shows as a U-shaped or tilted rank histogram. A replication
+whose shards could not be combined at all (too many failed shards) has no
+draws: it is left out and counted. Prints `BENCH sbc.*` lines; exit status 1 when a p-value is at
 most 0.01."""
 import glob
 import math
@@ -68,66 +75,92 @@ def chi2_sf(x, k):
     return math.exp(lg) * h
 
 
-def write_config(data, path):
+def write_config(data, path, shards):
     lines = ["analysis_mode: static", "experimental_data:", f"  file_path: {data}",
              "analyzer_parameters:", "  dt: 0.1", "  start_frame: 1", "  end_frame: -1",
              "  scattering:", "    wavevector_q: 0.0054",
              "parameter_space:", "  bounds:"]
     for p, (lo, hi) in BOUNDS.items():
         lines.append(f"    - {{name: {p}, min: {lo!r}, max: {hi!r}, type: Uniform}}")
+    if shards > 1:
+        lines += ["optimization:", "  cmc:", "    enable: true", "    sharding:",
+                  f"      num_shards: {shards}"]
     open(path, "w").write("\n".join(lines) + "\n")
 
 
 def main():
-    hcmc, work = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    reps = int(sys.argv[3]) if len(sys.argv) > 3 else 400
-    seed = int(sys.argv[4]) if len(sys.argv) > 4 else 2026
+    args = sys.argv[1:]
+    shards = 1
+    if "--shards" in args:
+        i = args.index("--shards")
+        shards = int(args[i + 1])
+        del args[i:i + 2]
+    hcmc, work = os.path.abspath(args[0]), os.path.abspath(args[1])
+    reps = int(args[2]) if len(args) > 2 else 400
+    seed = int(args[3]) if len(args) > 3 else 2026
+    tag = "sbc" if shards == 1 else f"sbc_cmc{shards}"
     os.makedirs(work, exist_ok=True)
     rng = random.Random(seed)
     ranks = {p: [] for p in BOUNDS}
-    failed = 0
+    failed = uncombined = 0
     for r in range(reps):
         truth = {p: rng.uniform(lo, hi) for p, (lo, hi) in BOUNDS.items()}
         d = os.path.join(work, f"rep{r:03d}")
         os.makedirs(d, exist_ok=True)
         data, cfg = os.path.join(d, "data.h5"), os.path.join(d, "config.yaml")
-        sim = [hcmc, "simulate", "-o", data, "--mode", "static", "--frames", "60",
+        sim = [hcmc, "simulate", "-o", data, "--mode", "static",
+               "--frames", "60" if shards == 1 else "120",
                "--angles", "0", "--noise", "0.02", "--seed", str(seed + r)]
         for p, v in truth.items():
             sim += ["--param", f"{p}={v!r}"]
         subprocess.run(sim, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        write_config(data, cfg)
+        write_config(data, cfg, shards)
         out = os.path.join(d, "run")
         with open(os.path.join(d, "run.log"), "w") as log:
             rc = subprocess.run([hcmc, "run", "--config", cfg, "-o", out, "--no-plots",
                                  "--fresh", "--seed", str(seed + r)], stdout=log,
                                 stderr=subprocess.STDOUT).returncode
         failed += rc != 0
-        shard = glob.glob(os.path.join(out, "shards", "*.h5"))
-        if not shard:
-            sys.exit(f"sbc: replication {r}: no shard file (see {d}/run.log)")
-        with h5py.File(shard[0], "r") as f:
-            names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["names"][:]]
-            th = f["theta"][:]
-        th = th.reshape(-1, th.shape[-1])
-        pick = np.linspace(0, th.shape[0] - 1, L).round().astype(int)
+        if shards == 1:
+            shard = glob.glob(os.path.join(out, "shards", "*.h5"))
+            if not shard:
+                sys.exit(f"sbc: replication {r}: no shard file (see {d}/run.log)")
+            with h5py.File(shard[0], "r") as f:
+                names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["names"][:]]
+                th = f["theta"][:]
+            th = th.reshape(-1, th.shape[-1])
+            draws = {p: th[:, names.index(p)] for p in BOUNDS}
+        else:
+            post = os.path.join(out, "posterior.nc")
+            if rc not in (0, 3) or not os.path.exists(post):
+                uncombined += 1
+                continue
+            with h5py.File(post, "r") as f:
+                draws = {p: f["posterior"][p][:].reshape(-1) for p in BOUNDS}
         for p in BOUNDS:
-            ranks[p].append(int(np.sum(th[pick, names.index(p)] < truth[p])))
+            x = draws[p]
+            pick = np.linspace(0, x.shape[0] - 1, L).round().astype(int)
+            ranks[p].append(int(np.sum(x[pick] < truth[p])))
         if (r + 1) % 20 == 0:
             print(f"sbc: {r + 1} of {reps} replications", flush=True)
     ok = True
-    print(f"\nsbc: {reps} replications of the static model, ranks among {L} draws "
-          f"in {BINS} bins ({failed} runs with failed diagnostics)")
+    what = "one run" if shards == 1 else f"CMC with {shards} shards"
+    print(f"\nsbc: {reps} replications of the static model ({what}), ranks among {L} "
+          f"draws in {BINS} bins ({failed} runs with failed diagnostics)")
+    if uncombined:
+        print(f"  {uncombined} replications not combined (no draws) are left out")
     for p, rk in ranks.items():
         counts = np.bincount(np.array(rk) * BINS // (L + 1), minlength=BINS)
-        e = reps / BINS
+        e = len(rk) / BINS
         x2 = float(np.sum((counts - e) ** 2 / e))
         pv = chi2_sf(x2, BINS - 1)
         ok = ok and pv > 0.01
         print(f"  {p:10s} bins {' '.join(f'{c:3d}' for c in counts)}  "
               f"chi2 {x2:6.2f}  p {pv:.3f}")
-        print(f"BENCH sbc.{p}.p_value {pv:.4f} probability")
-    print(f"BENCH sbc.failed_runs {failed} runs")
+        print(f"BENCH {tag}.{p}.p_value {pv:.4f} probability")
+    print(f"BENCH {tag}.failed_runs {failed} runs")
+    if shards > 1:
+        print(f"BENCH {tag}.uncombined_runs {uncombined} runs")
     print("sbc: calibrated" if ok else "sbc: NOT calibrated (a p-value at most 0.01)")
     sys.exit(0 if ok else 1)
 
