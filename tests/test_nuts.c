@@ -265,6 +265,58 @@ static void test_funnel_divergences(void **state)
     hcmc_nuts_result_free(r);
 }
 
+/* A chain with more than rerun_divergent of its transitions divergent runs
+ * again at rerun_target_accept: on the funnel, with the threshold between
+ * the chains' shares of a run without it, the chains above it are run
+ * again (flagged, other draws, a smaller adapted step) and the chains below
+ * it are the same bytes as without it. */
+static void test_rerun_divergent(void **state)
+{
+    (void)state;
+    hcmc_density d = {.dim = 10, .eval = funnel_eval};
+    hcmc_nuts_settings s;
+    hcmc_nuts_settings_defaults(&s);
+    s.num_warmup = 300;
+    s.num_samples = 500;
+    s.dense_mass = false;
+    s.seed = 3;
+    s.rerun_divergent = 0;
+    hcmc_nuts_result *a = run(&d, &s);
+    size_t C = a->num_chains, S = a->sampling.n, n = d.dim;
+    double share[16], lo = 1, hi = 0;
+    for (size_t c = 0; c < C; c++) {
+        size_t k = 0;
+        for (size_t i = 0; i < S; i++)
+            k += a->sampling.diverging[c * S + i];
+        share[c] = (double)k / (double)S;
+        lo = fmin(lo, share[c]);
+        hi = fmax(hi, share[c]);
+        assert_int_equal(a->rerun[c], 0);
+    }
+    print_message("divergent shares of the chains: %.3f to %.3f\n", lo, hi);
+    assert_true(lo < hi);
+    s.rerun_divergent = 0.5 * (lo + hi);
+    hcmc_nuts_result *b = run(&d, &s);
+    size_t again = 0;
+    for (size_t c = 0; c < C; c++) {
+        bool same = !memcmp(a->sampling.z + c * S * n, b->sampling.z + c * S * n,
+                            S * n * sizeof(double));
+        if (share[c] > s.rerun_divergent) {
+            again++;
+            assert_int_equal(b->rerun[c], 1);
+            assert_false(same);
+            assert_true(b->step_size[c] < a->step_size[c]);
+        } else {
+            assert_int_equal(b->rerun[c], 0);
+            assert_true(same);
+        }
+    }
+    assert_true(again > 0 && again < C);
+    assert_true(b->n_gradients > a->n_gradients);
+    hcmc_nuts_result_free(a);
+    hcmc_nuts_result_free(b);
+}
+
 /* ---- failures ------------------------------------------------------------ */
 
 static int nowhere_eval(const void *ctx, void *ws, const double *z, double *lp,
@@ -360,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_standard_normal_100),
         cmocka_unit_test(test_correlated_dense_20),
         cmocka_unit_test(test_funnel_divergences),
+        cmocka_unit_test(test_rerun_divergent),
         cmocka_unit_test(test_nonfinite_start),
         cmocka_unit_test(test_parallel_equals_sequential),
     };

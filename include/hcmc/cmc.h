@@ -78,6 +78,7 @@ typedef struct hcmc_shard_result {
     double seconds;
     double rhat_max; /* over parameters */
     double ess_bulk_min;
+    size_t reruns; /* chains run again for their divergences (nuts.h rerun_divergent) */
 } hcmc_shard_result;
 
 /* Runs shard `id` of plan. Failures of the sampler are recorded in the

@@ -100,6 +100,9 @@ typedef struct hcmc_config {
     /* optimization.cmc.per_shard_mcmc (optimization.mcmc as fallback) */
     size_t num_warmup, num_samples, num_chains;
     double target_accept_prob;
+    /* a chain with more than this share of divergent transitions runs again
+     * at rerun_target_accept_prob (nuts.h rerun_divergent); 0: never */
+    double rerun_divergent, rerun_target_accept_prob;
     int max_tree_depth;
     bool dense_mass;
     bool chain_parallel; /* chain_method: parallel | sequential */

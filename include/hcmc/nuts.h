@@ -64,6 +64,15 @@ typedef struct hcmc_nuts_settings {
     bool keep_warmup;     /* also return the warmup draws */
     double step_size;     /* step size the search starts from, default 1 */
     double max_delta_h;   /* divergence threshold, default 1000 */
+    /* A chain with more than rerun_divergent of its sampling transitions
+     * divergent is run again from the same start, warmup included, adapting
+     * its step size to rerun_target_accept (default 0.99) on a stream of
+     * its own, and that run is kept whatever it gives: the standard remedy
+     * (a smaller step) where a chain needs it. The decision rests on the
+     * chain's own draws, so chains run anywhere give the same bytes.
+     * Default 0.01; 0: never. */
+    double rerun_divergent;
+    double rerun_target_accept;
     /* Initial point of chain c: init (or 0) + init_radius * L u with u
      * uniform on (-1, 1)^dim from the chain's own stream and L the Cholesky
      * factor of init_cov (identity without one); with init, a point whose
@@ -112,6 +121,7 @@ typedef struct hcmc_nuts_result {
     double *step_size;    /* [chain] adapted step size */
     double *inv_metric;   /* [chain][dim*dim] dense or [chain][dim] diagonal */
     double *init;         /* [chain][dim] starting points */
+    unsigned char *rerun; /* [chain] 1 where the chain was run again */
     uint64_t n_gradients; /* evaluations over all chains, warmup included */
     double warmup_seconds, sampling_seconds; /* summed over chains */
 } hcmc_nuts_result;

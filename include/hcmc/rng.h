@@ -31,6 +31,7 @@ enum {
     HCMC_RNG_PLOT = 6,    /* noise of posterior predictive bands */
     HCMC_RNG_IMPORTANCE = 7, /* proposals and resampling of the importance correction */
     HCMC_RNG_MIRROR = 8,     /* which draws take their mirror image (finish.c) */
+    HCMC_RNG_NUTS_RERUN = 9, /* momenta of a chain run again (nuts.h rerun_divergent) */
     HCMC_RNG_TEST = 99
 };
 

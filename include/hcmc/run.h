@@ -27,6 +27,7 @@ typedef struct hcmc_run_shard {
     char reason[160];
     double seconds, rhat_max;
     double ebfmi_min; /* smallest E-BFMI of its chains (NaN: unknown) */
+    size_t reruns;    /* chains run again for their divergences */
 } hcmc_run_shard;
 
 /* ---- the verdict ----------------------------------------------------------

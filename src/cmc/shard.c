@@ -358,6 +358,9 @@ static void diagnose(hcmc_shard_result *r)
     size_t C = r->nuts->num_chains, D = r->nuts->sampling.n, dim = r->nuts->dim;
     r->rhat_max = 0;
     r->ess_bulk_min = INFINITY;
+    r->reruns = 0;
+    for (size_t c = 0; r->nuts->rerun && c < C; c++)
+        r->reruns += r->nuts->rerun[c];
     for (size_t k = 0; k < dim; k++) {
         double rh = hcmc_rhat(r->nuts->sampling.z + k, C, D, dim);
         double eb = hcmc_ess_bulk(r->nuts->sampling.z + k, C, D, dim);
@@ -477,10 +480,10 @@ static void ser_array(ser *s, void *ptr, size_t count, size_t elem)
 
 static void ser_result(ser *s, hcmc_shard_result *r)
 {
-    uint32_t magic = 0x52534348u, version = 1; /* "HCSR" */
+    uint32_t magic = 0x52534348u, version = 2; /* "HCSR" */
     SER(s, magic);
     SER(s, version);
-    if (s->reading && (magic != 0x52534348u || version != 1))
+    if (s->reading && (magic != 0x52534348u || version != 2))
         s->bad = true;
     SER(s, r->id);
     SER(s, r->n_points);
@@ -490,6 +493,7 @@ static void ser_result(ser *s, hcmc_shard_result *r)
     SER(s, r->seconds);
     SER(s, r->rhat_max);
     SER(s, r->ess_bulk_min);
+    SER(s, r->reruns);
     unsigned char has = r->nuts != NULL;
     SER(s, has);
     if (s->bad || !has)
@@ -515,6 +519,7 @@ static void ser_result(ser *s, hcmc_shard_result *r)
     ser_array(s, &n->step_size, C, sizeof(double));
     ser_array(s, &n->inv_metric, C * nm, sizeof(double));
     ser_array(s, &n->init, C * d, sizeof(double));
+    ser_array(s, &n->rerun, C, 1);
     ser_array(s, &D->z, m * d, sizeof(double));
     ser_array(s, &D->theta, m * d, sizeof(double));
     ser_array(s, &D->lp, m, sizeof(double));
@@ -641,6 +646,8 @@ uint64_t hcmc_problem_fingerprint(const hcmc_problem *p, const hcmc_shard_plan *
     HASH(h, s->dense_mass);
     HASH(h, s->step_size);
     HASH(h, s->max_delta_h);
+    HASH(h, s->rerun_divergent);
+    HASH(h, s->rerun_target_accept);
     HASH(h, s->init_radius);
     HASH(h, s->seed);
     return h;
@@ -764,6 +771,7 @@ int hcmc_shard_result_merge(hcmc_shard_result **parts, size_t n,
               join(&m->inv_metric, b->inv_metric, c0 * nm, c * nm, C * nm,
                    sizeof(double)) ||
               join(&m->init, b->init, c0 * d, c * d, C * d, sizeof(double)) ||
+              (b->rerun && join(&m->rerun, b->rerun, c0, c, C, 1)) ||
               join(&D->z, B->z, g0 * d, g * d, C * S * d, sizeof(double)) ||
               (theta &&
                join(&D->theta, B->theta, g0 * d, g * d, C * S * d, sizeof(double))) ||

@@ -93,6 +93,10 @@ static const key_spec keys[] = {
      "auto|serial|threads|multiprocessing|pool|slurm|pbs|mpi|jax|pjit|numpy", 0, 0,
      K_BACKEND},
     /* the rest */
+    {"optimization.cmc.per_shard_mcmc.rerun_divergent", V_UNIT, F(rerun_divergent), NULL,
+     0, 0, -1},
+    {"optimization.cmc.per_shard_mcmc.rerun_target_accept_prob", V_OPEN_UNIT,
+     F(rerun_target_accept_prob), NULL, 0, 0, -1},
     {"analysis_mode", V_MODE, F(mode), NULL, 0, 0, -1},
     {"model_convention", V_CONVENTION, F(convention), NULL, 0, 0, -1},
     {"experimental_data.file_path", V_STRING, F(data_file), NULL, 0, 0, -1},
@@ -330,6 +334,8 @@ void hcmc_config_defaults(hcmc_config *c, hcmc_mode mode)
     c->num_samples = 1500;
     c->num_chains = 4;
     c->target_accept_prob = mode == HCMC_MODE_LAMINAR ? 0.9 : 0.85;
+    c->rerun_divergent = 0.01;
+    c->rerun_target_accept_prob = 0.99;
     c->max_tree_depth = 10;
     c->dense_mass = true;
     c->chain_parallel = true;

@@ -11,6 +11,8 @@ void hcmc__config_nuts_settings(const hcmc_config *c, hcmc_nuts_settings *ns)
     ns->num_samples = c->num_samples;
     ns->num_chains = c->num_chains;
     ns->target_accept = c->target_accept_prob;
+    ns->rerun_divergent = c->rerun_divergent;
+    ns->rerun_target_accept = c->rerun_target_accept_prob;
     ns->max_tree_depth = c->max_tree_depth;
     ns->dense_mass = c->dense_mass;
     ns->parallel = c->chain_parallel;

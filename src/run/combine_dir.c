@@ -246,6 +246,7 @@ int hcmc_combine_dir(const hcmc_config *c, const char *dir, hcmc_run_result **ou
              * (the verdict holds its R-hat; NaN where the file does not say) */
             r->shards[k].rhat_max = L[k].rhat_max;
             r->shards[k].seconds = L[k].seconds;
+            r->shards[k].reruns = L[k].reruns;
             r->n_points += L[k].points;
         }
         /* the data file as the run recorded it (an absolute path), not as

@@ -359,6 +359,7 @@ static int finish_run(const hcmc_config *c, const hcmc_dataset *ds,
         if (sr) {
             o->seconds = sr->seconds;
             o->rhat_max = sr->rhat_max;
+            o->reruns = sr->reruns;
             o->divergences = sr->nuts ? hcmc_nuts_divergences(sr->nuts) : 0;
         }
         if (!sr || sr->status || !sr->nuts) {

@@ -19,7 +19,8 @@
  * - phi0 in one of two mirror modes of an angle set with a mirror axis
  *   (model.h hcmc_angles_mirror_axis): the likelihood is the same in the
  *   other, which the draws miss.
- * Warnings: E-BFMI below 0.3 in a chain, trees that reached max_tree_depth
+ * Warnings: chains run again for their divergences (nuts.h
+ * rerun_divergent), E-BFMI below 0.3 in a chain, trees that reached max_tree_depth
  * in more than 1 % of transitions, shards left out of the combination, a
  * correction whose weights have a tail index above 0.5. */
 #include <math.h>
@@ -182,7 +183,7 @@ static void convergence(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_co
 static void shards(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_config *c)
 {
     size_t div = 0, trans = 0, worst = r->n_shards, deep = 0, excluded = 0,
-           low_e = r->n_shards, split = r->n_shards;
+           low_e = r->n_shards, split = r->n_shards, reruns = 0, rerun_shards = 0;
     double worst_share = 0, emin = INFINITY, rmax = 0;
     for (size_t k = 0; k < r->n_shards; k++) {
         const hcmc_run_shard *s = &r->shards[k];
@@ -192,6 +193,8 @@ static void shards(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_config 
         }
         div += s->divergences;
         trans += s->transitions;
+        reruns += s->reruns;
+        rerun_shards += s->reruns > 0;
         deep += s->treedepth_hits;
         double share =
             s->transitions ? (double)s->divergences / (double)s->transitions : 0.0;
@@ -218,6 +221,26 @@ static void shards(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_config 
                  "a cliff or a ridge), so the draws may miss it: raise "
                  "target_accept_prob (now %g) towards 0.99; where they persist, see "
                  "plots/corner.png for the ridge and fix or bound what it runs along",
+                 c->target_accept_prob);
+    }
+    if (reruns && (it = add(v, false, "reruns"))) {
+        snprintf(it->what, sizeof it->what,
+                 "%zu chain%s%s%zu shard%s had more than %g %% divergent transitions "
+                 "and ran again at target acceptance %g (the draws are from the run "
+                 "again)",
+                 reruns, reruns == 1 ? "" : "s", r->n_shards > 1 ? " in " : "",
+                 r->n_shards > 1 ? rerun_shards : 0,
+                 r->n_shards > 1 ? (rerun_shards == 1 ? "" : "s") : "",
+                 100 * c->rerun_divergent, c->rerun_target_accept_prob);
+        if (r->n_shards == 1)
+            snprintf(it->what, sizeof it->what,
+                     "%zu chain%s had more than %g %% divergent transitions and ran "
+                     "again at target acceptance %g (the draws are from the run again)",
+                     reruns, reruns == 1 ? "" : "s", 100 * c->rerun_divergent,
+                     c->rerun_target_accept_prob);
+        snprintf(it->advice, sizeof it->advice,
+                 "those chains cost about twice as much; a target_accept_prob above "
+                 "%g for the whole run avoids the first attempts",
                  c->target_accept_prob);
     }
     if (low_e < r->n_shards && emin < EBFMI_MIN && (it = add(v, false, "e_bfmi"))) {

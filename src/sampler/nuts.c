@@ -28,6 +28,8 @@ void hcmc_nuts_settings_defaults(hcmc_nuts_settings *s)
     s->dense_mass = true;
     s->parallel = true;
     s->step_size = 1.0;
+    s->rerun_divergent = 0.01;
+    s->rerun_target_accept = 0.99;
     s->max_delta_h = 1000.0;
     s->init_radius = 2.0;
     s->seed = 42;
@@ -771,6 +773,77 @@ static int report_progress(const hcmc_nuts_settings *s, hcmc_error *err, size_t 
     return 0;
 }
 
+/* One run of the chain from its start: warmup adapting the step size to
+ * target acceptance delta, then sampling into the result. stream picks the
+ * chain's momenta (HCMC_RNG_NUTS, or HCMC_RNG_NUTS_RERUN for the run
+ * again). */
+static int chain_run(chain_job *job, chain *ch, top *T, windowed *w, double *delta_scratch,
+                     uint32_t stream, double delta)
+{
+    const hcmc_density *d = job->d;
+    const hcmc_nuts_settings *s = job->s;
+    hcmc_nuts_result *r = job->r;
+    size_t n = d->dim, c = job->c, id = job->id;
+    double t_start = hcmc_seconds();
+    hcmc_rng_init(&ch->rng, s->seed, stream, s->shard, (uint32_t)id);
+    ch->m.n = n;
+    ch->m.dense = s->dense_mass;
+    memset(ch->m.inv, 0, (s->dense_mass ? n * n : n) * sizeof(double));
+    for (size_t k = 0; k < n; k++)
+        ch->m.inv[s->dense_mass ? k * n + k : k] =
+            job->init_cov ? job->init_cov[k * n + k] : 1.0;
+    if (job->init_cov && s->dense_mass)
+        memcpy(ch->m.inv, job->init_cov, n * n * sizeof(double));
+    metric_factor(&ch->m);
+    ch->eps = s->step_size;
+
+    int rc = chain_start(ch, job, r->init + c * n);
+    if (rc == 0)
+        rc = init_stepsize(ch, &job->err, id);
+    if (rc)
+        return rc;
+
+    dual_averaging da = {.delta = delta, .gamma = 0.05, .kappa = 0.75, .t0 = 10};
+    da.mu = log(10 * ch->eps);
+    da_restart(&da);
+    win_init(w, (unsigned)s->num_warmup);
+    transition_stats st;
+    for (size_t i = 0; i < s->num_warmup; i++) {
+        transition(ch, T, &st);
+        if (r->warmup.n)
+            record(ch, &st, &r->warmup, c, i);
+        if ((rc = report_progress(s, &job->err, id, i)))
+            return rc;
+        ch->eps = da_learn(&da, st.accept_stat);
+        if (win_learn(w, &ch->m, ch->z.q, delta_scratch)) {
+            if (metric_factor(&ch->m))
+                return hcmc_error_set(&job->err, HCMC_ENUMERIC,
+                                      "chain %zu: the adapted metric is not "
+                                      "positive definite after warmup iteration %zu",
+                                      id, i + 1);
+            if ((rc = init_stepsize(ch, &job->err, id)))
+                return rc;
+            da.mu = log(10 * ch->eps);
+            da_restart(&da);
+        }
+    }
+    if (s->num_warmup > 0)
+        ch->eps = exp(da.x_bar);
+    double t_mid = hcmc_seconds();
+    for (size_t i = 0; i < s->num_samples; i++) {
+        transition(ch, T, &st);
+        record(ch, &st, &r->sampling, c, i);
+        if ((rc = report_progress(s, &job->err, id, s->num_warmup + i)))
+            return rc;
+    }
+    job->sampling_s += hcmc_seconds() - t_mid;
+    job->warmup_s += t_mid - t_start;
+    r->step_size[c] = ch->eps;
+    size_t nm = s->dense_mass ? n * n : n;
+    memcpy(r->inv_metric + c * nm, ch->m.inv, nm * sizeof(double));
+    return HCMC_OK;
+}
+
 static void *chain_main(void *arg)
 {
     chain_job *job = arg;
@@ -781,7 +854,6 @@ static void *chain_main(void *arg)
     chain ch = {.d = d, .s = s, .n = n};
     top T;
     windowed w = {0};
-    double t_start = hcmc_seconds();
 
     if (chain_alloc(&ch, n, s->dense_mass, s->max_tree_depth, &T, &w)) {
         job->rc =
@@ -796,65 +868,22 @@ static void *chain_main(void *arg)
             hcmc_error_set(&job->err, HCMC_ENOMEM, "chain %zu: out of memory", id);
         return NULL;
     }
-    hcmc_rng_init(&ch.rng, s->seed, HCMC_RNG_NUTS, s->shard, (uint32_t)id);
-    ch.m.n = n;
-    ch.m.dense = s->dense_mass;
-    for (size_t k = 0; k < n; k++)
-        ch.m.inv[s->dense_mass ? k * n + k : k] =
-            job->init_cov ? job->init_cov[k * n + k] : 1.0;
-    if (job->init_cov && s->dense_mass)
-        memcpy(ch.m.inv, job->init_cov, n * n * sizeof(double));
-    metric_factor(&ch.m);
-    ch.eps = s->step_size;
-
-    job->rc = chain_start(&ch, job, r->init + c * n);
-    if (job->rc == 0)
-        job->rc = init_stepsize(&ch, &job->err, id);
-    if (job->rc)
-        goto done;
-
-    dual_averaging da = {
-        .delta = s->target_accept, .gamma = 0.05, .kappa = 0.75, .t0 = 10};
-    da.mu = log(10 * ch.eps);
-    da_restart(&da);
-    win_init(&w, (unsigned)s->num_warmup);
-    transition_stats st;
-    for (size_t i = 0; i < s->num_warmup; i++) {
-        transition(&ch, &T, &st);
-        if (r->warmup.n)
-            record(&ch, &st, &r->warmup, c, i);
-        if ((job->rc = report_progress(s, &job->err, id, i)))
-            goto done;
-        ch.eps = da_learn(&da, st.accept_stat);
-        if (win_learn(&w, &ch.m, ch.z.q, delta)) {
-            if (metric_factor(&ch.m)) {
-                job->rc = hcmc_error_set(&job->err, HCMC_ENUMERIC,
-                                         "chain %zu: the adapted metric is not "
-                                         "positive definite after warmup iteration %zu",
-                                         id, i + 1);
-                goto done;
-            }
-            if ((job->rc = init_stepsize(&ch, &job->err, id)))
-                goto done;
-            da.mu = log(10 * ch.eps);
-            da_restart(&da);
+    job->rc = chain_run(job, &ch, &T, &w, delta, HCMC_RNG_NUTS, s->target_accept);
+    if (job->rc == 0 && s->rerun_divergent > 0) {
+        size_t div = 0;
+        for (size_t i = 0; i < s->num_samples; i++)
+            div += r->sampling.diverging[c * s->num_samples + i];
+        if ((double)div > s->rerun_divergent * (double)s->num_samples) {
+            hcmc_log(HCMC_LOG_INFO,
+                     "shard %u, chain %zu: %zu of %zu transitions divergent: run "
+                     "again at target acceptance %g",
+                     (unsigned)s->shard, id, div, s->num_samples,
+                     s->rerun_target_accept);
+            r->rerun[c] = 1;
+            job->rc = chain_run(job, &ch, &T, &w, delta, HCMC_RNG_NUTS_RERUN,
+                                s->rerun_target_accept);
         }
     }
-    if (s->num_warmup > 0)
-        ch.eps = exp(da.x_bar);
-    double t_mid = hcmc_seconds();
-    for (size_t i = 0; i < s->num_samples; i++) {
-        transition(&ch, &T, &st);
-        record(&ch, &st, &r->sampling, c, i);
-        if ((job->rc = report_progress(s, &job->err, id, s->num_warmup + i)))
-            goto done;
-    }
-    job->sampling_s = hcmc_seconds() - t_mid;
-    job->warmup_s = t_mid - t_start;
-    r->step_size[c] = ch.eps;
-    size_t nm = s->dense_mass ? n * n : n;
-    memcpy(r->inv_metric + c * nm, ch.m.inv, nm * sizeof(double));
-done:
     job->n_grad = ch.n_grad;
     if (d->ws_free && ch.ws)
         d->ws_free(ch.ws);
@@ -907,6 +936,7 @@ void hcmc_nuts_result_free(hcmc_nuts_result *r)
     free(r->step_size);
     free(r->inv_metric);
     free(r->init);
+    free(r->rerun);
     free(r);
 }
 
@@ -945,6 +975,15 @@ static int check_settings(const hcmc_density *d, const hcmc_nuts_settings *s,
                               s->step_size);
     if (!(s->max_delta_h > 0))
         return hcmc_error_set(err, HCMC_EINVAL, "max_delta_h must be > 0");
+    if (!(s->rerun_divergent >= 0 && s->rerun_divergent < 1))
+        return hcmc_error_set(err, HCMC_EINVAL,
+                              "rerun_divergent = %g: expected a share in [0, 1)",
+                              s->rerun_divergent);
+    if (s->rerun_divergent > 0 &&
+        !(s->rerun_target_accept > 0 && s->rerun_target_accept < 1))
+        return hcmc_error_set(err, HCMC_EINVAL,
+                              "rerun target acceptance %g: expected a value in (0, 1)",
+                              s->rerun_target_accept);
     if (!(s->init_radius >= 0) || !isfinite(s->init_radius))
         return hcmc_error_set(err, HCMC_EINVAL, "init_radius = %g must be >= 0",
                               s->init_radius);
@@ -989,7 +1028,8 @@ int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s,
     r->step_size = calloc(C, sizeof(double));
     r->inv_metric = calloc(C * nm, sizeof(double));
     r->init = calloc(C * n, sizeof(double));
-    if (!r->step_size || !r->inv_metric || !r->init ||
+    r->rerun = calloc(C, 1);
+    if (!r->step_size || !r->inv_metric || !r->init || !r->rerun ||
         draws_alloc(&r->sampling, C, s->num_samples, n, d->constrain != NULL) ||
         draws_alloc(&r->warmup, C, s->keep_warmup ? s->num_warmup : 0, n,
                     d->constrain != NULL))

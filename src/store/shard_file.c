@@ -110,6 +110,9 @@ int hcmc__shard_file_read(const char *path, hcmc__shard_file *L, hcmc_error *err
         read_attr(f, "fingerprint", H5T_NATIVE_UINT64, &L->fingerprint);
     read_attr(f, "seconds", H5T_NATIVE_DOUBLE, &L->seconds);
     read_attr(f, "rhat_max", H5T_NATIVE_DOUBLE, &L->rhat_max);
+    u = 0;
+    if (read_attr(f, "reruns", H5T_NATIVE_ULLONG, &u)) /* optional */
+        L->reruns = (size_t)u;
     unsigned version = 1;
     read_attr(f, "format_version", H5T_NATIVE_UINT, &version);
     if (version > HCMC__SHARD_FORMAT) {
@@ -229,6 +232,7 @@ int hcmc__shard_file_write(const char *path, const hcmc_shard_result *r,
               h5_attr_u64(f, "fingerprint", fingerprint) ||
               h5_attr_f64(f, "seconds", r->seconds) ||
               h5_attr_f64(f, "rhat_max", r->rhat_max) ||
+              h5_attr_u64(f, "reruns", r->reruns) ||
               hcmc__h5_attr_string(f, "format", "hcmc-shard") ||
               h5_attr_u64(f, "format_version", HCMC__SHARD_FORMAT);
     if (!bad && t) { /* coordinate names, bounds and the law blocks of the map */
@@ -329,6 +333,7 @@ hcmc_shard_result *hcmc__shard_reuse(const char *dir, size_t id, size_t points,
         r->n_points = points;
         r->seconds = L.seconds;
         r->rhat_max = L.rhat_max;
+        r->reruns = L.reruns;
         r->ess_bulk_min = NAN;
         r->nuts->dim = L.d;
         r->nuts->num_chains = L.chains;

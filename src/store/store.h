@@ -87,6 +87,7 @@ typedef struct {
     uint64_t fingerprint;
     bool has_fingerprint;
     double seconds, rhat_max; /* NaN when the file does not say */
+    size_t reruns;            /* chains run again (0 when the file does not say) */
     char failure[200];        /* non-empty: the shard failed, no draws */
     double *angles;           /* [n_angles] of its points (NULL: not recorded) */
     size_t n_angles;

@@ -123,6 +123,7 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
         json_object_set_new(o, "divergences", json_integer((json_int_t)s->divergences));
         json_object_set_new(o, "seconds", num(s->seconds));
         json_object_set_new(o, "r_hat_max", num(s->rhat_max));
+        json_object_set_new(o, "reruns", json_integer((json_int_t)s->reruns));
         json_object_set_new(o, "transitions", json_integer((json_int_t)s->transitions));
         json_object_set_new(o, "max_tree_depth_hits",
                             json_integer((json_int_t)s->treedepth_hits));
@@ -326,6 +327,7 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
             goto fail;
         }
         sh->status = (int)i;
+        read_count(o, "reruns", &sh->reruns); /* optional */
         r->n_kept += i == HCMC_SHARD_KEPT;
         read_count(o, "transitions", &sh->transitions); /* optional (older files) */
         read_count(o, "max_tree_depth_hits", &sh->treedepth_hits);
