@@ -178,6 +178,12 @@ static void print_settings(const hcmc_config *c)
            c->num_warmup, c->num_samples, c->num_chains,
            c->chain_parallel ? "parallel" : "sequential", c->target_accept_prob,
            c->max_tree_depth, c->dense_mass ? "dense" : "diagonal", c->sampling_space);
+    if (c->rerun_divergent > 0)
+        printf("                      a chain over %g %% divergent runs again at target "
+               "%.2f\n",
+               100 * c->rerun_divergent, c->rerun_target_accept_prob);
+    else
+        printf("                      divergent chains do not run again\n");
     printf("  combination         %s, importance correction %s, min success rate %g\n",
            c->combination, c->importance_correction ? "on" : "off",
            c->min_success_rate);

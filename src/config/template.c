@@ -107,6 +107,9 @@ int hcmc_config_write_template(FILE *f, hcmc_mode mode)
         "      num_chains: %zu\n"
         "      chain_method: parallel  # parallel | sequential\n"
         "      target_accept_prob: %g\n"
+        "      rerun_divergent: %g           # a chain with more divergent transitions "
+        "runs again\n"
+        "      rerun_target_accept_prob: %g  # at this target acceptance\n"
         "      max_tree_depth: %d\n"
         "      dense_mass: true\n"
         "      sampling_space: rate_laws  # rate_laws | per_parameter\n"
@@ -118,7 +121,8 @@ int hcmc_config_write_template(FILE *f, hcmc_mode mode)
         "      min_ess: %g         # and bulk and tail ESS at least this\n\n",
         c.min_points_for_cmc, c.constant_scaling_threshold, c.seed, c.per_shard_timeout,
         c.heartbeat_timeout, c.max_retries, c.min_success_rate, c.num_warmup,
-        c.num_samples, c.num_chains, c.target_accept_prob, c.max_tree_depth,
+        c.num_samples, c.num_chains, c.target_accept_prob, c.rerun_divergent,
+        c.rerun_target_accept_prob, c.max_tree_depth,
         c.max_divergence_rate, c.max_parameter_cv, c.verdict_max_rhat,
         c.verdict_min_ess);
     fprintf(f, "output:\n  directory: %s\n", c.output_dir);

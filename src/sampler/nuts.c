@@ -975,9 +975,9 @@ static int check_settings(const hcmc_density *d, const hcmc_nuts_settings *s,
                               s->step_size);
     if (!(s->max_delta_h > 0))
         return hcmc_error_set(err, HCMC_EINVAL, "max_delta_h must be > 0");
-    if (!(s->rerun_divergent >= 0 && s->rerun_divergent < 1))
+    if (!(s->rerun_divergent >= 0 && s->rerun_divergent <= 1))
         return hcmc_error_set(err, HCMC_EINVAL,
-                              "rerun_divergent = %g: expected a share in [0, 1)",
+                              "rerun_divergent = %g: expected a share in [0, 1]",
                               s->rerun_divergent);
     if (s->rerun_divergent > 0 &&
         !(s->rerun_target_accept > 0 && s->rerun_target_accept < 1))
