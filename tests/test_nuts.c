@@ -246,16 +246,22 @@ static int funnel_eval(const void *ctx, void *ws, const double *z, double *lp,
     return 0;
 }
 
+/* The settings both funnel tests sample with. */
+static void funnel_settings(hcmc_nuts_settings *s)
+{
+    hcmc_nuts_settings_defaults(s);
+    s->num_warmup = 300;
+    s->num_samples = 500;
+    s->dense_mass = false;
+    s->seed = 3;
+}
+
 static void test_funnel_divergences(void **state)
 {
     (void)state;
     hcmc_density d = {.dim = 10, .eval = funnel_eval};
     hcmc_nuts_settings s;
-    hcmc_nuts_settings_defaults(&s);
-    s.num_warmup = 300;
-    s.num_samples = 500;
-    s.dense_mass = false;
-    s.seed = 3;
+    funnel_settings(&s);
     hcmc_nuts_result *r = run(&d, &s);
     size_t k = 0, S = r->num_chains * r->sampling.n;
     for (size_t i = 0; i < S; i++)
@@ -275,11 +281,7 @@ static void test_rerun_divergent(void **state)
     (void)state;
     hcmc_density d = {.dim = 10, .eval = funnel_eval};
     hcmc_nuts_settings s;
-    hcmc_nuts_settings_defaults(&s);
-    s.num_warmup = 300;
-    s.num_samples = 500;
-    s.dense_mass = false;
-    s.seed = 3;
+    funnel_settings(&s);
     s.rerun_divergent = 0;
     hcmc_nuts_result *a = run(&d, &s);
     size_t C = a->num_chains, S = a->sampling.n, n = d.dim;

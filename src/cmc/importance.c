@@ -429,7 +429,6 @@ int hcmc_importance_correct(const hcmc_target *full, double *z, size_t G, uint64
             memcpy(best_L, L, d * d * sizeof(double));
         }
     }
-    info->rounds = made;
     if (!best_support) {
         rc_ = hcmc_error_set(err, HCMC_ENUMERIC,
                              "importance: the posterior is not finite at any proposal");

@@ -224,20 +224,15 @@ static void shards(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_config 
                  c->target_accept_prob);
     }
     if (reruns && (it = add(v, false, "reruns"))) {
-        snprintf(it->what, sizeof it->what,
-                 "%zu chain%s%s%zu shard%s had more than %g %% divergent transitions "
-                 "and ran again at target acceptance %g (the draws are from the run "
-                 "again)",
-                 reruns, reruns == 1 ? "" : "s", r->n_shards > 1 ? " in " : "",
-                 r->n_shards > 1 ? rerun_shards : 0,
-                 r->n_shards > 1 ? (rerun_shards == 1 ? "" : "s") : "",
-                 100 * c->rerun_divergent, c->rerun_target_accept_prob);
-        if (r->n_shards == 1)
-            snprintf(it->what, sizeof it->what,
-                     "%zu chain%s had more than %g %% divergent transitions and ran "
-                     "again at target acceptance %g (the draws are from the run again)",
-                     reruns, reruns == 1 ? "" : "s", 100 * c->rerun_divergent,
-                     c->rerun_target_accept_prob);
+        snprintf(it->what, sizeof it->what, "%zu chain%s", reruns,
+                 reruns == 1 ? "" : "s");
+        if (r->n_shards > 1) /* "in 1 shard" says nothing in a one run */
+            cat(it->what, sizeof it->what, " in %zu shard%s", rerun_shards,
+                rerun_shards == 1 ? "" : "s");
+        cat(it->what, sizeof it->what,
+            " had more than %g %% divergent transitions and ran again at target "
+            "acceptance %g (the draws are from the run again)",
+            100 * c->rerun_divergent, c->rerun_target_accept_prob);
         snprintf(it->advice, sizeof it->advice,
                  "those chains cost about twice as much; a target_accept_prob above "
                  "%g for the whole run avoids the first attempts",
