@@ -17,6 +17,7 @@
 
 #include "../src/run/run_internal.h"
 #include "hcmc/config.h"
+#include "hcmc/law.h"
 
 enum { DIM = 4, SHARDS = 2 };
 
@@ -238,6 +239,38 @@ static void test_shards_sampler_importance(void **state)
     hcmc_config_release(&f.c);
 }
 
+/* A law sampled in log rates whose exponent the draws put within 4 sd of 0
+ * (those coordinates cannot follow the plateau at exponent 0): a warning
+ * naming the law's prefactor and offset; none at 4 sd, none in other
+ * coordinates. */
+static void test_rates_reach(void **state)
+{
+    (void)state;
+    fixture f;
+    good(&f, 1);
+    f.r.law_kind[0] = HCMC_LAW_RATES;
+    f.r.law_kind[1] = -1;
+    judge(&f); /* alpha = -0.5 +- 0.02: 25 sd */
+    assert_null(warning(&f, "coordinates"));
+    f.sum[1].sd = 0.16; /* 3.1 sd */
+    judge(&f);
+    assert_true(f.r.verdict.ok);
+    const hcmc_verdict_item *it = warning(&f, "coordinates");
+    assert_non_null(it);
+    assert_non_null(strstr(it->what, "D(t) was sampled in log rates"));
+    assert_non_null(strstr(it->what, "3.1 sd from 0"));
+    assert_non_null(strstr(it->what, "D0 and D_offset"));
+    assert_non_null(strstr(it->advice, "upper bound of D0"));
+    f.sum[1].sd = 0.125; /* 4 sd: not below */
+    judge(&f);
+    assert_null(warning(&f, "coordinates"));
+    f.sum[1].sd = 0.16;
+    f.r.law_kind[0] = HCMC_LAW_SHAPE;
+    judge(&f);
+    assert_null(warning(&f, "coordinates"));
+    hcmc_config_release(&f.c);
+}
+
 /* summary.json keeps the verdict, the printed block shows it */
 static void test_round_trip(void **state)
 {
@@ -288,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_causes),
         cmocka_unit_test(test_divergences),
         cmocka_unit_test(test_shards_sampler_importance),
+        cmocka_unit_test(test_rates_reach),
         cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

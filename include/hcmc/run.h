@@ -90,6 +90,10 @@ typedef struct hcmc_run_result {
      * theirs. */
     bool mirrored;
     double mirror_phi0, mirror_axis;
+    /* the coordinates each rate law (D(t), gamma_dot(t)) was sampled in:
+     * an hcmc_law_kind (law.h), or -1 where the law is no law block (a
+     * member fixed, or logit coordinates) or it is not known */
+    int law_kind[2];
 } hcmc_run_result;
 
 /* hcmc_run_progress and hcmc_run_options are mirrored by python/hcmc

@@ -334,6 +334,8 @@ int cmd_combine(int argc, char **argv)
             no_importance = true;
         else if (!strcmp(argv[i], "--no-plots"))
             no_plots = true;
+        else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+            hcmc_log_set_level(HCMC_LOG_DEBUG);
         else if (!dir && argv[i][0] != '-')
             dir = argv[i];
         else {

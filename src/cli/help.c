@@ -67,6 +67,8 @@ static const cli_opt combine_opts[] = {
     {"--no-importance", "keep the combination's draws: no importance correction "
                         "(which reads the data again)"},
     {"--no-plots", "no plots and no report.html"},
+    {"-v, --verbose", "debug messages too (e.g. each round of the importance "
+                      "correction)"},
     {0}};
 
 static const cli_opt simulate_opts[] = {
@@ -143,7 +145,7 @@ static const cli_help helps[] = {
      "says which), 1 it ended with an error (shown) or the file cannot be read, 2 a "
      "usage error.",
      none, false},
-    {"combine", "RUN_DIR [--method M] [--no-importance]",
+    {"combine", "RUN_DIR [--method M] [--no-importance] [-v]",
      "combine the shard files of a run again",
      "Combines the shard files in RUN_DIR/shards again, without sampling, and rewrites "
      "RUN_DIR/summary.json, RUN_DIR/posterior.nc, the plots and the report, and "

@@ -279,6 +279,20 @@ static void symmetrize(const hcmc_config *c, const hcmc__finish_input *in,
              folded.mean, 2 * ax - folded.mean, ax);
 }
 
+/* r->law_kind from the law blocks of co, told apart by the name of their
+ * first parameter. */
+static void law_kinds(const hcmc_coords *co, hcmc_run_result *r)
+{
+    r->law_kind[0] = r->law_kind[1] = -1;
+    for (size_t l = 0; co && l < co->nlaw; l++) {
+        size_t k = co->law_at[l];
+        if (k < r->dim && !strcmp(r->names[k], "D0"))
+            r->law_kind[0] = (int)co->law[l].kind;
+        else if (k < r->dim && !strcmp(r->names[k], "gamma_dot_t0"))
+            r->law_kind[1] = (int)co->law[l].kind;
+    }
+}
+
 int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_result *r,
                  hcmc_error *err)
 {
@@ -349,6 +363,7 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
     for (size_t k = 0; k < d; k++)
         hcmc_param_summarise(r->theta + k, r->chains, r->draws, d, &r->summary[k]);
     symmetrize(c, in, r);
+    law_kinds(in->coords, r);
     hcmc__verdict(c, r, in->bounds, in->nphys);
     r->seconds = hcmc_seconds() - in->t0;
     /* files */
