@@ -31,8 +31,18 @@ ones of posterior.nc, taken the same way: a combination that is too narrow
 or shifted shows as a U-shaped or tilted rank histogram. A replication
 whose shards could not be combined at all (too many failed shards) has no
 draws: it is left out and counted. Prints `BENCH sbc.*` lines; exit status 1 when a p-value is at
-most 0.01."""
+most 0.01.
+
+--paired (with --shards K) also runs one NUTS run on all points of every
+replication's file and prints its SBC beside CMC's, the histograms of the
+runs whose importance correction was applied and refused, and per
+parameter the rank difference CMC - one run (mean, sd) and the rank
+correlation. The two SBCs then share truths and noise, so an unlucky set
+of truths shows in both; the paired differences are CMC's own error (their
+sd is about 5.5 of 99 where both draw from the posterior: the Monte Carlo
+noise of two samplers' 99 draws). The pass criterion stays CMC's SBC."""
 import glob
+import json
 import math
 import os
 import random
@@ -88,9 +98,50 @@ def write_config(data, path, shards):
     open(path, "w").write("\n".join(lines) + "\n")
 
 
+def rank_of(x, truth):
+    """The rank of truth among L draws taken evenly from x."""
+    pick = np.linspace(0, x.shape[0] - 1, L).round().astype(int)
+    return int(np.sum(x[pick] < truth))
+
+
+def histogram(rk):
+    """The ranks' counts in BINS bins, their chi-square and its p-value."""
+    counts = np.bincount(np.array(rk, dtype=int) * BINS // (L + 1), minlength=BINS)
+    e = max(len(rk), 1) / BINS
+    x2 = float(np.sum((counts - e) ** 2 / e))
+    return counts, x2, chi2_sf(x2, BINS - 1)
+
+
+def report_paired(ranks, one_ranks, applied, tag):
+    """--paired: the one run's SBC on the same files, CMC's by whether its
+    correction was applied, and the paired rank differences."""
+    a = np.array(applied, dtype=bool)
+    print(f"\nsbc: paired with one run on the same files ({int(a.sum())} corrections "
+          f"applied, {int((~a).sum())} refused)")
+    for p in ranks:
+        c, o = np.array(ranks[p]), np.array(one_ranks[p])
+        for what, rk in (("one run", o), ("CMC", c), ("CMC applied", c[a]),
+                         ("CMC refused", c[~a])):
+            if len(rk):
+                counts, x2, pv = histogram(rk)
+                print(f"  {p:10s} {what:12s} bins {' '.join(f'{k:3d}' for k in counts)}  "
+                      f"chi2 {x2:6.2f}  p {pv:.3f}")
+        for what, sel in (("applied", a), ("refused", ~a)):
+            if sel.sum() > 1:
+                dd = c[sel] - o[sel]
+                print(f"  {p:10s} rank CMC - one run, {what}: mean {dd.mean():6.2f} "
+                      f"sd {dd.std():6.2f}")
+                print(f"BENCH {tag}.{p}.paired_{what}_mean {dd.mean():.2f} ranks")
+                print(f"BENCH {tag}.{p}.paired_{what}_sd {dd.std():.2f} ranks")
+        print(f"  {p:10s} rank correlation CMC / one run {np.corrcoef(c, o)[0, 1]:.3f}")
+
+
 def main():
     args = sys.argv[1:]
     shards = 1
+    paired = "--paired" in args
+    if paired:
+        args.remove("--paired")
     if "--shards" in args:
         i = args.index("--shards")
         shards = int(args[i + 1])
@@ -102,6 +153,9 @@ def main():
     os.makedirs(work, exist_ok=True)
     rng = random.Random(seed)
     ranks = {p: [] for p in BOUNDS}
+    paired = paired and shards > 1
+    one_ranks = {p: [] for p in BOUNDS}  # --paired: the one run's, per replication
+    applied = []  # --paired: whether CMC's importance correction was applied
     failed = uncombined = 0
     for r in range(reps):
         truth = {p: rng.uniform(lo, hi) for p, (lo, hi) in BOUNDS.items()}
@@ -138,22 +192,38 @@ def main():
             with h5py.File(post, "r") as f:
                 draws = {p: f["posterior"][p][:].reshape(-1) for p in BOUNDS}
         for p in BOUNDS:
-            x = draws[p]
-            pick = np.linspace(0, x.shape[0] - 1, L).round().astype(int)
-            ranks[p].append(int(np.sum(x[pick] < truth[p])))
+            ranks[p].append(rank_of(draws[p], truth[p]))
+        if paired:
+            with open(os.path.join(out, "summary.json")) as f:
+                imp = json.load(f).get("run", {}).get("importance", {})
+            applied.append(bool(imp.get("applied")))
+            one_cfg, one_out = os.path.join(d, "one.yaml"), os.path.join(d, "one")
+            write_config(data, one_cfg, 1)
+            with open(os.path.join(d, "one.log"), "w") as log:
+                subprocess.run([hcmc, "run", "--config", one_cfg, "-o", one_out,
+                                "--no-plots", "--fresh", "--seed", str(seed + r)],
+                               stdout=log, stderr=subprocess.STDOUT)
+            shard = glob.glob(os.path.join(one_out, "shards", "*.h5"))
+            if not shard:
+                sys.exit(f"sbc: replication {r}: no shard file of the one run (see {d}/one.log)")
+            with h5py.File(shard[0], "r") as f:
+                names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["names"][:]]
+                th = f["theta"][:]
+            th = th.reshape(-1, th.shape[-1])
+            for p in BOUNDS:
+                one_ranks[p].append(rank_of(th[:, names.index(p)], truth[p]))
         if (r + 1) % 20 == 0:
             print(f"sbc: {r + 1} of {reps} replications", flush=True)
     ok = True
+    if paired:
+        report_paired(ranks, one_ranks, applied, tag)
     what = "one run" if shards == 1 else f"CMC with {shards} shards"
     print(f"\nsbc: {reps} replications of the static model ({what}), ranks among {L} "
           f"draws in {BINS} bins ({failed} runs with failed diagnostics)")
     if uncombined:
         print(f"  {uncombined} replications not combined (no draws) are left out")
     for p, rk in ranks.items():
-        counts = np.bincount(np.array(rk) * BINS // (L + 1), minlength=BINS)
-        e = len(rk) / BINS
-        x2 = float(np.sum((counts - e) ** 2 / e))
-        pv = chi2_sf(x2, BINS - 1)
+        counts, x2, pv = histogram(rk)
         ok = ok and pv > 0.01
         print(f"  {p:10s} bins {' '.join(f'{c:3d}' for c in counts)}  "
               f"chi2 {x2:6.2f}  p {pv:.3f}")
