@@ -8,6 +8,7 @@
  *
  * usage: bench_model [N ...]   (default 10000 100000 1000000)
  * prints: BENCH model.<mode>.ns_per_point.<N> <x> ns
+ *         BENCH model.<mode>.value_ns_per_point.<N> <x> ns  (no gradient)
  *         BENCH model.<mode>.floor_ns_per_point.<N> <x> ns
  *         BENCH model.<mode>.floor_ratio[.<N>] <x> ratio  (unsuffixed: 1 M) */
 #include <math.h>
@@ -93,7 +94,7 @@ static int run(hcmc_mode mode, size_t N)
      * the sinc argument X/2 = q L gdot lag / 2 at lag = (j - i) dt */
     double fa = spec.model.q * spec.model.q * truth[0] * spec.model.dt;
     double fb = 0.5 * spec.model.q * spec.model.L * truth[3] * spec.model.dt;
-    double best_k = INFINITY, best_f = INFINITY;
+    double best_k = INFINITY, best_f = INFINITY, best_v = INFINITY;
     for (int round = 0; round < 7; round++) {
         int reps = 0;
         double t0 = hcmc_seconds(), el;
@@ -102,6 +103,13 @@ static int run(hcmc_mode mode, size_t N)
             reps++;
         } while ((el = hcmc_seconds() - t0) < 0.08);
         best_k = fmin(best_k, el / reps);
+        reps = 0;
+        t0 = hcmc_seconds();
+        do { /* value only: the importance correction's evaluations */
+            hcmc_target_eval(t, ws, z, &lp, NULL, NULL);
+            reps++;
+        } while ((el = hcmc_seconds() - t0) < 0.08);
+        best_v = fmin(best_v, el / reps);
         reps = 0;
         t0 = hcmc_seconds();
         do {
@@ -113,6 +121,8 @@ static int run(hcmc_mode mode, size_t N)
     const char *mn = mode == HCMC_MODE_LAMINAR ? "laminar" : "static";
     double nk = 1e9 * best_k / (double)N, nf = 1e9 * best_f / (double)N;
     printf("BENCH model.%s.ns_per_point.%zu %.3f ns\n", mn, N, nk);
+    printf("BENCH model.%s.value_ns_per_point.%zu %.3f ns\n", mn, N,
+           1e9 * best_v / (double)N);
     printf("BENCH model.%s.floor_ns_per_point.%zu %.3f ns\n", mn, N, nf);
     printf("BENCH model.%s.floor_ratio.%zu %.3f ratio\n", mn, N, nk / nf);
     if (N == 1000000)

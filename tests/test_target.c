@@ -386,7 +386,8 @@ static void test_kernel_fallback_paths(void **state)
 
 /* The portable kernel and the vector one give the same density and
  * gradient up to the last bits of exp/sin/cos (1e-12 relative, 1e-10 of
- * the largest component). */
+ * the largest component), and each its value-only kernel the same density
+ * as with the gradient. */
 static void test_kernel_variants_agree(void **state)
 {
     (void)state;
@@ -408,6 +409,14 @@ static void test_kernel_variants_agree(void **state)
             hcmc_target_eval(fast, w1, z, &l1, g1, NULL);
             hcmc_target_eval(slow, w2, z, &l2, g2, NULL);
             assert_true(fabs(l1 - l2) <= 1e-12 * fabs(l1));
+            /* without a gradient each variant runs its value-only kernel:
+             * the same operations for the density, so the same value (to
+             * 1e-14, should a compiler contract them differently) */
+            double v1, v2;
+            hcmc_target_eval(fast, w1, z, &v1, NULL, NULL);
+            hcmc_target_eval(slow, w2, z, &v2, NULL, NULL);
+            assert_true(fabs(v1 - l1) <= 1e-14 * fabs(l1));
+            assert_true(fabs(v2 - l2) <= 1e-14 * fabs(l2));
             for (size_t k = 0; k < d; k++)
                 gmax = fmax(gmax, fabs(g2[k]));
             for (size_t k = 0; k < d; k++)

@@ -56,6 +56,10 @@ typedef struct hcmc__kernel {
     const char *isa;
     hcmc__kernel_fn run_static, run_laminar;
     hcmc__floor_fn floor_static, floor_laminar;
+    /* value only: rr, rh and r as run_static / run_laminar give them (the
+     * same operations), the gradient sums 0; for evaluations that need no
+     * gradient (the importance correction) */
+    hcmc__kernel_fn run_static_value, run_laminar_value;
 } hcmc__kernel;
 
 /* The best variant this CPU runs; HCMC_KERNEL=generic forces the portable

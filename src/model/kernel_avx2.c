@@ -14,5 +14,10 @@
 
 #include "kernel_impl.h"
 
-const hcmc__kernel hcmc__kernel_avx2 = {"avx2", avx2_run_static, avx2_run_laminar,
-                                        avx2_floor_static, avx2_floor_laminar};
+const hcmc__kernel hcmc__kernel_avx2 = {"avx2",
+                                        avx2_run_static,
+                                        avx2_run_laminar,
+                                        avx2_floor_static,
+                                        avx2_floor_laminar,
+                                        avx2_run_static_value,
+                                        avx2_run_laminar_value};

@@ -22,6 +22,10 @@ static inline vd_ lane_exp(vd_ v)
 
 #include "kernel_impl.h"
 
-const hcmc__kernel hcmc__kernel_generic = {"generic", generic_run_static,
-                                           generic_run_laminar, generic_floor_static,
-                                           generic_floor_laminar};
+const hcmc__kernel hcmc__kernel_generic = {"generic",
+                                           generic_run_static,
+                                           generic_run_laminar,
+                                           generic_floor_static,
+                                           generic_floor_laminar,
+                                           generic_run_static_value,
+                                           generic_run_laminar_value};

@@ -109,6 +109,44 @@ static void KERNEL_NAME(run_static)(const hcmc__seg *s, hcmc__seg_sums *o)
         o->gJ[k] = gj[k];
 }
 
+/* Value only (no gradient sums): the same operations on the same values
+ * as block_static for rr, rh and r, without the row differences the
+ * gradient needs (one lane of each row, or none with ef). */
+static inline __attribute__((always_inline)) void
+block_static_value(const hcmc__seg *s, const size_t *pos, vd mask, const int use_ef,
+                   vd *rr, vd *rh, vd *r1)
+{
+    vd ij, y, h;
+    for (int l = 0; l < W; l++) {
+        size_t p = pos[l];
+        unsigned a = s->i[p], b = s->j[p];
+        if (use_ef)
+            h[l] = s->ef[2 * b] * s->ef[2 * a + 1];
+        else
+            ij[l] = s->rowJ[4 * b] - s->rowJ[4 * a];
+        y[l] = s->y[p];
+    }
+    if (!use_ef)
+        h = VEXP(vsplat(-s->q2) * ij);
+    vd r = (y - (vsplat(s->offset) + vsplat(s->contrast) * h)) * mask;
+    *rr += r * r;
+    *rh += r * h;
+    *r1 += r;
+}
+
+static void KERNEL_NAME(run_static_value)(const hcmc__seg *s, hcmc__seg_sums *o)
+{
+    vd rr = {0}, rh = {0}, r1 = {0};
+    if (s->ef)
+        FOR_BLOCKS(s->n, block_static_value(s, pos, mask, 1, &rr, &rh, &r1));
+    else
+        FOR_BLOCKS(s->n, block_static_value(s, pos, mask, 0, &rr, &rh, &r1));
+    memset(o, 0, sizeof *o);
+    o->rr = vsum(rr);
+    o->rh = vsum(rh);
+    o->r = vsum(r1);
+}
+
 /* sin and cos of kappa A CG_k for every frame of the grid, interleaved. */
 static void trig_table(const hcmc__seg *s)
 {
@@ -206,6 +244,75 @@ static void KERNEL_NAME(run_laminar)(const hcmc__seg *s, hcmc__seg_sums *o)
         o->gJ[k] = gj[k];
         o->gG[k] = gg[k];
     }
+}
+
+/* Value only: block_laminar's rr, rh and r by the same operations, without
+ * the sinc's derivative and the gradient sums. */
+static inline __attribute__((always_inline)) void
+block_laminar_value(const hcmc__seg *s, const size_t *pos, vd mask, const int use_ef,
+                    const int use_trig, vd *rr, vd *rh, vd *r1)
+{
+    vd ij, ig, y, gd, sn, cs;
+    for (int l = 0; l < W; l++) {
+        size_t p = pos[l];
+        unsigned a = s->i[p], b = s->j[p];
+        ij[l] = s->rowJ[4 * b] - s->rowJ[4 * a];
+        ig[l] = s->rowG[4 * b] - s->rowG[4 * a];
+        y[l] = s->y[p];
+        if (use_ef)
+            gd[l] = s->ef[2 * b] * s->ef[2 * a + 1];
+        if (use_trig) {
+            const double *tb = s->trig + 2 * b, *ta = s->trig + 2 * a;
+            sn[l] = tb[0] * ta[1] - tb[1] * ta[0];
+            cs[l] = tb[1] * ta[1] + tb[0] * ta[0];
+        }
+    }
+    if (!use_ef)
+        gd = VEXP(vsplat(-s->q2) * ij);
+    vd v = vsplat(s->kappa * s->A) * ig;
+    vl small = vabs(v) < vsplat(0.1);
+    if (!use_trig)
+        VSINCOS(vsel(small, vsplat(1.0), v), sn, cs);
+    (void)cs;
+    vd vs = vsel(small, vsplat(1.0), v);
+    vd v2 = v * v;
+    vd ss = 1.0 + v2 * (-1.0 / 6 +
+                        v2 * (1.0 / 120 + v2 * (-1.0 / 5040 + v2 * (1.0 / 362880))));
+    vd sc = vsel(small, ss, sn * (vsplat(1.0) / vs));
+    vd gs;
+    if (s->homodyne) {
+        vd s2 = sc * sc;
+        gs = s2 * s2;
+    } else {
+        gs = sc * sc;
+    }
+    vd h = gd * gs;
+    vd r = (y - (vsplat(s->offset) + vsplat(s->contrast) * h)) * mask;
+    *rr += r * r;
+    *rh += r * h;
+    *r1 += r;
+}
+
+#define LAMINAR_VALUE_LOOP(EF, TRIG)                                                   \
+    FOR_BLOCKS(s->n, block_laminar_value(s, pos, mask, EF, TRIG, &rr, &rh, &r1))
+
+static void KERNEL_NAME(run_laminar_value)(const hcmc__seg *s, hcmc__seg_sums *o)
+{
+    vd rr = {0}, rh = {0}, r1 = {0};
+    if (s->trig)
+        trig_table(s);
+    if (s->ef && s->trig)
+        LAMINAR_VALUE_LOOP(1, 1);
+    else if (s->ef)
+        LAMINAR_VALUE_LOOP(1, 0);
+    else if (s->trig)
+        LAMINAR_VALUE_LOOP(0, 1);
+    else
+        LAMINAR_VALUE_LOOP(0, 0);
+    memset(o, 0, sizeof *o);
+    o->rr = vsum(rr);
+    o->rh = vsum(rh);
+    o->r = vsum(r1);
 }
 
 /* y * (j - i) for W points: what the floor reads, formed once per block. */

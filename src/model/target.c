@@ -576,9 +576,9 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
             double ang = (ph[HCMC_P_PHI0] - pts->phi[a]) * (M_PI / 180.0);
             seg.A = m->q * m->L * cos(ang);
             B = -m->q * m->L * sin(ang) * (M_PI / 180.0);
-            t->kern->run_laminar(&seg, &s);
+            (grad ? t->kern->run_laminar : t->kern->run_laminar_value)(&seg, &s);
         } else {
-            t->kern->run_static(&seg, &s);
+            (grad ? t->kern->run_static : t->kern->run_static_value)(&seg, &s);
         }
         rr += s.rr;
         /* sums of r * dc2/dtheta, scaled by weight/sigma^2 below */
