@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The most lanes a variant fills at a time (AVX-512: 8 doubles). */
+#define HCMC__KERNEL_WMAX 8
+
 typedef struct hcmc__seg {
     size_t n;
     const uint16_t *i, *j;
@@ -30,7 +33,8 @@ typedef struct hcmc__seg {
      * ef[2k] = exp(-q^2 CJ_k), ef[2k+1] = exp(+q^2 CJ_k), so that
      * exp(-q^2 (CJ_j - CJ_i)) = ef[2j] * ef[2i+1]; NULL: exp per point
      * (used when q^2 CJ would overflow the second factor).
-     * trig: caller-sized workspace of 2 (n_t + 4) doubles; not NULL asks
+     * trig: caller-sized workspace of 2 (n_t + HCMC__KERNEL_WMAX) doubles
+     * (the table is filled a vector of lanes at a time); not NULL asks
      * the laminar kernel to fill it with sin/cos of kappa A CG_k for this
      * angle and use angle addition per point; NULL: sincos per point
      * (better when the angle has fewer points than frames). */
@@ -62,13 +66,14 @@ typedef struct hcmc__kernel {
     hcmc__kernel_fn run_static_value, run_laminar_value;
 } hcmc__kernel;
 
-/* The best variant this CPU runs; HCMC_KERNEL=generic forces the portable
- * one (for comparisons). */
+/* AVX2 where the CPU runs it, else generic; HCMC_KERNEL=avx512 or generic
+ * forces another (for comparisons; kernel.c). */
 const hcmc__kernel *hcmc__kernel_select(void);
 
 extern const hcmc__kernel hcmc__kernel_generic;
 #if defined(__x86_64__)
 extern const hcmc__kernel hcmc__kernel_avx2;
+extern const hcmc__kernel hcmc__kernel_avx512;
 #endif
 
 #endif

@@ -1,30 +1,51 @@
 /* Kernel template, included by one file per ISA after it defines
- * KERNEL_NAME, VEXP(v) and VSINCOS(v, s, c) for 4-lane double vectors.
- * See kernel.h for what the kernel computes. */
+ * KERNEL_NAME, VEXP(v) and VSINCOS(v, s, c) for W-lane double vectors
+ * (KERNEL_WIDTH, 4 unless defined: 8 for AVX-512). Points go W at a time;
+ * the per-frame rows (kernel.h) stay 4-vectors whatever W is. See kernel.h
+ * for what the kernel computes. */
 #include <string.h>
 
 #include "kernel.h"
 
-typedef double vd __attribute__((vector_size(32)));
-typedef long long vl __attribute__((vector_size(32)));
-#define W 4
+#ifndef KERNEL_WIDTH
+#define KERNEL_WIDTH 4
+#endif
+#define W KERNEL_WIDTH
+_Static_assert(W <= HCMC__KERNEL_WMAX, "the trig workspace is sized for HCMC__KERNEL_WMAX lanes");
+typedef double vd __attribute__((vector_size(8 * W)));
+typedef long long vl __attribute__((vector_size(8 * W)));
+typedef double row4 __attribute__((vector_size(32))); /* a frame's row */
 
 static inline vd vsplat(double x)
 {
-    return (vd){x, x, x, x};
+    vd v;
+    for (int l = 0; l < W; l++)
+        v[l] = x;
+    return v;
+}
+static inline row4 rsplat(double x)
+{
+    return (row4){x, x, x, x};
 }
 static inline vd vsel(vl m, vd a, vd b)
 {
     return (vd)((m & (vl)a) | (~m & (vl)b));
 }
+/* pairwise: (v0 + v1) + (v2 + v3), then the halves of 8 lanes */
 static inline double vsum(vd v)
 {
-    return (v[0] + v[1]) + (v[2] + v[3]);
+    double s = (v[0] + v[1]) + (v[2] + v[3]);
+#if KERNEL_WIDTH == 8
+    s += (v[4] + v[5]) + (v[6] + v[7]);
+#endif
+    return s;
 }
 static inline vd vabs(vd v)
 {
-    const long long m = 0x7fffffffffffffffLL;
-    return (vd)((vl)v & (vl){m, m, m, m});
+    vl m;
+    for (int l = 0; l < W; l++)
+        m[l] = 0x7fffffffffffffffLL;
+    return (vd)((vl)v & m);
 }
 
 /* sinc(v) = sin(v)/v and its derivative (v cos v - sin v)/v^2 from sin
@@ -47,10 +68,11 @@ static inline __attribute__((always_inline)) void sinc_pair(vd v, vd sn, vd cs,
 /* Static: W points at positions pos[], lanes scaled by mask (0 for
  * padding). use_ef is a compile-time constant at every call. */
 static inline __attribute__((always_inline)) void
-block_static(const hcmc__seg *s, const vd *RJ, const size_t *pos, vd mask,
-             const int use_ef, vd *rr, vd *rh, vd *r1, vd *gj)
+block_static(const hcmc__seg *s, const row4 *RJ, const size_t *pos, vd mask,
+             const int use_ef, vd *rr, vd *rh, vd *r1, row4 *gj)
 {
-    vd d[W], ij, y, h;
+    row4 d[W];
+    vd ij, y, h;
     for (int l = 0; l < W; l++) {
         size_t p = pos[l];
         unsigned a = s->i[p], b = s->j[p];
@@ -69,7 +91,7 @@ block_static(const hcmc__seg *s, const vd *RJ, const size_t *pos, vd mask,
     *r1 += r;
     vd w = r * h;
     for (int l = 0; l < W; l++)
-        *gj += vsplat(w[l]) * d[l];
+        *gj += rsplat(w[l]) * d[l];
 }
 
 /* Runs body(pos, mask) over full blocks, then once over the padded tail. */
@@ -77,7 +99,9 @@ block_static(const hcmc__seg *s, const vd *RJ, const size_t *pos, vd mask,
     do {                                                                               \
         size_t p_ = 0;                                                                 \
         for (; p_ + W <= (n); p_ += W) {                                               \
-            size_t pos[W] = {p_, p_ + 1, p_ + 2, p_ + 3};                              \
+            size_t pos[W];                                                             \
+            for (int l_ = 0; l_ < W; l_++)                                             \
+                pos[l_] = p_ + (size_t)l_;                                             \
             vd mask = vsplat(1.0);                                                     \
             BODY;                                                                      \
         }                                                                              \
@@ -95,8 +119,9 @@ block_static(const hcmc__seg *s, const vd *RJ, const size_t *pos, vd mask,
 
 static void KERNEL_NAME(run_static)(const hcmc__seg *s, hcmc__seg_sums *o)
 {
-    const vd *RJ = (const vd *)s->rowJ;
-    vd rr = {0}, rh = {0}, r1 = {0}, gj = {0};
+    const row4 *RJ = (const row4 *)s->rowJ;
+    vd rr = {0}, rh = {0}, r1 = {0};
+    row4 gj = {0};
     if (s->ef)
         FOR_BLOCKS(s->n, block_static(s, RJ, pos, mask, 1, &rr, &rh, &r1, &gj));
     else
@@ -166,11 +191,12 @@ static void trig_table(const hcmc__seg *s)
 }
 
 static inline __attribute__((always_inline)) void
-block_laminar(const hcmc__seg *s, const vd *RJ, const vd *RG, const size_t *pos,
+block_laminar(const hcmc__seg *s, const row4 *RJ, const row4 *RG, const size_t *pos,
               vd mask, const int use_ef, const int use_trig, vd *rr, vd *rh, vd *r1,
-              vd *gj, vd *gg, vd *gx)
+              row4 *gj, row4 *gg, vd *gx)
 {
-    vd dj[W], dg[W], ij, ig, y, gd, sn, cs;
+    row4 dj[W], dg[W];
+    vd ij, ig, y, gd, sn, cs;
     for (int l = 0; l < W; l++) {
         size_t p = pos[l];
         unsigned a = s->i[p], b = s->j[p];
@@ -212,8 +238,8 @@ block_laminar(const hcmc__seg *s, const vd *RJ, const vd *RG, const size_t *pos,
     vd w = r * h, u = r * gd * dgs;
     *gx += u * ig;
     for (int l = 0; l < W; l++) {
-        *gj += vsplat(w[l]) * dj[l];
-        *gg += vsplat(u[l]) * dg[l];
+        *gj += rsplat(w[l]) * dj[l];
+        *gg += rsplat(u[l]) * dg[l];
     }
 }
 
@@ -223,8 +249,9 @@ block_laminar(const hcmc__seg *s, const vd *RJ, const vd *RG, const size_t *pos,
 
 static void KERNEL_NAME(run_laminar)(const hcmc__seg *s, hcmc__seg_sums *o)
 {
-    const vd *RJ = (const vd *)s->rowJ, *RG = (const vd *)s->rowG;
-    vd rr = {0}, rh = {0}, r1 = {0}, gj = {0}, gg = {0}, gx = {0};
+    const row4 *RJ = (const row4 *)s->rowJ, *RG = (const row4 *)s->rowG;
+    vd rr = {0}, rh = {0}, r1 = {0}, gx = {0};
+    row4 gj = {0}, gg = {0};
     if (s->trig)
         trig_table(s);
     if (s->ef && s->trig)

@@ -38,7 +38,7 @@ struct hcmc_target {
 struct hcmc_target_ws {
     double *rowJ, *rowG;             /* [n_t][4], 32-byte aligned */
     double *ef;                      /* [n_t][2]: exp(-q^2 CJ_k), exp(+q^2 CJ_k) */
-    double *trig;                    /* [n_t + 4][2]: per-angle sin/cos table */
+    double *trig; /* [n_t + HCMC__KERNEL_WMAX][2]: per-angle sin/cos table */
     double *theta, *dtheta, *gtheta; /* [dim] */
     double *dlogjac;                 /* [dim] */
     double M[2][9];                  /* law blocks of dtheta/dz */
@@ -397,7 +397,7 @@ hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t)
     ws->rowG = aligned_alloc(32, rows);
     ws->theta = malloc(4 * t->dim * sizeof(double));
     ws->ef = malloc(2 * t->model.n_t * sizeof(double));
-    ws->trig = malloc(2 * (t->model.n_t + 4) * sizeof(double));
+    ws->trig = malloc(2 * (t->model.n_t + HCMC__KERNEL_WMAX) * sizeof(double));
     if (!ws->rowJ || !ws->rowG || !ws->theta || !ws->ef || !ws->trig) {
         hcmc_target_ws_free(ws);
         return NULL;
