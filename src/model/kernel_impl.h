@@ -48,22 +48,52 @@ static inline vd vabs(vd v)
     return (vd)((vl)v & m);
 }
 
-/* sinc(v) = sin(v)/v and its derivative (v cos v - sin v)/v^2 from sin
- * and cos of v; below |v| = 0.1 their series (to v^8 and v^7, truncation
- * below 1e-14 relative) avoid the cancellation of the quotients. */
-static inline __attribute__((always_inline)) void sinc_pair(vd v, vd sn, vd cs,
-                                                            vl small, vd *sc, vd *dsc)
+/* sinc(v) = sin(v)/v from sin v; below |v| = 0.1 (lanes in small) its
+ * series to v^8 (truncation below 1e-14 relative) avoids the cancellation
+ * of the quotient. */
+static inline __attribute__((always_inline)) vd sinc_of(vd v, vd sn, vl small)
 {
-    vd vs = vsel(small, vsplat(1.0), v);
-    vd inv = vsplat(1.0) / vs;
-    vd sq = sn * inv, dq = (cs - sq) * inv;
+    vd inv = vsplat(1.0) / vsel(small, vsplat(1.0), v);
     vd v2 = v * v;
     vd ss = 1.0 + v2 * (-1.0 / 6 +
                         v2 * (1.0 / 120 + v2 * (-1.0 / 5040 + v2 * (1.0 / 362880))));
+    return vsel(small, ss, sn * inv);
+}
+
+/* sinc(v) and its derivative (v cos v - sin v)/v^2 from sin and cos of v,
+ * the derivative below |v| = 0.1 by its series to v^7. */
+static inline __attribute__((always_inline)) void sinc_pair(vd v, vd sn, vd cs,
+                                                            vl small, vd *sc, vd *dsc)
+{
+    vd inv = vsplat(1.0) / vsel(small, vsplat(1.0), v);
+    vd dq = (cs - sn * inv) * inv;
+    vd v2 = v * v;
     vd ds = v * (-1.0 / 3 + v2 * (1.0 / 30 + v2 * (-1.0 / 840 + v2 * (1.0 / 45360))));
-    *sc = vsel(small, ss, sq);
+    *sc = sinc_of(v, sn, small);
     *dsc = vsel(small, ds, dq);
 }
+
+/* The shear factor g_S from sinc: its square, or (homodyne) its fourth
+ * power. */
+static inline __attribute__((always_inline)) vd shear_factor(const hcmc__seg *s, vd sc)
+{
+    vd s2 = sc * sc;
+    return s->homodyne ? s2 * s2 : s2;
+}
+
+/* Runs LOOP(ef, trig) with the per-frame tables in use as compile-time
+ * constants (kernel.h: ef and trig). */
+#define BY_TABLES(LOOP)                                                                \
+    do {                                                                               \
+        if (s->ef && s->trig)                                                          \
+            LOOP(1, 1);                                                                \
+        else if (s->ef)                                                                \
+            LOOP(1, 0);                                                                \
+        else if (s->trig)                                                              \
+            LOOP(0, 1);                                                                \
+        else                                                                           \
+            LOOP(0, 0);                                                                \
+    } while (0)
 
 /* Static: W points at positions pos[], lanes scaled by mask (0 for
  * padding). use_ef is a compile-time constant at every call. */
@@ -221,15 +251,9 @@ block_laminar(const hcmc__seg *s, const row4 *RJ, const row4 *RG, const size_t *
         VSINCOS(vsel(small, vsplat(1.0), v), sn, cs);
     vd sc, dsc;
     sinc_pair(v, sn, cs, small, &sc, &dsc);
-    vd gs, dgs; /* g_S and dg_S/dX */
-    if (s->homodyne) {
-        vd s2 = sc * sc;
-        gs = s2 * s2;
-        dgs = vsplat(4.0 * s->kappa) * s2 * sc * dsc;
-    } else {
-        gs = sc * sc;
-        dgs = vsplat(2.0 * s->kappa) * sc * dsc;
-    }
+    vd gs = shear_factor(s, sc); /* g_S, and dg_S/dX: */
+    vd dgs = s->homodyne ? vsplat(4.0 * s->kappa) * (sc * sc) * sc * dsc
+                         : vsplat(2.0 * s->kappa) * sc * dsc;
     vd h = gd * gs;
     vd r = (y - (vsplat(s->offset) + vsplat(s->contrast) * h)) * mask;
     *rr += r * r;
@@ -254,14 +278,7 @@ static void KERNEL_NAME(run_laminar)(const hcmc__seg *s, hcmc__seg_sums *o)
     row4 gj = {0}, gg = {0};
     if (s->trig)
         trig_table(s);
-    if (s->ef && s->trig)
-        LAMINAR_LOOP(1, 1);
-    else if (s->ef)
-        LAMINAR_LOOP(1, 0);
-    else if (s->trig)
-        LAMINAR_LOOP(0, 1);
-    else
-        LAMINAR_LOOP(0, 0);
+    BY_TABLES(LAMINAR_LOOP);
     memset(o, 0, sizeof *o);
     o->rr = vsum(rr);
     o->rh = vsum(rh);
@@ -301,19 +318,7 @@ block_laminar_value(const hcmc__seg *s, const size_t *pos, vd mask, const int us
     if (!use_trig)
         VSINCOS(vsel(small, vsplat(1.0), v), sn, cs);
     (void)cs;
-    vd vs = vsel(small, vsplat(1.0), v);
-    vd v2 = v * v;
-    vd ss = 1.0 + v2 * (-1.0 / 6 +
-                        v2 * (1.0 / 120 + v2 * (-1.0 / 5040 + v2 * (1.0 / 362880))));
-    vd sc = vsel(small, ss, sn * (vsplat(1.0) / vs));
-    vd gs;
-    if (s->homodyne) {
-        vd s2 = sc * sc;
-        gs = s2 * s2;
-    } else {
-        gs = sc * sc;
-    }
-    vd h = gd * gs;
+    vd h = gd * shear_factor(s, sinc_of(v, sn, small));
     vd r = (y - (vsplat(s->offset) + vsplat(s->contrast) * h)) * mask;
     *rr += r * r;
     *rh += r * h;
@@ -328,14 +333,7 @@ static void KERNEL_NAME(run_laminar_value)(const hcmc__seg *s, hcmc__seg_sums *o
     vd rr = {0}, rh = {0}, r1 = {0};
     if (s->trig)
         trig_table(s);
-    if (s->ef && s->trig)
-        LAMINAR_VALUE_LOOP(1, 1);
-    else if (s->ef)
-        LAMINAR_VALUE_LOOP(1, 0);
-    else if (s->trig)
-        LAMINAR_VALUE_LOOP(0, 1);
-    else
-        LAMINAR_VALUE_LOOP(0, 0);
+    BY_TABLES(LAMINAR_VALUE_LOOP);
     memset(o, 0, sizeof *o);
     o->rr = vsum(rr);
     o->rh = vsum(rh);
