@@ -98,6 +98,19 @@ def write_config(data, path, shards):
     open(path, "w").write("\n".join(lines) + "\n")
 
 
+def one_run_draws(out, what, log):
+    """The pooled draws of each parameter of BOUNDS from the shard file of
+    a one-shard run in out (a run whose diagnostics failed has one too)."""
+    shard = glob.glob(os.path.join(out, "shards", "*.h5"))
+    if not shard:
+        sys.exit(f"sbc: {what}: no shard file (see {log})")
+    with h5py.File(shard[0], "r") as f:
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["names"][:]]
+        th = f["theta"][:]
+    th = th.reshape(-1, th.shape[-1])
+    return {p: th[:, names.index(p)] for p in BOUNDS}
+
+
 def rank_of(x, truth):
     """The rank of truth among L draws taken evenly from x."""
     pick = np.linspace(0, x.shape[0] - 1, L).round().astype(int)
@@ -176,14 +189,7 @@ def main():
                                 stderr=subprocess.STDOUT).returncode
         failed += rc != 0
         if shards == 1:
-            shard = glob.glob(os.path.join(out, "shards", "*.h5"))
-            if not shard:
-                sys.exit(f"sbc: replication {r}: no shard file (see {d}/run.log)")
-            with h5py.File(shard[0], "r") as f:
-                names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["names"][:]]
-                th = f["theta"][:]
-            th = th.reshape(-1, th.shape[-1])
-            draws = {p: th[:, names.index(p)] for p in BOUNDS}
+            draws = one_run_draws(out, f"replication {r}", f"{d}/run.log")
         else:
             post = os.path.join(out, "posterior.nc")
             if rc not in (0, 3) or not os.path.exists(post):
@@ -203,15 +209,10 @@ def main():
                 subprocess.run([hcmc, "run", "--config", one_cfg, "-o", one_out,
                                 "--no-plots", "--fresh", "--seed", str(seed + r)],
                                stdout=log, stderr=subprocess.STDOUT)
-            shard = glob.glob(os.path.join(one_out, "shards", "*.h5"))
-            if not shard:
-                sys.exit(f"sbc: replication {r}: no shard file of the one run (see {d}/one.log)")
-            with h5py.File(shard[0], "r") as f:
-                names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["names"][:]]
-                th = f["theta"][:]
-            th = th.reshape(-1, th.shape[-1])
+            one = one_run_draws(one_out, f"replication {r}, the one run",
+                                f"{d}/one.log")
             for p in BOUNDS:
-                one_ranks[p].append(rank_of(th[:, names.index(p)], truth[p]))
+                one_ranks[p].append(rank_of(one[p], truth[p]))
         if (r + 1) % 20 == 0:
             print(f"sbc: {r + 1} of {reps} replications", flush=True)
     ok = True
