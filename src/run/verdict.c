@@ -64,6 +64,12 @@ static void cat(char *buf, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The rate laws (D(t), gamma_dot(t), hcmc_run_result.law_kind's order):
+ * name, prefactor, exponent, offset. */
+static const char *const LAWS[2][4] = {
+    {"D(t)", "D0", "alpha", "D_offset"},
+    {"gamma_dot(t)", "gamma_dot_t0", "beta", "gamma_dot_t_offset"}};
+
 static int find(const hcmc_run_result *r, const char *name)
 {
     for (size_t k = 0; k < r->dim; k++)
@@ -162,8 +168,8 @@ static void convergence(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_co
         return;
     char *adv = it->advice;
     size_t cap = sizeof it->advice;
-    if (law_advice(v, r, "D0", "alpha", "D_offset", adv, cap) ||
-        law_advice(v, r, "gamma_dot_t0", "beta", "gamma_dot_t_offset", adv, cap) ||
+    if (law_advice(v, r, LAWS[0][1], LAWS[0][2], LAWS[0][3], adv, cap) ||
+        law_advice(v, r, LAWS[1][1], LAWS[1][2], LAWS[1][3], adv, cap) ||
         bound_advice(v, r, bounds, nb, adv, cap))
         ;
     else if (rh)
@@ -357,9 +363,7 @@ static void mirror(hcmc_verdict *v, const hcmc_run_result *r, const double (*bou
 
 static void rates_reach(hcmc_verdict *v, const hcmc_run_result *r)
 {
-    static const char *const law[2][4] = {{"D(t)", "D0", "alpha", "D_offset"},
-                                          {"gamma_dot(t)", "gamma_dot_t0", "beta",
-                                           "gamma_dot_t_offset"}};
+    const char *const(*law)[4] = LAWS;
     for (int l = 0; l < 2; l++) {
         int ib = find(r, law[l][2]);
         if (r->law_kind[l] != (int)HCMC_LAW_RATES || ib < 0)
