@@ -40,11 +40,23 @@ static hcmc_law_kind kind = HCMC_LAW_SHAPE;
  * 0.1 holds for t_r in (0.638, 1.568) s; the middle and both ends. */
 static const double t_slope[3] = {1.26, 0.6381, 1.567};
 
+/* A curvature scale for SLOPE's edge (law.h): 1/30 of the largest
+ * curvature b^2 a t_r^b the bounds allow, so that every theta they allow
+ * lies within reach of the map (s above about -37). */
+static double edge_scale(const hcmc_law *m)
+{
+    double bmax = fmax(fabs(m->lo[1]), fabs(m->hi[1]));
+    return bmax * bmax * m->hi[0] * m->e_hi / 30;
+}
+
 static void make(hcmc_law *m, int law, int tr)
 {
     if (kind == HCMC_LAW_SLOPE) {
-        assert_int_equal(
-            hcmc_law_init_slope(m, law ? Glo : Dlo, law ? Ghi : Dhi, t_slope[tr], NULL), 0);
+        const double *lo = law ? Glo : Dlo, *hi = law ? Ghi : Dhi;
+        assert_int_equal(hcmc_law_init_slope(m, lo, hi, t_slope[tr], 0, NULL), 0);
+        if (tr % 2) /* the edge of u's map where the curvature reaches it */
+            assert_int_equal(
+                hcmc_law_init_slope(m, lo, hi, t_slope[tr], edge_scale(m), NULL), 0);
         return;
     }
     make_w(m, law, tr, 0);
@@ -281,9 +293,10 @@ static void test_no_walls(void **state)
                 make(&m, law, tr);
             else
                 assert_int_equal(kind == HCMC_LAW_SLOPE
-                                     ? hcmc_law_init_slope(&m, law == 2 ? rise_lo : fall_lo,
+                                     ? hcmc_law_init_slope(&m,
+                                                           law == 2 ? rise_lo : fall_lo,
                                                            law == 2 ? rise_hi : fall_hi,
-                                                           t_slope[tr], NULL)
+                                                           t_slope[tr], 0, NULL)
                                      : hcmc_law_init(&m, law == 2 ? rise_lo : fall_lo,
                                                      law == 2 ? rise_hi : fall_hi,
                                                      t_refs[tr], tr * 1e-3, NULL),
@@ -396,11 +409,12 @@ static void test_slope_time(void **state)
     assert_true(fabs(log(hcmc_law_slope_time(0, 2, 1, 1e4)) - log(100)) < 1e-12);
     assert_true(hcmc_law_slope_time(-2, 2, 2e-5, 2e-2) == 0);
     hcmc_law m;
-    assert_int_equal(hcmc_law_init_slope(&m, Dlo, Dhi, 2.0, NULL), HCMC_EUNSUPPORTED);
+    assert_int_equal(hcmc_law_init_slope(&m, Dlo, Dhi, 2.0, 0, NULL),
+                     HCMC_EUNSUPPORTED);
     const double lo[3] = {100, -0.1, -1e5}, hi[3] = {1e5, 0.1, 1e5};
     double tr = hcmc_law_slope_time(lo[1], hi[1], 2e-5, 2e-2);
     assert_true(fabs(tr - sqrt(2e-5 * 2e-2)) < 1e-15);
-    assert_int_equal(hcmc_law_init_slope(&m, lo, hi, tr, NULL), 0);
+    assert_int_equal(hcmc_law_init_slope(&m, lo, hi, tr, 0, NULL), 0);
     hcmc_rng r;
     hcmc_rng_init(&r, 6, HCMC_RNG_TEST, 0, 0);
     for (int it = 0; it < 2000; it++) {
@@ -418,11 +432,57 @@ static void test_slope_time(void **state)
  * leaves them alone as u moves: at fixed (r1, r2), s moves u only, and b
  * e^u and a e^(bL) + c stay (the ridge of such a posterior is a line of
  * constant r1, r2). */
+/* SLOPE's edge (law.h) changes only how u is measured along s: at given
+ * (r1, r2) the integral of |d theta / d xi| over s is the same with and
+ * without it (the volume of theta along that line of (v1, v2)), and u's
+ * map has its edge where the curvature v2^2 e^-u reaches the scale:
+ * Phi(s) there is the share of the interval's E1 measure below it. */
+static double along_s(const hcmc_law *m, double r1, double r2)
+{
+    /* Simpson's rule (its error here, from the kink where the floor of the
+     * reference density begins, is below 5e-6); beyond |s| = 12 the
+     * normal's mass is below 1e-32 */
+    const int n = 96000;
+    const double lim = 12, h = 2 * lim / n;
+    double sum = 0;
+    for (int i = 0; i <= n; i++) {
+        double xi[3] = {r1, r2, -lim + i * h}, th[3], M[9], ld, d[3];
+        if (hcmc_law_to_theta(m, xi, th, M, &ld, d) == 0)
+            sum += exp(ld) * (i == 0 || i == n ? 1 : i % 2 ? 4 : 2);
+    }
+    return sum * h / 3;
+}
+
+static void test_slope_edge(void **state)
+{
+    (void)state;
+    hcmc_rng r;
+    hcmc_rng_init(&r, 9, HCMC_RNG_TEST, 0, 0);
+    for (int law = 0; law < 2; law++) {
+        hcmc_law flat, edge;
+        const double *lo = law ? Glo : Dlo, *hi = law ? Ghi : Dhi;
+        assert_int_equal(hcmc_law_init_slope(&flat, lo, hi, 1.26, 0, NULL), 0);
+        for (int sc = 0; sc < 2; sc++) {
+            double k = edge_scale(&flat) * (sc ? 1 : 0.2);
+            assert_int_equal(hcmc_law_init_slope(&edge, lo, hi, 1.26, k, NULL), 0);
+            for (int i = 0; i < 6; i++) {
+                double r1 = hcmc_rng_normal(&r), r2 = hcmc_rng_normal(&r);
+                double a = along_s(&flat, r1, r2), b = along_s(&edge, r1, r2);
+                if (!(a > 0))
+                    continue;
+                print_message("law %d scale %g (r1 %.2f, r2 %.2f): %.8g against %.8g\n",
+                              law, k, r1, r2, b, a);
+                assert_true(fabs(b / a - 1) < 1e-5);
+            }
+        }
+    }
+}
+
 static void test_slope_ridge(void **state)
 {
     (void)state;
     hcmc_law m;
-    assert_int_equal(hcmc_law_init_slope(&m, Dlo, Dhi, 1.26, NULL), 0);
+    assert_int_equal(hcmc_law_init_slope(&m, Dlo, Dhi, 1.26, 0, NULL), 0);
     double th[3] = {2e4, 0.015, 100}, xi[3], v[3], w[3];
     assert_int_equal(hcmc_law_from_theta(&m, th, xi), 0);
     levels(&m, th, v);
@@ -520,8 +580,8 @@ int main(void)
         cmocka_unit_test(test_round_trip_both), cmocka_unit_test(test_jacobian_both),
         cmocka_unit_test(test_no_walls_both),   cmocka_unit_test(test_volume_both),
         cmocka_unit_test(test_slope_time),      cmocka_unit_test(test_slope_ridge),
-        cmocka_unit_test(test_non_centred), cmocka_unit_test(test_normal_quantile),
-        cmocka_unit_test(test_coords),
+        cmocka_unit_test(test_slope_edge),      cmocka_unit_test(test_non_centred),
+        cmocka_unit_test(test_normal_quantile), cmocka_unit_test(test_coords),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,6 +51,7 @@
 #include "hcmc/diagnostics.h"
 #include "hcmc/log.h"
 #include "hcmc/nuts.h"
+#include "hcmc/law.h"
 #include "hcmc/warmstart.h"
 #include "synth_problem.h"
 
@@ -172,6 +173,46 @@ static void test_warm_start_exact(void **state)
     }
 }
 
+/* The curvature's scale (hcmc_warm_curvature, law.h SLOPE) of a Brownian
+ * D(t) (alpha = 0.02): positive and finite, and the sd of an amount of
+ * information: over every second point it is sqrt(2) as large, within
+ * 5 % (the two sets of points are not the same design, only alike). */
+static void test_warm_curvature(void **state)
+{
+    (void)state;
+    double truth[HCMC_NPHYS_MAX] = {2e4, 0.02, 100};
+    synth_problem p;
+    assert_int_equal(synth_problem_make(&p, HCMC_MODE_STATIC, 3, 80,
+                                        HCMC_SCALING_INDIVIDUAL, 0.02, 8, truth, NULL),
+                     0);
+    size_t dim = hcmc_target_dim(p.t);
+    double th[32];
+    hcmc_error err;
+    for (size_t k = 0; k < dim; k++)
+        th[k] = synth_problem_true(&p, k);
+    double t_max = 79 * 0.1, tr = hcmc_law_slope_time(-2, 2, 0.1, t_max), all, half;
+    if (hcmc_warm_curvature(p.t, th, 0, tr, 0, &all, &err))
+        fail_msg("curvature: %s", err.msg);
+    /* every second point */
+    size_t m = p.pts.n / 2, *idx = malloc(m * sizeof(size_t));
+    for (size_t i = 0; i < m; i++)
+        idx[i] = 2 * i;
+    hcmc_points sub;
+    hcmc_target *t2;
+    assert_int_equal(hcmc_points_subset(&p.pts, idx, m, &sub, &err), 0);
+    assert_int_equal(hcmc_target_new(&p.spec, &sub, &t2, &err), 0);
+    if (hcmc_warm_curvature(t2, th, 0, tr, 0, &half, &err))
+        fail_msg("curvature: %s", err.msg);
+    print_message("curvature sd %.4g on %zu points, %.4g on %zu (ratio %.4f)\n", all,
+                  p.pts.n, half, m, half / all);
+    assert_true(all > 0 && isfinite(all));
+    assert_true(fabs(half / all / sqrt(2) - 1) < 0.05);
+    hcmc_target_free(t2);
+    hcmc_points_release(&sub);
+    free(idx);
+    synth_problem_free(&p);
+}
+
 /* A data set whose likelihood is flat along a ridge up to a bound: steady
  * shear (beta and gamma_dot_t_offset fixed at 0) with D_offset free in
  * [-1e4, 1e4]. One of the D0 starts runs LM along the ridge into that
@@ -282,6 +323,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_warm_start_exact),
         cmocka_unit_test(test_warm_start_ridge),
+        cmocka_unit_test(test_warm_curvature),
         cmocka_unit_test(test_initial_point),
         cmocka_unit_test(test_static_23),
         cmocka_unit_test(test_static_3),

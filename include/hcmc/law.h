@@ -81,6 +81,7 @@ typedef enum hcmc_law_kind {
  *   v1 = the point a fraction Phi(r1) along the levels the bounds allow,
  *   v2 = the point a fraction Phi(r2) along the log-slopes they allow at v1,
  *   u  = the point a fraction Phi(s) along the u they allow at (v1, v2),
+ *        measured by the reference density below,
  *
  * and b = v2 e^-u, a = exp(u - b L), c = v1 - e^u. What the data measure
  * comes first, so that the set left to u (the direction the data leave to
@@ -97,20 +98,36 @@ typedef enum hcmc_law_kind {
  *   |d(a, b, c) / d(v1, v2, u)| = e^(-b L), so
  *   log |d theta / d xi| = -b L + log(V1 V2(v1) U(v1, v2))
  *                          + log phi(r1) + log phi(r2) + log phi(s).
- * Under a uniform prior r1 and s are about standard normal (s exactly so
- * where L b is small); r2 is not (the prior of the log-slope peaks at 0).
  * Along u the posterior is flat where b is near 0 (the data see no
- * curvature there) and falls where |b| = |v2| e^-u grows beyond what the
- * data allow (like exp(-C e^-2u): steep, but smooth). */
+ * curvature there) and falls where the curvature kappa = v2 b = v2^2 e^-u
+ * (the law's second derivative in log t at t_r, which the data measure
+ * about linearly) grows beyond what the data allow: like exp(-kappa^2 /
+ * (2 k^2)), a cliff exp(-C e^-2u) in u. With a curvature scale k > 0 (the
+ * sd the data leave kappa, hcmc_warm_curvature) "a fraction Phi(s)" is
+ * measured in the reference density p(u) = exp(-min(y, 30)), y = (kappa /
+ * k)^2 / 2, whose distribution function has a closed form in the
+ * exponential integral: flat where kappa < k, so that under a uniform
+ * prior s is about standard normal there, and falling as the likelihood
+ * falls beyond, so that the cliff becomes a normal tail in s. The edge ue
+ * = log(v2^2 / k) moves with v2, which takes out the bend between v2 and
+ * u where the curvature ties them. Below y = 30 (kappa beyond 7.7 k) p is
+ * flat again, so that every u the bounds allow stays within reach of s
+ * (|s| below about 8) even where k is off: the map changes how u is
+ * measured, never which u are allowed. k = 0: uniform in u (p = 1), where
+ * s is about standard normal under a uniform prior (exactly so where L b
+ * is small); r2 is not (the prior of the log-slope peaks at 0). The
+ * Jacobian gains log du/ds = log T + log phi(s) + min(y, 30), T the
+ * integral of p over the interval. */
 
 typedef struct hcmc_law {
     hcmc_law_kind kind;
-    double lo[3], hi[3];  /* bounds of (a, b, c) */
-    double t_r, L;        /* SHAPE: reference time (s) and its log */
-    double w;             /* SHAPE: scale of the log-slope (rate units), 0: none */
-    double v1_lo, v1_hi;  /* SHAPE: the levels the bounds allow */
-    double e_lo, e_hi;    /* SHAPE: the least and largest t_r^b over the exponents */
-    double t[3];          /* RATES: the reference times */
+    double lo[3], hi[3]; /* bounds of (a, b, c) */
+    double t_r, L;       /* SHAPE: reference time (s) and its log */
+    double w;            /* SHAPE: scale of the log-slope (rate units), 0: none */
+    double v1_lo, v1_hi; /* SHAPE: the levels the bounds allow */
+    double e_lo, e_hi;   /* SHAPE: the least and largest t_r^b over the exponents */
+    double t[3];         /* RATES: the reference times */
+    double kscale;       /* SLOPE: the curvature's scale k, 0: none */
 } hcmc_law;
 
 /* The reference time of a data window [t_min, t_max]: sqrt(t_min t_max). */
@@ -120,17 +137,19 @@ HCMC_API double hcmc_law_reference_time(double t_min, double t_max);
  * prefactor's log is a coordinate), t_r > 0 and w >= 0. */
 HCMC_API int hcmc_law_init(hcmc_law *m, const double lo[3], const double hi[3],
                            double t_r, double w, hcmc_error *err);
-/* SLOPE coordinates at reference time t_r (hcmc_law_slope_time). Checks
- * what hcmc_law_init does, and 1 + L b >= 0.1 over the exponent's bounds
- * (HCMC_EUNSUPPORTED otherwise). */
+/* SLOPE coordinates at reference time t_r (hcmc_law_slope_time) with
+ * curvature scale kscale >= 0 (0: u uniform). Checks what hcmc_law_init
+ * does, and 1 + L b >= 0.1 over the exponent's bounds (HCMC_EUNSUPPORTED
+ * otherwise). */
 HCMC_API int hcmc_law_init_slope(hcmc_law *m, const double lo[3], const double hi[3],
-                                 double t_r, hcmc_error *err);
+                                 double t_r, double kscale, hcmc_error *err);
 
 /* The reference time of SLOPE coordinates for exponents in (b_lo, b_hi) and
  * a data window [t_min, t_max]: the time in the window nearest (in log)
  * to sqrt(t_min t_max) where 1 + b log t_r >= 0.1 for every exponent
  * allowed; 0 where the window has none (then SHAPE serves). */
-HCMC_API double hcmc_law_slope_time(double b_lo, double b_hi, double t_min, double t_max);
+HCMC_API double hcmc_law_slope_time(double b_lo, double b_hi, double t_min,
+                                    double t_max);
 
 /* RATES coordinates for a window ending at t_max. */
 HCMC_API int hcmc_law_init_rates(hcmc_law *m, const double lo[3], const double hi[3],

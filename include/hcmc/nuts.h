@@ -41,6 +41,7 @@ extern "C" {
 typedef struct hcmc_density {
     size_t dim;
     const void *ctx;
+    /* grad may be NULL where only lp is wanted (slice steps, below) */
     int (*eval)(const void *ctx, void *ws, const double *z, double *lp, double *grad);
     void *(*ws_new)(const void *ctx);
     void (*ws_free)(void *ws);
@@ -48,6 +49,16 @@ typedef struct hcmc_density {
     void (*constrain)(const void *ctx, const double *z, double *theta);
     /* Optional: name of coordinate k, for error messages. */
     const char *(*param_name)(const void *ctx, size_t k);
+    /* Optional: coordinates that a slice sampler step (Neal 2003: stepping
+     * out, then shrinkage) updates one at a time after every NUTS
+     * transition, with an initial width of the coordinate's sd under the
+     * metric, evaluating the density without its gradient. Meant for a
+     * direction along which the posterior is flat for units on one side
+     * and falls steeply on the other, where one step size cannot serve
+     * both and NUTS crosses the flat part slowly. Each step leaves the
+     * posterior invariant; it draws from the chain's own stream. */
+    size_t n_slice;
+    size_t slice[4];
 } hcmc_density;
 
 /* The XPCS target as a density (constrain and names included). */
@@ -123,6 +134,7 @@ typedef struct hcmc_nuts_result {
     double *init;         /* [chain][dim] starting points */
     unsigned char *rerun; /* [chain] 1 where the chain was run again */
     uint64_t n_gradients; /* evaluations over all chains, warmup included */
+    uint64_t n_values;    /* of the density alone (slice steps), likewise */
     double warmup_seconds, sampling_seconds; /* summed over chains */
 } hcmc_nuts_result;
 

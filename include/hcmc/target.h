@@ -75,10 +75,11 @@ typedef struct hcmc_target_spec {
      * sampled and the prefactor's lower bound is above 0; false: every
      * bounded parameter plain (probit). Default true. */
     bool law_coords;
-    /* The kind of each law's coordinates (law.h; D(t), gamma_dot(t)) and,
-     * for SHAPE, the scale w of its log-slope in rate units: what the data
-     * allow (0: none). hcmc_problem_new chooses both from the warm start's
-     * fit. Default SHAPE, 0. */
+    /* The kind of each law's coordinates (law.h; D(t), gamma_dot(t)) and
+     * its scale: for SHAPE the scale w of its log-slope in rate units, for
+     * SLOPE that of its curvature (the sd the data allow; 0: none).
+     * hcmc_problem_new chooses both from the warm start's fit. Default
+     * SHAPE, 0. */
     hcmc_law_kind law_kind[2];
     double law_slope_scale[2];
 } hcmc_target_spec;

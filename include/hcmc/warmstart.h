@@ -49,8 +49,15 @@ HCMC_API int hcmc_warm_fit(const hcmc_target *t, const double *guess, size_t max
                            hcmc_error *err);
 /* The mode from theta (strictly inside the bounds): z[d] and cov[d * d]
  * (row-major; may be NULL) in t's coordinates. */
-HCMC_API int hcmc_warm_mode(const hcmc_target *t, const double *theta, size_t max_points,
-                            double *z, double *cov, hcmc_error *err);
+HCMC_API int hcmc_warm_mode(const hcmc_target *t, const double *theta,
+                            size_t max_points, double *z, double *cov, hcmc_error *err);
+/* The sd the data leave the curvature kappa = v2 b of the rate law at
+ * coordinates at .. at + 2 with reference time t_r (law.h SLOPE), under
+ * the Gauss-Newton precision at theta over all points; *scale 0 where it
+ * is not positive definite. */
+HCMC_API int hcmc_warm_curvature(const hcmc_target *t, const double *theta, size_t at,
+                                 double t_r, size_t max_points, double *scale,
+                                 hcmc_error *err);
 /* Both, in t's coordinates. */
 HCMC_API int hcmc_warm_start(const hcmc_target *t, const double *guess,
                              size_t max_points, double *z, double *cov,

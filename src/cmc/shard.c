@@ -174,18 +174,26 @@ static void warn_flat_laws(const hcmc_problem *p)
 }
 
 /* The coordinates of each rate law whose three parameters are sampled
- * (law.h), from the fit theta and its linearised covariance C (nb x nb):
- * RATES where a shard's posterior (sqrt(K) times as wide as that of all
- * points) holds the exponent more than 3 sd from 0 and each reference
- * rate more than 4 sd above 0 (there such a posterior is closest to
- * Gaussian in log rates: measured on the cli_accuracy files, README "The
- * sampler"); SLOPE where the exponent lies within 1.5 shard sd of 0 (the
- * data then leave u to the prior, and SHAPE has a wall where the
- * prefactor's bound cuts that ridge), if a reference time suits the
- * exponent's bounds; else SHAPE with the slope scale w a shard's sd of the
- * log-slope (between 1.5 and 3 sd, where the posterior is closer to
- * Gaussian in the exponent than in u: measured on the validation files,
- * README "Validation"). True when it changed the spec. */
+ * (law.h), from the fit theta and its linearised covariance C (nb x nb),
+ * judged by a shard's posterior (sqrt(K) times as wide as that of all
+ * points): SLOPE where the exponent lies within SLOPE_SD shard sd of 0, if
+ * a reference time suits the exponent's bounds, with the curvature's
+ * scale in a shard (hcmc_warm_curvature) for u's map. Such a posterior
+ * has a plateau at exponent 0 (the data leave u to the prior there), which
+ * only SLOPE reaches without a wall or a squeeze: RATES are singular at 0
+ * and SHAPE has a wall where the prefactor's bound cuts that ridge. 4 sd,
+ * because the warm start's sd is local and can be optimistic threefold
+ * (noise0.05 of the validation catalogue: beta 3.4 sd from 0 by it, 1.1 in
+ * the posterior), and because beyond it SLOPE is slower than RATES on a
+ * posterior peaked away from 0 (the laminar file's CMC: 35 s against 7 s
+ * with its shear law 4.2 shard sd from 0). Beyond: RATES where the
+ * exponent is more than 3 shard sd from 0 and each reference rate more
+ * than 4 sd above 0 (such a posterior is closest to Gaussian in log rates:
+ * measured on the cli_accuracy files, README "The sampler"); else SHAPE
+ * with the slope scale w a shard's sd of the log-slope. True when it
+ * changed the spec. */
+static const double SLOPE_SD = 4;
+
 static bool choose_laws(hcmc_problem *p, const double *theta, const double *C)
 {
     const hcmc_model *m = &p->spec.model;
@@ -229,15 +237,26 @@ static bool choose_laws(hcmc_problem *p, const double *theta, const double *C)
         }
         double blo, bhi;
         hcmc_target_bounds(p->full, (size_t)s0 + 1, &blo, &bhi);
-        bool slope = fabs(th[1]) < 1.5 * rk * sd_b &&
-                     hcmc_law_slope_time(blo, bhi, m->dt, t_max) > 0;
-        hcmc_law_kind kind = rates ? HCMC_LAW_RATES : slope ? HCMC_LAW_SLOPE : HCMC_LAW_SHAPE;
+        double ts = hcmc_law_slope_time(blo, bhi, m->dt, t_max);
+        bool slope = fabs(th[1]) < SLOPE_SD * rk * sd_b && ts > 0;
+        hcmc_law_kind kind = slope   ? HCMC_LAW_SLOPE
+                             : rates ? HCMC_LAW_RATES
+                                     : HCMC_LAW_SHAPE;
+        if (slope) {
+            /* the curvature's scale in a shard, where u's map has its edge */
+            double ks = 0;
+            hcmc_warm_curvature(p->full, theta, (size_t)s0, ts, 0, &ks, NULL);
+            w = rk * ks;
+        }
         hcmc_log(
             HCMC_LOG_DEBUG,
             "rate law %zu: exponent %.3g is %.1f shard sd from 0, the least reference "
-            "rate %.1f shard sd above 0: %s coordinates (slope scale %.3g)",
+            "rate %.1f shard sd above 0: %s coordinates (scale %.3g)",
             l, th[1], fabs(th[1]) / (rk * sd_b), margin,
-            rates ? "rates" : kind == HCMC_LAW_SLOPE ? "slope" : "shape", w);
+            kind == HCMC_LAW_RATES   ? "rates"
+            : kind == HCMC_LAW_SLOPE ? "slope"
+                                     : "shape",
+            w);
         changed =
             changed || kind != p->spec.law_kind[l] || w != p->spec.law_slope_scale[l];
         p->spec.law_kind[l] = kind;

@@ -72,7 +72,7 @@ int hcmc_coords_add_law(hcmc_coords *c, size_t at, hcmc_law_kind kind, double t,
         rc = hcmc_law_init_rates(m, lo, hi, t, err);
         break;
     case HCMC_LAW_SLOPE:
-        rc = hcmc_law_init_slope(m, lo, hi, t, err);
+        rc = hcmc_law_init_slope(m, lo, hi, t, w, err);
         break;
     default:
         rc = hcmc_law_init(m, lo, hi, t, w, err);

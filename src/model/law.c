@@ -164,6 +164,197 @@ static double along_inverse(double lo, double hi, double v)
                           : -hcmc_normal_quantile(above / w);
 }
 
+/* ---- the u map of SLOPE ---------------------------------------------------- */
+
+/* u's map in SLOPE coordinates (law.h): s -> u onto (lo, hi) carries the
+ * standard normal to the reference density p(u) = exp(-min(y(u), Y_CAP)),
+ * y(u) = exp(-2 (u - ue)) / 2 = (kappa / kscale)^2 / 2 where ue = log(v2^2
+ * / kscale): flat where the law's curvature kappa = v2^2 e^-u is below its
+ * scale, falling off as the likelihood of a law whose log-slope the data
+ * fix falls off as kappa grows, so that this fall is a normal tail in s
+ * instead of a cliff. Below y = Y_CAP (kappa 7.7 scales) the density is
+ * flat again, so that every u of the interval stays within reach of s
+ * (about |s| < 8) even where the scale is off: the map changes how u is
+ * measured, never which u are allowed.
+ *
+ * With T the integral of p over (lo, hi) and c = min(max(uc, lo), hi),
+ * uc where y = Y_CAP, the floor (lo, c) has mass A = e^-Y_CAP (c - lo) and
+ * the rest B = (E1(y(hi)) - E1(y(c))) / 2 (E1 the exponential integral: p
+ * du = -e^-y dy / (2 y)). du/ds = T phi(s) / p(u); moving an end moves u by
+ * Phi(s) p(hi) / p(u) (upper) or Phi(-s) p(lo) / p(u) (lower), and log T
+ * by p(hi) / T or -p(lo) / T. ue = -inf: the uniform map (along). */
+static const double Y_CAP = 30;
+
+/* log E1(x) for x > 0, and *cf = e^x E1(x) (what Newton's step on log E1
+ * in log x needs: d log E1 / d log x = -e^-x / E1): its series up to 1,
+ * Lentz's continued fraction beyond. */
+static double log_e1(double x, double *cf)
+{
+    if (!(x < INFINITY)) {
+        *cf = 0;
+        return -INFINITY;
+    }
+    if (x <= 1) {
+        double sum = 0, term = 1;
+        for (int k = 1; k < 60; k++) {
+            term *= -x / k; /* (-x)^k / k! */
+            double add = -term / k;
+            sum += add;
+            if (fabs(add) <= 1e-17 * fabs(sum))
+                break;
+        }
+        double v = -0.57721566490153286061 - log(x) + sum;
+        *cf = exp(x) * v;
+        return log(v);
+    }
+    double b = x + 1, c = 1e300, d = 1 / b, h = d;
+    for (int i = 1; i < 300; i++) {
+        double an = -(double)i * i;
+        b += 2;
+        d = 1 / (an * d + b);
+        c = b + an / c;
+        double del = c * d;
+        h *= del;
+        if (fabs(del - 1) <= 1e-16)
+            break;
+    }
+    *cf = h;
+    return log(h) - x;
+}
+
+static double log_y(double ue, double u)
+{
+    return -2 * (u - ue) - M_LN2;
+}
+
+static double logaddexp(double a, double b)
+{
+    double m = fmax(a, b);
+    return m == -INFINITY ? m : m + log(exp(a - m) + exp(b - m));
+}
+
+/* log(e^a - e^b), a >= b */
+static double logsubexp(double a, double b)
+{
+    return b == -INFINITY ? a : a + log1p(-exp(b - a));
+}
+
+/* The pieces of the reference density over (lo, hi). */
+typedef struct {
+    double lo, hi, ue, c; /* c: the floor's upper end */
+    double lA, lB, lT;    /* log masses: floor, the rest, all */
+    double lEc, lEhi;     /* log E1 of y at c and at hi */
+    double ylo, yhi;      /* min(y, Y_CAP) at the ends */
+} edge;
+
+static void edge_init(edge *e, double lo, double hi, double ue)
+{
+    double cf, uc = ue - 0.5 * log(2 * Y_CAP);
+    e->lo = lo;
+    e->hi = hi;
+    e->ue = ue;
+    e->c = fmin(fmax(uc, lo), hi);
+    e->lA = e->c > lo ? -Y_CAP + log(e->c - lo) : -INFINITY;
+    e->lEc = log_e1(exp(log_y(ue, e->c)), &cf);
+    e->lEhi = log_e1(exp(log_y(ue, hi)), &cf);
+    e->lB = e->c < hi ? logsubexp(e->lEhi, e->lEc) - M_LN2 : -INFINITY;
+    e->lT = logaddexp(e->lA, e->lB);
+    e->ylo = fmin(exp(log_y(ue, lo)), Y_CAP);
+    e->yhi = fmin(exp(log_y(ue, hi)), Y_CAP);
+}
+
+/* u and what the map's Jacobian needs. */
+typedef struct {
+    double u, du_ds, du_dlo, du_dhi; /* u and its derivatives */
+    double logj;                     /* log du/ds */
+    double dlogT_dlo, dlogT_dhi;     /* of log T */
+    double y;                        /* d log p / du = -2 y (0 on the floor) */
+} u_map;
+
+/* The u above the floor where log E1(y(u)) = lE: Newton's method on log y
+ * within (log y(hi), log y(c)), bisecting where it leaves the bracket. */
+static double e1_root(const edge *e, double lE)
+{
+    double la = log_y(e->ue, e->hi), lb = log_y(e->ue, e->c), l = 0.5 * (la + lb), cf;
+    for (int it = 0; it < 200; it++) {
+        double h = log_e1(exp(l), &cf) - lE;
+        if (h > 0)
+            la = l;
+        else
+            lb = l;
+        double next = l + h * cf;
+        if (!(next > la && next < lb))
+            next = 0.5 * (la + lb);
+        double step = fabs(next - l);
+        l = next;
+        if (step <= 1e-15 * (1 + fabs(l)) || lb - la <= 1e-15 * (1 + fabs(l)))
+            break;
+    }
+    return e->ue - 0.5 * (l + M_LN2);
+}
+
+static int u_along(double lo, double hi, double ue, double s, u_map *o)
+{
+    double lp = -0.5 * s * s - LOG_SQRT_2PI;
+    if (ue == -INFINITY) {
+        double F;
+        o->u = along(lo, hi, s, &F, &o->du_ds);
+        o->du_dhi = F;
+        o->du_dlo = 1 - F;
+        o->logj = log(hi - lo) + lp;
+        o->dlogT_dlo = -1 / (hi - lo);
+        o->dlogT_dhi = 1 / (hi - lo);
+        o->y = 0;
+        return 0;
+    }
+    edge e;
+    edge_init(&e, lo, hi, ue);
+    double lPs = log(hcmc_normal_cdf(s)), lPms = log(hcmc_normal_cdf(-s)), u;
+    if (s <= 0) { /* from below: mass T Phi(s) */
+        double lR = e.lT + lPs;
+        u = lR <= e.lA ? lo + exp(lR + Y_CAP)
+                       : e1_root(&e, logaddexp(e.lEc, M_LN2 + logsubexp(lR, e.lA)));
+    } else { /* from above: mass T Phi(-s) */
+        double lR = e.lT + lPms;
+        u = lR >= e.lB ? e.c - exp(logsubexp(lR, e.lB) + Y_CAP)
+                       : e1_root(&e, logsubexp(e.lEhi, M_LN2 + lR));
+    }
+    if (!isfinite(u))
+        return -1;
+    o->u = fmin(fmax(u, lo), hi);
+    double y = exp(log_y(ue, o->u)), yt = fmin(y, Y_CAP);
+    o->y = y < Y_CAP ? y : 0;
+    o->logj = e.lT + lp + yt;
+    o->du_ds = exp(o->logj);
+    o->du_dhi = exp(lPs - e.yhi + yt);
+    o->du_dlo = exp(lPms - e.ylo + yt);
+    o->dlogT_dhi = exp(-e.yhi - e.lT);
+    o->dlogT_dlo = -exp(-e.ylo - e.lT);
+    return isfinite(o->logj) ? 0 : -1;
+}
+
+/* The inverse of u_along for u in (lo, hi). */
+static double u_along_inverse(double lo, double hi, double ue, double u)
+{
+    if (ue == -INFINITY)
+        return along_inverse(lo, hi, u);
+    edge e;
+    edge_init(&e, lo, hi, ue);
+    double below, above, cf; /* log masses below and above u */
+    if (u <= e.c) {
+        below = -Y_CAP + log(u - lo);
+        above = logaddexp(e.lB, -Y_CAP + log(e.c - u));
+    } else {
+        double lEu = log_e1(exp(log_y(ue, u)), &cf);
+        below = logaddexp(e.lA, logsubexp(lEu, e.lEc) - M_LN2);
+        above = logsubexp(e.lEhi, lEu) - M_LN2;
+    }
+    below -= e.lT;
+    above -= e.lT;
+    return below <= above ? hcmc_normal_quantile(exp(below))
+                          : -hcmc_normal_quantile(exp(above));
+}
+
 /* ---- the map ---------------------------------------------------------------- */
 
 static int shape_to_theta(const hcmc_law *m, const double xi[3], double theta[3],
@@ -264,12 +455,15 @@ double hcmc_law_slope_time(double b_lo, double b_hi, double t_min, double t_max)
 }
 
 int hcmc_law_init_slope(hcmc_law *m, const double lo[3], const double hi[3], double t_r,
-                        hcmc_error *err)
+                        double kscale, hcmc_error *err)
 {
     int rc = hcmc_law_init(m, lo, hi, t_r, 0, err);
     if (rc)
         return rc;
+    if (!(kscale >= 0) || !isfinite(kscale))
+        return hcmc_error_set(err, HCMC_EINVAL, "rate law: curvature scale %g", kscale);
     m->kind = HCMC_LAW_SLOPE;
+    m->kscale = kscale;
     /* the guard rounds t_r as hcmc_law_slope_time computed it */
     if (!(1 + m->L * lo[1] >= SLOPE_MARGIN * (1 - 1e-12)) ||
         !(1 + m->L * hi[1] >= SLOPE_MARGIN * (1 - 1e-12)))
@@ -426,22 +620,35 @@ static bool u_span_slope(const hcmc_law *m, double v1, double v2, uspan *U)
     return U->lo < U->hi;
 }
 
+/* Where the curvature kappa = v2^2 e^-u reaches its scale: ue = log(v2^2 /
+ * kscale); -inf (no edge) without a scale or at v2 = 0. */
+static double slope_edge(const hcmc_law *m, double v2)
+{
+    if (!(m->kscale > 0) || v2 == 0)
+        return -INFINITY;
+    return 2 * log(fabs(v2)) - log(m->kscale);
+}
+
 static int slope_to_theta(const hcmc_law *m, const double xi[3], double theta[3],
                           double M[9], double *logdet, double dlogdet[3])
 {
     double r1 = xi[0], r2 = xi[1], s = xi[2];
     if (!isfinite(r1) || !isfinite(r2) || !isfinite(s))
         return -1;
-    double F1, F2, Fs, dv1, dv2, dus;
+    double F1, F2, dv1, dv2;
     span P;
     uspan U;
+    u_map um;
     double v1 = along(m->v1_lo, m->v1_hi, r1, &F1, &dv1);
     if (!v2_span(m, v1, &P))
         return -1;
     double v2 = along(P.lo, P.hi, r2, &F2, &dv2);
     if (!u_span_slope(m, v1, v2, &U))
         return -1;
-    double u = along(U.lo, U.hi, s, &Fs, &dus);
+    double ue = slope_edge(m, v2);
+    if (u_along(U.lo, U.hi, ue, s, &um))
+        return -1;
+    double u = um.u, dus = um.du_ds;
     const double L = m->L;
     double eu = exp(u), emu = exp(-u), b = v2 * emu, a = exp(u - b * L), c = v1 - eu;
     theta[0] = fmin(fmax(a, m->lo[0]), m->hi[0]);
@@ -449,10 +656,13 @@ static int slope_to_theta(const hcmc_law *m, const double xi[3], double theta[3]
     theta[2] = fmin(fmax(c, m->lo[2]), m->hi[2]);
     if (!M)
         return 0;
+    /* the edge moves with v2: u depends on (lo - ue, hi - ue, s) only */
+    double due = ue == -INFINITY ? 0 : 2 / v2;
+    double du_due = 1 - um.du_dlo - um.du_dhi;
     /* D = d(v1, v2, u) / d(r1, r2, s), lower triangular */
-    double p1 = P.dlo + F2 * (P.dhi - P.dlo);     /* dv2/dv1 at fixed r2 */
-    double q1 = U.lo1 + Fs * (U.hi1 - U.lo1); /* du/dv1 at fixed v2, s */
-    double q2 = U.lo2 + Fs * (U.hi2 - U.lo2); /* du/dv2 */
+    double p1 = P.dlo + F2 * (P.dhi - P.dlo);          /* dv2/dv1 at fixed r2 */
+    double q1 = um.du_dlo * U.lo1 + um.du_dhi * U.hi1; /* du/dv1 at fixed v2, s */
+    double q2 = um.du_dlo * U.lo2 + um.du_dhi * U.hi2 + du_due * due; /* du/dv2 */
     double D[9] = {dv1, 0, 0, p1 * dv1, dv2, 0, (q1 + q2 * p1) * dv1, q2 * dv2, dus};
     /* Pm = d(a, b, c) / d(v1, v2, u) */
     double Pm[9] = {0, -a * L * emu, a * (1 + L * b), 0, emu, -b, 1, 0, -eu};
@@ -460,13 +670,16 @@ static int slope_to_theta(const hcmc_law *m, const double xi[3], double theta[3]
         for (int j = 0; j < 3; j++)
             M[3 * i + j] =
                 Pm[3 * i] * D[j] + Pm[3 * i + 1] * D[3 + j] + Pm[3 * i + 2] * D[6 + j];
-    double Pw = P.hi - P.lo, Uw = U.hi - U.lo;
-    *logdet = -b * L + log(m->v1_hi - m->v1_lo) + log(Pw) + log(Uw) -
-              0.5 * (r1 * r1 + r2 * r2 + s * s) - 3 * LOG_SQRT_2PI;
-    /* its gradient in (v1, v2, u), then through D */
-    double g1 = (P.dhi - P.dlo) / Pw + (U.hi1 - U.lo1) / Uw;
-    double g2 = -L * emu + (U.hi2 - U.lo2) / Uw;
-    double gu = L * b;
+    double Pw = P.hi - P.lo;
+    *logdet = -b * L + log(m->v1_hi - m->v1_lo) + log(Pw) + um.logj -
+              0.5 * (r1 * r1 + r2 * r2) - 2 * LOG_SQRT_2PI;
+    /* its gradient in (v1, v2, u), then through D; log T moves with the
+     * ends and the edge, y(u) = exp(-2 (u - ue)) / 2 with u and the edge */
+    double dT_due = -(um.dlogT_dlo + um.dlogT_dhi);
+    double g1 = (P.dhi - P.dlo) / Pw + um.dlogT_dlo * U.lo1 + um.dlogT_dhi * U.hi1;
+    double g2 = -L * emu + um.dlogT_dlo * U.lo2 + um.dlogT_dhi * U.hi2 +
+                (dT_due + 2 * um.y) * due;
+    double gu = L * b - 2 * um.y;
     for (int j = 0; j < 3; j++)
         dlogdet[j] = g1 * D[j] + g2 * D[3 + j] + gu * D[6 + j];
     dlogdet[0] -= r1;
@@ -487,14 +700,14 @@ static int slope_from_theta(const hcmc_law *m, const double theta[3], double xi[
         return -1;
     xi[0] = along_inverse(m->v1_lo, m->v1_hi, v1);
     xi[1] = along_inverse(P.lo, P.hi, v2);
-    xi[2] = along_inverse(U.lo, U.hi, u);
+    xi[2] = u_along_inverse(U.lo, U.hi, slope_edge(m, v2), u);
     return isfinite(xi[0]) && isfinite(xi[1]) && isfinite(xi[2]) ? 0 : -1;
 }
 
 /* ---- reference rates -------------------------------------------------------- */
 
-int hcmc_law_init_rates(hcmc_law *m, const double lo[3], const double hi[3], double t_max,
-                        hcmc_error *err)
+int hcmc_law_init_rates(hcmc_law *m, const double lo[3], const double hi[3],
+                        double t_max, hcmc_error *err)
 {
     memset(m, 0, sizeof *m);
     int rc = check_bounds(lo, hi, err);

@@ -11,6 +11,7 @@
 
 #include <lapacke.h>
 
+#include "hcmc/coords.h"
 #include "hcmc/log.h"
 #include "hcmc/nuts.h"
 #include "hcmc/rng.h"
@@ -69,6 +70,12 @@ hcmc_density hcmc_density_from_target(const hcmc_target *t)
                       .ws_free = target_ws_free_cb,
                       .constrain = target_constrain_cb,
                       .param_name = target_name_cb};
+    /* u of a law in slope coordinates: flat where the exponent is near 0,
+     * falling steeply where the data see the law bend (law.h) */
+    const hcmc_coords *c = hcmc_target_coords(t);
+    for (size_t l = 0; l < c->nlaw; l++)
+        if (c->law[l].kind == HCMC_LAW_SLOPE)
+            d.slice[d.n_slice++] = c->law_at[l] + 2;
     return d;
 }
 
@@ -177,8 +184,9 @@ typedef struct {
     double *tmp;
     bool divergent;
     bool wall; /* the last leapfrog step left the support (HCMC_DENSITY_WALL) */
-    uint64_t n_grad;
-    double *block; /* every vector of the chain, one allocation */
+    uint64_t n_grad, n_value;
+    double *slice_q, *slice_g; /* slice steps' point and gradient */
+    double *block;             /* every vector of the chain, one allocation */
 } chain;
 
 static int chain_eval(chain *ch, const double *q, double *lp, double *g)
@@ -411,6 +419,72 @@ static void transition(chain *ch, top *T, transition_stats *st)
     st->energy = hamiltonian(ch, &ch->z);
 }
 
+/* ---- slice steps along chosen coordinates ---------------------------- */
+
+/* The log density at q without its gradient; -inf where it has none. */
+static double chain_value(chain *ch, const double *q)
+{
+    double lp;
+    ch->n_value++;
+    int rc = ch->d->eval(ch->d->ctx, ch->ws, q, &lp, NULL);
+    return rc || !isfinite(lp) ? -INFINITY : lp;
+}
+
+/* At most this many widths stepped out, split at random between the two
+ * sides (Neal 2003, fig. 3), and this many shrinkage draws. */
+enum { SLICE_STEPS_OUT = 20, SLICE_SHRINKS = 60 };
+
+/* One slice sampler update of coordinate k of the chain's point, initial
+ * width w (Neal 2003, section 4: stepping out and shrinkage). The point
+ * moves only to a place whose density has a finite gradient. */
+static void slice_step(chain *ch, size_t k, double w)
+{
+    size_t n = ch->n;
+    double *q = ch->slice_q;
+    memcpy(q, ch->z.q, n * sizeof(double));
+    double x0 = q[k], logy = ch->z.lp - hcmc_rng_exponential(&ch->rng);
+    double lo = x0 - w * hcmc_rng_uniform(&ch->rng), hi = lo + w;
+    int left = (int)(SLICE_STEPS_OUT * hcmc_rng_uniform(&ch->rng));
+    int right = SLICE_STEPS_OUT - 1 - left;
+    for (; left > 0; left--, lo -= w) {
+        q[k] = lo;
+        if (!(chain_value(ch, q) > logy))
+            break;
+    }
+    for (; right > 0; right--, hi += w) {
+        q[k] = hi;
+        if (!(chain_value(ch, q) > logy))
+            break;
+    }
+    for (int i = 0; i < SLICE_SHRINKS; i++) {
+        q[k] = lo + (hi - lo) * hcmc_rng_uniform(&ch->rng);
+        if (chain_value(ch, q) > logy) {
+            double lp;
+            if (chain_eval(ch, q, &lp, ch->slice_g) == 0) {
+                memcpy(ch->z.q, q, n * sizeof(double));
+                memcpy(ch->z.g, ch->slice_g, n * sizeof(double));
+                ch->z.lp = lp;
+            }
+            return;
+        }
+        if (q[k] < x0)
+            lo = q[k];
+        else
+            hi = q[k];
+    }
+}
+
+static void slice_steps(chain *ch)
+{
+    const hcmc_density *d = ch->d;
+    for (size_t i = 0; i < d->n_slice; i++) {
+        size_t k = d->slice[i], n = ch->n;
+        double v = ch->m.dense ? ch->m.inv[k * n + k] : ch->m.inv[k];
+        if (k < n && v > 0 && isfinite(v))
+            slice_step(ch, k, sqrt(v));
+    }
+}
+
 /* Stan's base_hmc::init_stepsize. Returns -1 when no usable step exists. */
 static int init_stepsize(chain *ch, hcmc_error *err, size_t chain_id)
 {
@@ -611,7 +685,7 @@ typedef struct {
     int rc;
     hcmc_error err;
     double warmup_s, sampling_s;
-    uint64_t n_grad;
+    uint64_t n_grad, n_value;
 } chain_job;
 
 static void record(chain *ch, const transition_stats *st, hcmc_nuts_draws *D, size_t c,
@@ -721,9 +795,9 @@ static int chain_alloc(chain *ch, size_t n, bool dense, int depth_max, top *T,
                        windowed *w)
 {
     size_t nm = dense ? n * n : n;
-    /* z(3) + levels (3 + 6 each) + tmp(1) + top (4 points = 12, 12 vectors) +
-     * metric (inv, chol) + Welford (mean, m2, delta) */
-    size_t nvec = 3 + (size_t)(depth_max + 1) * 9 + 1 + 12 + 12 + 3;
+    /* z(3) + levels (3 + 6 each) + tmp(1) + slice steps (2) + top (4 points =
+     * 12, 12 vectors) + metric (inv, chol) + Welford (mean, m2, delta) */
+    size_t nvec = 3 + (size_t)(depth_max + 1) * 9 + 1 + 2 + 12 + 12 + 3;
     ch->block = calloc(nvec * n + 3 * nm + 1, sizeof(double));
     if (!ch->block)
         return -1;
@@ -745,6 +819,8 @@ static int chain_alloc(chain *ch, size_t n, bool dense, int depth_max, top *T,
         L->rho_final = TAKE(n);
     }
     ch->tmp = TAKE(n);
+    ch->slice_q = TAKE(n);
+    ch->slice_g = TAKE(n);
     ps_point *pts[4] = {&T->z_fwd, &T->z_bck, &T->z_sample, &T->z_propose};
     for (int i = 0; i < 4; i++) {
         pts[i]->q = TAKE(n);
@@ -810,6 +886,7 @@ static int chain_run(chain_job *job, chain *ch, top *T, windowed *w, double *del
     transition_stats st;
     for (size_t i = 0; i < s->num_warmup; i++) {
         transition(ch, T, &st);
+        slice_steps(ch);
         if (r->warmup.n)
             record(ch, &st, &r->warmup, c, i);
         if ((rc = report_progress(s, &job->err, id, i)))
@@ -832,6 +909,7 @@ static int chain_run(chain_job *job, chain *ch, top *T, windowed *w, double *del
     double t_mid = hcmc_seconds();
     for (size_t i = 0; i < s->num_samples; i++) {
         transition(ch, T, &st);
+        slice_steps(ch);
         record(ch, &st, &r->sampling, c, i);
         if ((rc = report_progress(s, &job->err, id, s->num_warmup + i)))
             return rc;
@@ -885,6 +963,7 @@ static void *chain_main(void *arg)
         }
     }
     job->n_grad = ch.n_grad;
+    job->n_value = ch.n_value;
     if (d->ws_free && ch.ws)
         d->ws_free(ch.ws);
     free(ch.block);
@@ -1063,6 +1142,7 @@ int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s,
     rc = HCMC_OK;
     for (size_t c = 0; c < C; c++) {
         r->n_gradients += jobs[c].n_grad;
+        r->n_values += jobs[c].n_value;
         r->warmup_seconds += jobs[c].warmup_s;
         r->sampling_seconds += jobs[c].sampling_s;
         if (jobs[c].rc && !rc) {

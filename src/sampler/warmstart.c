@@ -623,6 +623,94 @@ out:
     return rc;
 }
 
+/* The data's scale of the curvature of the rate law at coordinates at .. at
+ * + 2 (law.h SLOPE): kappa = v2 b, the second derivative of the law in log
+ * time at t_r, which the data measure about linearly where the exponent is
+ * near 0. Its sd under the Gauss-Newton precision of the subsample (scaled
+ * to all points) in (v1, v2, kappa) and the other parameters, with the
+ * other parameters' uniform priors as in fit_cov_theta. The derivative in
+ * kappa at fixed (v1, v2) is finite at b = 0 (t^b - 1 ~ b log t) but not
+ * through (a, b, c): it is taken at an exponent of at least 0.05, where the
+ * law bends as at 0 to within a few per cent over the window. */
+int hcmc_warm_curvature(const hcmc_target *t, const double *theta, size_t at,
+                        double t_r, size_t max_points, double *scale, hcmc_error *err)
+{
+    *scale = 0;
+    const hcmc_points *all = hcmc_target_points(t), *pts;
+    size_t dim = hcmc_target_dim(t), nb = dim - 1;
+    if (at + 3 > nb || !(t_r > 0))
+        return hcmc_error_set(err, HCMC_EINVAL, "curvature: no law at coordinate %zu",
+                              at);
+    hcmc_points sub;
+    int rc = subsample(t, max_points, &sub, &pts, err);
+    if (rc)
+        return rc;
+    size_t m = pts->n;
+    double *th = malloc(dim * sizeof(double)), *r = malloc(m * sizeof(double));
+    double *J = malloc(m * nb * sizeof(double)), *F = calloc(nb * nb, sizeof(double));
+    hcmc_target_ws *ws = hcmc_target_ws_new(t);
+    if (!th || !r || !J || !F || !ws) {
+        rc = hcmc_error_set(err, HCMC_ENOMEM, "curvature: out of memory");
+        goto out;
+    }
+    memcpy(th, theta, dim * sizeof(double));
+    double L = log(t_r), b = th[at + 1], ap = th[at] * exp(b * L);
+    double be = fabs(b) >= 0.05 ? b : b < 0 ? -0.05 : 0.05;
+    double v2 = be * ap, kap = v2 * be, e = exp(-be * L);
+    th[at] = ap * e;
+    th[at + 1] = be;
+    if ((rc = hcmc_target_residuals_theta(t, ws, pts, th, r, J, nb))) {
+        rc = hcmc_error_set(err, HCMC_ENUMERIC,
+                            "curvature: the model has no value there");
+        goto out;
+    }
+    /* d(a, b, c) / d(v1, v2, kappa): a' = v2^2 / kappa, b = kappa / v2,
+     * a = a' t_r^-b, c = v1 - a' */
+    double dap[3] = {0, 2 * v2 / kap, -v2 * v2 / (kap * kap)};
+    double db[3] = {0, -kap / (v2 * v2), 1 / v2};
+    double G[3][3];
+    for (int j = 0; j < 3; j++) {
+        G[0][j] = e * (dap[j] - ap * L * db[j]);
+        G[1][j] = db[j];
+        G[2][j] = (j == 0) - dap[j];
+    }
+    double f = hcmc_target_weight(t) * (double)all->n / ((double)m * th[nb] * th[nb]);
+    for (size_t p = 0; p < m; p++) {
+        double *row = J + p * nb, old[3] = {row[at], row[at + 1], row[at + 2]};
+        for (int j = 0; j < 3; j++)
+            row[at + (size_t)j] =
+                old[0] * G[0][j] + old[1] * G[1][j] + old[2] * G[2][j];
+        for (size_t i = 0; i < nb; i++)
+            for (size_t k = 0; k <= i; k++)
+                F[i * nb + k] += f * row[i] * row[k];
+    }
+    double sc[64];
+    for (size_t k = 0; k < nb; k++) {
+        double lo, hi;
+        hcmc_target_bounds(t, k, &lo, &hi);
+        if (k < at || k >= at + 3)
+            F[k * nb + k] += 12 / ((hi - lo) * (hi - lo));
+        sc[k] = F[k * nb + k] > 0 ? 1 / sqrt(F[k * nb + k]) : 1;
+    }
+    for (size_t i = 0; i < nb; i++)
+        for (size_t k = 0; k <= i; k++)
+            F[i * nb + k] *= sc[i] * sc[k];
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, F, (lapack_int)nb) == 0 &&
+        LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, F, (lapack_int)nb) == 0) {
+        size_t k = at + 2;
+        double v = F[k * nb + k] * sc[k] * sc[k];
+        *scale = isfinite(v) && v > 0 ? sqrt(v) : 0;
+    }
+out:
+    hcmc_target_ws_free(ws);
+    free(F);
+    free(J);
+    free(r);
+    free(th);
+    hcmc_points_release(&sub);
+    return rc;
+}
+
 int hcmc_warm_mode(const hcmc_target *t, const double *theta, size_t max_points,
                    double *z, double *cov, hcmc_error *err)
 {
