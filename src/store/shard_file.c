@@ -62,7 +62,8 @@ static bool read_attr(hid_t f, const char *name, hid_t mem, void *v)
 
 /* The map of the file's coordinates: its bounds, with the law blocks of
  * its dataset "laws" ([n][4]: first coordinate, kind (law.h), reference
- * time for SHAPE and SLOPE or last frame time for RATES, slope scale) in
+ * time for SHAPE and SLOPE or last frame time for RATES, the scale of
+ * SHAPE's log-slope or of SLOPE's curvature) in
  * format 2,
  * logit everywhere in format 1. */
 static int read_coords(hid_t f, const char *path, hcmc__shard_file *L, unsigned version,
@@ -243,7 +244,7 @@ int hcmc__shard_file_write(const char *path, const hcmc_shard_result *r,
             laws[4 * l] = (double)co->law_at[l];
             laws[4 * l + 1] = (double)w->kind;
             laws[4 * l + 2] = w->kind == HCMC_LAW_RATES ? w->t[2] : w->t_r;
-            laws[4 * l + 3] = w->w;
+            laws[4 * l + 3] = w->kind == HCMC_LAW_SLOPE ? w->kscale : w->w;
         }
         hsize_t dl[2] = {co->nlaw, 4};
         bad = co->nlaw && hcmc__h5_write_checked(f, "laws", H5T_IEEE_F64LE, 2, dl, laws,
