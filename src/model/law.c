@@ -222,6 +222,17 @@ static double log_e1(double x, double *cf)
     return log(h) - x;
 }
 
+/* log E1 at x = e^lx, also where x would round to 0 (far from the edge,
+ * v2 near 0): there E1(x) = -gamma - lx + x + O(x^2). */
+static double log_e1_at(double lx, double *cf)
+{
+    if (lx > -30)
+        return log_e1(exp(lx), cf);
+    double v = -0.57721566490153286061 - lx + exp(lx);
+    *cf = v;
+    return log(v);
+}
+
 static double log_y(double ue, double u)
 {
     return -2 * (u - ue) - M_LN2;
@@ -255,8 +266,8 @@ static void edge_init(edge *e, double lo, double hi, double ue)
     e->ue = ue;
     e->c = fmin(fmax(uc, lo), hi);
     e->lA = e->c > lo ? -Y_CAP + log(e->c - lo) : -INFINITY;
-    e->lEc = log_e1(exp(log_y(ue, e->c)), &cf);
-    e->lEhi = log_e1(exp(log_y(ue, hi)), &cf);
+    e->lEc = log_e1_at(log_y(ue, e->c), &cf);
+    e->lEhi = log_e1_at(log_y(ue, hi), &cf);
     e->lB = e->c < hi ? logsubexp(e->lEhi, e->lEc) - M_LN2 : -INFINITY;
     e->lT = logaddexp(e->lA, e->lB);
     e->ylo = fmin(exp(log_y(ue, lo)), Y_CAP);
@@ -277,7 +288,7 @@ static double e1_root(const edge *e, double lE)
 {
     double la = log_y(e->ue, e->hi), lb = log_y(e->ue, e->c), l = 0.5 * (la + lb), cf;
     for (int it = 0; it < 200; it++) {
-        double h = log_e1(exp(l), &cf) - lE;
+        double h = log_e1_at(l, &cf) - lE;
         if (h > 0)
             la = l;
         else
@@ -345,7 +356,7 @@ static double u_along_inverse(double lo, double hi, double ue, double u)
         below = -Y_CAP + log(u - lo);
         above = logaddexp(e.lB, -Y_CAP + log(e.c - u));
     } else {
-        double lEu = log_e1(exp(log_y(ue, u)), &cf);
+        double lEu = log_e1_at(log_y(ue, u), &cf);
         below = logaddexp(e.lA, logsubexp(lEu, e.lEc) - M_LN2);
         above = logsubexp(e.lEhi, lEu) - M_LN2;
     }
