@@ -15,9 +15,11 @@
  *   BENCH nuts.laminar.shard_s        warmup + sampling, median over seeds
  *   BENCH nuts.laminar.warmup_grad_share the share of the gradients spent in
  *                                     warmup (all but the sampling
- *                                     iterations' leapfrog steps), median
+ *                                     iterations' gradients), median
  *   BENCH nuts.laminar.grads_per_draw gradients per iteration (warmup
  *                                     included), median over seeds
+ *   BENCH nuts.laminar.values_per_draw evaluations without a gradient (slice
+ *                                     steps) per iteration, median
  *
  * Chains run one after another (chain_method sequential: the same draws as
  * parallel) and sampling time is summed over them, as Stan reports it: one
@@ -227,7 +229,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_nuts: cannot write the shard to %s\n", export_dir);
         rc = 1;
     }
-    double ess_s[NSEED], shard_s[NSEED], gpd[NSEED], warm_share[NSEED], rhat_max = 0;
+    double ess_s[NSEED], shard_s[NSEED], gpd[NSEED], vpd[NSEED], warm_share[NSEED],
+        rhat_max = 0;
     for (int i = 0; i < NSEED; i++) {
         hcmc_nuts_settings s;
         hcmc_nuts_settings_defaults(&s);
@@ -254,10 +257,8 @@ int main(int argc, char **argv)
         ess_s[i] = min_ess / r->sampling_seconds;
         shard_s[i] = r->warmup_seconds + r->sampling_seconds;
         gpd[i] = (double)r->n_gradients / (double)(C * (s.num_warmup + s.num_samples));
-        double sampling_grads = 0;
-        for (size_t j = 0; j < S; j++)
-            sampling_grads += r->sampling.n_steps[j];
-        warm_share[i] = 1 - sampling_grads / (double)r->n_gradients;
+        warm_share[i] = 1 - (double)r->n_gradients_sampling / (double)r->n_gradients;
+        vpd[i] = (double)r->n_values / (double)(C * (s.num_warmup + s.num_samples));
         printf("seed %d: warmup %.1f s, sampling %.1f s (summed over %zu chains), mean "
                "tree depth %.2f, step %.3g, %zu divergences, R-hat max %.4f, min bulk "
                "ESS %.0f, %.1f ESS/s\n",
@@ -287,6 +288,7 @@ int main(int argc, char **argv)
     printf("BENCH nuts.laminar.rhat_max %.4f 1\n", rhat_max);
     printf("BENCH nuts.laminar.shard_s %.2f s\n", median3(shard_s));
     printf("BENCH nuts.laminar.grads_per_draw %.1f 1\n", median3(gpd));
+    printf("BENCH nuts.laminar.values_per_draw %.1f 1\n", median3(vpd));
     printf("BENCH nuts.laminar.warmup_grad_share %.3f 1\n", median3(warm_share));
     hcmc_problem_free(prob);
     hcmc_shard_plan_free(plan);

@@ -197,6 +197,12 @@ static void test_standard_normal_100(void **state)
     double depth = mean_depth(r);
     assert_true(depth >= 2.0 && depth <= 5.0);
     assert_int_equal(hcmc_nuts_divergences(r), 0);
+    /* one gradient per leapfrog step, none without one (no slice steps) */
+    uint64_t steps = 0;
+    for (size_t i = 0; i < r->num_chains * r->sampling.n; i++)
+        steps += (uint64_t)r->sampling.n_steps[i];
+    assert_true(r->n_gradients_sampling == steps && r->n_values == 0);
+    assert_true(r->n_gradients > steps);
     hcmc_nuts_result_free(r);
 }
 

@@ -135,6 +135,7 @@ typedef struct hcmc_nuts_result {
     unsigned char *rerun; /* [chain] 1 where the chain was run again */
     uint64_t n_gradients; /* evaluations over all chains, warmup included */
     uint64_t n_values;    /* of the density alone (slice steps), likewise */
+    uint64_t n_gradients_sampling; /* of the sampling iterations alone */
     double warmup_seconds, sampling_seconds; /* summed over chains */
 } hcmc_nuts_result;
 

@@ -685,7 +685,7 @@ typedef struct {
     int rc;
     hcmc_error err;
     double warmup_s, sampling_s;
-    uint64_t n_grad, n_value;
+    uint64_t n_grad, n_value, n_grad_sampling;
 } chain_job;
 
 static void record(chain *ch, const transition_stats *st, hcmc_nuts_draws *D, size_t c,
@@ -907,6 +907,7 @@ static int chain_run(chain_job *job, chain *ch, top *T, windowed *w, double *del
     if (s->num_warmup > 0)
         ch->eps = exp(da.x_bar);
     double t_mid = hcmc_seconds();
+    uint64_t grads_mid = ch->n_grad;
     for (size_t i = 0; i < s->num_samples; i++) {
         transition(ch, T, &st);
         slice_steps(ch);
@@ -915,6 +916,7 @@ static int chain_run(chain_job *job, chain *ch, top *T, windowed *w, double *del
             return rc;
     }
     job->sampling_s += hcmc_seconds() - t_mid;
+    job->n_grad_sampling = ch->n_grad - grads_mid; /* the kept run's */
     job->warmup_s += t_mid - t_start;
     r->step_size[c] = ch->eps;
     size_t nm = s->dense_mass ? n * n : n;
@@ -1143,6 +1145,7 @@ int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s,
     for (size_t c = 0; c < C; c++) {
         r->n_gradients += jobs[c].n_grad;
         r->n_values += jobs[c].n_value;
+        r->n_gradients_sampling += jobs[c].n_grad_sampling;
         r->warmup_seconds += jobs[c].warmup_s;
         r->sampling_seconds += jobs[c].sampling_s;
         if (jobs[c].rc && !rc) {
