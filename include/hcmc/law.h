@@ -123,11 +123,11 @@ typedef struct hcmc_law {
     hcmc_law_kind kind;
     double lo[3], hi[3]; /* bounds of (a, b, c) */
     double t_r, L;       /* SHAPE: reference time (s) and its log */
-    double w;            /* SHAPE: scale of the log-slope (rate units), 0: none */
+    double w;            /* scale (rate units), 0: none: SHAPE of the log-slope,
+                          * SLOPE of the curvature (k below) */
     double v1_lo, v1_hi; /* SHAPE: the levels the bounds allow */
     double e_lo, e_hi;   /* SHAPE: the least and largest t_r^b over the exponents */
     double t[3];         /* RATES: the reference times */
-    double kscale;       /* SLOPE: the curvature's scale k, 0: none */
 } hcmc_law;
 
 /* The reference time of a data window [t_min, t_max]: sqrt(t_min t_max). */

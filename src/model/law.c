@@ -468,13 +468,10 @@ double hcmc_law_slope_time(double b_lo, double b_hi, double t_min, double t_max)
 int hcmc_law_init_slope(hcmc_law *m, const double lo[3], const double hi[3], double t_r,
                         double kscale, hcmc_error *err)
 {
-    int rc = hcmc_law_init(m, lo, hi, t_r, 0, err);
+    int rc = hcmc_law_init(m, lo, hi, t_r, kscale, err); /* w: the curvature's */
     if (rc)
         return rc;
-    if (!(kscale >= 0) || !isfinite(kscale))
-        return hcmc_error_set(err, HCMC_EINVAL, "rate law: curvature scale %g", kscale);
     m->kind = HCMC_LAW_SLOPE;
-    m->kscale = kscale;
     /* the guard rounds t_r as hcmc_law_slope_time computed it */
     if (!(1 + m->L * lo[1] >= SLOPE_MARGIN * (1 - 1e-12)) ||
         !(1 + m->L * hi[1] >= SLOPE_MARGIN * (1 - 1e-12)))
@@ -635,9 +632,9 @@ static bool u_span_slope(const hcmc_law *m, double v1, double v2, uspan *U)
  * kscale); -inf (no edge) without a scale or at v2 = 0. */
 static double slope_edge(const hcmc_law *m, double v2)
 {
-    if (!(m->kscale > 0) || v2 == 0)
+    if (!(m->w > 0) || v2 == 0)
         return -INFINITY;
-    return 2 * log(fabs(v2)) - log(m->kscale);
+    return 2 * log(fabs(v2)) - log(m->w);
 }
 
 static int slope_to_theta(const hcmc_law *m, const double xi[3], double theta[3],

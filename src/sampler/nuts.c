@@ -479,8 +479,10 @@ static void slice_steps(chain *ch)
     const hcmc_density *d = ch->d;
     for (size_t i = 0; i < d->n_slice; i++) {
         size_t k = d->slice[i], n = ch->n;
+        if (k >= n)
+            continue;
         double v = ch->m.dense ? ch->m.inv[k * n + k] : ch->m.inv[k];
-        if (k < n && v > 0 && isfinite(v))
+        if (v > 0 && isfinite(v))
             slice_step(ch, k, sqrt(v));
     }
 }

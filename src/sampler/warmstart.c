@@ -15,6 +15,7 @@
 #include "hcmc/warmstart.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -467,10 +468,11 @@ static int subsample(const hcmc_target *t, size_t max_points, hcmc_points *sub,
  * of the subsample's residual Jacobian J (in theta), scaled to all n_full
  * points, plus each parameter's prior precision (that of a uniform prior
  * on its bounds), so that a direction the data leave open gets the
- * prior's width rather than none. NaN where the precision is not
- * positive definite. */
+ * prior's width rather than none; but the three columns from no_prior on
+ * (SIZE_MAX: none), which J holds in other coordinates than theta's. NaN
+ * where the precision is not positive definite. */
 static void fit_cov_theta(const hcmc_target *t, const double *J, size_t m,
-                          size_t n_full, double sigma, double *cov)
+                          size_t n_full, double sigma, size_t no_prior, double *cov)
 {
     size_t nb = hcmc_target_dim(t) - 1;
     double s[64],
@@ -483,7 +485,8 @@ static void fit_cov_theta(const hcmc_target *t, const double *J, size_t m,
     for (size_t k = 0; k < nb; k++) {
         double lo, hi;
         hcmc_target_bounds(t, k, &lo, &hi);
-        cov[k * nb + k] += 12 / ((hi - lo) * (hi - lo));
+        if (k < no_prior || k >= no_prior + 3)
+            cov[k * nb + k] += 12 / ((hi - lo) * (hi - lo));
         s[k] = 1 / sqrt(cov[k * nb + k]);
     }
     for (size_t a = 0; a < nb; a++) /* equilibrated: parameter units do not matter */
@@ -603,7 +606,7 @@ int hcmc_warm_fit(const hcmc_target *t, const double *guess, size_t max_points,
     hcmc_coords_constrain(&P.lc, zbest, theta);
     if (cov_theta) {
         hcmc_target_residuals_theta(t, P.ws, pts, theta, fvec, P.Jrow, nb);
-        fit_cov_theta(t, P.Jrow, m, all->n, sigma, cov_theta);
+        fit_cov_theta(t, P.Jrow, m, all->n, sigma, SIZE_MAX, cov_theta);
     }
     if (info) {
         info->points_used = m;
@@ -628,7 +631,7 @@ out:
  * time at t_r, which the data measure about linearly where the exponent is
  * near 0. Its sd under the Gauss-Newton precision of the subsample (scaled
  * to all points) in (v1, v2, kappa) and the other parameters, with the
- * other parameters' uniform priors as in fit_cov_theta. The derivative in
+ * other parameters' uniform priors (fit_cov_theta). The derivative in
  * kappa at fixed (v1, v2) is finite at b = 0 (t^b - 1 ~ b log t) but not
  * through (a, b, c): it is taken at an exponent of at least 0.05, where the
  * law bends as at 0 to within a few per cent over the window. */
@@ -647,7 +650,7 @@ int hcmc_warm_curvature(const hcmc_target *t, const double *theta, size_t at,
         return rc;
     size_t m = pts->n;
     double *th = malloc(dim * sizeof(double)), *r = malloc(m * sizeof(double));
-    double *J = malloc(m * nb * sizeof(double)), *F = calloc(nb * nb, sizeof(double));
+    double *J = malloc(m * nb * sizeof(double)), *F = malloc(nb * nb * sizeof(double));
     hcmc_target_ws *ws = hcmc_target_ws_new(t);
     if (!th || !r || !J || !F || !ws) {
         rc = hcmc_error_set(err, HCMC_ENOMEM, "curvature: out of memory");
@@ -674,33 +677,15 @@ int hcmc_warm_curvature(const hcmc_target *t, const double *theta, size_t at,
         G[1][j] = db[j];
         G[2][j] = (j == 0) - dap[j];
     }
-    double f = hcmc_target_weight(t) * (double)all->n / ((double)m * th[nb] * th[nb]);
     for (size_t p = 0; p < m; p++) {
         double *row = J + p * nb, old[3] = {row[at], row[at + 1], row[at + 2]};
         for (int j = 0; j < 3; j++)
             row[at + (size_t)j] =
                 old[0] * G[0][j] + old[1] * G[1][j] + old[2] * G[2][j];
-        for (size_t i = 0; i < nb; i++)
-            for (size_t k = 0; k <= i; k++)
-                F[i * nb + k] += f * row[i] * row[k];
     }
-    double sc[64];
-    for (size_t k = 0; k < nb; k++) {
-        double lo, hi;
-        hcmc_target_bounds(t, k, &lo, &hi);
-        if (k < at || k >= at + 3)
-            F[k * nb + k] += 12 / ((hi - lo) * (hi - lo));
-        sc[k] = F[k * nb + k] > 0 ? 1 / sqrt(F[k * nb + k]) : 1;
-    }
-    for (size_t i = 0; i < nb; i++)
-        for (size_t k = 0; k <= i; k++)
-            F[i * nb + k] *= sc[i] * sc[k];
-    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, F, (lapack_int)nb) == 0 &&
-        LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)nb, F, (lapack_int)nb) == 0) {
-        size_t k = at + 2;
-        double v = F[k * nb + k] * sc[k] * sc[k];
-        *scale = isfinite(v) && v > 0 ? sqrt(v) : 0;
-    }
+    fit_cov_theta(t, J, m, all->n, th[nb], at, F);
+    double v = F[(at + 2) * nb + at + 2];
+    *scale = isfinite(v) && v > 0 ? sqrt(v) : 0;
 out:
     hcmc_target_ws_free(ws);
     free(F);

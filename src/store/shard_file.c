@@ -244,7 +244,7 @@ int hcmc__shard_file_write(const char *path, const hcmc_shard_result *r,
             laws[4 * l] = (double)co->law_at[l];
             laws[4 * l + 1] = (double)w->kind;
             laws[4 * l + 2] = w->kind == HCMC_LAW_RATES ? w->t[2] : w->t_r;
-            laws[4 * l + 3] = w->kind == HCMC_LAW_SLOPE ? w->kscale : w->w;
+            laws[4 * l + 3] = w->w;
         }
         hsize_t dl[2] = {co->nlaw, 4};
         bad = co->nlaw && hcmc__h5_write_checked(f, "laws", H5T_IEEE_F64LE, 2, dl, laws,
