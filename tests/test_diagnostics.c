@@ -42,19 +42,19 @@ static void assert_rel(double got, double want, const char *what)
 
 /* Reference values printed by `Rscript tests/ref/diag_reference.R` with
  * Debian's r-cran-posterior 1.4.0 (rhat, ess_bulk, ess_tail, ess_mean,
- * mcse_mean, rhat_basic). */
+ * mcse_mean, rhat_basic, mcse_sd). */
 static void test_matches_posterior(void **state)
 {
     (void)state;
     static double x[3][NCH * NDR];
     read_draws(x);
-    static const double ref[3][6] = {
+    static const double ref[3][7] = {
         {1.0112665078643537, 286.19808475345855, 439.62474693317563, 287.70180086137321,
-         0.072335404014066726, 1.0113194164110884},
+         0.072335404014066726, 1.0113194164110884, 0.037150960075109388},
         {1.0403419444877198, 232.36899318916997, 466.27857724767193, 261.66622335688248,
-         0.048488741268404204, 1.0248956088680039},
+         0.048488741268404204, 1.0248956088680039, 0.043556576977665663},
         {1.0023142479439306, 1015.1277880659115, 1032.1209804395903, 1008.5726866693186,
-         0.026438836901499306, 1.001653779158884},
+         0.026438836901499306, 1.001653779158884, 0.010408190938621361},
     };
     for (int v = 0; v < 3; v++) {
         assert_rel(hcmc_rhat(x[v], NCH, NDR, 1), ref[v][0], "rhat");
@@ -63,6 +63,7 @@ static void test_matches_posterior(void **state)
         assert_rel(hcmc_ess_mean(x[v], NCH, NDR, 1), ref[v][3], "ess_mean");
         assert_rel(hcmc_mcse_mean(x[v], NCH, NDR, 1), ref[v][4], "mcse_mean");
         assert_rel(hcmc_rhat_basic(x[v], NCH, NDR, 1), ref[v][5], "rhat_basic");
+        assert_rel(hcmc_mcse_sd(x[v], NCH, NDR, 1), ref[v][6], "mcse_sd");
     }
 }
 

@@ -239,6 +239,49 @@ static void test_shards_sampler_importance(void **state)
     hcmc_config_release(&f.c);
 }
 
+/* After a refinement the draws are its chains: the shards' divergences,
+ * disagreeing chains and a refused correction are warnings, and the
+ * refinement's own divergences fail above 1 % (and warn at it). */
+static void test_refined(void **state)
+{
+    (void)state;
+    fixture f;
+    good(&f, SHARDS);
+    f.shards[0].rhat_max = 1.02;
+    f.shards[1].divergences = 61;
+    f.r.importance = (hcmc_importance_info){.n = 6000, .applied = false, .khat = 1.4};
+    f.r.refine = (hcmc_refine_info){.done = true, .points = 20000, .chains = 4,
+                                    .transitions = 6000, .ebfmi_min = 0.9};
+    judge(&f);
+    assert_true(f.r.verdict.ok);
+    assert_non_null(warning(&f, "shard_r_hat"));
+    assert_non_null(strstr(warning(&f, "shard_r_hat")->what, "refinement's"));
+    assert_non_null(warning(&f, "divergences"));
+    assert_non_null(warning(&f, "importance"));
+    assert_null(item(f.r.verdict.warnings, f.r.verdict.n_warnings, "refine_divergences"));
+    f.r.refine.divergences = 60; /* 1 %: a warning */
+    judge(&f);
+    assert_true(f.r.verdict.ok);
+    assert_non_null(warning(&f, "refine_divergences"));
+    f.r.refine.divergences = 61;
+    judge(&f);
+    assert_false(f.r.verdict.ok);
+    assert_non_null(failure(&f, "refine_divergences"));
+    /* the refinement's chains are the combined draws: their R-hat decides */
+    f.r.refine.divergences = 0;
+    f.sum[1].rhat = 1.02;
+    judge(&f);
+    assert_non_null(failure(&f, "r_hat"));
+    /* not refined (wanted, but it failed): the shards' troubles fail again */
+    f.sum[1].rhat = 1.002;
+    f.r.refine.done = false;
+    judge(&f);
+    assert_non_null(failure(&f, "shard_r_hat"));
+    assert_non_null(failure(&f, "divergences"));
+    assert_non_null(failure(&f, "importance"));
+    hcmc_config_release(&f.c);
+}
+
 /* A law sampled in log rates whose exponent the draws put within 4 sd of 0
  * (those coordinates cannot follow the plateau at exponent 0): a warning
  * naming the law's prefactor and offset; none at 4 sd, none in other
@@ -298,6 +341,24 @@ static void test_round_trip(void **state)
     assert_true(b->max_rhat == 1.01 && b->min_ess == 400);
     assert_int_equal(r->shards[1].transitions, 6000);
     assert_true(r->shards[0].ebfmi_min == 0.9);
+    assert_false(r->refine.done); /* "refinement": null */
+    hcmc_run_result_free(r);
+    /* a refinement and the Monte Carlo error of the sd go through too */
+    f.r.refine = (hcmc_refine_info){.done = true, .points = 20000, .chains = 4,
+                                    .transitions = 6000, .divergences = 2,
+                                    .seconds = 1.5, .ebfmi_min = 0.9};
+    snprintf(f.r.refine.why, sizeof f.r.refine.why, "combination.refine is always");
+    f.sum[0].mcse_sd = 7.5;
+    assert_int_equal(hcmc__summary_write(path, &f.r, &f.c, NULL, &e), 0);
+    assert_int_equal(hcmc_run_summary_read(dir, &r, NULL, 0, &e), 0);
+    assert_true(r->refine.done);
+    assert_string_equal(r->refine.why, f.r.refine.why);
+    assert_int_equal(r->refine.points, 20000);
+    assert_int_equal(r->refine.chains, 4);
+    assert_int_equal(r->refine.transitions, 6000);
+    assert_int_equal(r->refine.divergences, 2);
+    assert_true(r->refine.seconds == 1.5);
+    assert_true(r->summary[0].mcse_sd == 7.5);
     char *text = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&text, &len);
@@ -322,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_divergences),
         cmocka_unit_test(test_shards_sampler_importance),
         cmocka_unit_test(test_rates_reach),
+        cmocka_unit_test(test_refined),
         cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,7 +10,8 @@ transitions in a shard, every shard's chains agreeing, the importance
 correction applied: exit status 0, not 3) and have every true value
 within 4 posterior sd; CMC must lie within the accuracy bar of the one run (every mean
 within 0.2 sd, every sd within 10 %: tests/check_accuracy.py says why
-that is well above the Monte Carlo error). Prints a table and one BENCH
+that is well above the Monte Carlo error), or within 3 Monte Carlo
+standard errors of the difference where that is wider (see accuracy()). Prints a table and one BENCH
 line per figure; exit status 1 when a case fails."""
 import json
 import os
@@ -118,11 +119,33 @@ def verdict(summary, truth, noise):
     return rh, eb, et, z
 
 
+# The accuracy bar's limits, and how many Monte Carlo standard errors of
+# the difference a parameter may differ by where that is more.
+BAR_MEAN, BAR_SD, BAR_SE = 0.2, 0.10, 3
+
+
 def accuracy(one, cmc):
+    """(largest |dmean| / sd, least and largest sd ratio, the parameters outside
+    the bar). The bar (README "Accuracy of the combination") is many times
+    the Monte Carlo error of a well-sampled parameter; a parameter with a
+    heavy tail has an sd that a few draws decide (steady_shear's beta: the
+    one run's sd is 0.283-0.320 over four seeds, so two correct runs differ
+    by up to 12 %). Such a parameter is held to 3 standard errors of the
+    difference instead, from both runs' mcse_mean and mcse_sd (R's posterior
+    package's estimates), where that is wider than the bar."""
     a, b = one["parameters"], cmc["parameters"]
-    dm = max(abs(b[k]["mean"] - a[k]["mean"]) / a[k]["sd"] for k in a)
-    sr = [b[k]["sd"] / a[k]["sd"] for k in a]
-    return dm, min(sr), max(sr)
+    dm, sr, bad = 0.0, [], []
+    for k in a:
+        x, y = a[k], b[k]
+        d = abs(y["mean"] - x["mean"]) / x["sd"]
+        r = y["sd"] / x["sd"]
+        se_m = (x["mcse_mean"] ** 2 + y["mcse_mean"] ** 2) ** 0.5 / x["sd"]
+        se_s = r * ((x["mcse_sd"] / x["sd"]) ** 2 + (y["mcse_sd"] / y["sd"]) ** 2) ** 0.5
+        if d > max(BAR_MEAN, BAR_SE * se_m) or abs(r - 1) > max(BAR_SD, BAR_SE * se_s):
+            bad.append(k)
+        dm = max(dm, d)
+        sr.append(r)
+    return dm, min(sr), max(sr), bad
 
 
 def main():
@@ -174,7 +197,8 @@ def main():
             good = v["ok"] and rc == 0 and z <= 4
             ok = ok and good
             row[kind] = (rh, eb, et, z, secs, s["run"].get("num_shards", 1),
-                         "ok" if v["ok"] else fails)
+                         ("ok" if v["ok"] else fails) +
+                         (", refined" if s["run"].get("refinement") else ""))
             print(f"BENCH validate.{c['name']}.{kind}.verdict_ok {int(v['ok'])} bool")
             print(f"BENCH validate.{c['name']}.{kind}.rhat_max {rh:.4f} ratio")
             print(f"BENCH validate.{c['name']}.{kind}.ess_bulk_min {eb:.0f} draws")
@@ -182,12 +206,13 @@ def main():
             print(f"BENCH validate.{c['name']}.{kind}.truth_z_max {z:.2f} sd")
             print(f"BENCH validate.{c['name']}.{kind}.wall_s {secs:.1f} s")
         if c["one_run"] and res["one"][1] and res["cmc"][1]:
-            dm, lo, hi = accuracy(res["one"][1], res["cmc"][1])
-            row["acc"] = (dm, lo, hi)
-            ok = ok and dm <= 0.2 and lo >= 0.9 and hi <= 1.1
+            dm, lo, hi, bad = accuracy(res["one"][1], res["cmc"][1])
+            row["acc"] = (dm, lo, hi, bad)
+            ok = ok and not bad
             print(f"BENCH validate.{c['name']}.cmc.dmean_max {dm:.3f} sd")
             print(f"BENCH validate.{c['name']}.cmc.sd_ratio_min {lo:.3f} ratio")
             print(f"BENCH validate.{c['name']}.cmc.sd_ratio_max {hi:.3f} ratio")
+            print(f"BENCH validate.{c['name']}.cmc.outside_bar {len(bad)} parameters")
         row["ok"] = ok
         rows.append(row)
         if not ok:
@@ -201,8 +226,10 @@ def main():
             v = r.get(kind)
             extra = ""
             if kind == "cmc" and "acc" in r:
-                dm, lo, hi = r["acc"]
+                dm, lo, hi, bad = r["acc"]
                 extra = f"  |dmean| {dm:.3f} sd, sd ratio {lo:.3f}-{hi:.3f}"
+                extra += f" (outside: {','.join(bad)})" if bad else ""
+
             if v is None:
                 print(f"{r['case']:16s} {kind:4s} (not run)")
                 continue

@@ -90,6 +90,9 @@ typedef struct hcmc_config {
      * sampling coordinates); earlier values are warned about */
     char combination_space[32];
     bool importance_correction; /* combination.importance_correction */
+    /* combination.refine: auto (a full-data run from the corrected draws
+     * where the combination was not close; run.h), always, never */
+    char refine[8];
     double min_success_rate;
     double max_divergence_rate, max_parameter_cv;
     bool heterogeneity_abort;

@@ -34,12 +34,19 @@ HCMC_API double hcmc_ess_mean(const double *x, size_t chains, size_t draws,
 /* sd(x) / sqrt(ess_mean). */
 HCMC_API double hcmc_mcse_mean(const double *x, size_t chains, size_t draws,
                                size_t stride);
+/* Monte Carlo standard error of the sd, as R's posterior (1.4) computes it:
+ * with c = x - mean, var_var = (mean(c^4) - mean(c^2)^2) / ess_mean(c^2),
+ * then sqrt(var_var / mean(c^2) / 4) (the delta method). Large where the
+ * draws have heavy tails, whose sd a few draws decide. */
+HCMC_API double hcmc_mcse_sd(const double *x, size_t chains, size_t draws,
+                             size_t stride);
 /* E-BFMI of one chain's energies: mean squared difference over variance. */
 HCMC_API double hcmc_ebfmi(const double *energy, size_t n);
 
 typedef struct hcmc_param_summary {
     double mean, sd, q05, median, q95;
     double mcse_mean, ess_bulk, ess_tail, rhat;
+    double mcse_sd;
 } hcmc_param_summary;
 
 /* Everything above for one quantity; 0, or HCMC_ENOMEM. */

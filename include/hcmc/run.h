@@ -30,6 +30,24 @@ typedef struct hcmc_run_shard {
     size_t reruns;    /* chains run again for their divergences */
 } hcmc_run_shard;
 
+/* The refinement of the combination (combination.refine): where the
+ * combination was not close to the posterior (the importance correction
+ * needed more than its first round, or was not applied, or could not be
+ * made; "auto"), or always, a run of NUTS on the posterior of the points
+ * combined, started from the corrected draws, whose draws then replace
+ * them. Its chains are the combined draws' chains, so R-hat and ESS judge
+ * it; what the shards' chains did no longer decides the result. */
+typedef struct hcmc_refine_info {
+    bool done;     /* the draws are the refinement's */
+    char why[160]; /* why it was wanted ("" when it was not) */
+    size_t points; /* the points of its posterior */
+    size_t chains;
+    size_t transitions, divergences, treedepth_hits, reruns;
+    double ebfmi_min;   /* smallest E-BFMI of its chains (NaN: unknown) */
+    uint64_t gradients; /* density evaluations, warmup included */
+    double seconds;
+} hcmc_refine_info;
+
 /* ---- the verdict ----------------------------------------------------------
  * Whether a run's draws can be trusted, by the checks of Vehtari et al.
  * (2021) and Betancourt (2017) on the combined draws and every shard kept:
@@ -70,6 +88,7 @@ typedef struct hcmc_run_result {
     /* importance correction of the combined draws (importance.h); n = 0
      * when none was tried (one shard, switched off, or it failed) */
     hcmc_importance_info importance;
+    hcmc_refine_info refine;
     double seconds, sampling_seconds, warm_start_seconds;
     uint64_t seed; /* the run's seed (optimization.cmc.seed) */
     /* submit_only: the jobs submitted ("SHARDS_JOB COMBINE_JOB"); nothing

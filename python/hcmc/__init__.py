@@ -523,7 +523,7 @@ class Result:
         import pandas as pd
         p = self._summary_json["parameters"]
         cols = ["mean", "sd", "q05", "q50", "q95", "r_hat", "ess_bulk", "ess_tail",
-                "mcse_mean"]
+                "mcse_mean", "mcse_sd"]
         df = pd.DataFrame.from_dict(p, orient="index")
         return df.reindex(columns=cols).astype(float)
 

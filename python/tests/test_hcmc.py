@@ -58,7 +58,7 @@ def test_same_bytes_as_the_command(data, tmp_path):
     assert list(r.summary.index) == ["D0", "alpha", "D_offset", "contrast", "offset",
                                      "sigma"]
     assert list(r.summary.columns) == ["mean", "sd", "q05", "q50", "q95", "r_hat",
-                                       "ess_bulk", "ess_tail", "mcse_mean"]
+                                       "ess_bulk", "ess_tail", "mcse_mean", "mcse_sd"]
     assert r.posterior["D0"].dims == ("chain", "draw")
     assert r.shards["D0"].dims == ("shard", "chain", "draw")
     assert r.verdict["ok"] == (st.returncode == 0)

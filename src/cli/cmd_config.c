@@ -184,8 +184,9 @@ static void print_settings(const hcmc_config *c)
                100 * c->rerun_divergent, c->rerun_target_accept_prob);
     else
         printf("                      divergent chains do not run again\n");
-    printf("  combination         %s, importance correction %s, min success rate %g\n",
-           c->combination, c->importance_correction ? "on" : "off",
+    printf("  combination         %s, importance correction %s, refinement %s, min "
+           "success rate %g\n",
+           c->combination, c->importance_correction ? "on" : "off", c->refine,
            c->min_success_rate);
     printf("  output directory    %s\n", c->output_dir);
     for (size_t k = 0; k < c->n_overrides; k++)

@@ -316,7 +316,7 @@ int cmd_run(int argc, char **argv)
 
 int cmd_combine(int argc, char **argv)
 {
-    const char *dir = NULL, *method = NULL;
+    const char *dir = NULL, *method = NULL, *refine = NULL;
     bool no_plots = false, no_importance = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -332,6 +332,8 @@ int cmd_combine(int argc, char **argv)
                     argv[++i]);
         else if (!strcmp(argv[i], "--no-importance"))
             no_importance = true;
+        else if (!strcmp(argv[i], "--refine") && i + 1 < argc)
+            refine = argv[++i];
         else if (!strcmp(argv[i], "--no-plots"))
             no_plots = true;
         else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
@@ -354,7 +356,9 @@ int cmd_combine(int argc, char **argv)
     if (!c || hcmc_config_load(path, c, &err) ||
         hcmc_run_dir_apply_overrides(c, dir, &err) ||
         (method &&
-         hcmc_config_set(c, "optimization.cmc.combination.method", method, &err))) {
+         hcmc_config_set(c, "optimization.cmc.combination.method", method, &err)) ||
+        (refine &&
+         hcmc_config_set(c, "optimization.cmc.combination.refine", refine, &err))) {
         fprintf(stderr, "hcmc: error: %s\n", c ? err.msg : "out of memory");
         hcmc_config_release(c);
         free(c);

@@ -65,7 +65,10 @@ static const cli_opt combine_opts[] = {
                    "weighted_gaussian, simple_average (default: the run's "
                    "configuration)"},
     {"--no-importance", "keep the combination's draws: no importance correction "
-                        "(which reads the data again)"},
+                        "and no refinement (which read the data again)"},
+    {"--refine WHEN", "auto (where the combination was not close), always or never: "
+                      "a run of NUTS on the points combined, started from the "
+                      "corrected draws (default: the run's configuration)"},
     {"--no-plots", "no plots and no report.html"},
     {"-v, --verbose", "debug messages too (e.g. each round of the importance "
                       "correction)"},
@@ -145,7 +148,7 @@ static const cli_help helps[] = {
      "says which), 1 it ended with an error (shown) or the file cannot be read, 2 a "
      "usage error.",
      none, false},
-    {"combine", "RUN_DIR [--method M] [--no-importance] [-v]",
+    {"combine", "RUN_DIR [--method M] [--no-importance] [--refine WHEN] [-v]",
      "combine the shard files of a run again",
      "Combines the shard files in RUN_DIR/shards again, without sampling, and rewrites "
      "RUN_DIR/summary.json, RUN_DIR/posterior.nc, the plots and the report, and "

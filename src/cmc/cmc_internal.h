@@ -11,6 +11,12 @@
 
 /* The shards' target settings (fixed scaling values included). */
 const hcmc_target_spec *hcmc__problem_spec(const hcmc_problem *p);
+/* The spec of one run on all of p's points, for the refinement of a
+ * combination (run/refine.c): no tempering, and each rate law's
+ * coordinates chosen as for one shard (choose_laws with K = 1) from the
+ * mode and covariance of p's warm start. */
+int hcmc__problem_refine_spec(const hcmc_problem *p, hcmc_target_spec *out,
+                              hcmc_error *err);
 /* The warm start z0 [dim] and its covariance *cov0 [dim * dim]. */
 const double *hcmc__problem_start(const hcmc_problem *p, const double **cov0);
 

@@ -190,18 +190,19 @@ static void warn_flat_laws(const hcmc_problem *p)
  * exponent is more than 3 shard sd from 0 and each reference rate more
  * than 4 sd above 0 (such a posterior is closest to Gaussian in log rates:
  * measured on the cli_accuracy files, README "The sampler"); else SHAPE
- * with the slope scale w a shard's sd of the log-slope. True when it
- * changed the spec. */
+ * with the slope scale w a shard's sd of the log-slope. The shard count is
+ * spec's; spec gets the kinds and scales. True when it changed them. */
 static const double SLOPE_SD = 4;
 
-static bool choose_laws(hcmc_problem *p, const double *theta, const double *C)
+static bool choose_laws(const hcmc_problem *p, hcmc_target_spec *spec,
+                        const double *theta, const double *C)
 {
-    const hcmc_model *m = &p->spec.model;
+    const hcmc_model *m = &spec->model;
     size_t nb = p->dim - 1, nlaws = m->mode == HCMC_MODE_LAMINAR ? 2 : 1;
-    double rk = sqrt((double)p->spec.num_shards), t_max = (double)(m->n_t - 1) * m->dt;
+    double rk = sqrt((double)spec->num_shards), t_max = (double)(m->n_t - 1) * m->dt;
     double t_r = hcmc_law_reference_time(m->dt, t_max);
     bool changed = false;
-    for (size_t l = 0; p->spec.law_coords && l < nlaws; l++) {
+    for (size_t l = 0; spec->law_coords && l < nlaws; l++) {
         int s0 = hcmc_target_phys_slot(p->full, 3 * (int)l);
         if (s0 < 0 || hcmc_target_phys_slot(p->full, 3 * (int)l + 2) != s0 + 2)
             continue;
@@ -257,12 +258,53 @@ static bool choose_laws(hcmc_problem *p, const double *theta, const double *C)
             : kind == HCMC_LAW_SLOPE ? "slope"
                                      : "shape",
             w);
-        changed =
-            changed || kind != p->spec.law_kind[l] || w != p->spec.law_slope_scale[l];
-        p->spec.law_kind[l] = kind;
-        p->spec.law_slope_scale[l] = w;
+        changed = changed || kind != spec->law_kind[l] || w != spec->law_slope_scale[l];
+        spec->law_kind[l] = kind;
+        spec->law_slope_scale[l] = w;
     }
     return changed;
+}
+
+int hcmc__problem_refine_spec(const hcmc_problem *p, hcmc_target_spec *out,
+                              hcmc_error *err)
+{
+    *out = p->spec;
+    out->num_shards = 1;
+    out->prior_tempering = false;
+    size_t d = p->dim, nb = d - 1;
+    const hcmc_target *t = p->full;
+    double *theta = malloc(d * sizeof(double)), *J = malloc(d * nb * sizeof(double));
+    double *zh = malloc(d * sizeof(double)), *tp = malloc(2 * d * sizeof(double));
+    double *C = malloc(nb * nb * sizeof(double));
+    if (!theta || !J || !zh || !tp || !C) {
+        free(theta), free(J), free(zh), free(tp), free(C);
+        return hcmc_error_set(err, HCMC_ENOMEM, "problem: out of memory");
+    }
+    /* the mode in theta and its covariance there, cov0 / K mapped by the
+     * Jacobian of the coordinates (central differences at a hundredth of
+     * an sd) */
+    hcmc_target_constrain(t, p->z0, theta);
+    for (size_t j = 0; j < d; j++) {
+        double h = 0.01 * sqrt(p->cov0[j * d + j] / (double)p->spec.num_shards);
+        memcpy(zh, p->z0, d * sizeof(double));
+        zh[j] = p->z0[j] + h;
+        hcmc_target_constrain(t, zh, tp);
+        zh[j] = p->z0[j] - h;
+        hcmc_target_constrain(t, zh, tp + d);
+        for (size_t i = 0; i < nb; i++)
+            J[i * d + j] = (tp[i] - tp[d + i]) / (2 * h);
+    }
+    for (size_t a = 0; a < nb; a++)
+        for (size_t b = 0; b < nb; b++) {
+            double c = 0;
+            for (size_t i = 0; i < d; i++)
+                for (size_t j = 0; j < d; j++)
+                    c += J[a * d + i] * p->cov0[i * d + j] * J[b * d + j];
+            C[a * nb + b] = c / (double)p->spec.num_shards;
+        }
+    choose_laws(p, out, theta, C);
+    free(theta), free(J), free(zh), free(tp), free(C);
+    return HCMC_OK;
 }
 
 int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_t K,
@@ -339,7 +381,7 @@ int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_
         goto fail;
     }
     rc = hcmc_warm_fit(p->full, guess, 0, theta, cth, NULL, err);
-    if (!rc && choose_laws(p, theta, cth)) {
+    if (!rc && choose_laws(p, &p->spec, theta, cth)) {
         hcmc_target_free(p->full);
         p->full = NULL;
         rc = hcmc_target_new(&p->spec, pts, &p->full, err);

@@ -135,6 +135,8 @@ static const key_spec keys[] = {
      "auto|sampling|reference_rates|unconstrained", 0, 0, -1},
     {"optimization.cmc.combination.importance_correction", V_BOOL,
      F(importance_correction), NULL, 0, 0, -1},
+    {"optimization.cmc.combination.refine", V_CHOICE, F(refine), "auto|always|never", 0,
+     0, -1},
     {"optimization.cmc.combination.min_success_rate", V_UNIT, F(min_success_rate), NULL,
      0, 0, -1},
     {"optimization.cmc.validation.max_divergence_rate", V_UNIT, F(max_divergence_rate),
@@ -323,6 +325,7 @@ void hcmc_config_defaults(hcmc_config *c, hcmc_mode mode)
     strcpy(c->combination, "robust_consensus_mc");
     strcpy(c->combination_space, "auto");
     c->importance_correction = true;
+    strcpy(c->refine, "auto");
     strcpy(c->sampling_space, "rate_laws");
     c->min_success_rate = 0.90;
     c->max_divergence_rate = 0.10;

@@ -79,6 +79,7 @@ static int names_from_shards(int gs, hcmc_run_result *sum, const char *path,
                                                .median = nan,
                                                .q95 = nan,
                                                .mcse_mean = nan,
+                                               .mcse_sd = nan,
                                                .ess_bulk = nan,
                                                .ess_tail = nan,
                                                .rhat = nan};

@@ -259,11 +259,24 @@ static void write_body(FILE *f, const char *dir, const hcmc_run_result *r,
                 json_is_number(n) ? json_number_value(n) : 0.0, kh,
                 HCMC_IMPORTANCE_MAX_KHAT, pass(kh <= HCMC_IMPORTANCE_MAX_KHAT));
     }
+    json_t *rf = json_object_get(run, "refinement");
+    if (json_is_object(rf)) {
+        json_t *dv = json_object_get(rf, "divergences"),
+               *tr = json_object_get(rf, "transitions");
+        double nd = json_is_number(dv) ? json_number_value(dv) : 0,
+               nt = json_is_number(tr) ? json_number_value(tr) : 0;
+        fprintf(f,
+                "<tr><td class=l>refinement (NUTS on the points combined): divergent "
+                "transitions of %.0f</td><td>%.0f</td><td>&le; %.0f</td>%s</tr>\n",
+                nt, nd, 0.01 * nt, pass(nd <= 0.01 * nt));
+    }
     fputs("</table>\n<p>R-hat and ESS as in Vehtari et al. (2021); a shard whose "
           "divergence rate exceeds max_divergence_rate is excluded before the "
           "combination (see the shards below). The importance correction reweights "
           "the combined draws by the full posterior; above a tail index of 0.7 it is "
-          "not applied and the combination's draws stand.</p>\n",
+          "not applied and the combination's draws stand. Where the combination was "
+          "not close, a refinement (NUTS on the points combined, started from the "
+          "corrected draws) replaces them.</p>\n",
           f);
     /* shards */
     fputs("<h2>Shards</h2>\n<table>\n<tr><th>shard</th><th>points</th><th>status</th>"

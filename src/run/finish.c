@@ -16,10 +16,27 @@
 #include "../config/config_internal.h"
 #include "run_internal.h"
 
+static void report_importance(const hcmc_importance_info *im, double seconds)
+{
+    if (im->applied)
+        hcmc_log(HCMC_LOG_INFO,
+                 "importance correction: ESS %.0f of %zu proposals, tail index %.2f, "
+                 "%zu round%s (%.1f s)",
+                 im->ess, im->n, im->khat, im->rounds, im->rounds == 1 ? "" : "s",
+                 seconds);
+    else
+        hcmc_log(HCMC_LOG_WARN,
+                 "importance correction not applied: tail index %.2f above %g (ESS "
+                 "%.0f of %zu, %zu rounds)",
+                 im->khat, HCMC_IMPORTANCE_MAX_KHAT, im->ess, im->n, im->rounds);
+}
+
 void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
-                      const size_t *ids, hcmc_combine_result *comb, uint64_t seed,
+                      const size_t *ids, hcmc_combine_result *comb,
+                      const hcmc_nuts_settings *ns, const char *refine,
                       hcmc_run_result *r)
 {
+    uint64_t seed = ns->seed;
     hcmc_error e;
     double t0 = hcmc_seconds();
     size_t G = comb->chains * comb->draws, K = comb->n_shards;
@@ -49,30 +66,21 @@ void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
     if (!rc)
         rc = hcmc_importance_correct(kept ? kept : full, comb->z, G, seed,
                                      HCMC_IMPORTANCE_MAX_KHAT, &r->importance, &e);
-    hcmc_target_free(kept);
-    hcmc_points_release(&sub);
     if (rc) {
         hcmc_log(HCMC_LOG_WARN,
                  "importance correction not made (%s); the draws are "
                  "the combination's",
                  e.msg);
         memset(&r->importance, 0, sizeof r->importance);
-        return;
-    }
-    if (r->importance.applied)
-        hcmc_log(HCMC_LOG_INFO,
-                 "importance correction: ESS %.0f of %zu proposals, tail index %.2f, "
-                 "%zu round%s (%.1f s)",
-                 r->importance.ess, r->importance.n, r->importance.khat,
-                 r->importance.rounds, r->importance.rounds == 1 ? "" : "s",
-                 hcmc_seconds() - t0);
-    else
-        hcmc_log(HCMC_LOG_WARN,
-                 "importance correction not applied: tail index %.2f above %g (ESS "
-                 "%.0f of %zu, %zu rounds); the draws are the combination's, which "
-                 "may be too narrow or shifted: use fewer, larger shards",
-                 r->importance.khat, HCMC_IMPORTANCE_MAX_KHAT, r->importance.ess,
-                 r->importance.n, r->importance.rounds);
+    } else
+        report_importance(&r->importance, hcmc_seconds() - t0);
+    /* with the points combined only (not after a failure to allocate: a run
+     * would fail the same way) */
+    if (rc != HCMC_ENOMEM && (kept || comb->n_kept == K))
+        hcmc__refine(prob, hcmc_target_points(kept ? kept : full), ns, refine, rc == 0,
+                     comb, r);
+    hcmc_target_free(kept);
+    hcmc_points_release(&sub);
 }
 
 /* A shard's sampling statistics for the verdict: transitions, trees that
@@ -267,6 +275,7 @@ static void symmetrize(const hcmc_config *c, const hcmc__finish_input *in,
     r->summary[k].ess_bulk = folded.ess_bulk;
     r->summary[k].ess_tail = folded.ess_tail;
     r->summary[k].mcse_mean = folded.mcse_mean;
+    r->summary[k].mcse_sd = folded.mcse_sd;
     r->mirrored = true;
     r->mirror_phi0 = folded.mean;
     r->mirror_axis = ax;

@@ -172,13 +172,14 @@ static void constrain_cb(const void *ctx, const double *z, double *theta)
 typedef struct {
     const hcmc_problem *prob;
     const hcmc_shard_plan *plan;
-    uint64_t seed;
+    const hcmc_nuts_settings *ns;
+    const char *refine;
 } run_correction;
 
 static void correct_cb(void *user, hcmc_combine_result *comb, hcmc_run_result *r)
 {
     const run_correction *u = user;
-    hcmc__importance(u->prob, u->plan, NULL, comb, u->seed, r);
+    hcmc__importance(u->prob, u->plan, NULL, comb, u->ns, u->refine, r);
 }
 
 /* mpi backend, ranks other than 0: read the plan rank 0 wrote, sample
@@ -389,7 +390,7 @@ static int finish_run(const hcmc_config *c, const hcmc_dataset *ds,
         if (!realpath(c->data_file, data_abs))
             snprintf(data_abs, sizeof data_abs, "%s", c->data_file);
     }
-    run_correction rc_user = {prob, plan, P->ns.seed};
+    run_correction rc_user = {prob, plan, &P->ns, c->refine};
     hcmc__finish_input fin = {.draws = draws,
                               .shard_draws = sd,
                               .K = K,
@@ -591,8 +592,14 @@ void hcmc_run_print_table(FILE *f, const hcmc_run_result *r)
             r->importance.n, r->importance.khat);
     if (r->importance.rounds > 1)
         fprintf(f, ", %zu rounds", r->importance.rounds);
-    if (!r->importance.applied)
+    if (!r->importance.applied && !r->refine.done)
         fprintf(f, " above %g: the draws are the combination's",
                 HCMC_IMPORTANCE_MAX_KHAT);
     fputs(")\n", f);
+    if (r->refine.done)
+        fprintf(
+            f,
+            "refinement: %zu chains of NUTS on the %zu points combined, started from "
+            "the corrected draws, %.1f s (%s)\n",
+            r->refine.chains, r->refine.points, r->refine.seconds, r->refine.why);
 }

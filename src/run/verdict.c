@@ -19,10 +19,15 @@
  * - phi0 in one of two mirror modes of an angle set with a mirror axis
  *   (model.h hcmc_angles_mirror_axis): the likelihood is the same in the
  *   other, which the draws miss.
+ * - a refinement (run.h hcmc_refine_info) with more than 1 % divergent
+ *   transitions.
  * Warnings: chains run again for their divergences (nuts.h
  * rerun_divergent), E-BFMI below 0.3 in a chain, trees that reached max_tree_depth
  * in more than 1 % of transitions, shards left out of the combination, a
- * correction whose weights have a tail index above 0.5. */
+ * correction whose weights have a tail index above 0.5. After a refinement
+ * the shards' divergences and disagreeing chains and a refused correction
+ * are warnings: the draws are the refinement's chains on the posterior
+ * itself, judged by their own R-hat, ESS and divergences. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -213,7 +218,9 @@ static void shards(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_config 
             rmax = s->rhat_max, split = k;
     }
     hcmc_verdict_item *it;
-    if (div && (it = add(v, worst_share > DIVERGENT_SHARE_MAX, "divergences"))) {
+    bool refined = r->refine.done;
+    if (div &&
+        (it = add(v, !refined && worst_share > DIVERGENT_SHARE_MAX, "divergences"))) {
         snprintf(it->what, sizeof it->what,
                  "%zu divergent transitions of %zu in the shards combined; %s%zu: "
                  "%.2g %%",
@@ -265,10 +272,11 @@ static void shards(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_config 
                  "open");
     }
     if (split < r->n_shards && rmax > v->max_rhat &&
-        (it = add(v, true, "shard_r_hat"))) {
+        (it = add(v, !refined, "shard_r_hat"))) {
         snprintf(it->what, sizeof it->what,
-                 "shard %zu: its chains disagree (R-hat %.3f above %g)",
-                 r->shards[split].id, rmax, v->max_rhat);
+                 "shard %zu: its chains disagree (R-hat %.3f above %g)%s",
+                 r->shards[split].id, rmax, v->max_rhat,
+                 refined ? "; the draws are the refinement's" : "");
         snprintf(it->advice, sizeof it->advice,
                  "that shard's posterior may be wider or have more modes than the "
                  "chains showed; more warmup or fewer, larger shards help");
@@ -393,17 +401,24 @@ static void importance(hcmc_verdict *v, const hcmc_run_result *r)
     hcmc_verdict_item *it;
     if (!im->n)
         return;
-    if (!im->applied && (it = add(v, true, "importance"))) {
+    if (!im->applied && (it = add(v, !r->refine.done, "importance"))) {
         snprintf(it->what, sizeof it->what,
                  "the importance correction was not applied: tail index %.2f above %g "
-                 "(ESS %.0f of %zu); the draws are the Gaussian combination of the "
-                 "shards, which may be too narrow or shifted",
-                 im->khat, HCMC_IMPORTANCE_MAX_KHAT, im->ess, im->n);
+                 "(ESS %.0f of %zu); %s",
+                 im->khat, HCMC_IMPORTANCE_MAX_KHAT, im->ess, im->n,
+                 r->refine.done
+                     ? "the draws are the refinement's"
+                     : "the draws are the Gaussian combination of the shards, "
+                       "which may be too narrow or shifted");
         snprintf(it->advice, sizeof it->advice,
-                 "the shards' posteriors are far from Gaussian: use fewer, larger "
-                 "shards (num_shards), or one run on all points "
-                 "(optimization.cmc.enable: false)");
-    } else if (im->khat > KHAT_WARN && (it = add(v, false, "importance"))) {
+                 "the shards' posteriors are far from Gaussian: %s",
+                 r->refine.done ? "fewer, larger shards (num_shards) bring the "
+                                  "combination closer and save the refinement's time"
+                                : "use fewer, larger shards (num_shards), one run on "
+                                  "all points (optimization.cmc.enable: false), or "
+                                  "the refinement (combination.refine: auto)");
+    } else if (im->khat > KHAT_WARN && !r->refine.done &&
+               (it = add(v, false, "importance"))) {
         snprintf(it->what, sizeof it->what,
                  "the importance weights have a heavy tail (tail index %.2f, ESS %.0f "
                  "of %zu)",
@@ -412,6 +427,35 @@ static void importance(hcmc_verdict *v, const hcmc_run_result *r)
                  "the corrected draws are approximate in the tails; fewer, larger "
                  "shards make the combination closer");
     }
+}
+
+/* The refinement's own sampling: its divergences, E-BFMI, tree depth. */
+static void refinement(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_config *c)
+{
+    const hcmc_refine_info *ri = &r->refine;
+    hcmc_verdict_item *it;
+    if (!ri->done || !ri->transitions)
+        return;
+    double share = (double)ri->divergences / (double)ri->transitions;
+    if (ri->divergences &&
+        (it = add(v, share > DIVERGENT_SHARE_MAX, "refine_divergences"))) {
+        snprintf(it->what, sizeof it->what,
+                 "%zu divergent transitions of %zu (%.2g %%) in the refinement",
+                 ri->divergences, ri->transitions, 100 * share);
+        snprintf(it->advice, sizeof it->advice,
+                 "the sampler cannot follow the posterior into some region: raise "
+                 "target_accept_prob (now %g) towards 0.99",
+                 c->target_accept_prob);
+    }
+    if (ri->ebfmi_min < EBFMI_MIN && (it = add(v, false, "refine_e_bfmi")))
+        snprintf(it->what, sizeof it->what,
+                 "E-BFMI %.2f (below %.1f) in the refinement", ri->ebfmi_min,
+                 EBFMI_MIN);
+    if ((double)ri->treedepth_hits > TREEDEPTH_SHARE_MAX * (double)ri->transitions &&
+        (it = add(v, false, "refine_tree_depth")))
+        snprintf(it->what, sizeof it->what,
+                 "%zu of %zu transitions of the refinement reached max_tree_depth %d",
+                 ri->treedepth_hits, ri->transitions, c->max_tree_depth);
 }
 
 void hcmc__verdict(const hcmc_config *c, hcmc_run_result *r, const double (*bounds)[2],
@@ -428,6 +472,7 @@ void hcmc__verdict(const hcmc_config *c, hcmc_run_result *r, const double (*boun
     mirror(v, r, bounds, nb);
     shards(v, r, c);
     importance(v, r);
+    refinement(v, r, c);
     rates_reach(v, r);
     for (size_t k = 0; k < v->n_failures; k++)
         hcmc_log(HCMC_LOG_WARN, "verdict: %s", v->failures[k].what);

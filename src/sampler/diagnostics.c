@@ -354,6 +354,26 @@ double hcmc_mcse_mean(const double *x, size_t chains, size_t draws, size_t strid
     return sd / sqrt(hcmc_ess_mean(x, chains, draws, stride));
 }
 
+double hcmc_mcse_sd(const double *x, size_t chains, size_t draws, size_t stride)
+{
+    size_t S = chains * draws;
+    double *v = gather(x, chains, draws, stride);
+    if (!v)
+        return NAN;
+    double m = mean_of(v, S), e2 = 0, e4 = 0;
+    for (size_t i = 0; i < S; i++) {
+        double c2 = (v[i] - m) * (v[i] - m);
+        v[i] = c2;
+        e2 += c2;
+        e4 += c2 * c2;
+    }
+    e2 /= (double)S;
+    e4 /= (double)S;
+    double ess = hcmc_ess_mean(v, chains, draws, 1);
+    free(v);
+    return sqrt((e4 - e2 * e2) / ess / e2 / 4);
+}
+
 double hcmc_ebfmi(const double *energy, size_t n)
 {
     if (n < 2)
@@ -384,6 +404,7 @@ int hcmc_param_summarise(const double *x, size_t chains, size_t draws, size_t st
     out->q95 = quantile7(s, S, 0.95);
     free(s);
     out->mcse_mean = hcmc_mcse_mean(x, chains, draws, stride);
+    out->mcse_sd = hcmc_mcse_sd(x, chains, draws, stride);
     out->ess_bulk = hcmc_ess_bulk(x, chains, draws, stride);
     out->ess_tail = hcmc_ess_tail(x, chains, draws, stride);
     out->rhat = hcmc_rhat(x, chains, draws, stride);

@@ -111,6 +111,7 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
         json_object_set_new(p, "ess_bulk", num(s->ess_bulk));
         json_object_set_new(p, "ess_tail", num(s->ess_tail));
         json_object_set_new(p, "mcse_mean", num(s->mcse_mean));
+        json_object_set_new(p, "mcse_sd", num(s->mcse_sd));
         json_object_set_new(params, r->names[k], p);
     }
     for (size_t k = 0; k < r->n_shards; k++) {
@@ -159,6 +160,22 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
         json_object_set_new(run, "importance", im);
     } else {
         json_object_set_new(run, "importance", json_null());
+    }
+    if (r->refine.done) {
+        json_t *rf = json_object();
+        json_object_set_new(rf, "why", json_string(r->refine.why));
+        json_object_set_new(rf, "points", json_integer((json_int_t)r->refine.points));
+        json_object_set_new(rf, "chains", json_integer((json_int_t)r->refine.chains));
+        json_object_set_new(rf, "seconds", num(r->refine.seconds));
+        json_object_set_new(rf, "gradients",
+                            json_integer((json_int_t)r->refine.gradients));
+        json_object_set_new(rf, "transitions",
+                            json_integer((json_int_t)r->refine.transitions));
+        json_object_set_new(rf, "divergences",
+                            json_integer((json_int_t)r->refine.divergences));
+        json_object_set_new(run, "refinement", rf);
+    } else {
+        json_object_set_new(run, "refinement", json_null());
     }
     json_object_set_new(run, "min_success_rate", num(c->min_success_rate));
     json_object_set_new(root, "format", json_string(HCMC__SUMMARY_FORMAT_NAME));
@@ -297,6 +314,8 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
             bad = "parameters";
             goto fail;
         }
+        ps->mcse_sd = NAN;
+        read_num(p, "mcse_sd", &ps->mcse_sd); /* optional: not in older files */
         k++;
     }
     json_t *fixed = json_object_get(root, "fixed_parameters"); /* optional */
@@ -354,6 +373,18 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
         read_num(im, "tail_index", &r->importance.khat);
         r->importance.n = n;
         r->importance.applied = json_is_true(json_object_get(im, "applied"));
+    }
+    json_t *rf = json_object_get(run, "refinement"); /* optional */
+    if (json_is_object(rf)) {
+        json_t *why = json_object_get(rf, "why");
+        r->refine.done = true;
+        snprintf(r->refine.why, sizeof r->refine.why, "%s",
+                 json_is_string(why) ? json_string_value(why) : "");
+        read_count(rf, "points", &r->refine.points);
+        read_count(rf, "chains", &r->refine.chains);
+        read_num(rf, "seconds", &r->refine.seconds);
+        read_count(rf, "transitions", &r->refine.transitions);
+        read_count(rf, "divergences", &r->refine.divergences);
     }
     read_count(run, "reused_shards", &r->reused);
     if (verdict_read(json_object_get(run, "verdict"), &r->verdict)) {
