@@ -12,9 +12,10 @@
 #   against the one run, within 3 Monte Carlo standard errors where a
 #   parameter's tail makes that wider (validate.py's rule; check_accuracy.py
 #   --mcse). Measured over sampler seeds 1-10 (README "Accuracy of the
-#   combination"): refined, largest |dmean| 0.009-0.073 sd and sd ratios
-#   0.91-1.09 against each seed's one run (the sd ratio of D0 scatters by
-#   0.049 over the seeds, its 3 standard errors here are about 0.19);
+#   combination"): refined, largest |dmean| 0.02-0.10 sd and sd ratios
+#   0.90-1.07 against each seed's one run, ten of ten within the bar so
+#   widened and nine within the plain one (the sd ratio of D0 scatters by
+#   0.05 over the seeds, its 3 standard errors here are about 0.19);
 #   corrected but not refined, 0.06-1.46 sd and sd ratios 0.44-2.14, all
 #   ten outside the bar (the least margin: an sd ratio of 0.848).
 # - The refinement is part of the run's bytes: hcmc combine makes the same

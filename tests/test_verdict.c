@@ -272,6 +272,13 @@ static void test_refined(void **state)
     f.sum[1].rhat = 1.02;
     judge(&f);
     assert_non_null(failure(&f, "r_hat"));
+    /* left out for its time: a warning that says so; the rest as unrefined */
+    f.r.refine = (hcmc_refine_info){.skipped = true, .estimate = 5e4};
+    snprintf(f.r.refine.why, sizeof f.r.refine.why, "the correction needed 3 rounds");
+    judge(&f);
+    assert_non_null(warning(&f, "refine"));
+    assert_non_null(strstr(warning(&f, "refine")->what, "about 50000 s"));
+    assert_non_null(failure(&f, "shard_r_hat"));
     /* not refined (wanted, but it failed): the shards' troubles fail again */
     f.sum[1].rhat = 1.002;
     f.r.refine.done = false;

@@ -36,9 +36,13 @@ typedef struct hcmc_run_shard {
  * made; "auto"), or always, a run of NUTS on the posterior of the points
  * combined, started from the corrected draws, whose draws then replace
  * them. Its chains are the combined draws' chains, so R-hat and ESS judge
- * it; what the shards' chains did no longer decides the result. */
+ * it; what the shards' chains did no longer decides the result. auto
+ * leaves it out (skipped) where it would take more than 4 times the
+ * shards' sampling and more than 15 minutes (src/run/refine.c). */
 typedef struct hcmc_refine_info {
     bool done;     /* the draws are the refinement's */
+    bool skipped;  /* wanted, but left out for its time (estimate) */
+    double estimate; /* seconds it would take, about */
     char why[160]; /* why it was wanted ("" when it was not) */
     size_t points; /* the points of its posterior */
     size_t chains;

@@ -12,11 +12,17 @@
 /* The shards' target settings (fixed scaling values included). */
 const hcmc_target_spec *hcmc__problem_spec(const hcmc_problem *p);
 /* The spec of one run on all of p's points, for the refinement of a
- * combination (run/refine.c): no tempering, and each rate law's
- * coordinates chosen as for one shard (choose_laws with K = 1) from the
- * mode and covariance of p's warm start. */
-int hcmc__problem_refine_spec(const hcmc_problem *p, hcmc_target_spec *out,
-                              hcmc_error *err);
+ * combination (run/refine.c): no tempering, and each rate law in the
+ * coordinates one run would choose from the same warm start (choose_laws
+ * with K = 1, made with the problem and kept in the plan file; a plan
+ * without them: the shards' kinds, a slope law's curvature scale divided
+ * by sqrt(K)). */
+void hcmc__problem_refine_spec(const hcmc_problem *p, hcmc_target_spec *out);
+/* That choice (law.h kinds as ints, scales), for the plan file; false
+ * where p has none. */
+bool hcmc__problem_one_laws(const hcmc_problem *p, int kind[2], double scale[2]);
+void hcmc__problem_set_one_laws(hcmc_problem *p, const int kind[2],
+                                const double scale[2]);
 /* The warm start z0 [dim] and its covariance *cov0 [dim * dim]. */
 const double *hcmc__problem_start(const hcmc_problem *p, const double **cov0);
 

@@ -25,6 +25,11 @@ struct hcmc_problem {
     double *fixed;     /* [2 n_phi] contrast, offset for constant modes */
     double *z0, *cov0; /* warm start on all points; cov scaled by K */
     size_t dim;
+    /* each rate law's coordinates for one run on all points (choose_laws
+     * with K = 1): the refinement's (hcmc__problem_refine_spec) */
+    bool has_one;
+    hcmc_law_kind one_kind[2];
+    double one_scale[2];
 };
 
 bool hcmc__problem_ok(const hcmc_problem *p)
@@ -265,46 +270,42 @@ static bool choose_laws(const hcmc_problem *p, hcmc_target_spec *spec,
     return changed;
 }
 
-int hcmc__problem_refine_spec(const hcmc_problem *p, hcmc_target_spec *out,
-                              hcmc_error *err)
+void hcmc__problem_refine_spec(const hcmc_problem *p, hcmc_target_spec *out)
 {
     *out = p->spec;
     out->num_shards = 1;
     out->prior_tempering = false;
-    size_t d = p->dim, nb = d - 1;
-    const hcmc_target *t = p->full;
-    double *theta = malloc(d * sizeof(double)), *J = malloc(d * nb * sizeof(double));
-    double *zh = malloc(d * sizeof(double)), *tp = malloc(2 * d * sizeof(double));
-    double *C = malloc(nb * nb * sizeof(double));
-    if (!theta || !J || !zh || !tp || !C) {
-        free(theta), free(J), free(zh), free(tp), free(C);
-        return hcmc_error_set(err, HCMC_ENOMEM, "problem: out of memory");
-    }
-    /* the mode in theta and its covariance there, cov0 / K mapped by the
-     * Jacobian of the coordinates (central differences at a hundredth of
-     * an sd) */
-    hcmc_target_constrain(t, p->z0, theta);
-    for (size_t j = 0; j < d; j++) {
-        double h = 0.01 * sqrt(p->cov0[j * d + j] / (double)p->spec.num_shards);
-        memcpy(zh, p->z0, d * sizeof(double));
-        zh[j] = p->z0[j] + h;
-        hcmc_target_constrain(t, zh, tp);
-        zh[j] = p->z0[j] - h;
-        hcmc_target_constrain(t, zh, tp + d);
-        for (size_t i = 0; i < nb; i++)
-            J[i * d + j] = (tp[i] - tp[d + i]) / (2 * h);
-    }
-    for (size_t a = 0; a < nb; a++)
-        for (size_t b = 0; b < nb; b++) {
-            double c = 0;
-            for (size_t i = 0; i < d; i++)
-                for (size_t j = 0; j < d; j++)
-                    c += J[a * d + i] * p->cov0[i * d + j] * J[b * d + j];
-            C[a * nb + b] = c / (double)p->spec.num_shards;
+    for (int l = 0; l < 2; l++) {
+        if (p->has_one) {
+            out->law_kind[l] = p->one_kind[l];
+            out->law_slope_scale[l] = p->one_scale[l];
+        } else if (out->law_kind[l] == HCMC_LAW_SLOPE) {
+            /* a plan without the choice: the shards' kinds, the curvature
+             * scale of all points (choose_laws: sqrt(K) times it in a
+             * shard) */
+            out->law_slope_scale[l] /= sqrt((double)p->spec.num_shards);
         }
-    choose_laws(p, out, theta, C);
-    free(theta), free(J), free(zh), free(tp), free(C);
-    return HCMC_OK;
+    }
+}
+
+bool hcmc__problem_one_laws(const hcmc_problem *p, int kind[2], double scale[2])
+{
+    for (int l = 0; l < 2; l++) {
+        kind[l] = (int)p->one_kind[l];
+        scale[l] = p->one_scale[l];
+    }
+    return p->has_one;
+}
+
+void hcmc__problem_set_one_laws(hcmc_problem *p, const int kind[2], const double scale[2])
+{
+    for (int l = 0; l < 2; l++) {
+        p->one_kind[l] = kind[l] == HCMC_LAW_RATES   ? HCMC_LAW_RATES
+                         : kind[l] == HCMC_LAW_SLOPE ? HCMC_LAW_SLOPE
+                                                     : HCMC_LAW_SHAPE;
+        p->one_scale[l] = scale[l];
+    }
+    p->has_one = true;
 }
 
 int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_t K,
@@ -385,6 +386,17 @@ int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_
         hcmc_target_free(p->full);
         p->full = NULL;
         rc = hcmc_target_new(&p->spec, pts, &p->full, err);
+    }
+    if (!rc) { /* the choice one run on all points makes: the refinement's */
+        hcmc_target_spec one = p->spec;
+        one.num_shards = 1;
+        if (p->spec.num_shards > 1)
+            choose_laws(p, &one, theta, cth);
+        p->has_one = true;
+        for (int l = 0; l < 2; l++) {
+            p->one_kind[l] = one.law_kind[l];
+            p->one_scale[l] = one.law_slope_scale[l];
+        }
     }
     if (!rc)
         rc = hcmc_warm_mode(p->full, theta, 0, p->z0, p->cov0, err);

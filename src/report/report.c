@@ -260,7 +260,7 @@ static void write_body(FILE *f, const char *dir, const hcmc_run_result *r,
                 HCMC_IMPORTANCE_MAX_KHAT, pass(kh <= HCMC_IMPORTANCE_MAX_KHAT));
     }
     json_t *rf = json_object_get(run, "refinement");
-    if (json_is_object(rf)) {
+    if (json_is_object(rf) && !json_is_false(json_object_get(rf, "done"))) {
         json_t *dv = json_object_get(rf, "divergences"),
                *tr = json_object_get(rf, "transitions");
         double nd = json_is_number(dv) ? json_number_value(dv) : 0,

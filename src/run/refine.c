@@ -8,7 +8,7 @@
  * away from those proposals keeps too little weight however many are
  * drawn: on the steady-shear file of the validation catalogue the
  * correction was applied at tail index 0.65 and gave beta an sd of 0.23,
- * where NUTS on all points gives 0.28-0.32 in every coordinates tried. A
+ * where NUTS on all points gives 0.28-0.32 whatever its coordinates. A
  * Markov chain on the full posterior has no such limit: it leaves the
  * posterior invariant, so chains that start from the corrected draws (near
  * the posterior already) and pass R-hat are draws of it. The cost is that of
@@ -16,7 +16,11 @@
  * combination was not close: the importance correction needed more than
  * its first round (the Gaussian combination's weights had a tail index
  * above HCMC_IMPORTANCE_GOOD_KHAT or an ESS below half the draws), or was
- * not applied, or could not be made.
+ * not applied, or could not be made. And only where it costs no more than
+ * REFINE_BUDGET times the shards' sampling took, or REFINE_FREE_S: one run
+ * on all points is what CMC spares a cluster (100 shards sampled at once
+ * would take about 100 times as long again); beyond that auto leaves the
+ * corrected draws, says so, and combination.refine: always makes it.
  *
  * The chains sample in the coordinates one run on all points would
  * (hcmc__problem_refine_spec): a rate law whose exponent is 3 shard sd
@@ -36,10 +40,30 @@
 
 /* The sampler's stream key for the refinement: no shard has it. */
 #define REFINE_STREAM UINT32_MAX
+/* auto refines where the estimate of its time is at most this many times
+ * the wall time of the shards' sampling, or at most REFINE_FREE_S */
+#define REFINE_BUDGET 4
+#define REFINE_FREE_S 900
 
-static bool wanted(const char *mode, const hcmc_importance_info *im, bool made,
-                   char *why, size_t cap)
+/* Its time: about that of the shards combined, one after another (a
+ * shard's NUTS costs its points times its gradients, and the posterior of
+ * all points needs about as many gradients as a shard's). */
+static double estimate(const hcmc_run_result *r, double *wall)
 {
+    double s = 0;
+    *wall = r->sampling_seconds; /* 0 in hcmc combine: the longest shard's then */
+    for (size_t k = 0; k < r->n_shards; k++)
+        if (r->shards[k].status == HCMC_SHARD_KEPT) {
+            s += r->shards[k].seconds;
+            *wall = fmax(*wall, r->shards[k].seconds);
+        }
+    return s;
+}
+
+static bool wanted(const char *mode, const hcmc_run_result *r, bool made, char *why,
+                   size_t cap)
+{
+    const hcmc_importance_info *im = &r->importance;
     if (!strcmp(mode, "never"))
         return false;
     if (!strcmp(mode, "always"))
@@ -58,6 +82,23 @@ static bool wanted(const char *mode, const hcmc_importance_info *im, bool made,
     else
         return false;
     return true;
+}
+
+/* auto and too long: a warning, and the verdict's */
+static bool affordable(const char *mode, hcmc_run_result *r)
+{
+    hcmc_refine_info *ri = &r->refine;
+    double wall;
+    ri->estimate = estimate(r, &wall);
+    double budget = fmax(REFINE_BUDGET * wall, REFINE_FREE_S);
+    if (strcmp(mode, "auto") || ri->estimate <= budget)
+        return true;
+    ri->skipped = true;
+    hcmc_log(HCMC_LOG_WARN,
+             "refinement not made: %s, but it would take about %.0f s, more than %g "
+             "times the shards' sampling (combination.refine: always makes it)",
+             ri->why, ri->estimate, (double)REFINE_BUDGET);
+    return false;
 }
 
 /* Every draw of comb (in from's coordinates) into to's coordinates, in
@@ -79,7 +120,7 @@ void hcmc__refine(const hcmc_problem *prob, const hcmc_points *pts,
 {
     hcmc_refine_info *ri = &r->refine;
     memset(ri, 0, sizeof *ri);
-    if (!wanted(mode, &r->importance, made, ri->why, sizeof ri->why))
+    if (!wanted(mode, r, made, ri->why, sizeof ri->why) || !affordable(mode, r))
         return;
     double t0 = hcmc_seconds();
     size_t d = comb->dim, G = comb->chains * comb->draws;
@@ -92,10 +133,9 @@ void hcmc__refine(const hcmc_problem *prob, const hcmc_points *pts,
     const hcmc_target *shard_coords = hcmc_problem_target(prob);
     double *mu = calloc(d, sizeof(double)), *C = calloc(d * d, sizeof(double));
     double *z = malloc(G * d * sizeof(double)), *theta = malloc(d * sizeof(double));
-    int rc = mu && C && z && theta ? hcmc__problem_refine_spec(prob, &s, &e)
+    hcmc__problem_refine_spec(prob, &s);
+    int rc = mu && C && z && theta ? hcmc_target_new(&s, pts, &t, &e)
                                    : hcmc_error_set(&e, HCMC_ENOMEM, "out of memory");
-    if (!rc)
-        rc = hcmc_target_new(&s, pts, &t, &e);
     if (!rc && hcmc_target_dim(t) != d)
         rc = hcmc_error_set(&e, HCMC_EINVAL, "%zu coordinates, the draws have %zu",
                             hcmc_target_dim(t), d);

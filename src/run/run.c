@@ -602,4 +602,7 @@ void hcmc_run_print_table(FILE *f, const hcmc_run_result *r)
             "refinement: %zu chains of NUTS on the %zu points combined, started from "
             "the corrected draws, %.1f s (%s)\n",
             r->refine.chains, r->refine.points, r->refine.seconds, r->refine.why);
+    else if (r->refine.skipped)
+        fprintf(f, "refinement: not made (%s): it would take about %.0f s\n",
+                r->refine.why, r->refine.estimate);
 }

@@ -434,6 +434,16 @@ static void refinement(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_con
 {
     const hcmc_refine_info *ri = &r->refine;
     hcmc_verdict_item *it;
+    if (ri->skipped && (it = add(v, false, "refine"))) {
+        snprintf(it->what, sizeof it->what,
+                 "the combination was not close (%s) and was not refined: that would "
+                 "take about %.0f s",
+                 ri->why, ri->estimate);
+        snprintf(it->advice, sizeof it->advice,
+                 "the corrected draws may miss a tail of the posterior; "
+                 "combination.refine: always (hcmc combine DIR --refine always) makes "
+                 "the refinement, fewer, larger shards make the combination closer");
+    }
     if (!ri->done || !ri->transitions)
         return;
     double share = (double)ri->divergences / (double)ri->transitions;
@@ -447,6 +457,12 @@ static void refinement(hcmc_verdict *v, const hcmc_run_result *r, const hcmc_con
                  "target_accept_prob (now %g) towards 0.99",
                  c->target_accept_prob);
     }
+    if (ri->reruns && (it = add(v, false, "refine_reruns")))
+        snprintf(it->what, sizeof it->what,
+                 "%zu chain%s of the refinement had more than %g %% divergent "
+                 "transitions and ran again at target acceptance %g",
+                 ri->reruns, ri->reruns == 1 ? "" : "s", 100 * c->rerun_divergent,
+                 c->rerun_target_accept_prob);
     if (ri->ebfmi_min < EBFMI_MIN && (it = add(v, false, "refine_e_bfmi")))
         snprintf(it->what, sizeof it->what,
                  "E-BFMI %.2f (below %.1f) in the refinement", ri->ebfmi_min,

@@ -135,6 +135,12 @@ int hcmc__plan_write(const char *path, const hcmc_config *c, const hcmc__prepare
           put(f, "law_slope_scale", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2,
               spec->law_slope_scale) ||
           put(f, "law_kind", H5T_STD_I32LE, H5T_NATIVE_INT, 2, law_kind);
+    int one_kind[2];
+    double one_scale[2];
+    if (!bad && hcmc__problem_one_laws(P->prob, one_kind, one_scale))
+        bad = put(f, "refine_law_kind", H5T_STD_I32LE, H5T_NATIVE_INT, 2, one_kind) ||
+              put(f, "refine_law_slope_scale", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2,
+                  one_scale);
     if (!bad && spec->fixed_contrast && spec->fixed_offset)
         bad = put(f, "fixed_contrast", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, A,
                   spec->fixed_contrast) ||
@@ -314,6 +320,20 @@ int hcmc__plan_read(const char *path, hcmc_config *c, hcmc__prepared *P,
     if ((rc = hcmc__problem_from_parts(&spec, &P->pts, d, z0, cov0, true, &P->prob,
                                        err)))
         goto done;
+    /* optional (earlier plans have none): the refinement's coordinates */
+    int one_kind[2];
+    double one_scale[2];
+    if (H5Lexists(f, "refine_law_kind", H5P_DEFAULT) > 0) {
+        if (get(f, "refine_law_kind", H5T_NATIVE_INT, 2, one_kind) ||
+            get(f, "refine_law_slope_scale", H5T_NATIVE_DOUBLE, 2, one_scale)) {
+            rc = hcmc_error_set(err, HCMC_EFORMAT,
+                                "%s: dataset 'refine_law_kind' or "
+                                "'refine_law_slope_scale' of the wrong size or damaged",
+                                path);
+            goto done;
+        }
+        hcmc__problem_set_one_laws(P->prob, one_kind, one_scale);
+    }
     P->cmc = cmc != 0;
     hcmc__config_nuts_settings(c, &P->ns);
     P->fingerprint = hcmc_problem_fingerprint(P->prob, P->plan, &P->ns);

@@ -161,9 +161,11 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
     } else {
         json_object_set_new(run, "importance", json_null());
     }
-    if (r->refine.done) {
+    if (r->refine.done || r->refine.skipped) {
         json_t *rf = json_object();
+        json_object_set_new(rf, "done", json_boolean(r->refine.done));
         json_object_set_new(rf, "why", json_string(r->refine.why));
+        json_object_set_new(rf, "estimated_seconds", num(r->refine.estimate));
         json_object_set_new(rf, "points", json_integer((json_int_t)r->refine.points));
         json_object_set_new(rf, "chains", json_integer((json_int_t)r->refine.chains));
         json_object_set_new(rf, "seconds", num(r->refine.seconds));
@@ -377,7 +379,9 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
     json_t *rf = json_object_get(run, "refinement"); /* optional */
     if (json_is_object(rf)) {
         json_t *why = json_object_get(rf, "why");
-        r->refine.done = true;
+        r->refine.done = !json_is_false(json_object_get(rf, "done"));
+        r->refine.skipped = !r->refine.done;
+        read_num(rf, "estimated_seconds", &r->refine.estimate);
         snprintf(r->refine.why, sizeof r->refine.why, "%s",
                  json_is_string(why) ? json_string_value(why) : "");
         read_count(rf, "points", &r->refine.points);
