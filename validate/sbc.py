@@ -46,6 +46,7 @@ import json
 import math
 import os
 import random
+import concurrent.futures
 import subprocess
 import sys
 
@@ -170,8 +171,14 @@ def main():
     one_ranks = {p: [] for p in BOUNDS}  # --paired: the one run's, per replication
     applied = []  # --paired: whether CMC's importance correction was applied
     failed = uncombined = 0
-    for r in range(reps):
-        truth = {p: rng.uniform(lo, hi) for p, (lo, hi) in BOUNDS.items()}
+    # the truths in order, then the replications two at a time (each run's
+    # draws depend only on its files and seed, not on what runs beside it)
+    truths = [{p: rng.uniform(lo, hi) for p, (lo, hi) in BOUNDS.items()}
+              for _ in range(reps)]
+
+    def replicate(r):
+        """(exit status, draws or None, importance applied, the one run's draws)"""
+        truth = truths[r]
         d = os.path.join(work, f"rep{r:03d}")
         os.makedirs(d, exist_ok=True)
         data, cfg = os.path.join(d, "data.h5"), os.path.join(d, "config.yaml")
@@ -187,22 +194,18 @@ def main():
             rc = subprocess.run([hcmc, "run", "--config", cfg, "-o", out, "--no-plots",
                                  "--fresh", "--seed", str(seed + r)], stdout=log,
                                 stderr=subprocess.STDOUT).returncode
-        failed += rc != 0
         if shards == 1:
             draws = one_run_draws(out, f"replication {r}", f"{d}/run.log")
         else:
             post = os.path.join(out, "posterior.nc")
             if rc not in (0, 3) or not os.path.exists(post):
-                uncombined += 1
-                continue
+                return rc, None, False, None
             with h5py.File(post, "r") as f:
                 draws = {p: f["posterior"][p][:].reshape(-1) for p in BOUNDS}
-        for p in BOUNDS:
-            ranks[p].append(rank_of(draws[p], truth[p]))
+        imp, one = False, None
         if paired:
             with open(os.path.join(out, "summary.json")) as f:
-                imp = json.load(f).get("run", {}).get("importance", {})
-            applied.append(bool(imp.get("applied")))
+                imp = bool(json.load(f).get("run", {}).get("importance", {}).get("applied"))
             one_cfg, one_out = os.path.join(d, "one.yaml"), os.path.join(d, "one")
             write_config(data, one_cfg, 1)
             with open(os.path.join(d, "one.log"), "w") as log:
@@ -211,10 +214,22 @@ def main():
                                stdout=log, stderr=subprocess.STDOUT)
             one = one_run_draws(one_out, f"replication {r}, the one run",
                                 f"{d}/one.log")
-            for p in BOUNDS:
-                one_ranks[p].append(rank_of(one[p], truth[p]))
-        if (r + 1) % 20 == 0:
-            print(f"sbc: {r + 1} of {reps} replications", flush=True)
+        return rc, draws, imp, one
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        for r, (rc, draws, imp, one) in enumerate(pool.map(replicate, range(reps))):
+            failed += rc != 0
+            if draws is None:
+                uncombined += 1
+            else:
+                for p in BOUNDS:
+                    ranks[p].append(rank_of(draws[p], truths[r][p]))
+                if paired:
+                    applied.append(imp)
+                    for p in BOUNDS:
+                        one_ranks[p].append(rank_of(one[p], truths[r][p]))
+            if (r + 1) % 20 == 0:
+                print(f"sbc: {r + 1} of {reps} replications", flush=True)
     ok = True
     if paired:
         report_paired(ranks, one_ranks, applied, tag)

@@ -46,6 +46,7 @@ typedef struct hcmc_refine_info {
     char why[160]; /* why it was wanted ("" when it was not) */
     size_t points; /* the points of its posterior */
     size_t chains;
+    size_t length; /* its chains' length in draws kept (one in length kept) */
     size_t transitions, divergences, treedepth_hits, reruns;
     double ebfmi_min;   /* smallest E-BFMI of its chains (NaN: unknown) */
     uint64_t gradients; /* density evaluations, warmup included */

@@ -104,7 +104,7 @@ static void importance_from_data(const hcmc_config *c, const char *dir,
                  "importance correction not made: %s; the draws are the combination's",
                  e.msg);
     else
-        hcmc__importance(P.prob, P.plan, ids, comb, &P.ns, c->refine, r);
+        hcmc__importance(P.prob, P.plan, ids, comb, &P.ns, c, r);
     hcmc__prepared_release(&P);
     if (pc)
         hcmc_config_release(pc);

@@ -33,7 +33,7 @@ static void report_importance(const hcmc_importance_info *im, double seconds)
 
 void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
                       const size_t *ids, hcmc_combine_result *comb,
-                      const hcmc_nuts_settings *ns, const char *refine,
+                      const hcmc_nuts_settings *ns, const hcmc_config *c,
                       hcmc_run_result *r)
 {
     uint64_t seed = ns->seed;
@@ -77,8 +77,8 @@ void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
     /* with the points combined only (not after a failure to allocate: a run
      * would fail the same way) */
     if (rc != HCMC_ENOMEM && (kept || comb->n_kept == K))
-        hcmc__refine(prob, hcmc_target_points(kept ? kept : full), ns, refine, rc == 0,
-                     comb, r);
+        hcmc__refine(prob, hcmc_target_points(kept ? kept : full), ns, c, rc == 0, comb,
+                     r);
     hcmc_target_free(kept);
     hcmc_points_release(&sub);
 }

@@ -173,13 +173,13 @@ typedef struct {
     const hcmc_problem *prob;
     const hcmc_shard_plan *plan;
     const hcmc_nuts_settings *ns;
-    const char *refine;
+    const hcmc_config *c;
 } run_correction;
 
 static void correct_cb(void *user, hcmc_combine_result *comb, hcmc_run_result *r)
 {
     const run_correction *u = user;
-    hcmc__importance(u->prob, u->plan, NULL, comb, u->ns, u->refine, r);
+    hcmc__importance(u->prob, u->plan, NULL, comb, u->ns, u->c, r);
 }
 
 /* mpi backend, ranks other than 0: read the plan rank 0 wrote, sample
@@ -390,7 +390,7 @@ static int finish_run(const hcmc_config *c, const hcmc_dataset *ds,
         if (!realpath(c->data_file, data_abs))
             snprintf(data_abs, sizeof data_abs, "%s", c->data_file);
     }
-    run_correction rc_user = {prob, plan, &P->ns, c->refine};
+    run_correction rc_user = {prob, plan, &P->ns, c};
     hcmc__finish_input fin = {.draws = draws,
                               .shard_draws = sd,
                               .K = K,
@@ -596,12 +596,16 @@ void hcmc_run_print_table(FILE *f, const hcmc_run_result *r)
         fprintf(f, " above %g: the draws are the combination's",
                 HCMC_IMPORTANCE_MAX_KHAT);
     fputs(")\n", f);
-    if (r->refine.done)
-        fprintf(
-            f,
-            "refinement: %zu chains of NUTS on the %zu points combined, started from "
-            "the corrected draws, %.1f s (%s)\n",
-            r->refine.chains, r->refine.points, r->refine.seconds, r->refine.why);
+    if (r->refine.done) {
+        fprintf(f,
+                "refinement: %zu chains of NUTS on the %zu points combined, started "
+                "from the corrected draws, ",
+                r->refine.chains, r->refine.points);
+        if (r->refine.length > 1)
+            fprintf(f, "%zu times as long (one draw in %zu kept), ", r->refine.length,
+                    r->refine.length);
+        fprintf(f, "%.1f s (%s)\n", r->refine.seconds, r->refine.why);
+    }
     else if (r->refine.skipped)
         fprintf(f, "refinement: not made (%s): it would take about %.0f s\n",
                 r->refine.why, r->refine.estimate);

@@ -27,24 +27,25 @@ int hcmc__run_dir_init(const hcmc_config *c, const char *dir, const hcmc__prepar
 /* Corrects the combined draws comb->z by importance weighting with the
  * posterior of the points of the shards combined (importance.h; all of
  * prob's when every shard was kept) and records what it did in
- * r->importance, then refines them where refine ("auto", "always",
+ * r->importance, then refines them where c->refine ("auto", "always",
  * "never") asks for it (hcmc__refine). ids[k]: the plan's shard of comb's
  * entry k (NULL: k); ns: the run's sampler settings (its seed is the
  * correction's). A failure or a heavy tail is a warning: the
  * combination's draws stay (finish.c). */
 void hcmc__importance(const hcmc_problem *prob, const hcmc_shard_plan *plan,
                       const size_t *ids, hcmc_combine_result *comb,
-                      const hcmc_nuts_settings *ns, const char *refine,
+                      const hcmc_nuts_settings *ns, const hcmc_config *c,
                       hcmc_run_result *r);
 
-/* The refinement (run.h hcmc_refine_info; refine.c): where mode asks for it
+/* The refinement (run.h hcmc_refine_info; refine.c): where c->refine asks for it
  * (made: the importance correction was made; r->importance says how it
  * went), NUTS with ns's settings on the posterior of prob's model and
  * priors on pts (untempered, in one run's coordinates), started from
- * comb's draws, replaces comb->z; r->refine records it. A failure is a
- * warning and leaves comb->z as it was. */
+ * comb's draws, replaces comb->z; r->refine records it. Chains short of
+ * c's R-hat or ESS bar run longer. A failure is a warning and leaves
+ * comb->z as it was. */
 void hcmc__refine(const hcmc_problem *prob, const hcmc_points *pts,
-                  const hcmc_nuts_settings *ns, const char *mode, bool made,
+                  const hcmc_nuts_settings *ns, const hcmc_config *c, bool made,
                   hcmc_combine_result *comb, hcmc_run_result *r);
 
 /* What the last stage needs besides the configuration (finish.c). */

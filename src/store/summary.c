@@ -168,6 +168,7 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
         json_object_set_new(rf, "estimated_seconds", num(r->refine.estimate));
         json_object_set_new(rf, "points", json_integer((json_int_t)r->refine.points));
         json_object_set_new(rf, "chains", json_integer((json_int_t)r->refine.chains));
+        json_object_set_new(rf, "length", json_integer((json_int_t)r->refine.length));
         json_object_set_new(rf, "seconds", num(r->refine.seconds));
         json_object_set_new(rf, "gradients",
                             json_integer((json_int_t)r->refine.gradients));
@@ -386,6 +387,7 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
                  json_is_string(why) ? json_string_value(why) : "");
         read_count(rf, "points", &r->refine.points);
         read_count(rf, "chains", &r->refine.chains);
+        read_count(rf, "length", &r->refine.length);
         read_num(rf, "seconds", &r->refine.seconds);
         read_count(rf, "transitions", &r->refine.transitions);
         read_count(rf, "divergences", &r->refine.divergences);
