@@ -101,7 +101,7 @@ demo: build
 # The validation catalogue (validate/validate.py: 12 simulated cases and a
 # 1 M-point CMC run with homodyne's default bounds, one run and CMC each)
 # and simulation-based calibration of the static model (validate/sbc.py),
-# of one run and of CMC with 4 shards; not part of check: about 32 min on
+# of one run and of CMC with 4 shards; not part of check: about 37 min on
 # 2 cores. All always run; the target fails when any does. VALIDATE_DIR
 # keeps the files and logs.
 VALIDATE_DIR ?= $(BUILD)/validate
