@@ -1,7 +1,8 @@
 /* The sampler on targets with known answers: a 100-dimensional standard
  * normal, a 20-dimensional Gaussian with condition number 1e4 (dense metric),
  * Neal's funnel (divergences), densities that are not finite at the start,
- * and identical draws from parallel and sequential chains.
+ * identical draws from parallel and sequential chains, and a run extended
+ * that is the longer run.
  *
  * Tolerances: a posterior mean, variance or covariance estimate is checked
  * against the exact value within 4 Monte Carlo standard errors, the MCSE of
@@ -501,6 +502,52 @@ static void test_parallel_equals_sequential(void **state)
     gauss_free(&g);
 }
 
+/* A run extended is the longer run: every draw and statistic the same, the
+ * counts those of the longer run and one evaluation per chain (the last
+ * draw's, again); with slice steps, so that their stream goes on too. On
+ * a bad request the result is left as it was. */
+static void test_extend(void **state)
+{
+    (void)state;
+    gauss g;
+    gauss_correlated(&g, 6, 100, 9);
+    hcmc_density d = {
+        .dim = 6, .ctx = &g, .eval = gauss_eval, .n_slice = 1, .slice = {2}};
+    hcmc_nuts_settings s;
+    hcmc_nuts_settings_defaults(&s);
+    s.num_warmup = 200;
+    s.num_samples = 500;
+    s.parallel = true;
+    hcmc_nuts_result *whole = run(&d, &s);
+    s.num_samples = 200;
+    hcmc_nuts_result *part = run(&d, &s);
+    hcmc_error err;
+    assert_int_equal(hcmc_nuts_extend(&d, &s, part, 100, &err), 0);
+    s.parallel = false; /* the same on one thread */
+    assert_int_equal(hcmc_nuts_extend(&d, &s, part, 200, &err), 0);
+    size_t m = 4 * 500;
+    assert_int_equal(part->sampling.n, 500);
+    assert_memory_equal(whole->sampling.z, part->sampling.z, m * 6 * sizeof(double));
+    assert_memory_equal(whole->sampling.lp, part->sampling.lp, m * sizeof(double));
+    assert_memory_equal(whole->sampling.energy, part->sampling.energy,
+                        m * sizeof(double));
+    assert_memory_equal(whole->sampling.step_size, part->sampling.step_size,
+                        m * sizeof(double));
+    assert_memory_equal(whole->sampling.tree_depth, part->sampling.tree_depth,
+                        m * sizeof(int));
+    assert_memory_equal(whole->sampling.diverging, part->sampling.diverging, m);
+    assert_int_equal(part->n_gradients, whole->n_gradients + 2 * 4);
+    assert_int_equal(part->n_values, whole->n_values);
+    /* nothing to extend, or another metric: refused, r unchanged */
+    assert_int_not_equal(hcmc_nuts_extend(&d, &s, part, 0, &err), 0);
+    s.dense_mass = false;
+    assert_int_not_equal(hcmc_nuts_extend(&d, &s, part, 10, &err), 0);
+    assert_int_equal(part->sampling.n, 500);
+    hcmc_nuts_result_free(whole);
+    hcmc_nuts_result_free(part);
+    gauss_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_rerun_divergent),
         cmocka_unit_test(test_nonfinite_start),
         cmocka_unit_test(test_parallel_equals_sequential),
+        cmocka_unit_test(test_extend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,6 +133,8 @@ typedef struct hcmc_nuts_result {
     double *inv_metric;   /* [chain][dim*dim] dense or [chain][dim] diagonal */
     double *init;         /* [chain][dim] starting points */
     unsigned char *rerun; /* [chain] 1 where the chain was run again */
+    struct hcmc_rng *rng_end; /* [chain] its stream where it stopped (NULL in a
+                                 result read back from a file) */
     uint64_t n_gradients; /* evaluations over all chains, warmup included */
     uint64_t n_values;    /* of the density alone (slice steps), likewise */
     uint64_t n_gradients_sampling; /* of the sampling iterations alone */
@@ -149,6 +151,18 @@ HCMC_API int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s,
                            const double *init, const double *init_cov,
                            hcmc_nuts_result **out, hcmc_error *err);
 HCMC_API void hcmc_nuts_result_free(hcmc_nuts_result *r);
+
+/* Runs every chain of r (made by hcmc_nuts_run with d and s) more sampling
+ * transitions further, from its last draw with its adapted step size and
+ * metric, on its stream from where it stopped, and appends them to
+ * r->sampling: the draws that a run of num_samples + more would have made
+ * (bit for bit, where no chain was run again for its divergences; such a
+ * chain goes on from its second run). s gives the tree depth, divergence
+ * threshold, threads and progress (iterations numbered on); its
+ * rerun_divergent is not applied. The counts and sampling seconds grow by
+ * the new transitions'. On error r is as it was. */
+HCMC_API int hcmc_nuts_extend(const hcmc_density *d, const hcmc_nuts_settings *s,
+                              hcmc_nuts_result *r, size_t more, hcmc_error *err);
 
 /* Divergent transitions of the sampling phase, all chains. */
 HCMC_API size_t hcmc_nuts_divergences(const hcmc_nuts_result *r);

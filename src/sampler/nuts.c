@@ -688,6 +688,8 @@ typedef struct {
     hcmc_error err;
     double warmup_s, sampling_s;
     uint64_t n_grad, n_value, n_grad_sampling;
+    hcmc_nuts_draws *more; /* hcmc_nuts_extend: the transitions to add */
+    hcmc_rng rng_end;      /* and the stream where they end */
 } chain_job;
 
 static void record(chain *ch, const transition_stats *st, hcmc_nuts_draws *D, size_t c,
@@ -851,6 +853,22 @@ static int report_progress(const hcmc_nuts_settings *s, hcmc_error *err, size_t 
     return 0;
 }
 
+/* Sampling transitions into D (its n of them, at the job's chain), the
+ * first numbered it0 for progress. */
+static int sample(chain_job *job, chain *ch, top *T, hcmc_nuts_draws *D, size_t it0)
+{
+    transition_stats st;
+    for (size_t i = 0; i < D->n; i++) {
+        transition(ch, T, &st);
+        slice_steps(ch);
+        record(ch, &st, D, job->c, i);
+        int rc = report_progress(job->s, &job->err, job->id, it0 + i);
+        if (rc)
+            return rc;
+    }
+    return HCMC_OK;
+}
+
 /* One run of the chain from its start: warmup adapting the step size to
  * target acceptance delta, then sampling into the result. stream picks the
  * chain's momenta (HCMC_RNG_NUTS, or HCMC_RNG_NUTS_RERUN for the run
@@ -910,20 +928,47 @@ static int chain_run(chain_job *job, chain *ch, top *T, windowed *w, double *del
         ch->eps = exp(da.x_bar);
     double t_mid = hcmc_seconds();
     uint64_t grads_mid = ch->n_grad;
-    for (size_t i = 0; i < s->num_samples; i++) {
-        transition(ch, T, &st);
-        slice_steps(ch);
-        record(ch, &st, &r->sampling, c, i);
-        if ((rc = report_progress(s, &job->err, id, s->num_warmup + i)))
-            return rc;
-    }
+    if ((rc = sample(job, ch, T, &r->sampling, s->num_warmup)))
+        return rc;
     job->sampling_s += hcmc_seconds() - t_mid;
     job->n_grad_sampling = ch->n_grad - grads_mid; /* the kept run's */
     job->warmup_s += t_mid - t_start;
     r->step_size[c] = ch->eps;
     size_t nm = s->dense_mass ? n * n : n;
     memcpy(r->inv_metric + c * nm, ch->m.inv, nm * sizeof(double));
+    r->rng_end[c] = ch->rng;
     return HCMC_OK;
+}
+
+/* The chain of the result job->r from its last draw on, with its adapted
+ * step size and metric and its stream where it stopped: the transitions a
+ * longer run would have made next. */
+static int chain_extend(chain_job *job, chain *ch, top *T)
+{
+    const hcmc_nuts_result *r = job->r;
+    size_t n = ch->n, c = job->c, nm = r->dense ? n * n : n;
+    double t0 = hcmc_seconds();
+    ch->m.n = n;
+    ch->m.dense = r->dense;
+    memcpy(ch->m.inv, r->inv_metric + c * nm, nm * sizeof(double));
+    if (metric_factor(&ch->m))
+        return hcmc_error_set(&job->err, HCMC_ENUMERIC,
+                              "chain %zu: its metric is not positive definite",
+                              job->id);
+    ch->eps = r->step_size[c];
+    ch->rng = r->rng_end[c];
+    memcpy(ch->z.q, r->sampling.z + (c * r->sampling.n + r->sampling.n - 1) * n,
+           n * sizeof(double));
+    if (chain_eval(ch, ch->z.q, &ch->z.lp, ch->z.g))
+        return hcmc_error_set(
+            &job->err, HCMC_ENUMERIC,
+            "chain %zu: the log density is not finite at its last draw", job->id);
+    uint64_t g0 = ch->n_grad;
+    int rc = sample(job, ch, T, job->more, job->s->num_warmup + r->sampling.n);
+    job->sampling_s = hcmc_seconds() - t0;
+    job->n_grad_sampling = ch->n_grad - g0;
+    job->rng_end = ch->rng;
+    return rc;
 }
 
 static void *chain_main(void *arg)
@@ -950,6 +995,10 @@ static void *chain_main(void *arg)
             hcmc_error_set(&job->err, HCMC_ENOMEM, "chain %zu: out of memory", id);
         return NULL;
     }
+    if (job->more) {
+        job->rc = chain_extend(job, &ch, &T);
+        goto out;
+    }
     job->rc = chain_run(job, &ch, &T, &w, delta, HCMC_RNG_NUTS, s->target_accept);
     if (job->rc == 0 && s->rerun_divergent > 0) {
         size_t div = 0;
@@ -966,6 +1015,7 @@ static void *chain_main(void *arg)
                                 s->rerun_target_accept);
         }
     }
+out:
     job->n_grad = ch.n_grad;
     job->n_value = ch.n_value;
     if (d->ws_free && ch.ws)
@@ -1020,6 +1070,7 @@ void hcmc_nuts_result_free(hcmc_nuts_result *r)
     free(r->inv_metric);
     free(r->init);
     free(r->rerun);
+    free(r->rng_end);
     free(r);
 }
 
@@ -1073,6 +1124,42 @@ static int check_settings(const hcmc_density *d, const hcmc_nuts_settings *s,
     return HCMC_OK;
 }
 
+/* The chains of jobs, on threads where parallel; their counts into r (the
+ * first error into err). */
+static int run_jobs(chain_job *jobs, pthread_t *tid, size_t C, bool parallel,
+                    hcmc_nuts_result *r, hcmc_error *err)
+{
+    size_t started = 0;
+    if (parallel && C > 1) {
+        for (; started < C; started++)
+            if (pthread_create(&tid[started], NULL, chain_main, &jobs[started]))
+                break;
+        if (started < C)
+            hcmc_log(HCMC_LOG_WARN,
+                     "could start only %zu chain threads; the other "
+                     "chains run one after another",
+                     started);
+    }
+    for (size_t c = started; c < C; c++)
+        chain_main(&jobs[c]);
+    for (size_t c = 0; c < started; c++)
+        pthread_join(tid[c], NULL);
+    int rc = HCMC_OK;
+    for (size_t c = 0; c < C; c++) {
+        r->n_gradients += jobs[c].n_grad;
+        r->n_values += jobs[c].n_value;
+        r->n_gradients_sampling += jobs[c].n_grad_sampling;
+        r->warmup_seconds += jobs[c].warmup_s;
+        r->sampling_seconds += jobs[c].sampling_s;
+        if (jobs[c].rc && !rc) {
+            rc = jobs[c].rc;
+            if (err)
+                *err = jobs[c].err;
+        }
+    }
+    return rc;
+}
+
 int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s,
                   const double *init, const double *init_cov, hcmc_nuts_result **out,
                   hcmc_error *err)
@@ -1112,7 +1199,8 @@ int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s,
     r->inv_metric = calloc(C * nm, sizeof(double));
     r->init = calloc(C * n, sizeof(double));
     r->rerun = calloc(C, 1);
-    if (!r->step_size || !r->inv_metric || !r->init || !r->rerun ||
+    r->rng_end = calloc(C, sizeof *r->rng_end);
+    if (!r->step_size || !r->inv_metric || !r->init || !r->rerun || !r->rng_end ||
         draws_alloc(&r->sampling, C, s->num_samples, n, d->constrain != NULL) ||
         draws_alloc(&r->warmup, C, s->keep_warmup ? s->num_warmup : 0, n,
                     d->constrain != NULL))
@@ -1127,35 +1215,7 @@ int hcmc_nuts_run(const hcmc_density *d, const hcmc_nuts_settings *s,
                               .r = r,
                               .c = c,
                               .id = s->chain_first + c};
-    size_t started = 0;
-    if (s->parallel && C > 1) {
-        for (; started < C; started++)
-            if (pthread_create(&tid[started], NULL, chain_main, &jobs[started]))
-                break;
-        if (started < C)
-            hcmc_log(HCMC_LOG_WARN,
-                     "could start only %zu chain threads; the other "
-                     "chains run one after another",
-                     started);
-    }
-    for (size_t c = started; c < C; c++)
-        chain_main(&jobs[c]);
-    for (size_t c = 0; c < started; c++)
-        pthread_join(tid[c], NULL);
-
-    rc = HCMC_OK;
-    for (size_t c = 0; c < C; c++) {
-        r->n_gradients += jobs[c].n_grad;
-        r->n_values += jobs[c].n_value;
-        r->n_gradients_sampling += jobs[c].n_grad_sampling;
-        r->warmup_seconds += jobs[c].warmup_s;
-        r->sampling_seconds += jobs[c].sampling_s;
-        if (jobs[c].rc && !rc) {
-            rc = jobs[c].rc;
-            if (err)
-                *err = jobs[c].err;
-        }
-    }
+    rc = run_jobs(jobs, tid, C, s->parallel, r, err);
     free(jobs);
     free(tid);
     free(chol);
@@ -1172,4 +1232,76 @@ nomem:
     hcmc_nuts_result_free(r);
     return hcmc_error_set(err, HCMC_ENOMEM, "sampler: out of memory for %zu chains",
                           s->num_chains);
+}
+
+/* Chain c's n draws of from, then m of more, into to (n + m a chain). */
+static void draws_join(hcmc_nuts_draws *to, const hcmc_nuts_draws *from,
+                       const hcmc_nuts_draws *more, size_t c, size_t dim)
+{
+    size_t n = from->n, m = more->n, a = c * to->n, b = a + n;
+#define JOIN(f, w)                                                                     \
+    do {                                                                               \
+        if (to->f) {                                                                   \
+            memcpy(to->f + a * (w), from->f + c * n * (w), n * (w) * sizeof *to->f);   \
+            memcpy(to->f + b * (w), more->f + c * m * (w), m * (w) * sizeof *to->f);   \
+        }                                                                              \
+    } while (0)
+    JOIN(z, dim);
+    JOIN(theta, dim);
+    JOIN(lp, 1);
+    JOIN(energy, 1);
+    JOIN(step_size, 1);
+    JOIN(accept_stat, 1);
+    JOIN(tree_depth, 1);
+    JOIN(n_steps, 1);
+    JOIN(diverging, 1);
+#undef JOIN
+}
+
+int hcmc_nuts_extend(const hcmc_density *d, const hcmc_nuts_settings *s,
+                     hcmc_nuts_result *r, size_t more, hcmc_error *err)
+{
+    hcmc__blas_one_thread();
+    int rc = check_settings(d, s, err);
+    if (rc)
+        return rc;
+    if (!r || !r->rng_end || r->sampling.n == 0 || r->dim != d->dim ||
+        r->dense != s->dense_mass || more == 0)
+        return hcmc_error_set(err, HCMC_EINVAL,
+                              "sampler: no chains of this density to extend");
+    size_t n = d->dim, C = r->num_chains;
+    bool theta = r->sampling.theta != NULL;
+    hcmc_nuts_draws add = {0}, all = {0};
+    chain_job *jobs = calloc(C, sizeof *jobs);
+    pthread_t *tid = calloc(C, sizeof *tid);
+    if (!jobs || !tid || draws_alloc(&add, C, more, n, theta) ||
+        draws_alloc(&all, C, r->sampling.n + more, n, theta)) {
+        rc = hcmc_error_set(err, HCMC_ENOMEM, "sampler: out of memory for %zu draws",
+                            C * (r->sampling.n + more));
+        goto done;
+    }
+    for (size_t c = 0; c < C; c++)
+        jobs[c] = (chain_job){
+            .d = d, .s = s, .r = r, .c = c, .id = s->chain_first + c, .more = &add};
+    /* the counts go to a copy: r stays as it was where a chain fails */
+    hcmc_nuts_result counts = {0};
+    if ((rc = run_jobs(jobs, tid, C, s->parallel, &counts, err)))
+        goto done;
+    for (size_t c = 0; c < C; c++) {
+        draws_join(&all, &r->sampling, &add, c, n);
+        r->rng_end[c] = jobs[c].rng_end;
+    }
+    draws_free(&r->sampling);
+    r->sampling = all;
+    all = (hcmc_nuts_draws){0};
+    r->n_gradients += counts.n_gradients;
+    r->n_values += counts.n_values;
+    r->n_gradients_sampling += counts.n_gradients_sampling;
+    r->sampling_seconds += counts.sampling_seconds;
+done:
+    draws_free(&add);
+    draws_free(&all);
+    free(jobs);
+    free(tid);
+    return rc;
 }
