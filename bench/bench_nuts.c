@@ -28,7 +28,7 @@
  * `--export DIR` also writes the shard (shard.R), the law coordinates hcmc
  * chose (laws.R), and per seed S the chains' starting points (init_S.csv in
  * parameters, initz_S.csv in hcmc's coordinates with hcmc's log density
- * there) and hcmc's posterior
+ * and its gradient there) and hcmc's posterior
  * summary (hcmc_S.csv), for bench/stan/run_stan.R. */
 #include <math.h>
 #include <stdio.h>
@@ -100,21 +100,18 @@ static int export_shard(const char *dir, const synth_problem *p, const hcmc_targ
         fprintf(stderr, "bench_nuts: the shard's laws are not both in law coordinates\n");
         return -1;
     }
-    /* it codes SHAPE and RATES, not SLOPE (law.h) */
-    for (size_t l = 0; l < 2; l++)
-        if (c->law[l].kind == HCMC_LAW_SLOPE) {
-            fprintf(stderr, "bench_nuts: rate law %zu is in slope coordinates, which "
-                            "bench/stan/laminar_laws.stan does not code\n",
-                    l);
-            return -1;
-        }
     if (!(f = open_in(dir, "laws.R")))
         return -1;
-    fprintf(f, "law_kind <- c(%d, %d)\n", c->law[0].kind == HCMC_LAW_RATES ? 2 : 1,
-            c->law[1].kind == HCMC_LAW_RATES ? 2 : 1);
+    int kind[2];
+    for (size_t l = 0; l < 2; l++) /* laminar_laws.stan: 1 shape, 2 rates, 3 slope */
+        kind[l] = c->law[l].kind == HCMC_LAW_RATES   ? 2
+                  : c->law[l].kind == HCMC_LAW_SLOPE ? 3
+                                                     : 1;
+    fprintf(f, "law_kind <- c(%d, %d)\n", kind[0], kind[1]);
     double t_max = (double)(p->spec.model.n_t - 1) * p->spec.model.dt;
     double w[2] = {c->law[0].w, c->law[1].w}, tk[3] = {t_max / 16, t_max / 4, t_max};
-    fprintf(f, "t_r <- %.17g\n", hcmc_law_reference_time(p->spec.model.dt, t_max));
+    double t_r[2] = {c->law[0].t_r, c->law[1].t_r};
+    rdump_vec(f, "law_t_r", t_r, 2);
     rdump_vec(f, "law_w", w, 2);
     rdump_vec(f, "t_rates", tk, 3);
     return fclose(f) ? -1 : 0;
@@ -134,7 +131,9 @@ static int export_seed(const char *dir, int seed, const hcmc_target *t,
             return -1;
         for (size_t k = 0; k < dim; k++)
             fprintf(f, "%s%s", k ? "," : "", in_z ? "" : hcmc_target_param_name(t, k));
-        fprintf(f, "%s\n", in_z ? "lp" : ""); /* z: a header R skips, and hcmc's lp */
+        if (in_z) /* z: a header R skips, hcmc's lp and gradient */
+            fprintf(f, ",lp%s", dim ? ",grad..." : "");
+        fprintf(f, "\n");
 
         for (size_t ch = 0; ch < r->num_chains; ch++) {
             double th[16];
@@ -143,13 +142,19 @@ static int export_seed(const char *dir, int seed, const hcmc_target *t,
                 hcmc_target_constrain(t, z, th);
             for (size_t k = 0; k < dim; k++)
                 fprintf(f, "%s%.17g", k ? "," : "", in_z ? z[k] : th[k]);
-            if (in_z) { /* the log density there, for run_stan.R to check its coding */
-                double lp;
+            if (in_z) { /* the log density there and its gradient, for
+                           run_stan.R to check its coding */
+                double lp, g[16];
                 hcmc_target_ws *ws = hcmc_target_ws_new(t);
-                if (!ws || hcmc_target_eval(t, ws, z, &lp, NULL, NULL))
+                if (!ws || hcmc_target_eval(t, ws, z, &lp, g, NULL)) {
                     lp = NAN;
+                    for (size_t k = 0; k < dim; k++)
+                        g[k] = NAN;
+                }
                 hcmc_target_ws_free(ws);
                 fprintf(f, ",%.17g", lp);
+                for (size_t k = 0; k < dim; k++)
+                    fprintf(f, ",%.17g", g[k]);
             }
             fprintf(f, "\n");
         }

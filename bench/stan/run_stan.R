@@ -34,19 +34,24 @@ models <- list(natural = compile("laminar.stan"), laws = compile("laminar_laws.s
 
 # laminar_laws.stan must code hcmc's density: its log density differences
 # between the starting points equal hcmc's (both drop different constants)
-# to rounding; the natural program shares its likelihood and prior
-# (laminar_common.stan)
+# to rounding, and so does its gradient; the natural program shares its
+# likelihood and prior (laminar_common.stan)
 fit0 <- sampling(models$laws, data = data, chains = 0)
 read_initz <- function(seed)
   as.matrix(read.csv(file.path(dir, sprintf("initz_%d.csv", seed)), header = FALSE, skip = 1))
+dim <- length(pars)
 for (seed in seeds) {
   zl <- read_initz(seed)
-  lp_hcmc <- zl[, ncol(zl)]
-  lp_stan <- apply(zl[, -ncol(zl), drop = FALSE], 1, function(u) log_prob(fit0, u))
+  z <- zl[, 1:dim, drop = FALSE]
+  lp_hcmc <- zl[, dim + 1]
+  g_hcmc <- zl[, dim + 1 + 1:dim, drop = FALSE]
+  lp_stan <- apply(z, 1, function(u) log_prob(fit0, u))
+  g_stan <- t(apply(z, 1, function(u) grad_log_prob(fit0, u)))
   err <- max(abs(diff(lp_stan) - diff(lp_hcmc)))
-  cat(sprintf("seed %d: log density differences, Stan laws vs hcmc: largest gap %.2e\n",
-              seed, err))
-  if (!(err < 1e-6 * max(1, max(abs(lp_hcmc - mean(lp_hcmc))))))
+  gerr <- max(abs(g_stan - g_hcmc) / (1 + abs(g_hcmc)))
+  cat(sprintf(paste("seed %d: Stan laws vs hcmc: log density differences agree to %.2e,",
+                    "gradients to %.2e (relative)\n"), seed, err, gerr))
+  if (!(err < 1e-6 * max(1, max(abs(lp_hcmc - mean(lp_hcmc))))) || !(gerr < 1e-6))
     stop("laminar_laws.stan does not code hcmc's log density")
 }
 
@@ -57,8 +62,7 @@ cat(sprintf("%-8s %5s %9s %9s %6s %5s %8s %8s %8s %8s %9s %9s\n", "program", "se
 for (seed in sort(seeds)) {
   hc <- read.csv(file.path(dir, sprintf("hcmc_%d.csv", seed)))
   init <- read.csv(file.path(dir, sprintf("init_%d.csv", seed)))
-  initz <- read_initz(seed)
-  initz <- initz[, -ncol(initz), drop = FALSE]
+  initz <- read_initz(seed)[, 1:dim, drop = FALSE]
   hc_row <- data.frame(program = "hcmc", seed = seed, warmup_s = NA, sample_s = NA,
                        depth = NA, div = NA, rhat_max = max(hc$rhat),
                        ess_bulk = min(hc$ess_bulk), ess_tail = min(hc$ess_tail),
