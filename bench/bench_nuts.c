@@ -28,7 +28,8 @@
  * `--export DIR` also writes the shard (shard.R), the law coordinates hcmc
  * chose (laws.R), and per seed S the chains' starting points (init_S.csv in
  * parameters, initz_S.csv in hcmc's coordinates with hcmc's log density
- * and its gradient there) and hcmc's posterior
+ * and its gradient there), 40 of its draws likewise (checkz_S.csv) and
+ * hcmc's posterior
  * summary (hcmc_S.csv), for bench/stan/run_stan.R. */
 #include <math.h>
 #include <stdio.h>
@@ -117,53 +118,77 @@ static int export_shard(const char *dir, const synth_problem *p, const hcmc_targ
     return fclose(f) ? -1 : 0;
 }
 
-/* One seed's starting points and hcmc's summary. */
+/* Points z (rows of dim) with hcmc's log density and its gradient there,
+ * under a header R skips, for run_stan.R to check laminar_laws.stan. */
+static int write_z(const char *dir, const char *name, const hcmc_target *t,
+                   const double *z, size_t rows)
+{
+    size_t dim = hcmc_target_dim(t);
+    FILE *f = open_in(dir, name);
+    hcmc_target_ws *ws = hcmc_target_ws_new(t);
+    if (!f || !ws || dim > 16) {
+        if (f)
+            fclose(f);
+        hcmc_target_ws_free(ws);
+        return -1;
+    }
+    fprintf(f, "z...,lp,grad...\n");
+    for (size_t i = 0; i < rows; i++) {
+        double lp, g[16];
+        const double *zi = z + i * dim;
+        if (hcmc_target_eval(t, ws, zi, &lp, g, NULL)) {
+            lp = NAN;
+            for (size_t k = 0; k < dim; k++)
+                g[k] = NAN;
+        }
+        for (size_t k = 0; k < dim; k++)
+            fprintf(f, "%.17g,", zi[k]);
+        fprintf(f, "%.17g", lp);
+        for (size_t k = 0; k < dim; k++)
+            fprintf(f, ",%.17g", g[k]);
+        fprintf(f, "\n");
+    }
+    hcmc_target_ws_free(ws);
+    return fclose(f) ? -1 : 0;
+}
+
+/* One seed's starting points, 40 of its draws and hcmc's summary. */
 static int export_seed(const char *dir, int seed, const hcmc_target *t,
                        const hcmc_nuts_result *r, const hcmc_param_summary *sum,
                        double ess_per_s)
 {
-    size_t dim = hcmc_target_dim(t);
+    size_t dim = hcmc_target_dim(t), G = r->num_chains * r->sampling.n;
     char name[64];
-    for (int in_z = 0; in_z < 2; in_z++) {
-        snprintf(name, sizeof name, "init%s_%d.csv", in_z ? "z" : "", seed);
-        FILE *f = open_in(dir, name);
-        if (!f)
-            return -1;
-        for (size_t k = 0; k < dim; k++)
-            fprintf(f, "%s%s", k ? "," : "", in_z ? "" : hcmc_target_param_name(t, k));
-        if (in_z) /* z: a header R skips, hcmc's lp and gradient */
-            fprintf(f, ",lp%s", dim ? ",grad..." : "");
-        fprintf(f, "\n");
-
-        for (size_t ch = 0; ch < r->num_chains; ch++) {
-            double th[16];
-            const double *z = r->init + ch * dim;
-            if (!in_z)
-                hcmc_target_constrain(t, z, th);
-            for (size_t k = 0; k < dim; k++)
-                fprintf(f, "%s%.17g", k ? "," : "", in_z ? z[k] : th[k]);
-            if (in_z) { /* the log density there and its gradient, for
-                           run_stan.R to check its coding */
-                double lp, g[16];
-                hcmc_target_ws *ws = hcmc_target_ws_new(t);
-                if (!ws || hcmc_target_eval(t, ws, z, &lp, g, NULL)) {
-                    lp = NAN;
-                    for (size_t k = 0; k < dim; k++)
-                        g[k] = NAN;
-                }
-                hcmc_target_ws_free(ws);
-                fprintf(f, ",%.17g", lp);
-                for (size_t k = 0; k < dim; k++)
-                    fprintf(f, ",%.17g", g[k]);
-            }
-            fprintf(f, "\n");
-        }
-        if (fclose(f))
-            return -1;
-    }
-    snprintf(name, sizeof name, "hcmc_%d.csv", seed);
+    snprintf(name, sizeof name, "init_%d.csv", seed);
     FILE *f = open_in(dir, name);
     if (!f)
+        return -1;
+    for (size_t k = 0; k < dim; k++)
+        fprintf(f, "%s%s", k ? "," : "", hcmc_target_param_name(t, k));
+    fprintf(f, "\n");
+    for (size_t ch = 0; ch < r->num_chains; ch++) {
+        double th[16];
+        hcmc_target_constrain(t, r->init + ch * dim, th);
+        for (size_t k = 0; k < dim; k++)
+            fprintf(f, "%s%.17g", k ? "," : "", th[k]);
+        fprintf(f, "\n");
+    }
+    if (fclose(f))
+        return -1;
+    snprintf(name, sizeof name, "initz_%d.csv", seed);
+    if (write_z(dir, name, t, r->init, r->num_chains))
+        return -1;
+    enum { NCHECK = 40 };
+    double *draws = malloc(NCHECK * dim * sizeof(double));
+    for (size_t i = 0; draws && i < NCHECK; i++)
+        memcpy(draws + i * dim, r->sampling.z + (i * G / NCHECK) * dim, dim * sizeof(double));
+    snprintf(name, sizeof name, "checkz_%d.csv", seed);
+    int bad = !draws || write_z(dir, name, t, draws, NCHECK);
+    free(draws);
+    if (bad)
+        return -1;
+    snprintf(name, sizeof name, "hcmc_%d.csv", seed);
+    if (!(f = open_in(dir, name)))
         return -1;
     fprintf(f, "param,mean,sd,ess_bulk,ess_tail,rhat,ess_per_s\n");
     for (size_t k = 0; k < dim; k++)

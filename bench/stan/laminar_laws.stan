@@ -132,8 +132,8 @@ functions {
       real x = exp(l);
       real le = log_e1_at(l);
       real h = le - lE;
-      // d log E1 / d l = -x e^-x / E1(x)
-      real nxt = l + h / (x * exp(-x - le));
+      // d log E1 / d l = -e^-x / E1(x)
+      real nxt = l + h * exp(x + le);
       real stp;
       if (h > 0) la = l; else lb = l;
       if (!(nxt > la && nxt < lb)) nxt = 0.5 * (la + lb);

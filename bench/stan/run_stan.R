@@ -33,15 +33,16 @@ compile <- function(name) {
 models <- list(natural = compile("laminar.stan"), laws = compile("laminar_laws.stan"))
 
 # laminar_laws.stan must code hcmc's density: its log density differences
-# between the starting points equal hcmc's (both drop different constants)
-# to rounding, and so does its gradient; the natural program shares its
+# between the starting points and 40 of hcmc's draws equal hcmc's (both
+# drop different constants) to rounding, and so does its gradient; the natural program shares its
 # likelihood and prior (laminar_common.stan)
 fit0 <- sampling(models$laws, data = data, chains = 0)
-read_initz <- function(seed)
-  as.matrix(read.csv(file.path(dir, sprintf("initz_%d.csv", seed)), header = FALSE, skip = 1))
+read_z <- function(name)
+  as.matrix(read.csv(file.path(dir, name), header = FALSE, skip = 1))
+read_initz <- function(seed) read_z(sprintf("initz_%d.csv", seed))
 dim <- length(pars)
 for (seed in seeds) {
-  zl <- read_initz(seed)
+  zl <- rbind(read_initz(seed), read_z(sprintf("checkz_%d.csv", seed)))
   z <- zl[, 1:dim, drop = FALSE]
   lp_hcmc <- zl[, dim + 1]
   g_hcmc <- zl[, dim + 1 + 1:dim, drop = FALSE]
