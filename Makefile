@@ -101,14 +101,16 @@ demo: build
 # The validation catalogue (validate/validate.py: 12 simulated cases and a
 # 1 M-point CMC run with homodyne's default bounds, one run and CMC each)
 # and simulation-based calibration of the static model (validate/sbc.py),
-# of one run and of CMC with 4 shards; not part of check: about 37 min on
-# 2 cores. All always run; the target fails when any does. VALIDATE_DIR
+# of one run and of CMC with 4 shards, 200 replications each; not part of
+# check: about 30 min on 2 cores. All always run; the target fails when any
+# does. VALIDATE_DIR
 # keeps the files and logs.
 VALIDATE_DIR ?= $(BUILD)/validate
 validate: build
 	@status=0; \
 	/usr/bin/python3 validate/validate.py ./$(BUILD)/hcmc $(VALIDATE_DIR) || status=1; \
-	/usr/bin/python3 validate/sbc.py ./$(BUILD)/hcmc $(VALIDATE_DIR)/sbc || status=1; \
+	/usr/bin/python3 validate/sbc.py ./$(BUILD)/hcmc $(VALIDATE_DIR)/sbc 200 2026 \
+	    || status=1; \
 	/usr/bin/python3 validate/sbc.py ./$(BUILD)/hcmc $(VALIDATE_DIR)/sbc_cmc4 200 2026 \
 	    --shards 4 || status=1; \
 	exit $$status
