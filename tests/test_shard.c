@@ -288,13 +288,54 @@ static void test_law_density(void **state)
     synth_problem_free(&sp);
 }
 
+/* The warm start's global search (cmc.h hcmc_problem_modes). Two angles,
+ * 0 and 90 deg, leave phi0 and -phi0 exactly equally likely (model.h
+ * hcmc_angles_mirror_axis), and the bounds of phi0 are symmetric about 0:
+ * the search must find both modes (from the mirror image of its best fit
+ * and from its hypercube), and their Laplace masses are equal up to the
+ * Newton steps' tolerance (a rise below 1e-6 in log density at each mode:
+ * 1e-3 relative allowed, far above it and far below any real difference
+ * of masses). Three angles (-30, 30, 90) identify phi0: one mode. */
+static void test_search_modes(void **state)
+{
+    (void)state;
+    for (size_t n_phi = 2; n_phi <= 3; n_phi++) {
+        synth_problem sp;
+        hcmc_problem *prob;
+        hcmc_error e;
+        assert_int_equal(synth_problem_make(&sp, HCMC_MODE_LAMINAR, n_phi, 100,
+                                            HCMC_SCALING_SHARED, 0.02, 11, NULL,
+                                            synth_bounds),
+                         0);
+        assert_int_equal(hcmc_problem_new(&sp.spec, &sp.pts, 1, NULL, &prob, &e), 0);
+        const hcmc_problem_mode *m;
+        size_t n = hcmc_problem_modes(prob, &m);
+        int k = hcmc_target_phys_slot(hcmc_problem_target(prob), HCMC_P_PHI0);
+        assert_true(k >= 0);
+        for (size_t i = 0; i < n; i++)
+            print_message("  %zu angles: mode %zu of %zu, phi0 %.4f, weight %.4f\n",
+                          n_phi, i + 1, n, m[i].theta[k], m[i].weight);
+        assert_float_equal(m[0].weight, 1.0, 0.0);
+        if (n_phi == 2) {
+            assert_int_equal(n, 2);
+            assert_float_equal(m[1].theta[k], -m[0].theta[k],
+                               1e-3 * fabs(m[0].theta[k]));
+            assert_float_equal(m[1].weight, 1.0, 1e-3);
+            assert_true(m[1].dloglik >= 0 && m[1].dloglik < 1e-3);
+        } else {
+            assert_int_equal(n, 1);
+        }
+        hcmc_problem_free(prob);
+        synth_problem_free(&sp);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_progress_and_pack),
-        cmocka_unit_test(test_merge_chains),
-        cmocka_unit_test(test_fingerprint),
-        cmocka_unit_test(test_law_density),
+        cmocka_unit_test(test_progress_and_pack), cmocka_unit_test(test_merge_chains),
+        cmocka_unit_test(test_fingerprint),       cmocka_unit_test(test_law_density),
+        cmocka_unit_test(test_search_modes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

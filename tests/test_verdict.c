@@ -321,6 +321,42 @@ static void test_rates_reach(void **state)
     hcmc_config_release(&f.c);
 }
 
+/* Another mode of the warm start's search (search()): a failure where it
+ * has at least 1 % of the sampled mode's Laplace mass and the draws stay
+ * more than 4 sd from it in some parameter; not where it is lighter, nor
+ * where the draws reach it. */
+static void test_search_modes(void **state)
+{
+    (void)state;
+    fixture f;
+    good(&f, 1);
+    f.r.n_found = 2;
+    for (size_t k = 0; k < DIM; k++)
+        f.r.found[0].theta[k] = f.r.found[1].theta[k] = f.sum[k].mean;
+    f.r.found[0].weight = 1;
+    f.r.found[1].theta[1] = -0.5 + 5 * 0.02; /* alpha 5 sd away */
+    f.r.found[1].weight = 0.3;
+    f.r.found[1].dloglik = 1.5;
+    judge(&f);
+    const hcmc_verdict_item *it = failure(&f, "search");
+    assert_non_null(it);
+    assert_false(f.r.verdict.ok);
+    assert_true(f.r.found_missed[1]);
+    assert_non_null(strstr(it->what, "alpha = -0.4"));
+    assert_non_null(strstr(it->what, "0.3 times the sampled mode's mass"));
+    assert_non_null(strstr(it->advice, "bound alpha"));
+    f.r.found[1].weight = 0.009; /* lighter than 1 % */
+    judge(&f);
+    assert_null(failure(&f, "search"));
+    assert_true(f.r.verdict.ok);
+    f.r.found[1].weight = 0.3;
+    f.r.found[1].theta[1] = -0.5 + 3.9 * 0.02; /* within the draws' reach */
+    judge(&f);
+    assert_null(failure(&f, "search"));
+    assert_false(f.r.found_missed[1]);
+    hcmc_config_release(&f.c);
+}
+
 /* summary.json keeps the verdict, the printed block shows it */
 static void test_round_trip(void **state)
 {
@@ -391,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_shards_sampler_importance),
         cmocka_unit_test(test_rates_reach),
         cmocka_unit_test(test_refined),
+        cmocka_unit_test(test_search_modes),
         cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,22 @@ HCMC_API const char *hcmc_problem_param_name(const hcmc_problem *p, size_t k);
  * names, bounds). */
 HCMC_API const hcmc_target *hcmc_problem_target(const hcmc_problem *p);
 
+/* The modes of the posterior that the warm start's global search found
+ * (warmstart.h), the first where the chains start: each one's parameter
+ * values (hcmc_problem_dim of them, sigma last), how far its fit's log
+ * likelihood lies below the best fit's, and the Laplace estimate of its
+ * posterior mass relative to the first's. A fit whose mode is within the
+ * 99 % region of another's Laplace approximation is that mode, not
+ * another. */
+#define HCMC_PROBLEM_MAX_MODES 4
+typedef struct hcmc_problem_mode {
+    double theta[65];
+    double dloglik, weight;
+} hcmc_problem_mode;
+
+HCMC_API size_t hcmc_problem_modes(const hcmc_problem *p,
+                                   const hcmc_problem_mode **modes);
+
 typedef struct hcmc_shard_result {
     size_t id, n_points;
     int status;        /* 0, or the error code */

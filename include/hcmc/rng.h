@@ -23,15 +23,16 @@ extern "C" {
 
 /* Purposes: one per independent use of randomness in a run. */
 enum {
-    HCMC_RNG_SYNTH = 1,   /* noise of synthetic data */
-    HCMC_RNG_SHARD = 2,   /* assignment of points to shards */
-    HCMC_RNG_INIT = 3,    /* jitter of initial points */
-    HCMC_RNG_NUTS = 4,    /* momenta and trajectory choices */
-    HCMC_RNG_COMBINE = 5, /* draws of combination rules that sample */
-    HCMC_RNG_PLOT = 6,    /* noise of posterior predictive bands */
+    HCMC_RNG_SYNTH = 1,      /* noise of synthetic data */
+    HCMC_RNG_SHARD = 2,      /* assignment of points to shards */
+    HCMC_RNG_INIT = 3,       /* jitter of initial points */
+    HCMC_RNG_NUTS = 4,       /* momenta and trajectory choices */
+    HCMC_RNG_COMBINE = 5,    /* draws of combination rules that sample */
+    HCMC_RNG_PLOT = 6,       /* noise of posterior predictive bands */
     HCMC_RNG_IMPORTANCE = 7, /* proposals and resampling of the importance correction */
     HCMC_RNG_MIRROR = 8,     /* which draws take their mirror image (finish.c) */
     HCMC_RNG_NUTS_RERUN = 9, /* momenta of a chain run again (nuts.h rerun_divergent) */
+    HCMC_RNG_WARM = 10,      /* the warm start's design of starts (warmstart.c) */
     HCMC_RNG_TEST = 99
 };
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "hcmc/cmc.h"
 #include "hcmc/combine.h"
 #include "hcmc/config.h"
 #include "hcmc/dataset.h"
@@ -114,6 +115,13 @@ typedef struct hcmc_run_result {
      * theirs. */
     bool mirrored;
     double mirror_phi0, mirror_axis;
+    /* the modes the warm start's global search found (cmc.h
+     * hcmc_problem_modes), the first where the chains started; missed: the
+     * draws stay more than 4 sd away from it in some parameter. n_found 0
+     * where not known (a run read back, hcmc combine). */
+    size_t n_found;
+    hcmc_problem_mode found[HCMC_PROBLEM_MAX_MODES];
+    bool found_missed[HCMC_PROBLEM_MAX_MODES];
     /* the coordinates each rate law (D(t), gamma_dot(t)) was sampled in:
      * an hcmc_law_kind (law.h), or -1 where the law is no law block (a
      * member fixed, or logit coordinates) or it is not known */

@@ -30,7 +30,11 @@ struct hcmc_problem {
     bool has_one;
     hcmc_law_kind one_kind[2];
     double one_scale[2];
+    size_t n_modes; /* the warm start's search (hcmc_problem_modes) */
+    hcmc_problem_mode modes[HCMC_PROBLEM_MAX_MODES];
 };
+
+_Static_assert(HCMC_PROBLEM_MAX_MODES == HCMC_WARM_MAX_ALT + 1, "one mode per fit");
 
 bool hcmc__problem_ok(const hcmc_problem *p)
 {
@@ -60,6 +64,69 @@ const char *hcmc_problem_param_name(const hcmc_problem *p, size_t k)
 const hcmc_target *hcmc_problem_target(const hcmc_problem *p)
 {
     return p->full;
+}
+
+size_t hcmc_problem_modes(const hcmc_problem *p, const hcmc_problem_mode **modes)
+{
+    *modes = p->modes;
+    return p->n_modes;
+}
+
+/* Whether z lies within the 99 % region of the Gaussian (mean m, cov C;
+ * dimension d): (z - m)' C^-1 (z - m) below chi2's 99 % quantile. */
+static bool within(const double *z, const double *m, const double *C, size_t d)
+{
+    double L[65 * 65], x[65];
+    memcpy(L, C, d * d * sizeof(double));
+    for (size_t k = 0; k < d; k++)
+        x[k] = z[k] - m[k];
+    if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, 1, L, (lapack_int)d, x, 1))
+        return false;
+    double q = 0;
+    for (size_t k = 0; k < d; k++)
+        q += (z[k] - m[k]) * x[k];
+    /* Wilson-Hilferty */
+    double a = 2.0 / (9.0 * (double)d), c = 1.0 - a + 2.3263 * sqrt(a);
+    return q < (double)d * c * c * c;
+}
+
+/* The other basins of the search as modes of the posterior: each one's
+ * mode and Laplace mass in the target's coordinates, kept where it is no
+ * mode already kept (within). log_mass0: the first mode's. A basin whose
+ * mode cannot be found is left out (debug log): the search is a help, the
+ * first mode is what the run needs. */
+static void other_modes(hcmc_problem *p, const hcmc_warm_alts *alts, double log_mass0)
+{
+    size_t d = p->dim;
+    double *zs = malloc(HCMC_PROBLEM_MAX_MODES * (d + d * d) * sizeof(double));
+    if (!zs)
+        return;
+    double *covs = zs + HCMC_PROBLEM_MAX_MODES * d;
+    memcpy(zs, p->z0, d * sizeof(double));
+    memcpy(covs, p->cov0, d * d * sizeof(double));
+    for (size_t j = 0; j < alts->n && p->n_modes < HCMC_PROBLEM_MAX_MODES; j++) {
+        size_t i = p->n_modes;
+        double *z = zs + i * d, *cov = covs + i * d * d, lm;
+        hcmc_error e;
+        if (hcmc_warm_mode(p->full, alts->theta[j], 0, z, cov, &lm, &e)) {
+            hcmc_log(HCMC_LOG_DEBUG,
+                     "warm start: a basin %.3g below in log likelihood "
+                     "has no mode: %s",
+                     alts->dloglik[j], e.msg);
+            continue;
+        }
+        bool same = false;
+        for (size_t k = 0; k < i && !same; k++)
+            same = within(z, zs + k * d, covs + k * d * d, d) ||
+                   within(zs + k * d, z, cov, d);
+        if (same)
+            continue;
+        hcmc_problem_mode *m = &p->modes[p->n_modes++];
+        hcmc_target_constrain(p->full, z, m->theta);
+        m->dloglik = alts->dloglik[j];
+        m->weight = exp(lm - log_mass0);
+    }
+    free(zs);
 }
 
 void hcmc_problem_free(hcmc_problem *p)
@@ -381,7 +448,8 @@ int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_
         rc = hcmc_error_set(err, HCMC_ENOMEM, "problem: out of memory");
         goto fail;
     }
-    rc = hcmc_warm_fit(p->full, guess, 0, theta, cth, NULL, err);
+    hcmc_warm_alts alts;
+    rc = hcmc_warm_fit(p->full, guess, 0, theta, cth, &alts, NULL, err);
     if (!rc && choose_laws(p, &p->spec, theta, cth)) {
         hcmc_target_free(p->full);
         p->full = NULL;
@@ -398,9 +466,16 @@ int hcmc_problem_new(const hcmc_target_spec *spec, const hcmc_points *pts, size_
             p->one_scale[l] = one.law_slope_scale[l];
         }
     }
+    double log_mass0 = 0;
     if (!rc)
-        rc = hcmc_warm_mode(p->full, theta, 0, p->z0, p->cov0, err);
+        rc = hcmc_warm_mode(p->full, theta, 0, p->z0, p->cov0, &log_mass0, err);
     free(theta);
+    if (!rc) {
+        p->n_modes = 1;
+        hcmc_target_constrain(p->full, p->z0, p->modes[0].theta);
+        p->modes[0].weight = 1;
+        other_modes(p, &alts, log_mass0);
+    }
     if (!rc)
         rc = check_start(p, err);
     if (rc)

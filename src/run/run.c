@@ -347,6 +347,9 @@ static int finish_run(const hcmc_config *c, const hcmc_dataset *ds,
         memcpy(r->phi, P->pts.phi, P->pts.n_phi * sizeof *r->phi);
         r->n_phi = P->pts.n_phi;
     }
+    const hcmc_problem_mode *modes;
+    r->n_found = hcmc_problem_modes(prob, &modes);
+    memcpy(r->found, modes, r->n_found * sizeof *modes);
     for (size_t k = 0; k < d; k++) {
         hcmc_target_bounds(full, k, &bounds[k][0], &bounds[k][1]);
         snprintf(r->names[k], sizeof r->names[k], "%s",

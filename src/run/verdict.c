@@ -19,6 +19,9 @@
  * - phi0 in one of two mirror modes of an angle set with a mirror axis
  *   (model.h hcmc_angles_mirror_axis): the likelihood is the same in the
  *   other, which the draws miss.
+ * - another mode that the warm start's global search found, of at least
+ *   1 % of the sampled mode's mass by its Laplace approximation, that the
+ *   draws do not visit (search()).
  * - a refinement (run.h hcmc_refine_info) with more than 1 % divergent
  *   transitions.
  * Warnings: chains run again for their divergences (nuts.h
@@ -355,6 +358,80 @@ static void mirror(hcmc_verdict *v, const hcmc_run_result *r, const double (*bou
         s);
 }
 
+/* The least Laplace weight (relative to the sampled mode's) of a mode
+ * that the draws must hold: a mode of less mass moves any tail
+ * probability of the posterior by less than 1 %, about the Monte Carlo
+ * error of a 5 % tail at the 400 effective draws the verdict asks for
+ * (sqrt(0.05 0.95 / 400) = 0.011). */
+#define SEARCH_MIN_WEIGHT 0.01
+#define SEARCH_SD 4.0
+
+/* Whether the draws stay more than SEARCH_SD sd from theta in some
+ * parameter; *far names the farthest. */
+static bool missed(const hcmc_run_result *r, const double *theta, size_t *far)
+{
+    double worst = 0;
+    for (size_t k = 0; k < r->dim; k++) {
+        const hcmc_param_summary *p = &r->summary[k];
+        double z = fabs(theta[k] - p->mean) / p->sd;
+        if (p->sd > 0 && z > worst) {
+            worst = z;
+            *far = k;
+        }
+    }
+    return worst > SEARCH_SD;
+}
+
+/* Modes of the warm start's global search (cmc.h hcmc_problem_modes)
+ * with a weight the draws must show, which they do not visit: every
+ * chain started in the first. The mirror image of the sampled mode under
+ * an exact symmetry of the angles is mirror()'s. */
+static void search(hcmc_verdict *v, hcmc_run_result *r, const double (*bounds)[2],
+                   size_t nb)
+{
+    int kp = find(r, "phi0");
+    double s;
+    bool axis = kp >= 0 && (size_t)kp < nb && bounds && r->phi &&
+                hcmc_angles_mirror_axis(r->phi, r->n_phi, &s);
+    for (size_t i = 1; i < r->n_found && r->summary; i++) {
+        const hcmc_problem_mode *m = &r->found[i];
+        size_t far = 0;
+        r->found_missed[i] = missed(r, m->theta, &far);
+        if (!r->found_missed[i] || !(m->weight >= SEARCH_MIN_WEIGHT))
+            continue;
+        if (axis) { /* the sampled mode's mirror image? */
+            double img[65];
+            memcpy(img, m->theta, r->dim * sizeof(double));
+            img[kp] = hcmc_phi0_mirror(m->theta[kp], s, bounds[kp][0], bounds[kp][1]);
+            size_t f2;
+            if (!isnan(img[kp]) && !missed(r, img, &f2))
+                continue;
+        }
+        hcmc_verdict_item *it = add(v, true, "search");
+        if (!it)
+            return;
+        char where[200] = "";
+        for (size_t k = 0, n = 0; k < r->dim && n < 4; k++) {
+            const hcmc_param_summary *p = &r->summary[k];
+            if (p->sd > 0 && fabs(m->theta[k] - p->mean) > SEARCH_SD * p->sd)
+                cat(where, sizeof where, "%s%s = %.4g", n++ ? ", " : "", r->names[k],
+                    m->theta[k]);
+        }
+        snprintf(it->what, sizeof it->what,
+                 "the warm start's search found another mode of the posterior (%s; "
+                 "the draws: %s = %.4g +- %.3g), with %.3g times the sampled mode's "
+                 "mass by its Laplace approximation (its best fit %.3g below in log "
+                 "likelihood), and the draws do not visit it",
+                 where, r->names[far], r->summary[far].mean, r->summary[far].sd,
+                 m->weight, m->dloglik);
+        snprintf(it->advice, sizeof it->advice,
+                 "every chain started in the best fit's mode; the data allow both: "
+                 "bound %s to the side you can justify (parameter_space.bounds), or "
+                 "add data that tell them apart (more angles, a longer series)",
+                 r->names[far]);
+    }
+}
+
 /* A rate law sampled in log rates (law.h RATES: chosen where the warm
  * start put its exponent more than 3 shard sd from 0) whose exponent the
  * draws put within RATES_Z sd of 0. Those coordinates are singular at
@@ -486,6 +563,7 @@ void hcmc__verdict(const hcmc_config *c, hcmc_run_result *r, const double (*boun
     v->max_divergence_share = DIVERGENT_SHARE_MAX;
     convergence(v, r, c, bounds, nb);
     mirror(v, r, bounds, nb);
+    search(v, r, bounds, nb);
     shards(v, r, c);
     importance(v, r);
     refinement(v, r, c);

@@ -16,14 +16,20 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <pthread.h>
 
 #include <cminpack.h>
 #include <lapacke.h>
 
 #include "hcmc/log.h"
+#include "hcmc/model.h"
+#include "hcmc/rng.h"
 #include "hcmc/timing.h"
 #include "../base/blas.h"
 
@@ -100,10 +106,11 @@ static double sum_sq(const double *v, size_t n)
  * metric far outside any posterior. */
 #define WS_SD_MAX 2.0
 
-/* One LM run over the free coordinates from P->z; returns the residual sum
- * of squares (inf when it failed) and leaves the fit in P->z, each
+/* One LM run over the free coordinates from P->z, at most maxfev
+ * evaluations (0: MINPACK's default, 200 (n + 1)); returns the residual
+ * sum of squares (inf when it failed) and leaves the fit in P->z, each
  * coordinate within WS_Z_MAX. */
-static double lm_run(lm_problem *P, double *fvec, double *fjac, int *info)
+static double lm_run(lm_problem *P, double *fvec, double *fjac, int maxfev, int *info)
 {
     int m = (int)P->pts->n, n = (int)P->nfree;
     double x[64], diag[64], qtf[64], wa1[64], wa2[64], wa3[64];
@@ -113,8 +120,9 @@ static double lm_run(lm_problem *P, double *fvec, double *fjac, int *info)
         return INFINITY;
     for (int i = 0; i < n; i++)
         x[i] = P->z[P->free[i]];
-    *info = lmder(lm_fcn, P, m, n, x, fvec, fjac, m, 1e-10, 1e-10, 0.0, 200 * (n + 1),
-                  diag, 1, 100.0, 0, &nfev, &njev, ipvt, qtf, wa1, wa2, wa3, wa4);
+    *info = lmder(lm_fcn, P, m, n, x, fvec, fjac, m, 1e-10, 1e-10, 0.0,
+                  maxfev > 0 ? maxfev : 200 * (n + 1), diag, 1, 100.0, 0, &nfev, &njev,
+                  ipvt, qtf, wa1, wa2, wa3, wa4);
     free(wa4);
     for (int i = 0; i < n; i++) {
         x[i] = x[i] > WS_Z_MAX ? WS_Z_MAX : x[i] < -WS_Z_MAX ? -WS_Z_MAX : x[i];
@@ -125,25 +133,83 @@ static double lm_run(lm_problem *P, double *fvec, double *fjac, int *info)
     return sum_sq(fvec, (size_t)m);
 }
 
-/* The best of several LM runs: its residual sum of squares, MINPACK info
- * and coordinates (z[dim]), and how many runs were made. */
-typedef struct {
-    double ss;
-    int info, starts;
-    double *z;
-} best_fit;
+/* ---- many starts on threads ------------------------------------------- */
 
-/* One LM run from P->z; kept in b when it fits better than b's. */
-static void try_start(lm_problem *P, double *fvec, double *fjac, best_fit *b)
+/* A batch of LM runs on one set of points: start i from z[i * dim] (the
+ * fit replaces it), its residual sum of squares into ss[i] and MINPACK's
+ * info into info[i]. Each run is independent of the others and of the
+ * thread it runs on. */
+typedef struct {
+    const hcmc_target *t;
+    const hcmc_coords *lc;
+    const hcmc_points *pts;
+    const size_t *free;
+    size_t nfree, dim, n;
+    int maxfev;
+    double *z, *ss;
+    int *info;
+    size_t next; /* the next start to take (under lock) */
+    pthread_mutex_t lock;
+    int failed; /* out of memory in a thread */
+} lm_batch;
+
+static void *lm_batch_main(void *arg)
 {
-    int info;
-    double ss = lm_run(P, fvec, fjac, &info);
-    b->starts++;
-    if (ss < b->ss) {
-        b->ss = ss;
-        b->info = info;
-        memcpy(b->z, P->z, P->dim * sizeof(double));
+    lm_batch *B = arg;
+    size_t m = B->pts->n, nb = B->dim - 1;
+    lm_problem P = {.t = B->t,
+                    .pts = B->pts,
+                    .lc = *B->lc,
+                    .dim = B->dim,
+                    .nb = nb,
+                    .free = B->free,
+                    .nfree = B->nfree};
+    double *fvec = malloc(m * sizeof(double));
+    double *fjac = malloc(m * B->nfree * sizeof(double));
+    P.Jrow = malloc(m * nb * sizeof(double));
+    P.th = malloc(B->dim * sizeof(double));
+    P.ws = hcmc_target_ws_new(B->t);
+    bool ok = fvec && fjac && P.Jrow && P.th && P.ws;
+    for (;;) {
+        pthread_mutex_lock(&B->lock);
+        size_t i = B->next++;
+        if (!ok)
+            B->failed = 1;
+        pthread_mutex_unlock(&B->lock);
+        if (i >= B->n || !ok)
+            break;
+        P.z = B->z + i * B->dim;
+        B->ss[i] = lm_run(&P, fvec, fjac, B->maxfev, &B->info[i]);
     }
+    hcmc_target_ws_free(P.ws);
+    free(P.th);
+    free(P.Jrow);
+    free(fjac);
+    free(fvec);
+    return NULL;
+}
+
+/* Runs the batch on up to WS_THREADS threads (the calling one among them). */
+#define WS_THREADS 8
+static int lm_batch_run(lm_batch *B)
+{
+    long nc = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t T = nc > 1 ? (size_t)nc : 1;
+    T = T > WS_THREADS ? WS_THREADS : T;
+    T = T > B->n ? B->n : T;
+    pthread_t th[WS_THREADS];
+    bool started[WS_THREADS] = {false};
+    B->next = 0;
+    B->failed = 0;
+    pthread_mutex_init(&B->lock, NULL);
+    for (size_t k = 1; k < T; k++)
+        started[k] = pthread_create(&th[k], NULL, lm_batch_main, B) == 0;
+    lm_batch_main(B);
+    for (size_t k = 1; k < T; k++)
+        if (started[k])
+            pthread_join(th[k], NULL);
+    pthread_mutex_destroy(&B->lock);
+    return B->failed ? HCMC_ENOMEM : HCMC_OK;
 }
 
 /* Inside-bounds value x as z, nudged off the bounds themselves. */
@@ -390,8 +456,10 @@ static int find_mode(mode_problem *Q, double *z)
 
 /* The Laplace approximation's covariance at z: the inverse of the
  * curvature (damped until positive definite). The sds of the bounded
- * coordinates are capped at WS_SD_MAX, correlations kept. */
-static int laplace_cov(mode_problem *Q, const double *z, double *cov)
+ * coordinates are capped at WS_SD_MAX, correlations kept; *half_logdet is
+ * half the log determinant of the covariance before the caps. */
+static int laplace_cov(mode_problem *Q, const double *z, double *cov,
+                       double *half_logdet)
 {
     size_t d = Q->dim;
     int rc = curvature(Q, z);
@@ -401,6 +469,9 @@ static int laplace_cov(mode_problem *Q, const double *z, double *cov)
     while (damped_chol(Q, lambda))
         if ((lambda = fmax(1e-6, 10 * lambda)) > 1e6)
             return HCMC_ENUMERIC;
+    *half_logdet = 0; /* of the covariance before the caps: -sum log L_ii */
+    for (size_t a = 0; a < d; a++)
+        *half_logdet -= log(Q->A[a * d + a]);
     memcpy(cov, Q->A, d * d * sizeof(double));
     if (LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, cov, (lapack_int)d))
         return HCMC_ENUMERIC;
@@ -503,50 +574,224 @@ static void fit_cov_theta(const hcmc_target *t, const double *J, size_t m,
         }
 }
 
+/* ---- the global search ------------------------------------------------- */
+
+/* Exploratory starts run on an evenly strided subsample of this many
+ * points: enough to tell one basin of the least-squares fit from another
+ * (their residual sums differ by many times the noise wherever the data
+ * tell the modes apart), at a tenth of the cost of the fit's 20 000. */
+#define WS_EXPLORE_POINTS 2000
+/* Latin hypercube starts over the physical parameters' bounds. */
+#define WS_DESIGN 12
+/* The distinct exploratory fits refitted on the fit's subsample, best
+ * first. */
+#define WS_POLISH (HCMC_WARM_MAX_ALT + 1)
+/* Two fits lie in different basins when some free logit coordinate
+ * differs by more than this (a logit of 0.5 is about 12 % of a bound's
+ * range in probability near the middle): LM ends within 1e-6 of an
+ * optimum, so fits of one basin agree far better, except along a ridge
+ * the data leave flat, where the mode (hcmc_warm_mode) and its Laplace
+ * covariance decide instead (shard.c). */
+#define WS_DISTINCT 0.5
+
+static bool distinct(const double *a, const double *b, const size_t *free, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fabs(a[free[i]] - b[free[i]]) > WS_DISTINCT)
+            return true;
+    return false;
+}
+
+/* The axes s (degrees, in [0, 90)) about which the angle set is symmetric
+ * as a set modulo 180: every angle's mirror image 2 s - phi is an angle of
+ * the set. phi0 -> 2 s - phi0 then maps the model at each angle to the
+ * model at its image, so the posterior has an approximate mirror mode
+ * where the data at the two angles are alike (an exact one when every
+ * angle is its own image, model.h hcmc_angles_mirror_axis). At most max. */
+static size_t set_axes(const double *phi, size_t n, double *axes, size_t max)
+{
+    size_t na = 0;
+    for (size_t a = 0; a < n && na < max; a++)
+        for (size_t b = a; b < n && na < max; b++) {
+            double s = fmod(0.5 * (phi[a] + phi[b]), 90.0);
+            s = s < 0 ? s + 90.0 : s;
+            bool is_axis = true;
+            for (size_t i = 0; i < n && is_axis; i++) {
+                bool found = false;
+                for (size_t j = 0; j < n && !found; j++) {
+                    double r = fmod(2 * s - phi[i] - phi[j], 180.0);
+                    r = r < 0 ? r + 180.0 : r;
+                    found = r < 1e-6 || r > 180.0 - 1e-6;
+                }
+                is_axis = found;
+            }
+            for (size_t k = 0; k < na && is_axis; k++) {
+                double d = fabs(axes[k] - s);
+                is_axis = d > 1e-6 && d < 90.0 - 1e-6;
+            }
+            if (is_axis)
+                axes[na++] = s;
+        }
+    return na;
+}
+
+/* Fraction f in (0, 1) of coordinate k's bounds: log-spaced for a range
+ * above 0, evenly otherwise (ladder). */
+static double at_fraction(const hcmc_target *t, size_t k, double f)
+{
+    double lo, hi;
+    hcmc_target_bounds(t, k, &lo, &hi);
+    double x = lo > 0 ? exp(log(lo) + f * (log(hi) - log(lo))) : lo + f * (hi - lo);
+    return to_z(t, k, x);
+}
+
+/* n Latin hypercube starts, each a copy of base with every physical
+ * coordinate among free drawn from its own permutation of n strata; the
+ * design is fixed (its stream depends on nothing but its size), so the
+ * warm start does not depend on the run's seed. */
+static void lhs_design(const hcmc_target *t, const double *base, const size_t *free,
+                       size_t nfree, size_t dim, size_t n, double *out)
+{
+    hcmc_rng rng;
+    hcmc_rng_init(&rng, 0x5eed, HCMC_RNG_WARM, 0, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + i * dim, base, dim * sizeof(double));
+    size_t perm[64];
+    for (size_t c = 0; c < nfree; c++) {
+        size_t k = free[c];
+        if (hcmc_phys_index(hcmc_target_param_name(t, k)) < 0)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            perm[i] = i;
+        for (size_t i = n; i > 1; i--) { /* Fisher-Yates */
+            size_t j = (size_t)hcmc_rng_below(&rng, i), tmp = perm[i - 1];
+            perm[i - 1] = perm[j];
+            perm[j] = tmp;
+        }
+        for (size_t i = 0; i < n; i++)
+            out[i * dim + k] = at_fraction(
+                t, k, ((double)perm[i] + hcmc_rng_uniform(&rng)) / (double)n);
+    }
+}
+
+/* The best of n fits (ss, index order breaking ties); SIZE_MAX when none
+ * is finite. */
+static size_t best_of(const double *ss, size_t n)
+{
+    size_t b = SIZE_MAX;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(ss[i]) && (b == SIZE_MAX || ss[i] < ss[b]))
+            b = i;
+    return b;
+}
+
+/* Up to max fits of a batch, best first, each in another basin than the
+ * ones before it (distinct): their indices into pick. */
+static size_t pick_distinct(const lm_batch *B, size_t max, size_t *pick)
+{
+    size_t np = 0;
+    bool *used = calloc(B->n, sizeof(bool));
+    if (!used)
+        return 0;
+    while (np < max) {
+        size_t b = SIZE_MAX;
+        for (size_t i = 0; i < B->n; i++)
+            if (!used[i] && isfinite(B->ss[i]) &&
+                (b == SIZE_MAX || B->ss[i] < B->ss[b]))
+                b = i;
+        if (b == SIZE_MAX)
+            break;
+        used[b] = true;
+        bool dup = false;
+        for (size_t j = 0; j < np && !dup; j++)
+            dup = !distinct(B->z + b * B->dim, B->z + pick[j] * B->dim, B->free,
+                            B->nfree);
+        if (!dup)
+            pick[np++] = b;
+    }
+    free(used);
+    return np;
+}
+
+/* A batch of n starts over pts, free coordinates free[nfree]; z [n][dim]
+ * allocated (filled by the caller), ss and info too. */
+static int batch_new(lm_batch *B, const hcmc_target *t, const hcmc_coords *lc,
+                     const hcmc_points *pts, const size_t *free, size_t nfree, size_t n,
+                     int maxfev)
+{
+    size_t dim = hcmc_target_dim(t);
+    *B = (lm_batch){.t = t,
+                    .lc = lc,
+                    .pts = pts,
+                    .free = free,
+                    .nfree = nfree,
+                    .dim = dim,
+                    .n = n,
+                    .maxfev = maxfev};
+    B->z = malloc(n * dim * sizeof(double));
+    B->ss = malloc(n * sizeof(double));
+    B->info = malloc(n * sizeof(int));
+    return B->z && B->ss && B->info ? HCMC_OK : HCMC_ENOMEM;
+}
+
+static void batch_free(lm_batch *B)
+{
+    free(B->z);
+    free(B->ss);
+    free(B->info);
+}
+
 int hcmc_warm_fit(const hcmc_target *t, const double *guess, size_t max_points,
-                  double *theta, double *cov_theta, hcmc_warm_start_info *info,
-                  hcmc_error *err)
+                  double *theta, double *cov_theta, hcmc_warm_alts *alts,
+                  hcmc_warm_start_info *info, hcmc_error *err)
 {
     hcmc__blas_one_thread();
     double t0 = hcmc_seconds();
-    const hcmc_points *all = hcmc_target_points(t), *pts;
+    const hcmc_points *all = hcmc_target_points(t), *pts, *epts;
     size_t dim = hcmc_target_dim(t), nb = dim - 1;
-    hcmc_points sub;
+    if (alts)
+        alts->n = 0;
+    hcmc_points sub, esub;
+    memset(&esub, 0, sizeof esub);
     int rc = subsample(t, max_points, &sub, &pts, err);
     if (rc)
         return rc;
     size_t m = pts->n;
-    lm_problem P = {.t = t, .pts = pts, .dim = dim, .nb = nb};
-    size_t freeall[64], freed[64], nd = 0;
-    double *zbest = malloc(4 * dim * sizeof(double));
-    double *fvec = malloc(m * sizeof(double));
-    double *fjac = malloc(m * nb * sizeof(double));
-    P.Jrow = malloc(m * nb * sizeof(double));
-    P.ws = hcmc_target_ws_new(t);
-    P.z = zbest ? zbest + dim : NULL;
-    P.th = zbest ? zbest + 2 * dim : NULL;
-    double *lguess = zbest ? zbest + 3 * dim : NULL; /* the guess in logit */
-    if ((rc = logit_coords(t, &P.lc, err)))
+    if ((rc = subsample(t, m < WS_EXPLORE_POINTS ? m : WS_EXPLORE_POINTS, &esub, &epts,
+                        err))) {
+        hcmc_points_release(&sub);
+        return rc;
+    }
+    hcmc_coords lc = {0};
+    lm_batch A = {0}, Bb = {0}, Po = {0};
+    double *z0 = malloc(2 * dim * sizeof(double)), *lguess = z0 ? z0 + dim : NULL;
+    double *fvec = malloc(m * sizeof(double)), *Jrow = malloc(m * nb * sizeof(double));
+    hcmc_target_ws *ws = hcmc_target_ws_new(t);
+    int starts = 0;
+    if ((rc = logit_coords(t, &lc, err)))
         goto out;
-    if (!zbest || !fvec || !fjac || !P.Jrow || !P.ws) {
+    if (!z0 || !fvec || !Jrow || !ws) {
         rc = hcmc_error_set(err, HCMC_ENOMEM, "warm start: out of memory");
         goto out;
     }
     if (guess) {
-        hcmc_target_constrain(t, guess, P.th);
+        double th[64 + 1];
+        hcmc_target_constrain(t, guess, th);
         for (size_t k = 0; k < nb; k++)
-            lguess[k] = to_z(t, k, P.th[k]);
+            lguess[k] = to_z(t, k, th[k]);
         lguess[nb] = 0.0;
         guess = lguess;
-        memcpy(P.z, guess, dim * sizeof(double));
-    } else if ((rc = default_guess(t, pts, P.z, err))) {
+        memcpy(z0, guess, dim * sizeof(double));
+    } else if ((rc = default_guess(t, pts, z0, err))) {
         goto out;
     }
-    P.z[nb] = 0.0;
+    z0[nb] = 0.0;
     /* coordinates of D0, gamma_dot_t0 and of the shear parameters (absent
      * when fixed) */
     const int s_d0 = hcmc_target_phys_slot(t, HCMC_P_D0),
-              s_g0 = hcmc_target_phys_slot(t, HCMC_P_GAMMA_DOT_T0);
+              s_g0 = hcmc_target_phys_slot(t, HCMC_P_GAMMA_DOT_T0),
+              s_phi = hcmc_target_phys_slot(t, HCMC_P_PHI0);
+    size_t freeall[64], freed[64], nd = 0;
     bool shear[64] = {false}, laminar = false;
     for (int k = HCMC_P_GAMMA_DOT_T0; k <= HCMC_P_PHI0; k++) {
         int s = hcmc_target_phys_slot(t, k);
@@ -558,70 +803,172 @@ int hcmc_warm_fit(const hcmc_target *t, const double *guess, size_t max_points,
         if (!shear[k])
             freed[nd++] = k;
     }
-    best_fit B = {.ss = INFINITY, .z = zbest};
-    double z_start[HCMC_NPHYS_MAX + 64];
-    /* diffusion (and scaling) first, from a ladder of D0 values; the shear
-     * is held at its guess, or switched off when there is no guess */
+    /* 1. diffusion (and scaling) first, from a ladder of D0 values, on the
+     * exploratory points; the shear is held at its guess, or switched off
+     * when there is no guess. A static model takes the design here too. */
     if (laminar && !guess && s_g0 >= 0)
-        P.z[s_g0] = to_z(t, (size_t)s_g0, 0.0);
+        z0[s_g0] = to_z(t, (size_t)s_g0, 0.0);
     double rungs[8];
-    int nrung = guess || s_d0 < 0 ? 1 : 4;
+    size_t nrung = guess || s_d0 < 0 ? 1 : 4, ndes = laminar ? 0 : WS_DESIGN;
     if (s_d0 >= 0)
-        ladder(t, (size_t)s_d0, nrung, rungs);
-    P.free = laminar ? freed : freeall;
-    P.nfree = laminar ? nd : nb;
-    memcpy(z_start, P.z, dim * sizeof(double));
-    for (int i = 0; i < nrung; i++) {
-        memcpy(P.z, z_start, dim * sizeof(double));
+        ladder(t, (size_t)s_d0, (int)nrung, rungs);
+    if (batch_new(&A, t, &lc, epts, laminar ? freed : freeall, laminar ? nd : nb,
+                  nrung + ndes, 0))
+        goto nomem;
+    for (size_t i = 0; i < nrung; i++) {
+        memcpy(A.z + i * dim, z0, dim * sizeof(double));
         if (!guess && s_d0 >= 0)
-            P.z[s_d0] = rungs[i];
-        try_start(&P, fvec, fjac, &B);
+            A.z[i * dim + (size_t)s_d0] = rungs[i];
     }
-    if (laminar) {
-        /* then everything, from a ladder of shear rates */
-        memcpy(z_start, zbest, dim * sizeof(double));
-        B.ss = INFINITY;
+    lhs_design(t, z0, A.free, A.nfree, dim, ndes, A.z + nrung * dim);
+    if (lm_batch_run(&A))
+        goto nomem;
+    starts += (int)A.n;
+    lm_batch *last = &A;
+    size_t a_best = best_of(A.ss, A.n);
+    if (laminar && a_best != SIZE_MAX) {
+        /* 2. everything, from a ladder of shear rates, the guess and a
+         * Latin hypercube over all physical parameters */
+        const double *za = A.z + a_best * dim;
         nrung = s_g0 >= 0 ? 8 : 1;
         if (s_g0 >= 0)
-            ladder(t, (size_t)s_g0, nrung, rungs);
-        P.free = freeall;
-        P.nfree = nb;
-        for (int i = 0; i < nrung + (guess != NULL); i++) {
-            memcpy(P.z, z_start, dim * sizeof(double));
-            if (i >= nrung)
-                memcpy(P.z, guess, dim * sizeof(double));
-            else if (s_g0 >= 0)
-                P.z[s_g0] = rungs[i];
-            try_start(&P, fvec, fjac, &B);
+            ladder(t, (size_t)s_g0, (int)nrung, rungs);
+        size_t ng = guess != NULL;
+        if (batch_new(&Bb, t, &lc, epts, freeall, nb, nrung + ng + WS_DESIGN, 0))
+            goto nomem;
+        for (size_t i = 0; i < nrung; i++) {
+            memcpy(Bb.z + i * dim, za, dim * sizeof(double));
+            if (s_g0 >= 0)
+                Bb.z[i * dim + (size_t)s_g0] = rungs[i];
         }
+        if (guess)
+            memcpy(Bb.z + nrung * dim, guess, dim * sizeof(double));
+        lhs_design(t, za, freeall, nb, dim, WS_DESIGN, Bb.z + (nrung + ng) * dim);
+        if (lm_batch_run(&Bb))
+            goto nomem;
+        starts += (int)Bb.n;
+        last = &Bb;
     }
-    if (!isfinite(B.ss)) {
+    /* 4. the best distinct fits again on the fit's points, from where the
+     * exploration left them */
+    size_t pick[WS_POLISH];
+    size_t np = pick_distinct(last, WS_POLISH, pick);
+    if (np == 0) {
         rc = hcmc_error_set(err, HCMC_ENUMERIC,
                             "warm start: the least-squares fit failed from every "
                             "start (the model is not finite there)");
         goto out;
     }
-    double sigma = sqrt(B.ss / (double)m);
-    zbest[nb] = log(sigma > 1e-12 ? sigma : 1e-12);
-    hcmc_coords_constrain(&P.lc, zbest, theta);
+    double axes[16];
+    size_t nax = s_phi >= 0 ? set_axes(all->phi, all->n_phi, axes, 16) : 0;
+    if (batch_new(&Po, t, &lc, pts, freeall, nb, np + nax, 0))
+        goto nomem;
+    for (size_t i = 0; i < np; i++)
+        memcpy(Po.z + i * dim, last->z + pick[i] * dim, dim * sizeof(double));
+    Po.n = np;
+    if (lm_batch_run(&Po))
+        goto nomem;
+    starts += (int)np;
+    size_t best = best_of(Po.ss, Po.n);
+    /* 5. the best fit's images under the axes the angle set is symmetric
+     * about, fitted from there: exact or approximate mirror modes */
+    if (nax && best != SIZE_MAX) {
+        double lo, hi, th[64 + 1];
+        hcmc_target_bounds(t, (size_t)s_phi, &lo, &hi);
+        hcmc_coords_constrain(&lc, Po.z + best * dim, th);
+        lm_batch Im = Po;
+        Im.z += np * dim;
+        Im.ss += np;
+        Im.info += np;
+        Im.n = 0;
+        for (size_t k = 0; k < nax; k++) {
+            double im = hcmc_phi0_mirror(th[s_phi], axes[k], lo, hi);
+            if (isnan(im))
+                continue;
+            double *zi = Im.z + Im.n++ * dim;
+            memcpy(zi, Po.z + best * dim, dim * sizeof(double));
+            zi[s_phi] = to_z(t, (size_t)s_phi, im);
+        }
+        if (Im.n && lm_batch_run(&Im))
+            goto nomem;
+        starts += (int)Im.n;
+        Po.n = np + Im.n;
+        /* an image replaces the best only where it fits better by more
+         * than rounding: under an exact symmetry both fit alike, and which
+         * one the chains start in must not depend on the last bit */
+        for (size_t i = np; i < Po.n; i++)
+            if (Po.ss[i] < Po.ss[best] * (1 - 1e-9))
+                best = i;
+    }
+    for (size_t i = 0; i < Po.n && best != SIZE_MAX; i++) {
+        double th[64 + 1];
+        char buf[400] = "";
+        hcmc_coords_constrain(&lc, Po.z + i * dim, th);
+        for (size_t k = 0, n = 0; k < nb && n + 40 < sizeof buf; k++)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, " %.4g", th[k]);
+        hcmc_log(HCMC_LOG_DEBUG,
+                 "warm start: basin %zu of %zu, %.4g below in log "
+                 "likelihood:%s",
+                 i + 1, Po.n, 0.5 * (double)all->n * log(Po.ss[i] / Po.ss[best]), buf);
+    }
+    if (best == SIZE_MAX) {
+        rc = hcmc_error_set(err, HCMC_ENUMERIC,
+                            "warm start: the least-squares fit failed from every "
+                            "start (the model is not finite there)");
+        goto out;
+    }
+    double *zb = Po.z + best * dim;
+    double sigma = sqrt(Po.ss[best] / (double)m);
+    zb[nb] = log(sigma > 1e-12 ? sigma : 1e-12);
+    hcmc_coords_constrain(&lc, zb, theta);
+    /* the other basins within reach of the best, best first */
+    size_t kept[WS_POLISH], nk = 0;
+    while (alts && alts->n < HCMC_WARM_MAX_ALT) {
+        size_t b = SIZE_MAX;
+        for (size_t i = 0; i < Po.n; i++) {
+            bool skip = i == best || !isfinite(Po.ss[i]) ||
+                        !distinct(Po.z + i * dim, zb, freeall, nb);
+            for (size_t j = 0; j < nk && !skip; j++)
+                skip = kept[j] == i ||
+                       !distinct(Po.z + i * dim, Po.z + kept[j] * dim, freeall, nb);
+            if (!skip && (b == SIZE_MAX || Po.ss[i] < Po.ss[b]))
+                b = i;
+        }
+        if (b == SIZE_MAX)
+            break;
+        double dl = fmax(0, 0.5 * (double)all->n * log(Po.ss[b] / Po.ss[best]));
+        if (!(dl <= HCMC_WARM_KEEP_DLOGLIK))
+            break;
+        kept[nk++] = b;
+        double *za = Po.z + b * dim, s = sqrt(Po.ss[b] / (double)m);
+        za[nb] = log(s > 1e-12 ? s : 1e-12);
+        hcmc_coords_constrain(&lc, za, alts->theta[alts->n]);
+        alts->dloglik[alts->n++] = dl;
+    }
     if (cov_theta) {
-        hcmc_target_residuals_theta(t, P.ws, pts, theta, fvec, P.Jrow, nb);
-        fit_cov_theta(t, P.Jrow, m, all->n, sigma, SIZE_MAX, cov_theta);
+        hcmc_target_residuals_theta(t, ws, pts, theta, fvec, Jrow, nb);
+        fit_cov_theta(t, Jrow, m, all->n, sigma, SIZE_MAX, cov_theta);
     }
     if (info) {
         info->points_used = m;
-        info->starts = B.starts;
-        info->lm_info = B.info;
+        info->starts = starts;
+        info->lm_info = Po.info[best];
         info->rms = sigma;
         info->seconds = hcmc_seconds() - t0;
     }
+    goto out;
+nomem:
+    rc = hcmc_error_set(err, HCMC_ENOMEM, "warm start: out of memory");
 out:
-    hcmc_coords_release(&P.lc);
-    hcmc_target_ws_free(P.ws);
-    free(P.Jrow);
-    free(fjac);
+    batch_free(&A);
+    batch_free(&Bb);
+    batch_free(&Po);
+    hcmc_coords_release(&lc);
+    hcmc_target_ws_free(ws);
+    free(Jrow);
     free(fvec);
-    free(zbest);
+    free(z0);
+    hcmc_points_release(&esub);
     hcmc_points_release(&sub);
     return rc;
 }
@@ -697,7 +1044,7 @@ out:
 }
 
 int hcmc_warm_mode(const hcmc_target *t, const double *theta, size_t max_points,
-                   double *z, double *cov, hcmc_error *err)
+                   double *z, double *cov, double *log_mass, hcmc_error *err)
 {
     hcmc__blas_one_thread();
     const hcmc_points *pts;
@@ -731,10 +1078,15 @@ int hcmc_warm_mode(const hcmc_target *t, const double *theta, size_t max_points,
                       .J = work + 2 * dim + m,
                       .H = work + 2 * dim + m + m * nb,
                       .A = work + 2 * dim + m + m * nb + dim * dim};
-    if ((rc = find_mode(&Q, z)) || (cov && (rc = laplace_cov(&Q, z, cov))))
+    double half_logdet = 0, f = 0;
+    if ((rc = find_mode(&Q, z)) ||
+        (cov && (rc = laplace_cov(&Q, z, cov, &half_logdet))) ||
+        (log_mass && (rc = post_eval(&Q, z, &f, NULL))))
         rc = hcmc_error_set(err, rc,
                             "warm start: the posterior is not finite near the "
                             "least-squares fit");
+    else if (log_mass)
+        *log_mass = f + half_logdet + 0.5 * (double)dim * log(2 * M_PI);
 out:
     hcmc_target_ws_free(ws);
     free(work);
@@ -750,9 +1102,9 @@ int hcmc_warm_start(const hcmc_target *t, const double *guess, size_t max_points
         return hcmc_error_set(err, HCMC_EUNSUPPORTED,
                               "warm start: %zu parameters, at most 64 supported",
                               hcmc_target_dim(t) - 1);
-    int rc = hcmc_warm_fit(t, guess, max_points, theta, NULL, info, err);
+    int rc = hcmc_warm_fit(t, guess, max_points, theta, NULL, NULL, info, err);
     if (!rc)
-        rc = hcmc_warm_mode(t, theta, max_points, z, cov, err);
+        rc = hcmc_warm_mode(t, theta, max_points, z, cov, NULL, err);
     if (!rc && info)
         info->seconds = hcmc_seconds() - t0;
     return rc;

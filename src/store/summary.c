@@ -205,6 +205,20 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
                 modes, json_pack("{s:o,s:f}", "phi0", num(m[k]), "weight", 0.5));
         json_object_set_new(run, "modes", modes);
     }
+    if (r->n_found) { /* the warm start's search (cmc.h hcmc_problem_modes) */
+        json_t *found = json_array();
+        for (size_t i = 0; i < r->n_found; i++) {
+            json_t *at = json_object();
+            for (size_t k = 0; k < r->dim; k++)
+                json_object_set_new(at, r->names[k], num(r->found[i].theta[k]));
+            json_array_append_new(found,
+                                  json_pack("{s:o,s:o,s:o,s:b}", "at", at,
+                                            "weight_laplace", num(r->found[i].weight),
+                                            "dloglik", num(r->found[i].dloglik),
+                                            "missed", i > 0 && r->found_missed[i]));
+        }
+        json_object_set_new(run, "search_modes", found);
+    }
     json_object_set_new(root, "run", run);
     char tmp[HCMC_PATH_MAX + 32];
     hcmc__tmp_name(tmp, sizeof tmp, path);
