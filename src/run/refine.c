@@ -54,6 +54,12 @@
 #define REFINE_FREE_S 900
 /* the longest chains, in units of the draws kept */
 #define REFINE_LONGEST 4
+/* The least share of the corrected draws that must have coordinates in
+ * the one run's for them to set its start and first metric (the others
+ * are values rounded onto a bound, in a tail): a few per cent left out
+ * move a mean and covariance that only start the warmup by a few per cent
+ * of an sd at most. */
+#define REFINE_MIN_KEPT 0.95
 
 /* Its time: about that of the shards combined, one after another (a
  * shard's NUTS costs its points times its gradients, and the posterior of
@@ -112,16 +118,23 @@ static bool affordable(const char *mode, hcmc_run_result *r)
 }
 
 /* Every draw of comb (in from's coordinates) into to's coordinates, in
- * place; non-zero where one has none there. */
-static int recoordinate(const hcmc_target *from, const hcmc_target *to, double *z,
-                        size_t G, size_t d, double *theta)
+ * place; non-zero where one has none there. With keep (may be NULL),
+ * such a draw is marked false there instead, and the count of the others
+ * returned. */
+static long recoordinate(const hcmc_target *from, const hcmc_target *to, double *z,
+                         size_t G, size_t d, double *theta, bool *keep)
 {
+    long n = 0;
     for (size_t g = 0; g < G; g++) {
         hcmc_target_constrain(from, z + g * d, theta);
-        if (hcmc_coords_unconstrain(hcmc_target_coords(to), theta, z + g * d))
+        bool ok = !hcmc_coords_unconstrain(hcmc_target_coords(to), theta, z + g * d);
+        if (!ok && !keep)
             return -1;
+        if (keep)
+            keep[g] = ok;
+        n += ok;
     }
-    return 0;
+    return keep ? n : 0;
 }
 
 /* Whether draws z ([chain][draw][dim], t's coordinates) meet c's R-hat and
@@ -169,24 +182,42 @@ void hcmc__refine(const hcmc_problem *prob, const hcmc_points *pts,
     if (!rc && hcmc_target_dim(t) != d)
         rc = hcmc_error_set(&e, HCMC_EINVAL, "%zu coordinates, the draws have %zu",
                             hcmc_target_dim(t), d);
+    /* the corrected draws only set where the chains start and their first
+     * metric: one that has no coordinates in the one run's (a value
+     * rounded onto a bound) is left out of both, unless too many are */
+    long kept = 0;
+    bool *keep = malloc(G * sizeof(bool));
+    if (!rc && !keep)
+        rc = hcmc_error_set(&e, HCMC_ENOMEM, "out of memory");
     if (!rc) {
         memcpy(z, comb->z, G * d * sizeof(double));
-        if (recoordinate(shard_coords, t, z, G, d, theta))
+        kept = recoordinate(shard_coords, t, z, G, d, theta, keep);
+        if ((double)kept < REFINE_MIN_KEPT * (double)G || kept < 2)
             rc = hcmc_error_set(&e, HCMC_ENUMERIC,
-                                "a corrected draw lies on a bound of a parameter");
+                                "%ld of %zu corrected draws lie on a bound of a "
+                                "parameter",
+                                (long)G - kept, G);
+        else if ((size_t)kept < G)
+            hcmc_log(HCMC_LOG_INFO,
+                     "refinement: %ld of %zu corrected draws lie on a bound of a "
+                     "parameter and do not set the start",
+                     (long)G - kept, G);
     }
-    if (rc)
+    if (rc) {
+        free(keep);
         goto done;
+    }
     /* chains start in a box of +-1 sd of the draws about their mean
      * (nuts.h init_radius), the metric from their covariance */
     for (size_t g = 0; g < G; g++)
-        for (size_t a = 0; a < d; a++)
-            mu[a] += z[g * d + a] / (double)G;
+        for (size_t a = 0; keep[g] && a < d; a++)
+            mu[a] += z[g * d + a] / (double)kept;
     for (size_t g = 0; g < G; g++)
-        for (size_t a = 0; a < d; a++)
+        for (size_t a = 0; keep[g] && a < d; a++)
             for (size_t b = 0; b <= a; b++)
                 C[a * d + b] +=
-                    (z[g * d + a] - mu[a]) * (z[g * d + b] - mu[b]) / (double)(G - 1);
+                    (z[g * d + a] - mu[a]) * (z[g * d + b] - mu[b]) / (double)(kept - 1);
+    free(keep);
     for (size_t a = 0; a < d; a++)
         for (size_t b = a + 1; b < d; b++)
             C[a * d + b] = C[b * d + a];
@@ -224,7 +255,7 @@ void hcmc__refine(const hcmc_problem *prob, const hcmc_points *pts,
         m *= 2;
     }
     ri->length = m;
-    if (recoordinate(t, shard_coords, z, G, d, theta)) {
+    if (recoordinate(t, shard_coords, z, G, d, theta, NULL)) {
         rc = hcmc_error_set(&e, HCMC_ENUMERIC, "a draw lies on a bound of a parameter");
         goto done;
     }
