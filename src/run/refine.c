@@ -215,8 +215,8 @@ void hcmc__refine(const hcmc_problem *prob, const hcmc_points *pts,
     for (size_t g = 0; g < G; g++)
         for (size_t a = 0; keep[g] && a < d; a++)
             for (size_t b = 0; b <= a; b++)
-                C[a * d + b] +=
-                    (z[g * d + a] - mu[a]) * (z[g * d + b] - mu[b]) / (double)(kept - 1);
+                C[a * d + b] += (z[g * d + a] - mu[a]) * (z[g * d + b] - mu[b]) /
+                                (double)(kept - 1);
     free(keep);
     for (size_t a = 0; a < d; a++)
         for (size_t b = a + 1; b < d; b++)

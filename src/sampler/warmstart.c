@@ -581,6 +581,11 @@ static void fit_cov_theta(const hcmc_target *t, const double *J, size_t m,
  * (their residual sums differ by many times the noise wherever the data
  * tell the modes apart), at a tenth of the cost of the fit's 20 000. */
 #define WS_EXPLORE_POINTS 2000
+/* The evaluations a refit of an exploratory fit may take, per free
+ * coordinate and one, before the best of them goes on to MINPACK's
+ * default of 200: a basin far down, where LM crawls along a ridge
+ * towards a bound, then costs a quarter of that. */
+#define WS_POLISH_FEV 50
 /* Latin hypercube starts over the physical parameters' bounds. */
 #define WS_DESIGN 12
 /* The distinct exploratory fits refitted on the fit's subsample, best
@@ -861,7 +866,8 @@ int hcmc_warm_fit(const hcmc_target *t, const double *guess, size_t max_points,
     }
     double axes[16];
     size_t nax = s_phi >= 0 ? set_axes(all->phi, all->n_phi, axes, 16) : 0;
-    if (batch_new(&Po, t, &lc, pts, freeall, nb, np + nax, 0))
+    if (batch_new(&Po, t, &lc, pts, freeall, nb, np + nax,
+                  WS_POLISH_FEV * ((int)nb + 1)))
         goto nomem;
     for (size_t i = 0; i < np; i++)
         memcpy(Po.z + i * dim, last->z + pick[i] * dim, dim * sizeof(double));
@@ -870,6 +876,18 @@ int hcmc_warm_fit(const hcmc_target *t, const double *guess, size_t max_points,
         goto nomem;
     starts += (int)np;
     size_t best = best_of(Po.ss, Po.n);
+    if (best != SIZE_MAX) { /* the best to the end */
+        lm_batch One = Po;
+        One.z += best * dim;
+        One.ss += best;
+        One.info += best;
+        One.n = 1;
+        One.maxfev = 0;
+        if (lm_batch_run(&One))
+            goto nomem;
+        best = best_of(Po.ss, Po.n);
+    }
+    Po.maxfev = 0;
     /* 5. the best fit's images under the axes the angle set is symmetric
      * about, fitted from there: exact or approximate mirror modes */
     if (nax && best != SIZE_MAX) {
