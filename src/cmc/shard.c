@@ -108,7 +108,11 @@ static void other_modes(hcmc_problem *p, const hcmc_warm_alts *alts, double log_
         size_t i = p->n_modes;
         double *z = zs + i * d, *cov = covs + i * d * d, lm;
         hcmc_error e;
-        if (hcmc_warm_mode(p->full, alts->theta[j], 0, z, cov, &lm, &e)) {
+        double tm = hcmc_seconds();
+        int mrc = hcmc_warm_mode(p->full, alts->theta[j], 0, z, cov, &lm, &e);
+        hcmc_log(HCMC_LOG_DEBUG, "warm start: the mode of a basin %.3g below: %.2f s",
+                 alts->dloglik[j], hcmc_seconds() - tm);
+        if (mrc) {
             hcmc_log(HCMC_LOG_DEBUG,
                      "warm start: a basin %.3g below in log likelihood "
                      "has no mode: %s",
