@@ -385,7 +385,7 @@ static bool missed(const hcmc_run_result *r, const double *theta, size_t *far)
 /* Modes of the warm start's global search (cmc.h hcmc_problem_modes)
  * with a weight the draws must show, which they do not visit: every
  * chain started in the first. The mirror image of the sampled mode under
- * an exact symmetry of the angles is mirror()'s. */
+ * an exact symmetry of the angles is mirror()'s where mirror() sees it. */
 static void search(hcmc_verdict *v, hcmc_run_result *r, const double (*bounds)[2],
                    size_t nb)
 {
@@ -399,7 +399,12 @@ static void search(hcmc_verdict *v, hcmc_run_result *r, const double (*bounds)[2
         r->found_missed[i] = missed(r, m->theta, &far);
         if (!r->found_missed[i] || !(m->weight >= SEARCH_MIN_WEIGHT))
             continue;
-        if (axis) { /* the sampled mode's mirror image? */
+        /* the sampled mode's exact mirror image is mirror()'s, where that
+         * check sees it: the draws unfolded, or the image of their mean
+         * within the bounds (a mode cut by a bound is this one's) */
+        if (axis &&
+            (r->mirrored || !isnan(hcmc_phi0_mirror(r->summary[kp].mean, s,
+                                                    bounds[kp][0], bounds[kp][1])))) {
             double img[65];
             memcpy(img, m->theta, r->dim * sizeof(double));
             img[kp] = hcmc_phi0_mirror(m->theta[kp], s, bounds[kp][0], bounds[kp][1]);
