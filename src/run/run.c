@@ -562,6 +562,40 @@ done:
     return HCMC_OK;
 }
 
+/* The modes of the warm start's search, where it found more than one:
+ * each with the parameters in which some mode lies more than 1 sd of the
+ * draws from the first (at most 4). */
+static void print_search(FILE *f, const hcmc_run_result *r)
+{
+    if (r->n_found < 2 || !r->summary)
+        return;
+    bool show[65] = {false};
+    size_t n = 0;
+    for (size_t k = 0; k < r->dim && k < 65; k++)
+        for (size_t i = 1; i < r->n_found && n < 4 && !show[k]; i++)
+            if (fabs(r->found[i].theta[k] - r->found[0].theta[k]) > r->summary[k].sd)
+                show[k] = true, n++;
+    fprintf(f,
+            "modes found by the warm start's search: %zu; the chains started in the "
+            "first\n",
+            r->n_found);
+    for (size_t i = 0; i < r->n_found; i++) {
+        fprintf(f, "  %zu:", i + 1);
+        const char *sep = " ";
+        for (size_t k = 0; k < r->dim && k < 65; k++)
+            if (show[k]) {
+                fprintf(f, "%s%s = %.5g", sep, r->names[k], r->found[i].theta[k]);
+                sep = ", ";
+            }
+        if (i == 0)
+            fputs(", weight 1 (Laplace)\n", f);
+        else
+            fprintf(f, ", weight %.3g, %.3g below in log likelihood%s\n",
+                    r->found[i].weight, r->found[i].dloglik,
+                    r->found_missed[i] ? ": the draws miss it" : "");
+    }
+}
+
 void hcmc_run_print_table(FILE *f, const hcmc_run_result *r)
 {
     fprintf(f, "%-20s %12s %11s %25s %7s %7s\n", "parameter", "mean", "sd",
@@ -588,6 +622,7 @@ void hcmc_run_print_table(FILE *f, const hcmc_run_result *r)
             "(sampling %.1f s, backend %s)\n",
             r->n_kept, excluded, failed, r->n_shards, r->n_points, r->seconds,
             r->sampling_seconds, r->backend);
+    print_search(f, r);
     if (!r->importance.n)
         return;
     fprintf(f, "importance correction: %s (ESS %.0f of %zu proposals, tail index %.2f",
