@@ -739,6 +739,19 @@ static int batch_new(lm_batch *B, const hcmc_target *t, const hcmc_coords *lc,
     return B->z && B->ss && B->info ? HCMC_OK : HCMC_ENOMEM;
 }
 
+/* Starts from .. from + n - 1 of B as a batch of their own (the same
+ * arrays), run with maxfev. */
+static lm_batch batch_part(const lm_batch *B, size_t from, size_t n, int maxfev)
+{
+    lm_batch P = *B;
+    P.z += from * B->dim;
+    P.ss += from;
+    P.info += from;
+    P.n = n;
+    P.maxfev = maxfev;
+    return P;
+}
+
 static void batch_free(lm_batch *B)
 {
     free(B->z);
@@ -877,28 +890,18 @@ int hcmc_warm_fit(const hcmc_target *t, const double *guess, size_t max_points,
     starts += (int)np;
     size_t best = best_of(Po.ss, Po.n);
     if (best != SIZE_MAX) { /* the best to the end */
-        lm_batch One = Po;
-        One.z += best * dim;
-        One.ss += best;
-        One.info += best;
-        One.n = 1;
-        One.maxfev = 0;
+        lm_batch One = batch_part(&Po, best, 1, 0);
         if (lm_batch_run(&One))
             goto nomem;
         best = best_of(Po.ss, Po.n);
     }
-    Po.maxfev = 0;
     /* 5. the best fit's images under the axes the angle set is symmetric
      * about, fitted from there: exact or approximate mirror modes */
     if (nax && best != SIZE_MAX) {
         double lo, hi, th[64 + 1];
         hcmc_target_bounds(t, (size_t)s_phi, &lo, &hi);
         hcmc_coords_constrain(&lc, Po.z + best * dim, th);
-        lm_batch Im = Po;
-        Im.z += np * dim;
-        Im.ss += np;
-        Im.info += np;
-        Im.n = 0;
+        lm_batch Im = batch_part(&Po, np, 0, 0);
         for (size_t k = 0; k < nax; k++) {
             double im = hcmc_phi0_mirror(th[s_phi], axes[k], lo, hi);
             if (isnan(im))
