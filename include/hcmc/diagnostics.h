@@ -56,6 +56,12 @@ HCMC_API int hcmc_param_summarise(const double *x, size_t chains, size_t draws,
 /* Standard normal quantile (Wichura's AS 241, about 1e-16 relative). */
 HCMC_API double hcmc_qnorm(double p);
 
+/* The quantile of chi-square with nu degrees of freedom at the standard
+ * normal quantile z (2.3263: 99 %; 3.0902: 99.9 %), divided by nu: Wilson
+ * and Hilferty's (1 - a + z sqrt(a))^3 with a = 2 / (9 nu), within 1 % of
+ * it from nu = 3 on. */
+HCMC_API double hcmc_chi2_quantile_ratio(double nu, double z);
+
 #ifdef __cplusplus
 }
 #endif

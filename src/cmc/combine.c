@@ -11,6 +11,7 @@
 
 #include <lapacke.h>
 
+#include "hcmc/diagnostics.h"
 #include "hcmc/log.h"
 #include "hcmc/points.h"
 #include "hcmc/rng.h"
@@ -281,8 +282,8 @@ static int heterogeneity(hcmc_combine_result *r, const moments *M, size_t K,
         for (size_t k = 0; k < K; k++)
             if (r->status[k] == HCMC_SHARD_KEPT)
                 s2 += M[k].tsd[j] * M[k].tsd[j] / (double)n;
-        double nu = n > 1 ? (double)(n - 1) : 1.0, a = 2.0 / (9.0 * nu);
-        double q = 1.0 - a + 3.0902 * sqrt(a), chi_ratio = q * q * q; /* chi2 / nu */
+        double nu = n > 1 ? (double)(n - 1) : 1.0;
+        double chi_ratio = hcmc_chi2_quantile_ratio(nu, 3.0902); /* chi2 / nu */
         double noise = sqrt(s2 * chi_ratio);
         double den = fmax(fmax(fabs(mu), floor), noise);
         r->cv[j] = den > 0 ? sd / den : 0.0;

@@ -11,6 +11,7 @@
 #include <lapacke.h>
 
 #include "hcmc/cmc.h"
+#include "hcmc/diagnostics.h"
 #include "hcmc/version.h"
 #include "../base/hash.h"
 #include "cmc_internal.h"
@@ -85,9 +86,7 @@ static bool within(const double *z, const double *m, const double *C, size_t d)
     double q = 0;
     for (size_t k = 0; k < d; k++)
         q += (z[k] - m[k]) * x[k];
-    /* Wilson-Hilferty */
-    double a = 2.0 / (9.0 * (double)d), c = 1.0 - a + 2.3263 * sqrt(a);
-    return q < (double)d * c * c * c;
+    return q < (double)d * hcmc_chi2_quantile_ratio((double)d, 2.3263);
 }
 
 /* The other basins of the search as modes of the posterior: each one's

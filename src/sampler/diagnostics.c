@@ -474,3 +474,9 @@ double hcmc_qnorm(double p)
         val = horner8(as241_e, r - 5.0) / horner8(as241_f, r - 5.0);
     return q < 0 ? -val : val;
 }
+
+double hcmc_chi2_quantile_ratio(double nu, double z)
+{
+    double a = 2.0 / (9.0 * nu), q = 1.0 - a + z * sqrt(a);
+    return q * q * q;
+}

@@ -12,6 +12,7 @@
 #include <lapacke.h>
 
 #include "hcmc/coords.h"
+#include "hcmc/diagnostics.h"
 #include "hcmc/log.h"
 #include "hcmc/nuts.h"
 #include "hcmc/rng.h"
@@ -733,8 +734,7 @@ static void describe_point(const hcmc_density *d, const double *z, char *buf,
  * leave open, a bound of the prior), and spend its warmup coming back. */
 static double start_max_drop(size_t dim)
 {
-    double k = (double)dim, a = 2.0 / (9.0 * k), q = 1.0 - a + 2.3263 * sqrt(a);
-    return 0.5 * k * q * q * q;
+    return 0.5 * (double)dim * hcmc_chi2_quantile_ratio((double)dim, 2.3263);
 }
 
 /* Starting point: init jittered by init_radius L u (u uniform on (-1, 1)^dim,
