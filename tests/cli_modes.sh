@@ -9,8 +9,8 @@
 . "$(dirname "$0")/cli_common.sh"
 "$hcmc" simulate -o m.h5 --mode laminar_flow --frames 150 --angles 0,90 \
     --param phi0=8 --config-out m.yaml 2> /dev/null
-bounds() { # bounds LO HI OUT: m.yaml with phi0 in [LO, HI], Uniform
-    $py - m.yaml "$1" "$2" "$3" << 'PY'
+bounds() { # bounds IN LO HI OUT: IN with phi0 in [LO, HI], Uniform
+    $py - "$1" "$2" "$3" "$4" << 'PY'
 import re, sys
 s = open(sys.argv[1]).read()
 s = re.sub(r"(name: phi0\n\s*min: )\S+(\n\s*max: )\S+(\n\s*type: )\S+",
@@ -18,9 +18,9 @@ s = re.sub(r"(name: phi0\n\s*min: )\S+(\n\s*max: )\S+(\n\s*type: )\S+",
 open(sys.argv[4], "w").write(s)
 PY
 }
-bounds -10 10 sym.yaml
-bounds 0 15 one.yaml
-bounds -10 15 asym.yaml
+bounds m.yaml -10 10 sym.yaml
+bounds m.yaml 0 15 one.yaml
+bounds m.yaml -10 15 asym.yaml
 grep -q 'min: -10' sym.yaml
 
 # 1. symmetric bounds: both modes. Each draw is its sampled value or its
@@ -84,15 +84,9 @@ PY
 # or by R-hat where chains reach both modes; never exit 0
 "$hcmc" simulate -o c.h5 --mode laminar_flow --frames 100 --angles 0,90 \
     --param phi0=6 --seed 2 --config-out c.yaml 2> /dev/null
-$py - c.yaml << 'PY'
-import re, sys
-s = open(sys.argv[1]).read()
-s = re.sub(r"(name: phi0\n\s*min: )\S+(\n\s*max: )\S+(\n\s*type: )\S+",
-           r"\g<1>-10\g<2>15\g<3>Uniform", s)
-open(sys.argv[1], "w").write(s)
-PY
+bounds c.yaml -10 15 cut.yaml
 st=0
-"$hcmc" run --config c.yaml -o cut -q --no-plots > cut.txt || st=$?
+"$hcmc" run --config cut.yaml -o cut -q --no-plots > cut.txt || st=$?
 [ $st -eq 3 ]
 grep -q 'FAIL the warm start.s search found another mode of the posterior (phi0 = -9\|FAIL R-hat' cut.txt
 $py - cut << 'PY'
