@@ -179,13 +179,15 @@ def accuracy(one, cmc, one_path=None, cmc_path=None):
             # BAR_SE standard errors of the difference where wider
             s = (x["q95"] - x["q05"]) / Q90
             d, out = 0.0, False
+            dx = draws_of(one_path, k) if one_path and cmc_path else None
+            dy = draws_of(cmc_path, k) if dx is not None else None
             for q, p, ess in (("q05", 0.05, "ess_tail"), ("q50", 0.5, "ess_bulk"),
                               ("q95", 0.95, "ess_tail")):
                 dq = abs(y[q] - x[q])
                 se = 0.0
-                if one_path and cmc_path:  # a quantile far out in a tail
-                    se = (quantile_mcse(draws_of(one_path, k), p, x[ess]) ** 2 +
-                          quantile_mcse(draws_of(cmc_path, k), p, y[ess]) ** 2) ** 0.5
+                if dx is not None:  # a quantile far out in a tail
+                    se = (quantile_mcse(dx, p, x[ess]) ** 2 +
+                          quantile_mcse(dy, p, y[ess]) ** 2) ** 0.5
                 out = out or dq > max(BAR_MEAN * s, BAR_SE * se)
                 d = max(d, dq / s)
             if out:
