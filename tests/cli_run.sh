@@ -27,6 +27,13 @@ $py "$here/check_posterior.py" a/posterior.nc
 finished "$hcmc" run --config l.yaml --num-warmup 150 --num-samples 150 -o c -q > c.txt
 grep -q 'shards: 1 ok' c.txt
 $py "$here/check_posterior.py" c/posterior.nc
+# each rate law's coordinates (both laws are law blocks in this run)
+$py - c/summary.json << 'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))["run"]["coordinates"]
+assert set(c) == {"D(t)", "gamma_dot(t)"}, c
+assert all(v in ("slope", "rates", "shape") for v in c.values()), c
+PY
 # --num-shards 2 on fewer points than min_points_for_cmc: sharded as asked,
 # with a notice (the run's outcome is not what is tested here)
 "$hcmc" run --config l.yaml --num-shards 2 --num-warmup 60 --num-samples 30 -o n \

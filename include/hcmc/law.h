@@ -130,6 +130,9 @@ typedef struct hcmc_law {
     double t[3];         /* RATES: the reference times */
 } hcmc_law;
 
+/* "shape", "rates" or "slope"; "?" for another value. */
+HCMC_API const char *hcmc_law_kind_name(hcmc_law_kind kind);
+
 /* The reference time of a data window [t_min, t_max]: sqrt(t_min t_max). */
 HCMC_API double hcmc_law_reference_time(double t_min, double t_max);
 

@@ -328,11 +328,7 @@ static bool choose_laws(const hcmc_problem *p, hcmc_target_spec *spec,
             HCMC_LOG_DEBUG,
             "rate law %zu: exponent %.3g is %.1f shard sd from 0, the least reference "
             "rate %.1f shard sd above 0: %s coordinates (scale %.3g)",
-            l, th[1], fabs(th[1]) / (rk * sd_b), margin,
-            kind == HCMC_LAW_RATES   ? "rates"
-            : kind == HCMC_LAW_SLOPE ? "slope"
-                                     : "shape",
-            w);
+            l, th[1], fabs(th[1]) / (rk * sd_b), margin, hcmc_law_kind_name(kind), w);
         changed = changed || kind != spec->law_kind[l] || w != spec->law_slope_scale[l];
         spec->law_kind[l] = kind;
         spec->law_slope_scale[l] = w;

@@ -18,6 +18,19 @@
 static const double LOG_SQRT_2PI = 0.91893853320467274178;
 static const double SQRT_2PI = 2.50662827463100050242;
 
+const char *hcmc_law_kind_name(hcmc_law_kind kind)
+{
+    switch (kind) {
+    case HCMC_LAW_SHAPE:
+        return "shape";
+    case HCMC_LAW_RATES:
+        return "rates";
+    case HCMC_LAW_SLOPE:
+        return "slope";
+    }
+    return "?";
+}
+
 double hcmc_law_reference_time(double t_min, double t_max)
 {
     return sqrt(t_min * t_max);

@@ -181,6 +181,16 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
         json_object_set_new(run, "refinement", json_null());
     }
     json_object_set_new(run, "min_success_rate", num(c->min_success_rate));
+    /* the coordinates of each rate law in the one run or the refinement
+     * (law.h); null where it is no law block or not known */
+    json_t *co = json_object();
+    static const char *const law_names[2] = {"D(t)", "gamma_dot(t)"};
+    for (int l = 0; l < 2; l++)
+        json_object_set_new(co, law_names[l],
+                            r->law_kind[l] < 0 ? json_null()
+                                               : json_string(hcmc_law_kind_name(
+                                                     (hcmc_law_kind)r->law_kind[l])));
+    json_object_set_new(run, "coordinates", co);
     json_object_set_new(root, "format", json_string(HCMC__SUMMARY_FORMAT_NAME));
     json_object_set_new(root, "format_version", json_integer(HCMC__SUMMARY_FORMAT));
     json_object_set_new(root, "parameters", params);
