@@ -390,6 +390,48 @@ static void test_non_centred(void **state)
     assert_true(fabs(xi[1] - 0.674) < 0.01);
 }
 
+/* The largest change of d log|J| / ds between neighbours h apart along s
+ * within 4 of xi0's, at xi0's (r1, r2). */
+static double largest_step(const hcmc_law *m, const double xi0[3], double h)
+{
+    double x[3] = {xi0[0], xi0[1], 0}, th[3], M[9], ld, d[3], prev = NAN, most = 0;
+    for (double s = xi0[2] - 4; s < xi0[2] + 4; s += h) {
+        x[2] = s;
+        assert_int_equal(hcmc_law_to_theta(m, x, th, M, &ld, d), 0);
+        if (!isnan(prev))
+            most = fmax(most, fabs(d[2] - prev));
+        prev = d[2];
+    }
+    return most;
+}
+
+/* SHAPE where the prefactor's upper bound cuts a posterior near b = 0 (the
+ * static SBC's bounds, D0 near 5e4, the level just below a_hi + c_hi): as
+ * u rises towards log a_hi, the exponent's interval (b > (u - log a_hi) /
+ * L, b < b_hi, nothing else binding at this level) puts 0 ever nearer its
+ * lower end, from 32 % of it to 1 %, and its centre c0 goes to its
+ * limit. The density's gradient must stay continuous there (a hard limit
+ * at 5 % made a crease, on which chains diverged): a tenfold finer
+ * spacing of the points must shrink the largest change of d log|J| / ds
+ * between neighbours about tenfold (1.6e-3 to 1.6e-4 here; with the hard
+ * limit the crease keeps it at 1.1 for both spacings). */
+static void test_centre_smooth(void **state)
+{
+    (void)state;
+    const double lo[3] = {1e3, -1.5, 0}, hi[3] = {5e4, 0.5, 1e3};
+    for (int iw = 0; iw < 2; iw++) {
+        hcmc_law m;
+        assert_int_equal(hcmc_law_init(&m, lo, hi, 1.09, iw ? 300 : 0, NULL), 0);
+        double th[3] = {4.9e4, 0.02, 900}, xi[3];
+        assert_int_equal(hcmc_law_from_theta(&m, th, xi), 0);
+        double coarse = largest_step(&m, xi, 1e-3), fine = largest_step(&m, xi, 1e-4);
+        print_message("centre: w %g, largest step %.3g at 1e-3, %.3g at 1e-4\n", m.w,
+                      coarse, fine);
+        assert_true(coarse > 0);
+        assert_true(fine < 0.3 * coarse);
+    }
+}
+
 BOTH_KINDS(test_round_trip)
 BOTH_KINDS(test_jacobian)
 BOTH_KINDS(test_no_walls)
@@ -581,7 +623,8 @@ int main(void)
         cmocka_unit_test(test_no_walls_both),   cmocka_unit_test(test_volume_both),
         cmocka_unit_test(test_slope_time),      cmocka_unit_test(test_slope_ridge),
         cmocka_unit_test(test_slope_edge),      cmocka_unit_test(test_non_centred),
-        cmocka_unit_test(test_normal_quantile), cmocka_unit_test(test_coords),
+        cmocka_unit_test(test_centre_smooth),   cmocka_unit_test(test_normal_quantile),
+        cmocka_unit_test(test_coords),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

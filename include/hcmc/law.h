@@ -36,8 +36,9 @@
  * as u grows. k = 1 / (1 + e^u (B2 - B1) / (sqrt(2 pi) w)) makes r2 about
  * v2 / w there, whatever u, while where e^u is small against w (the
  * exponent the data cannot see: a tiny prefactor) k tends to 1 and r2 to
- * the exponent's own prior; m puts r2 = 0 at b = 0 (or at the middle of
- * the exponents allowed, when 0 is not among them). w = 0 means no scale
+ * the exponent's own prior; m puts r2 = 0 at b = 0 where 0 lies in the
+ * middle 80 % of the exponents allowed (else near the nearer end, joined
+ * smoothly, so that no crease arises where 0 leaves them). w = 0 means no scale
  * (k = 1, m = 0: centred).
  *
  * The map is triangular in the order (r1, s, r2), so |d theta / d xi| is

@@ -131,16 +131,27 @@ static bool b_span(const hcmc_law *m, double u, span *s)
 }
 
 /* The exponent's coordinate at u (law.h): q = k r2 + c0 with its centre c0
- * (b = 0, or the middle of the span when 0 is near neither end) and scale
- * k, and their derivatives in u. */
+ * (at b = 0 where 0 lies in the middle 80 % of the span, else bent towards
+ * 5 % from its nearer end) and scale k, and their derivatives in u. */
 static void exponent_frame(const hcmc_law *m, double u, const span *B, double *c0,
                            double *dc0, double *k, double *dk)
 {
     double dB = B->hi - B->lo, ddB = B->dhi - B->dlo;
     double f = -B->lo / dB, df = (-B->dlo * dB + B->lo * ddB) / (dB * dB);
-    if (f < 0.05 || f > 0.95) {
-        f = f < 0.05 ? 0.05 : 0.95;
-        df = 0;
+    /* f kept within (0.05, 0.95): itself inside (0.1, 0.9), beyond that
+     * approaching the limit exponentially with slope 1 where it joins, so
+     * that c0 and its derivative stay continuous where 0 leaves the span
+     * (a bound of the prefactor cutting a posterior peaked away from 0):
+     * a hard limit there is a crease in the density (test_law:
+     * test_centre_smooth) */
+    if (f < 0.1) {
+        double e = exp((f - 0.1) / 0.05);
+        f = 0.05 + 0.05 * e;
+        df *= e;
+    } else if (f > 0.9) {
+        double e = exp((0.9 - f) / 0.05);
+        f = 0.95 - 0.05 * e;
+        df *= e;
     }
     *c0 = hcmc_normal_quantile(f);
     *dc0 = df / exp(-0.5 * *c0 * *c0 - LOG_SQRT_2PI);
