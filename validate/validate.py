@@ -11,8 +11,11 @@ correction applied: exit status 0, not 3) and have every true value
 within 4 posterior sd; CMC must lie within the accuracy bar of the one run (every mean
 within 0.2 sd, every sd within 10 %: tests/check_accuracy.py says why
 that is well above the Monte Carlo error), or within 3 Monte Carlo
-standard errors of the difference where that is wider (see accuracy()). Prints a table and one BENCH
-line per figure; exit status 1 when a case fails."""
+standard errors of the difference where that is wider (see accuracy()). Runs
+two analyses at a time; the table gives each run's CPU seconds (its wall
+time depends on what ran beside it). Prints a table and one BENCH line
+per figure; exit status 1 when a case fails."""
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -100,6 +103,17 @@ def write_config(c, data, path, cmc):
 def run(cmd, log):
     with open(log, "w") as f:
         return subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode
+
+
+def run_timed(cmd, log):
+    """(exit status, wall seconds, CPU seconds of the process and the
+    workers it waited for)."""
+    t0 = time.time()
+    with open(log, "w") as f:
+        p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, time.time() - t0, ru.ru_utime + ru.ru_stime
 
 
 def verdict(summary, truth, noise):
@@ -215,6 +229,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     rows, failed = [], []
     t_all = time.time()
+    jobs = []  # (case, kind, directory)
     for c in cases:
         d = os.path.join(work, c["name"])
         os.makedirs(d, exist_ok=True)
@@ -226,23 +241,41 @@ def main():
             sim += ["--param", f"{k}={v}"]
         if run(sim, os.path.join(d, "simulate.log")):
             sys.exit(f"validate: {c['name']}: simulate failed")
-        res = {}
+        for kind in ("one", "cmc") if c["one_run"] else ("cmc",):
+            write_config(c, data, os.path.join(d, f"{kind}.yaml"), kind == "cmc")
+            jobs.append((c, kind, d))
+
+    def analyse(job):
+        c, kind, d = job
+        rc, secs, cpu = run_timed([hcmc, "run", "--config", os.path.join(d, f"{kind}.yaml"),
+                                   "--no-plots", "--fresh", "-o", os.path.join(d, kind)],
+                                  os.path.join(d, f"{kind}.log"))
+        s = None
+        if rc in (0, 3):  # 3: finished, failed its diagnostics
+            s = json.load(open(os.path.join(d, kind, "summary.json")))
+        print(f"validate: {c['name']} {kind}: exit {rc}, {secs:.0f} s", flush=True)
+        return rc, s, secs, cpu
+
+    # two runs at a time, the costliest first (the million points' CMC,
+    # then every CMC, then the one runs): each run keeps both cores busy
+    # for most of its time, and the other fills what it leaves idle (the
+    # last shard's chains, a chain run again, the refinement); every run's
+    # draws depend only on its files and seed
+    order = sorted(range(len(jobs)), key=lambda i: (jobs[i][0]["shards"] != 0,
+                                                     jobs[i][1] == "one", i))
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        for i, r in zip(order, pool.map(analyse, [jobs[i] for i in order])):
+            results[i] = r
+    for c in cases:
+        d = os.path.join(work, c["name"])
         kinds = ("one", "cmc") if c["one_run"] else ("cmc",)
-        for kind in kinds:
-            cfg = os.path.join(d, f"{kind}.yaml")
-            write_config(c, data, cfg, kind == "cmc")
-            t0 = time.time()
-            rc = run([hcmc, "run", "--config", cfg, "-o", os.path.join(d, kind),
-                      "--no-plots", "--fresh"], os.path.join(d, f"{kind}.log"))
-            s = None
-            if rc in (0, 3):  # 3: finished, failed its diagnostics
-                s = json.load(open(os.path.join(d, kind, "summary.json")))
-            res[kind] = (rc, s, time.time() - t0)
+        res = {kind: results[i] for i, (cj, kind, _) in enumerate(jobs) if cj is c}
         truth = truths(c)
         row = {"case": c["name"]}
         ok = True
         for kind in kinds:
-            rc, s, secs = res[kind]
+            rc, s, secs, cpu = res[kind]
             if rc not in (0, 3) or not s:
                 why = [l.split("error: ", 1)[1].strip() for l in
                        open(os.path.join(d, f"{kind}.log")) if "error: " in l]
@@ -254,7 +287,7 @@ def main():
             fails = ",".join(f["check"] for f in v["failures"])
             good = v["ok"] and rc == 0 and z <= 4
             ok = ok and good
-            row[kind] = (rh, eb, et, z, secs, s["run"].get("num_shards", 1),
+            row[kind] = (rh, eb, et, z, cpu, s["run"].get("num_shards", 1),
                          ("ok" if v["ok"] else fails) +
                          (", refined" if s["run"].get("refinement") else ""))
             print(f"BENCH validate.{c['name']}.{kind}.verdict_ok {int(v['ok'])} bool")
@@ -263,6 +296,7 @@ def main():
             print(f"BENCH validate.{c['name']}.{kind}.ess_tail_min {et:.0f} draws")
             print(f"BENCH validate.{c['name']}.{kind}.truth_z_max {z:.2f} sd")
             print(f"BENCH validate.{c['name']}.{kind}.wall_s {secs:.1f} s")
+            print(f"BENCH validate.{c['name']}.{kind}.cpu_s {cpu:.1f} s")
         if c["one_run"] and res["one"][1] and res["cmc"][1]:
             dm, lo, hi, bad = accuracy(res["one"][1], res["cmc"][1],
                                        os.path.join(d, "one", "summary.json"),
@@ -280,7 +314,7 @@ def main():
         sys.stdout.flush()
     print()
     print(f"{'case':16s} {'run':4s} {'R-hat':>6s} {'bulk':>6s} {'tail':>6s} {'truth':>6s} "
-          f"{'K':>3s} {'s':>6s} {'verdict':12s} CMC vs one run")
+          f"{'K':>3s} {'cpu s':>6s} {'verdict':12s} CMC vs one run")
     for r in rows:
         for kind in ("one", "cmc"):
             v = r.get(kind)
