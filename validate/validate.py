@@ -73,6 +73,11 @@ MILLION = case("million", frames=296, angles=",".join(str(a) for a in range(-88,
                seed=23, shards=0, one_run=False)
 
 
+def kinds_of(c):
+    """The analyses of case c: one run on all points (where it has one) and CMC."""
+    return ("one", "cmc") if c["one_run"] else ("cmc",)
+
+
 def truths(c):
     t = dict(DEFAULT_TRUTH)
     t.update(c["params"])
@@ -101,11 +106,6 @@ def write_config(c, data, path, cmc):
 
 
 def run(cmd, log):
-    with open(log, "w") as f:
-        return subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode
-
-
-def run_timed(cmd, log):
     """(exit status, wall seconds, CPU seconds of the process and the
     workers it waited for)."""
     t0 = time.time()
@@ -239,17 +239,17 @@ def main():
                "--seed", str(c["seed"])]
         for k, v in c["params"].items():
             sim += ["--param", f"{k}={v}"]
-        if run(sim, os.path.join(d, "simulate.log")):
+        if run(sim, os.path.join(d, "simulate.log"))[0]:
             sys.exit(f"validate: {c['name']}: simulate failed")
-        for kind in ("one", "cmc") if c["one_run"] else ("cmc",):
+        for kind in kinds_of(c):
             write_config(c, data, os.path.join(d, f"{kind}.yaml"), kind == "cmc")
             jobs.append((c, kind, d))
 
     def analyse(job):
         c, kind, d = job
-        rc, secs, cpu = run_timed([hcmc, "run", "--config", os.path.join(d, f"{kind}.yaml"),
+        rc, secs, cpu = run([hcmc, "run", "--config", os.path.join(d, f"{kind}.yaml"),
                                    "--no-plots", "--fresh", "-o", os.path.join(d, kind)],
-                                  os.path.join(d, f"{kind}.log"))
+                            os.path.join(d, f"{kind}.log"))
         s = None
         if rc in (0, 3):  # 3: finished, failed its diagnostics
             s = json.load(open(os.path.join(d, kind, "summary.json")))
@@ -261,16 +261,15 @@ def main():
     # for most of its time, and the other fills what it leaves idle (the
     # last shard's chains, a chain run again, the refinement); every run's
     # draws depend only on its files and seed
-    order = sorted(range(len(jobs)), key=lambda i: (jobs[i][0]["shards"] != 0,
-                                                     jobs[i][1] == "one", i))
-    results = {}
+    # (sorted is stable: the catalogue's order within each group)
+    jobs.sort(key=lambda j: (j[0]["shards"] != 0, j[1] == "one"))
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        for i, r in zip(order, pool.map(analyse, [jobs[i] for i in order])):
-            results[i] = r
+        results = dict(zip([(c["name"], kind) for c, kind, _ in jobs],
+                           pool.map(analyse, jobs)))
     for c in cases:
         d = os.path.join(work, c["name"])
-        kinds = ("one", "cmc") if c["one_run"] else ("cmc",)
-        res = {kind: results[i] for i, (cj, kind, _) in enumerate(jobs) if cj is c}
+        kinds = kinds_of(c)
+        res = {kind: results[c["name"], kind] for kind in kinds}
         truth = truths(c)
         row = {"case": c["name"]}
         ok = True
