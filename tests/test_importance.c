@@ -184,10 +184,96 @@ static void test_psis(void **state)
     free(w0);
 }
 
+/* Bridge sampling (importance.h hcmc_bridge_log_mass) of the mass of an
+ * unnormalised density exp(a) p(x) from exact draws of p, with a normal
+ * proposal fitted to a first half of them as hcmc run does (modes.c):
+ * p a Student-t with 5 degrees of freedom (tails heavier than the
+ * proposal's), and p the mixture 0.3 N(-5, 1) + 0.7 N(5, 1) with draws of
+ * the right component only, whose estimate is the mass of that basin,
+ * a + log 0.7 (the left one adds e^-12.5 of the density there). Over 100
+ * seeds of 3 000 draws and 3 000 proposals the errors scatter with sd
+ * 0.0027 and 0.0003 about means of -0.0005 and 0.0000 (largest 0.008 and
+ * 0.0009). The test allows the mean of the 100 seeds 4 times its own sd
+ * (sd / 10: a bias of a tenth of the scatter fails), and every single
+ * estimate 0.02 (7 of the larger sd). */
+static void test_bridge(void **state)
+{
+    (void)state;
+    const size_t n = 3000, R = 100;
+    const double a = 3.7;
+    double *buf = malloc(6 * n * sizeof(double));
+    double *x = buf, *lp1 = x + n, *lq1 = lp1 + n, *y = lq1 + n, *lp2 = y + n,
+           *lq2 = lp2 + n;
+    for (int kind = 0; kind < 2; kind++) {
+        double sum = 0, sum2 = 0, worst = 0;
+        const double truth = kind == 0 ? a : a + log(0.7);
+        for (size_t r = 0; r < R; r++) {
+            hcmc_rng rng;
+            hcmc_rng_init(&rng, r + 1, 99, 7 + (uint32_t)kind, 0);
+            for (size_t i = 0; i < 2 * n; i++) { /* first half: the fit */
+                double v;
+                if (kind == 0) {
+                    double c2 = 0;
+                    for (int j = 0; j < 5; j++) {
+                        double u = hcmc_rng_normal(&rng);
+                        c2 += u * u;
+                    }
+                    v = hcmc_rng_normal(&rng) / sqrt(c2 / 5);
+                } else
+                    v = 5 + hcmc_rng_normal(&rng);
+                if (i < n)
+                    y[i] = v; /* room for the fit's half */
+                else
+                    x[i - n] = v;
+            }
+            double m = 0, s2 = 0;
+            for (size_t i = 0; i < n; i++)
+                m += y[i] / (double)n;
+            for (size_t i = 0; i < n; i++)
+                s2 += (y[i] - m) * (y[i] - m) / (double)(n - 1);
+            double sd = sqrt(s2);
+            for (size_t i = 0; i < n; i++)
+                y[i] = m + sd * hcmc_rng_normal(&rng);
+            for (size_t i = 0; i < 2 * n; i++) {
+                double v = i < n ? x[i] : y[i - n], lp;
+                if (kind == 0)
+                    lp = lgamma(3.0) - lgamma(2.5) - 0.5 * log(5 * M_PI) -
+                         3.0 * log1p(v * v / 5);
+                else
+                    lp = log(0.3 * exp(-0.5 * (v + 5) * (v + 5)) +
+                             0.7 * exp(-0.5 * (v - 5) * (v - 5))) -
+                         0.5 * log(2 * M_PI);
+                double lq = -0.5 * ((v - m) / sd) * ((v - m) / sd) - log(sd) -
+                            0.5 * log(2 * M_PI);
+                (i < n ? lp1 : lp2)[i % n] = lp + a;
+                (i < n ? lq1 : lq2)[i % n] = lq;
+            }
+            double e =
+                hcmc_bridge_log_mass(lp1, lq1, n, (double)n, lp2, lq2, n) - truth;
+            assert_true(isfinite(e));
+            sum += e;
+            sum2 += e * e;
+            worst = fmax(worst, fabs(e));
+        }
+        double mean = sum / (double)R, sd = sqrt(sum2 / (double)R - mean * mean);
+        print_message(
+            "bridge %s: error mean %.4f, sd %.4f, largest %.4f over %zu seeds\n",
+            kind == 0 ? "t5" : "one mode of two", mean, sd, worst, R);
+        assert_true(fabs(mean) <= 4 * sd / sqrt((double)R));
+        assert_true(worst <= 0.02);
+    }
+    /* no draw of q where p is positive: no estimate */
+    for (size_t i = 0; i < 10; i++)
+        lp1[i] = lq1[i] = lq2[i] = 0, lp2[i] = -INFINITY;
+    assert_true(isnan(hcmc_bridge_log_mass(lp1, lq1, 10, 10, lp2, lq2, 10)));
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_psis),
+        cmocka_unit_test(test_bridge),
         cmocka_unit_test(test_correction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -357,6 +357,52 @@ static void test_search_modes(void **state)
     hcmc_config_release(&f.c);
 }
 
+/* Modes sampled one by one (modes()): a search mode that was sampled is
+ * no failure, the mixture is a warning with the weights; a mode whose own
+ * chains diverged in more than 1 % of their transitions fails. */
+static void test_sampled_modes(void **state)
+{
+    (void)state;
+    fixture f;
+    good(&f, 1);
+    hcmc_param_summary ms[2 * DIM];
+    memcpy(ms, f.sum, sizeof f.sum);
+    memcpy(ms + DIM, f.sum, sizeof f.sum);
+    ms[DIM + 1].mean = -0.4;
+    f.r.n_found = 2;
+    for (size_t k = 0; k < DIM; k++)
+        f.r.found[0].theta[k] = f.r.found[1].theta[k] = f.sum[k].mean;
+    f.r.found[0].weight = 1;
+    f.r.found[1].theta[1] = -0.4;
+    f.r.found[1].weight = 0.3;
+    f.r.found_sampled[1] = true;
+    f.r.n_modes = 2;
+    f.r.mode_summary = ms;
+    f.r.modes[0] = (hcmc_run_mode){
+        .weight = 0.77, .weight_se = 0.01, .chains = 4, .draws = 1500, .found = 0};
+    f.r.modes[1] = (hcmc_run_mode){.weight = 0.23,
+                                   .weight_se = 0.01,
+                                   .chains = 4,
+                                   .draws = 1500,
+                                   .found = 1,
+                                   .transitions = 6000,
+                                   .divergences = 60};
+    judge(&f);
+    assert_true(f.r.verdict.ok);
+    assert_null(failure(&f, "search"));
+    assert_false(f.r.found_missed[1]);
+    const hcmc_verdict_item *it = warning(&f, "modes");
+    assert_non_null(it);
+    assert_non_null(strstr(it->what, "2 modes"));
+    assert_non_null(strstr(it->what, "0.77 +- 0.01, 0.23 +- 0.01"));
+    f.r.modes[1].divergences = 61; /* above 1 % */
+    judge(&f);
+    assert_false(f.r.verdict.ok);
+    assert_non_null(failure(&f, "divergences"));
+    f.r.mode_summary = NULL;
+    hcmc_config_release(&f.c);
+}
+
 /* summary.json keeps the verdict, the printed block shows it */
 static void test_round_trip(void **state)
 {
@@ -428,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_rates_reach),
         cmocka_unit_test(test_refined),
         cmocka_unit_test(test_search_modes),
+        cmocka_unit_test(test_sampled_modes),
         cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

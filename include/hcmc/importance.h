@@ -82,6 +82,24 @@ HCMC_API int hcmc_importance_correct(const hcmc_target *full, double *z, size_t 
  * memory. */
 HCMC_API double hcmc_psis_smooth(double *w, size_t n);
 
+/* The full posterior's log density (likelihood of every point of full,
+ * untempered prior and Jacobian) at z[n][dim] of full's coordinates into
+ * lp[n], -inf where it has none; on threads, each value the same whichever
+ * thread computes it. */
+HCMC_API int hcmc_log_posterior_many(const hcmc_target *full, const double *z, size_t n,
+                                     double *lp, hcmc_error *err);
+
+/* Bridge sampling (Meng & Wong 1996, with the effective size of the draws
+ * as in Gronau et al. 2017) of the log of a density's mass, log int p:
+ * lp1[n1] and lq1[n1] the log of p (unnormalised) and of a normalised
+ * proposal q at draws of p, n1_eff their effective size (at most n1);
+ * lp2[n2] and lq2[n2] the same at independent draws of q. The optimal
+ * bridge's fixed-point iteration, in logs. NAN where it has no finite
+ * value (no draw of q where p is positive, or no iteration converged). */
+HCMC_API double hcmc_bridge_log_mass(const double *lp1, const double *lq1, size_t n1,
+                                     double n1_eff, const double *lp2,
+                                     const double *lq2, size_t n2);
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,6 +33,7 @@ enum {
     HCMC_RNG_MIRROR = 8,     /* which draws take their mirror image (finish.c) */
     HCMC_RNG_NUTS_RERUN = 9, /* momenta of a chain run again (nuts.h rerun_divergent) */
     HCMC_RNG_WARM = 10,      /* the warm start's design of starts (warmstart.c) */
+    HCMC_RNG_MODES = 11,     /* the modes' weighing and mixture (src/run/modes.c) */
     HCMC_RNG_TEST = 99
 };
 

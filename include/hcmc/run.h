@@ -54,6 +54,16 @@ typedef struct hcmc_refine_info {
     double seconds;
 } hcmc_refine_info;
 
+/* One mode of a run's posterior (hcmc_run_result modes). */
+typedef struct hcmc_run_mode {
+    double weight, weight_se; /* its share of the posterior, and its error */
+    double log_mass;          /* log of its mass (bridge sampling) */
+    size_t chains, draws;     /* its own chains (the first: the run's) */
+    size_t divergences, transitions;
+    int found;   /* the search's mode it started from (found[]), -1: none */
+    bool mirror; /* phi0's mirror image of the first under the angles' axis */
+} hcmc_run_mode;
+
 /* ---- the verdict ----------------------------------------------------------
  * Whether a run's draws can be trusted, by the checks of Vehtari et al.
  * (2021) and Betancourt (2017) on the combined draws and every shard kept:
@@ -122,6 +132,21 @@ typedef struct hcmc_run_result {
     size_t n_found;
     hcmc_problem_mode found[HCMC_PROBLEM_MAX_MODES];
     bool found_missed[HCMC_PROBLEM_MAX_MODES];
+    /* The modes sampled one by one (src/run/modes.c): where the draws
+     * missed a mode of the search (found) or phi0's mirror image under an
+     * asymmetric prior, chains of its own sampled it, and the draws are
+     * the mixture of the modes resampled by their weights (bridge
+     * sampling), in random order; mode_of[chains * draws] gives each
+     * draw's mode and mode_summary[n_modes * dim] each mode's parameters
+     * from its own chains (R-hat and ESS within the mode). n_modes 0 or
+     * 1: one mode, mode_of and mode_summary NULL. found_sampled[i]: the
+     * search's mode i was sampled (or its chains went back to the first). */
+    size_t n_modes;
+    hcmc_run_mode modes[HCMC_PROBLEM_MAX_MODES];
+    hcmc_param_summary *mode_summary;
+    int *mode_of;
+    bool found_sampled[HCMC_PROBLEM_MAX_MODES];
+    double modes_seconds;
     /* the coordinates each rate law (D(t), gamma_dot(t)) was sampled in:
      * an hcmc_law_kind (law.h), or -1 where the law is no law block (a
      * member fixed, or logit coordinates) or it is not known */

@@ -536,6 +536,21 @@ class Result:
     def run_info(self):
         return self._summary_json["run"]
 
+    @property
+    def modes(self):
+        """run.modes of summary.json where the posterior has several modes (each
+        one's weight and, where sampled one by one, weight_se and its own
+        parameter table); None where it has one."""
+        return self._summary_json["run"].get("modes")
+
+    @property
+    def draw_modes(self):
+        """Each draw's mode, dims (chain, draw), numbered as in modes, where the
+        modes were sampled one by one; None otherwise."""
+        if "modes_weighed_by" not in self._summary_json["run"]:
+            return None
+        return self._group("modes")["draw_mode"]
+
     def to_inference_data(self):
         try:
             import arviz as az

@@ -198,3 +198,32 @@ def test_simulate_and_inspect(data, tmp_path):
         hcmc.simulate(params={"gamma": 1})
     with pytest.raises(hcmc.HcmcError, match="nothing.h5"):
         hcmc.inspect(str(tmp_path / "nothing.h5"))
+
+
+def test_modes(data, tmp_path):
+    """A posterior with two modes (angles 0 and 90 leave phi0's sign open, the
+    bounds [-10, 15] are not symmetric): Result.modes and draw_modes; a run
+    with one mode has neither."""
+    subprocess.run([EXE, "simulate", "-o", str(tmp_path / "m.h5"), "--mode",
+                    "laminar_flow", "--frames", "150", "--angles", "0,90", "--param",
+                    "phi0=8", "--config-out", str(tmp_path / "m.yaml")],
+                   check=True, capture_output=True)
+    cfg = yaml.safe_load(open(tmp_path / "m.yaml"))
+    for b in cfg["parameter_space"]["bounds"]:
+        if b["name"] == "phi0":
+            b.update(min=-10, max=15, type="Uniform")
+    yaml.safe_dump(cfg, open(tmp_path / "a.yaml", "w"))
+    out = str(tmp_path / "a")
+    subprocess.run([EXE, "run", "--config", str(tmp_path / "a.yaml"), "-o", out, "-q",
+                    "--no-plots"], check=True, capture_output=True)
+    r = hcmc.load(out)
+    assert len(r.modes) == 2 and abs(sum(m["weight"] for m in r.modes) - 1) < 1e-12
+    dm = r.draw_modes
+    assert dm.dims == ("chain", "draw")
+    for i, m in enumerate(r.modes):
+        assert abs(float((dm.values == i).mean()) - m["weight"]) <= 1 / dm.size
+    phi0 = r.posterior["phi0"].values
+    assert (phi0[dm.values == 0] * phi0[dm.values == 1][0] < 0).all()
+    one = hcmc.run(str(data / "s.yaml"), output_dir=str(tmp_path / "one"),
+                   progress=False, plots=False, **SHORT)
+    assert one.modes is None and one.draw_modes is None

@@ -94,6 +94,84 @@ static int evaluate_all(const hcmc_target *full, const double *prop, size_t G, s
     return HCMC_OK;
 }
 
+int hcmc_log_posterior_many(const hcmc_target *full, const double *z, size_t n,
+                            double *lp, hcmc_error *err)
+{
+    return evaluate_all(full, z, n, hcmc_target_dim(full), lp, err);
+}
+
+/* log(exp(a) + exp(b)) */
+static double log_add(double a, double b)
+{
+    double m = fmax(a, b);
+    return m == -INFINITY ? -INFINITY : m + log1p(exp(-fabs(a - b)));
+}
+
+/* log of the mean of exp(x[n]) */
+static double log_mean_exp(const double *x, size_t n)
+{
+    double m = -INFINITY, s = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, x[i]);
+    if (!isfinite(m))
+        return m;
+    for (size_t i = 0; i < n; i++)
+        s += exp(x[i] - m);
+    return m + log(s / (double)n);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double hcmc_bridge_log_mass(const double *lp1, const double *lq1, size_t n1,
+                            double n1_eff, const double *lp2, const double *lq2,
+                            size_t n2)
+{
+    if (!n1 || !n2)
+        return NAN;
+    double *l1 = malloc((2 * n1 + 2 * n2) * sizeof(double));
+    if (!l1)
+        return NAN;
+    double *l2 = l1 + n1, *t1 = l2 + n2, *t2 = t1 + n1;
+    /* the log ratios p / q, less the median at the draws of p: the
+     * estimate's scale, which keeps the sums in range */
+    for (size_t i = 0; i < n1; i++)
+        t1[i] = l1[i] = lp1[i] - lq1[i];
+    qsort(t1, n1, sizeof(double), cmp_double);
+    double shift = t1[n1 / 2];
+    if (!isfinite(shift)) {
+        free(l1);
+        return NAN;
+    }
+    for (size_t i = 0; i < n1; i++)
+        l1[i] -= shift;
+    for (size_t i = 0; i < n2; i++)
+        l2[i] = lp2[i] - lq2[i] - shift; /* -inf where p is 0 */
+    double ne = fmin(fmax(n1_eff, 1), (double)n1);
+    double ls1 = log(ne / (ne + (double)n2)), ls2 = log((double)n2 / (ne + (double)n2));
+    double lr = 0, out = NAN;
+    for (int it = 0; it < 1000; it++) {
+        for (size_t i = 0; i < n2; i++)
+            t2[i] = isfinite(l2[i]) ? -log_add(ls1, ls2 + lr - l2[i]) : -INFINITY;
+        for (size_t i = 0; i < n1; i++)
+            t1[i] = -log_add(ls1 + l1[i], ls2 + lr);
+        double next = log_mean_exp(t2, n2) - log_mean_exp(t1, n1);
+        if (!isfinite(next))
+            break;
+        bool done = fabs(next - lr) < 1e-10;
+        lr = next;
+        if (done) {
+            out = lr + shift;
+            break;
+        }
+    }
+    free(l1);
+    return out;
+}
+
 /* One round: G proposals from a Gaussian with mean mu and Cholesky factor L
  * (lower, row-major) of its covariance, or (mix > 0) from the defensive
  * mixture (1 - mix) N(mu, L L^T) + mix t_T_DOF(mu, L L^T / INFLATE), and

@@ -39,6 +39,8 @@ typedef struct {
     double *shard;                   /* [d][K][G], NaN for a shard without draws */
     size_t phys[HCMC_NPHYS_MAX], np; /* coordinates of the physical parameters */
     char data_file[4096];            /* the posterior.nc attribute */
+    int *mode;                       /* [G] each draw's mode, NULL: one mode */
+    size_t n_modes;
 } run_draws;
 
 static void run_draws_release(run_draws *R)
@@ -46,6 +48,7 @@ static void run_draws_release(run_draws *R)
     hcmc_run_result_free(R->sum);
     free(R->post);
     free(R->shard);
+    free(R->mode);
     memset(R, 0, sizeof *R);
 }
 
@@ -149,6 +152,20 @@ static int run_draws_read(const char *dir, run_draws *R, hcmc_error *err)
         int p = hcmc_phys_index(name);
         if (p >= 0 && !strcmp(name, hcmc_phys_name(p)) && R->np < HCMC_NPHYS_MAX)
             R->phys[R->np++] = k;
+    }
+    /* the modes sampled one by one (modes group): each draw's */
+    int gm, vm, dm;
+    size_t nm = 0;
+    if (combined && nc_inq_grp_ncid(nc, "modes", &gm) == NC_NOERR &&
+        nc_inq_varid(gm, "draw_mode", &vm) == NC_NOERR &&
+        nc_inq_dimid(gm, "mode", &dm) == NC_NOERR &&
+        nc_inq_dimlen(gm, dm, &nm) == NC_NOERR && nm > 1 &&
+        (R->mode = malloc(R->G * sizeof *R->mode))) {
+        if (nc_get_var_int(gm, vm, R->mode) != NC_NOERR) {
+            free(R->mode);
+            R->mode = NULL;
+        } else
+            R->n_modes = nm;
     }
 out:
     if (nc >= 0)
@@ -584,6 +601,20 @@ static int plot_marginals(const run_draws *R, const char *path, hcmc_error *err)
         colour(COL_SERIES, 1.0);
         if (R->post)
             steps(h, nb, lo, hi);
+        /* over it, each mode's share of the combined density, in its own colour */
+        for (size_t m = 0; R->post && R->mode && m < R->n_modes && m + 1 < N_SERIES;
+             m++) {
+            size_t n = 0;
+            for (size_t g = 0; g < R->G; g++)
+                if (R->mode[g] == (int)m)
+                    work[n++] = post_of(R, k)[g];
+            density(work, n, lo, hi, nb, hs);
+            for (size_t b = 0; b < nb; b++)
+                hs[b] *= (double)n / (double)R->G;
+            plwidth(1.8);
+            colour(series(m + 1), 1.0);
+            steps(hs, nb, lo, hi);
+        }
         plwidth(1.0);
         char lab[96];
         param_label(R->sum->names[k], lab, sizeof lab);
@@ -592,9 +623,16 @@ static int plot_marginals(const run_draws *R, const char *path, hcmc_error *err)
     }
     page_title(&L, R->post ? "Marginal posteriors: combined and each shard's"
                            : "Not combined: each shard's marginal posterior");
-    const char *text[] = {"combined", "shards", "excluded shards"};
-    int cols[] = {COL_SERIES, COL_GREY, COL_EXCL};
-    legend_row(text + !R->post, cols + !R->post, 3 - !R->post);
+    const char *text[3 + N_SERIES] = {"combined", "shards", "excluded shards"};
+    int cols[3 + N_SERIES] = {COL_SERIES, COL_GREY, COL_EXCL};
+    char mname[N_SERIES][24];
+    size_t nt = 3;
+    for (size_t m = 0; R->post && R->mode && m < R->n_modes && m + 1 < N_SERIES; m++) {
+        snprintf(mname[m], sizeof mname[m], "mode %zu", m + 1);
+        text[nt] = mname[m];
+        cols[nt++] = series(m + 1);
+    }
+    legend_row(text + !R->post, cols + !R->post, nt - !R->post);
     page_end();
     free(work);
     return 0;

@@ -355,6 +355,11 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
     }
     if (c->importance_correction && K > 1 && in->correct)
         in->correct(in->user, comb, r);
+    if (in->modes) {
+        int kp;
+        double ax;
+        in->modes(in->user, comb, r, mirror_setup(c, in, r, &kp, &ax));
+    }
     /* combined draws in constrained units, their summary */
     r->n_kept = comb->n_kept;
     r->chains = comb->chains;
@@ -371,6 +376,7 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
     hcmc_combine_result_free(comb);
     for (size_t k = 0; k < d; k++)
         hcmc_param_summarise(r->theta + k, r->chains, r->draws, d, &r->summary[k]);
+    hcmc__modes_summary(r);
     symmetrize(c, in, r);
     law_kinds(in->coords, r);
     hcmc__verdict(c, r, in->bounds, in->nphys);

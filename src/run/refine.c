@@ -117,12 +117,8 @@ static bool affordable(const char *mode, hcmc_run_result *r)
     return false;
 }
 
-/* Every draw of comb (in from's coordinates) into to's coordinates, in
- * place; non-zero where one has none there. With keep (may be NULL),
- * such a draw is marked false there instead, and the count of the others
- * returned. */
-static long recoordinate(const hcmc_target *from, const hcmc_target *to, double *z,
-                         size_t G, size_t d, double *theta, bool *keep)
+long hcmc__recoordinate(const hcmc_target *from, const hcmc_target *to, double *z,
+                        size_t G, size_t d, double *theta, bool *keep)
 {
     long n = 0;
     for (size_t g = 0; g < G; g++) {
@@ -191,7 +187,7 @@ void hcmc__refine(const hcmc_problem *prob, const hcmc_points *pts,
         rc = hcmc_error_set(&e, HCMC_ENOMEM, "out of memory");
     if (!rc) {
         memcpy(z, comb->z, G * d * sizeof(double));
-        kept = recoordinate(shard_coords, t, z, G, d, theta, keep);
+        kept = hcmc__recoordinate(shard_coords, t, z, G, d, theta, keep);
         if ((double)kept < REFINE_MIN_KEPT * (double)G || kept < 2)
             rc = hcmc_error_set(&e, HCMC_ENUMERIC,
                                 "%ld of %zu corrected draws lie on a bound of a "
@@ -255,7 +251,7 @@ void hcmc__refine(const hcmc_problem *prob, const hcmc_points *pts,
         m *= 2;
     }
     ri->length = m;
-    if (recoordinate(t, shard_coords, z, G, d, theta, NULL)) {
+    if (hcmc__recoordinate(t, shard_coords, z, G, d, theta, NULL)) {
         rc = hcmc_error_set(&e, HCMC_ENUMERIC, "a draw lies on a bound of a parameter");
         goto done;
     }

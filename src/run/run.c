@@ -174,12 +174,26 @@ typedef struct {
     const hcmc_shard_plan *plan;
     const hcmc_nuts_settings *ns;
     const hcmc_config *c;
+    const double (*bounds)[2];
 } run_correction;
 
 static void correct_cb(void *user, hcmc_combine_result *comb, hcmc_run_result *r)
 {
     const run_correction *u = user;
     hcmc__importance(u->prob, u->plan, NULL, comb, u->ns, u->c, r);
+}
+
+/* The modes the draws miss, on the points of every shard (not after a
+ * shard was left out: its data must not come back this way). */
+static void modes_cb(void *user, hcmc_combine_result *comb, hcmc_run_result *r,
+                     bool mirror_sym)
+{
+    const run_correction *u = user;
+    if (comb->n_kept < comb->n_shards)
+        return;
+    const hcmc_target *full = hcmc_problem_target(u->prob);
+    hcmc__modes(u->prob, hcmc_target_points(full), u->ns, u->c, mirror_sym, u->bounds,
+                hcmc_target_nphys(full), comb, r);
 }
 
 /* mpi backend, ranks other than 0: read the plan rank 0 wrote, sample
@@ -393,7 +407,7 @@ static int finish_run(const hcmc_config *c, const hcmc_dataset *ds,
         if (!realpath(c->data_file, data_abs))
             snprintf(data_abs, sizeof data_abs, "%s", c->data_file);
     }
-    run_correction rc_user = {prob, plan, &P->ns, c};
+    run_correction rc_user = {prob, plan, &P->ns, c, (const double(*)[2])bounds};
     hcmc__finish_input fin = {.draws = draws,
                               .shard_draws = sd,
                               .K = K,
@@ -403,6 +417,7 @@ static int finish_run(const hcmc_config *c, const hcmc_dataset *ds,
                               .constrain = constrain_cb,
                               .ctx = full,
                               .correct = correct_cb,
+                              .modes = modes_cb,
                               .user = &rc_user,
                               .dir = c->output_dir,
                               .created = created,
@@ -592,7 +607,44 @@ static void print_search(FILE *f, const hcmc_run_result *r)
         else
             fprintf(f, ", weight %.3g, %.3g below in log likelihood%s\n",
                     r->found[i].weight, r->found[i].dloglik,
-                    r->found_missed[i] ? ": the draws miss it" : "");
+                    r->found_missed[i]    ? ": the draws miss it"
+                    : r->found_sampled[i] ? ": sampled by chains of its own"
+                                          : "");
+    }
+}
+
+/* The modes sampled one by one (modes.c): each one's weight and the
+ * parameters in which their means differ by more than the first's sd
+ * (at most 4). */
+static void print_modes(FILE *f, const hcmc_run_result *r)
+{
+    size_t M = r->n_modes, d = r->dim;
+    if (M < 2 || !r->mode_summary)
+        return;
+    bool show[65] = {false};
+    size_t n = 0;
+    for (size_t k = 0; k < d && k < 65; k++)
+        for (size_t m = 1; m < M && n < 4 && !show[k]; m++)
+            if (fabs(r->mode_summary[m * d + k].mean - r->mode_summary[k].mean) >
+                r->mode_summary[k].sd)
+                show[k] = true, n++;
+    fprintf(f,
+            "modes: %zu, each sampled by chains of its own, weighed by bridge sampling "
+            "(the table: their mixture, R-hat the largest and ESS the smallest within "
+            "a mode)\n",
+            M);
+    for (size_t m = 0; m < M; m++) {
+        const hcmc_run_mode *o = &r->modes[m];
+        fprintf(f, "  %zu: weight %.3f +- %.3f (%zu chains):", m + 1, o->weight,
+                o->weight_se, o->chains);
+        const char *sep = " ";
+        for (size_t k = 0; k < d && k < 65; k++)
+            if (show[k]) {
+                const hcmc_param_summary *q = &r->mode_summary[m * d + k];
+                fprintf(f, "%s%s = %.5g +- %.3g", sep, r->names[k], q->mean, q->sd);
+                sep = ", ";
+            }
+        fputc('\n', f);
     }
 }
 
@@ -623,6 +675,7 @@ void hcmc_run_print_table(FILE *f, const hcmc_run_result *r)
             r->n_kept, excluded, failed, r->n_shards, r->n_points, r->seconds,
             r->sampling_seconds, r->backend);
     print_search(f, r);
+    print_modes(f, r);
     if (!r->importance.n)
         return;
     fprintf(f, "importance correction: %s (ESS %.0f of %zu proposals, tail index %.2f",

@@ -48,6 +48,42 @@ void hcmc__refine(const hcmc_problem *prob, const hcmc_points *pts,
                   const hcmc_nuts_settings *ns, const hcmc_config *c, bool made,
                   hcmc_combine_result *comb, hcmc_run_result *r);
 
+/* Every draw z[G][d] in from's coordinates into to's, in place (the
+ * parameters the same); non-zero where one has none there. With keep (may
+ * be NULL), such a draw is marked false there instead, and the count of
+ * the others returned (refine.c). */
+long hcmc__recoordinate(const hcmc_target *from, const hcmc_target *to, double *z,
+                        size_t G, size_t d, double *theta, bool *keep);
+/* A mode that draws must hold: at least this share of the sampled mode's
+ * mass by the search's Laplace approximation. A mode of less mass moves any
+ * tail probability of the posterior by less than 1 %, about the Monte
+ * Carlo error of a 5 % tail at the 400 effective draws the verdict asks
+ * for (sqrt(0.05 0.95 / 400) = 0.011). */
+#define HCMC__MODE_MIN_WEIGHT 0.01
+/* Draws miss a point when it lies more than this many of their sd from
+ * their mean in some parameter. */
+#define HCMC__MODE_SD 4.0
+/* Whether draws with summaries s[d] miss theta[d] (*far: the parameter
+ * farthest from them, in their sd; may be NULL). */
+bool hcmc__mode_missed(const hcmc_param_summary *s, size_t d, const double *theta,
+                       size_t *far);
+/* The modes the draws comb->z miss (modes.c; run.h hcmc_run_result
+ * modes): the search's modes of r->found of enough mass, and phi0's
+ * mirror image under the angles r->phi unless the prior is symmetric
+ * about their axis (mirror_sym: the folding's), each sampled by chains of
+ * its own with ns's settings on the posterior of pts in one run's
+ * coordinates, weighed by bridge sampling; comb->z becomes their mixture
+ * and r->modes, mode_of and mode_summary say what each holds.
+ * r->found_sampled marks the search's modes sampled. bounds[nb]: of the
+ * physical parameters. A failure is a warning, and leaves comb->z. */
+void hcmc__modes(const hcmc_problem *prob, const hcmc_points *pts,
+                 const hcmc_nuts_settings *ns, const hcmc_config *c, bool mirror_sym,
+                 const double (*bounds)[2], size_t nb, hcmc_combine_result *comb,
+                 hcmc_run_result *r);
+/* With several modes, each parameter's R-hat the largest and its ESS the
+ * smallest of the modes', its MCSE of the mean that of the weighted means
+ * (the modes' MCSE and their weights' errors). */
+void hcmc__modes_summary(hcmc_run_result *r);
 /* What the last stage needs besides the configuration (finish.c). */
 typedef struct {
     const hcmc_shard_draws *draws;             /* [K]; failure set: failed */
@@ -61,6 +97,9 @@ typedef struct {
     /* the importance correction of comb's draws, recording what it did in
      * r->importance (NULL: none) */
     void (*correct)(void *user, hcmc_combine_result *comb, hcmc_run_result *r);
+    /* the modes the draws miss (hcmc__modes; NULL: none are sampled) */
+    void (*modes)(void *user, hcmc_combine_result *comb, hcmc_run_result *r,
+                  bool mirror_sym);
     void *user;
     const char *dir; /* where summary.json and posterior.nc go */
     const char *created, *data_file, *checksum; /* posterior.nc's attributes */

@@ -335,9 +335,9 @@ static void mirror(hcmc_verdict *v, const hcmc_run_result *r, const double (*bou
                  fabs(r->mirror_phi0 - r->mirror_axis), r->mirror_axis, r->mirror_axis);
         return;
     }
-    if (k < 0 || (size_t)k >= nb || !bounds || !r->phi ||
+    if (r->n_modes > 1 || k < 0 || (size_t)k >= nb || !bounds || !r->phi ||
         !hcmc_angles_mirror_axis(r->phi, r->n_phi, &s))
-        return;
+        return; /* several modes sampled: modes()'s */
     const hcmc_param_summary *p = &r->summary[k];
     double m = hcmc_phi0_mirror(p->mean, s, bounds[k][0], bounds[k][1]);
     if (isnan(m) || !(fabs(m - p->mean) > 4 * p->sd) || !(it = add(v, true, "modes")))
@@ -358,28 +358,65 @@ static void mirror(hcmc_verdict *v, const hcmc_run_result *r, const double (*bou
         s);
 }
 
-/* The least Laplace weight (relative to the sampled mode's) of a mode
- * that the draws must hold: a mode of less mass moves any tail
- * probability of the posterior by less than 1 %, about the Monte Carlo
- * error of a 5 % tail at the 400 effective draws the verdict asks for
- * (sqrt(0.05 0.95 / 400) = 0.011). */
-#define SEARCH_MIN_WEIGHT 0.01
-#define SEARCH_SD 4.0
-
-/* Whether the draws stay more than SEARCH_SD sd from theta in some
- * parameter; *far names the farthest. */
-static bool missed(const hcmc_run_result *r, const double *theta, size_t *far)
+/* Modes sampled one by one (modes.c): a warning that the mean and sd
+ * describe a mixture, naming the cause where it is phi0's mirror symmetry;
+ * a failure where a mode's own chains diverged in more than 1 % of their
+ * transitions (its R-hat and ESS are in the parameters' already). */
+static void modes(hcmc_verdict *v, const hcmc_run_result *r)
 {
-    double worst = 0;
-    for (size_t k = 0; k < r->dim; k++) {
-        const hcmc_param_summary *p = &r->summary[k];
-        double z = fabs(theta[k] - p->mean) / p->sd;
-        if (p->sd > 0 && z > worst) {
-            worst = z;
-            *far = k;
-        }
+    if (r->n_modes < 2 || !r->mode_summary)
+        return;
+    int k = find(r, "phi0");
+    bool mirror = false;
+    char list[200] = "";
+    for (size_t m = 0; m < r->n_modes; m++) {
+        mirror = mirror || r->modes[m].mirror;
+        cat(list, sizeof list, "%s%.3g +- %.2g", m ? ", " : "", r->modes[m].weight,
+            r->modes[m].weight_se);
     }
-    return worst > SEARCH_SD;
+    for (size_t m = 1; m < r->n_modes; m++) {
+        const hcmc_run_mode *o = &r->modes[m];
+        hcmc_verdict_item *it;
+        if (!((double)o->divergences > DIVERGENT_SHARE_MAX * (double)o->transitions) ||
+            !(it = add(v, true, "divergences")))
+            continue;
+        snprintf(it->what, sizeof it->what,
+                 "mode %zu: %zu of its chains' %zu transitions diverged", m + 1,
+                 o->divergences, o->transitions);
+        snprintf(it->advice, sizeof it->advice,
+                 "its draws may miss part of that mode; its weight is uncertain too");
+    }
+    hcmc_verdict_item *it = add(v, false, "modes");
+    if (!it)
+        return;
+    if (mirror && k >= 0 && r->phi) {
+        char angles[120];
+        angle_list(r->phi, r->n_phi, angles, sizeof angles);
+        double s = 0;
+        hcmc_angles_mirror_axis(r->phi, r->n_phi, &s);
+        snprintf(
+            it->what, sizeof it->what,
+            "phi0 has mirror modes the angles %s cannot tell apart (the model sees "
+            "|cos(phi0 - phi)| only): the draws hold %zu modes of weights %s "
+            "(bridge sampling; the prior and the bounds weigh them), so phi0's "
+            "mean and sd describe the mixture, not the flow angle",
+            angles, r->n_modes, list);
+        snprintf(it->advice, sizeof it->advice,
+                 "report each mode (summary.json run.modes); an angle that is not a "
+                 "multiple of 90 deg away from these, or bounds on one side of %g, "
+                 "decide the sign",
+                 s);
+    } else {
+        snprintf(it->what, sizeof it->what,
+                 "the posterior has %zu modes (the warm start's search found them, "
+                 "chains of their own sampled each): weights %s (bridge sampling); the "
+                 "mean and sd describe their mixture",
+                 r->n_modes, list);
+        snprintf(it->advice, sizeof it->advice,
+                 "report the modes (summary.json run.modes); bounds that exclude the "
+                 "modes you can rule out, or data that tell them apart (more angles, a "
+                 "longer series), leave one");
+    }
 }
 
 /* Modes of the warm start's global search (cmc.h hcmc_problem_modes)
@@ -396,8 +433,9 @@ static void search(hcmc_verdict *v, hcmc_run_result *r, const double (*bounds)[2
     for (size_t i = 1; i < r->n_found && r->summary; i++) {
         const hcmc_problem_mode *m = &r->found[i];
         size_t far = 0;
-        r->found_missed[i] = missed(r, m->theta, &far);
-        if (!r->found_missed[i] || !(m->weight >= SEARCH_MIN_WEIGHT))
+        r->found_missed[i] = !r->found_sampled[i] &&
+                             hcmc__mode_missed(r->summary, r->dim, m->theta, &far);
+        if (!r->found_missed[i] || !(m->weight >= HCMC__MODE_MIN_WEIGHT))
             continue;
         /* the sampled mode's exact mirror image is mirror()'s, where that
          * check sees it: the draws unfolded, or the image of their mean
@@ -408,8 +446,7 @@ static void search(hcmc_verdict *v, hcmc_run_result *r, const double (*bounds)[2
             double img[65];
             memcpy(img, m->theta, r->dim * sizeof(double));
             img[kp] = hcmc_phi0_mirror(m->theta[kp], s, bounds[kp][0], bounds[kp][1]);
-            size_t f2;
-            if (!isnan(img[kp]) && !missed(r, img, &f2))
+            if (!isnan(img[kp]) && !hcmc__mode_missed(r->summary, r->dim, img, NULL))
                 continue;
         }
         hcmc_verdict_item *it = add(v, true, "search");
@@ -418,7 +455,7 @@ static void search(hcmc_verdict *v, hcmc_run_result *r, const double (*bounds)[2
         char where[200] = "";
         for (size_t k = 0, n = 0; k < r->dim && n < 4; k++) {
             const hcmc_param_summary *p = &r->summary[k];
-            if (p->sd > 0 && fabs(m->theta[k] - p->mean) > SEARCH_SD * p->sd)
+            if (p->sd > 0 && fabs(m->theta[k] - p->mean) > HCMC__MODE_SD * p->sd)
                 cat(where, sizeof where, "%s%s = %.4g", n++ ? ", " : "", r->names[k],
                     m->theta[k]);
         }
@@ -568,6 +605,7 @@ void hcmc__verdict(const hcmc_config *c, hcmc_run_result *r, const double (*boun
     v->max_divergence_share = DIVERGENT_SHARE_MAX;
     convergence(v, r, c, bounds, nb);
     mirror(v, r, bounds, nb);
+    modes(v, r);
     search(v, r, bounds, nb);
     shards(v, r, c);
     importance(v, r);

@@ -71,6 +71,24 @@ int hcmc__posterior_write(const char *path, const hcmc_run_result *r,
             buf[i] = r->theta[i * d + k];
         NC_TRY(nc_put_var_double(g, v, buf));
     }
+    /* modes: each draw's mode and the modes' weights, where several were
+     * sampled (run.h hcmc_run_result modes) */
+    if (r->theta && r->n_modes > 1 && r->mode_of) {
+        int dm;
+        NC_TRY(nc_def_grp(nc, "modes", &g));
+        NC_TRY(nc_def_dim(g, "mode", r->n_modes, &dm));
+        int dims[2] = {dc, dd};
+        NC_TRY(nc_def_var(g, "draw_mode", NC_INT, 2, dims, &v));
+        NC_TRY(nc_put_var_int(g, v, r->mode_of));
+        for (size_t m = 0; m < r->n_modes; m++)
+            buf[m] = r->modes[m].weight;
+        NC_TRY(nc_def_var(g, "weight", NC_DOUBLE, 1, &dm, &v));
+        NC_TRY(nc_put_var_double(g, v, buf));
+        for (size_t m = 0; m < r->n_modes; m++)
+            buf[m] = r->modes[m].weight_se;
+        NC_TRY(nc_def_var(g, "weight_se", NC_DOUBLE, 1, &dm, &v));
+        NC_TRY(nc_put_var_double(g, v, buf));
+    }
     /* sample_stats: per shard, chain, draw */
     NC_TRY(nc_def_grp(nc, "sample_stats", &g));
     int dims3[3] = {ds, dc, dd};

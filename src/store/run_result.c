@@ -13,5 +13,7 @@ void hcmc_run_result_free(hcmc_run_result *r)
     free(r->summary);
     free(r->shards);
     free(r->phi);
+    free(r->mode_summary);
+    free(r->mode_of);
     free(r);
 }

@@ -215,6 +215,35 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
                 modes, json_pack("{s:o,s:f}", "phi0", num(m[k]), "weight", 0.5));
         json_object_set_new(run, "modes", modes);
     }
+    if (r->n_modes > 1 && r->mode_summary) { /* modes sampled one by one (modes.c) */
+        json_t *modes = json_array();
+        for (size_t m = 0; m < r->n_modes; m++) {
+            const hcmc_run_mode *o = &r->modes[m];
+            json_t *ps = json_object();
+            for (size_t k = 0; k < r->dim; k++) {
+                const hcmc_param_summary *q = &r->mode_summary[m * r->dim + k];
+                json_object_set_new(
+                    ps, r->names[k],
+                    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "mean", num(q->mean),
+                              "sd", num(q->sd), "q05", num(q->q05), "median",
+                              num(q->median), "q95", num(q->q95), "r_hat", num(q->rhat),
+                              "ess_bulk", num(q->ess_bulk), "ess_tail",
+                              num(q->ess_tail)));
+            }
+            json_array_append_new(
+                modes, json_pack("{s:o,s:o,s:o,s:I,s:I,s:I,s:b,s:o,s:o}", "weight",
+                                 num(o->weight), "weight_se", num(o->weight_se),
+                                 "log_mass", num(o->log_mass), "chains",
+                                 (json_int_t)o->chains, "draws", (json_int_t)o->draws,
+                                 "divergences", (json_int_t)o->divergences, "mirror",
+                                 o->mirror, "search_mode",
+                                 o->found >= 0 ? json_integer(o->found) : json_null(),
+                                 "parameters", ps));
+        }
+        json_object_set_new(run, "modes", modes);
+        json_object_set_new(run, "modes_weighed_by", json_string("bridge_sampling"));
+        json_object_set_new(run, "modes_seconds", num(r->modes_seconds));
+    }
     if (r->n_found) { /* the warm start's search (cmc.h hcmc_problem_modes) */
         json_t *found = json_array();
         for (size_t i = 0; i < r->n_found; i++) {
@@ -222,10 +251,11 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
             for (size_t k = 0; k < r->dim; k++)
                 json_object_set_new(at, r->names[k], num(r->found[i].theta[k]));
             json_array_append_new(found,
-                                  json_pack("{s:o,s:o,s:o,s:b}", "at", at,
+                                  json_pack("{s:o,s:o,s:o,s:b,s:b}", "at", at,
                                             "weight_laplace", num(r->found[i].weight),
                                             "dloglik", num(r->found[i].dloglik),
-                                            "missed", i > 0 && r->found_missed[i]));
+                                            "missed", i > 0 && r->found_missed[i],
+                                            "sampled", i > 0 && r->found_sampled[i]));
         }
         json_object_set_new(run, "search_modes", found);
     }
