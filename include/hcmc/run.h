@@ -118,12 +118,12 @@ typedef struct hcmc_run_result {
      * from summary.json) */
     double *phi;
     size_t n_phi;
-    /* phi0 of an angle set with a mirror axis s (model.h) under a prior
-     * symmetric about s: the draws hold both mirror modes (each draw was
-     * replaced by its image 2 s - phi0 with probability 1/2); mirror_phi0
-     * is the mean of the mode the chains sampled, R-hat and ESS of phi0 are
-     * theirs. */
-    bool mirrored;
+    /* phi0 of an angle set with a mirror axis s (model.h) inside its
+     * bounds: the draws hold both mirror modes, from the draws on one side
+     * (src/run/mirror.c; modes[] their weights, 1/2 each where the prior
+     * is symmetric about s: mirror_symmetric); mirror_phi0 is the mean of
+     * the mode the chains sampled, R-hat and ESS of phi0 are theirs. */
+    bool mirrored, mirror_symmetric;
     double mirror_phi0, mirror_axis;
     /* the modes the warm start's global search found (cmc.h
      * hcmc_problem_modes), the first where the chains started; missed: the

@@ -143,151 +143,6 @@ static void write_uncombined(const hcmc_config *c, const hcmc__finish_input *in,
         hcmc_log(HCMC_LOG_WARN, "the shards' draws: %s", e.msg);
 }
 
-/* Whether phi0 (coordinate *k) has an exact mirror symmetry *ax of the
- * likelihood and of the prior: a mirror axis of the angles that the
- * bounds are symmetric about, and a prior density equal at mirror
- * points. */
-static bool mirror_setup(const hcmc_config *c, const hcmc__finish_input *in,
-                         const hcmc_run_result *r, int *k, double *ax)
-{
-    *k = -1;
-    for (size_t j = 0; j < r->dim && j < in->nphys; j++)
-        if (!strcmp(r->names[j], "phi0"))
-            *k = (int)j;
-    double s;
-    if (*k < 0 || !in->bounds || !r->phi ||
-        !hcmc_angles_mirror_axis(r->phi, r->n_phi, &s))
-        return false;
-    double lo = in->bounds[*k][0], hi = in->bounds[*k][1];
-    /* the axis the bounds are symmetric about, among s + 90 j */
-    double mid = (lo + hi) / 2;
-    *ax = s + 90.0 * round((mid - s) / 90.0);
-    if (!(fabs(mid - *ax) <= 1e-9 * (hi - lo)))
-        return false;
-    const hcmc_prior *pr = &c->phys[HCMC_P_PHI0];
-    for (int i = 1; i < 10; i++) {
-        double x = lo + (hi - lo) * i / 10.0, dx;
-        if (!(fabs(hcmc_prior_logpdf(pr, x, &dx) -
-                   hcmc_prior_logpdf(pr, 2 * *ax - x, &dx)) <= 1e-9))
-            return false;
-    }
-    return true;
-}
-
-/* CMC under that symmetry: shards may sample different mirror modes, or
- * both, and a Gaussian product of the two is neither. The posterior of
- * every shard is symmetric, so folding it onto one side of the axis gives
- * twice its density there, and the product of the folded shard posteriors
- * is the folded posterior of all points: every draw of every shard is
- * taken on the side most draws are on (the coordinate of phi0, a probit or
- * logit of bounds symmetric about the axis, takes that sign), and
- * symmetrize() unfolds the combination. Each shard's R-hat is then that of
- * its folded draws (within the mode). Returns the copies made (free them),
- * or NULL. */
-static double **fold_shards(const hcmc_config *c, const hcmc__finish_input *in,
-                            hcmc_run_result *r, hcmc_shard_draws *draws)
-{
-    int k;
-    double ax, vote = 0;
-    size_t K = in->K, moved = 0, total = 0;
-    if (K < 2 || !mirror_setup(c, in, r, &k, &ax))
-        return NULL;
-    for (size_t j = 0; j < K; j++) {
-        size_t G = in->draws[j].chains * in->draws[j].draws, d = in->draws[j].dim;
-        for (size_t g = 0; in->draws[j].z && g < G; g++)
-            vote += in->draws[j].z[g * d + (size_t)k] >= 0 ? 1 : -1;
-    }
-    double keep = vote >= 0 ? 1 : -1;
-    double **copies = calloc(K, sizeof *copies);
-    for (size_t j = 0; copies && j < K; j++) {
-        size_t G = in->draws[j].chains * in->draws[j].draws, d = in->draws[j].dim;
-        if (!in->draws[j].z || !(copies[j] = malloc(G * d * sizeof(double))))
-            continue;
-        memcpy(copies[j], in->draws[j].z, G * d * sizeof(double));
-        for (size_t g = 0; g < G; g++) {
-            double *zk = &copies[j][g * d + (size_t)k];
-            moved += *zk * keep < 0;
-            *zk = keep * fabs(*zk);
-        }
-        total += G;
-        draws[j].z = copies[j];
-        /* the shard's R-hat within the mode: chains in different mirror
-         * modes do not disagree about the posterior */
-        double rh = 0;
-        for (size_t i = 0; i < d; i++) {
-            double v =
-                hcmc_rhat(copies[j] + i, in->draws[j].chains, in->draws[j].draws, d);
-            rh = isfinite(v) && v > rh ? v : rh;
-        }
-        r->shards[j].rhat_max = rh;
-    }
-    hcmc_log(HCMC_LOG_INFO,
-             "phi0: the shards are combined folded onto the %s side of %g (%zu of %zu "
-             "draws taken as their mirror images; the likelihood and the prior are "
-             "symmetric about it)",
-             keep > 0 ? "upper" : "lower", ax, moved, total);
-    return copies;
-}
-
-/* phi0 of an angle set with a mirror axis s (model.h): the likelihood is
- * the same at phi0 and 2 s - phi0. Where the prior is symmetric about s
- * too (mirror_setup), so is the posterior, and a draw x and its image are
- * equally good draws of it. Folding every draw onto one side gives draws
- * of the folded posterior (twice the density on that side), whichever
- * modes the chains visited; replacing each folded draw by its image with
- * probability 1/2 unfolds it exactly. Where the folded draws lie more than
- * 2 sd from the axis (two modes: a pair of normals at +-m with sd s is
- * bimodal from m > s on), phi0's draws become those
- * unfolded ones, with R-hat, ESS and MCSE of the folded draws (the
- * diagnostics within a mode); the mean, sd and quantiles are those of both
- * modes. Otherwise (one mode about the axis) the draws stay as sampled. */
-static void symmetrize(const hcmc_config *c, const hcmc__finish_input *in,
-                       hcmc_run_result *r)
-{
-    r->mirrored = false;
-    int k;
-    double ax, vote = 0;
-    if (!mirror_setup(c, in, r, &k, &ax))
-        return;
-    size_t G = r->chains * r->draws, d = r->dim;
-    double *x = malloc(G * sizeof *x);
-    if (!x)
-        return;
-    for (size_t g = 0; g < G; g++)
-        vote += r->theta[g * d + (size_t)k] >= ax ? 1 : -1;
-    double keep = vote >= 0 ? 1 : -1;
-    for (size_t g = 0; g < G; g++)
-        x[g] = ax + keep * fabs(r->theta[g * d + (size_t)k] - ax);
-    hcmc_param_summary folded;
-    hcmc_param_summarise(x, r->chains, r->draws, 1, &folded);
-    if (!(fabs(folded.mean - ax) > 2 * folded.sd)) {
-        free(x);
-        return; /* one mode about the axis: nothing to add */
-    }
-    hcmc_rng rng;
-    hcmc_rng_init(&rng, c->seed, HCMC_RNG_MIRROR, 0, 0);
-    for (size_t g = 0; g < G; g++)
-        r->theta[g * d + (size_t)k] =
-            hcmc_rng_uniform(&rng) < 0.5 ? 2 * ax - x[g] : x[g];
-    free(x);
-    hcmc_param_summarise(r->theta + k, r->chains, r->draws, d, &r->summary[k]);
-    r->summary[k].rhat = folded.rhat;
-    r->summary[k].ess_bulk = folded.ess_bulk;
-    r->summary[k].ess_tail = folded.ess_tail;
-    r->summary[k].mcse_mean = folded.mcse_mean;
-    r->summary[k].mcse_sd = folded.mcse_sd;
-    r->mirrored = true;
-    r->mirror_phi0 = folded.mean;
-    r->mirror_axis = ax;
-    hcmc_log(HCMC_LOG_WARN,
-             "phi0: these angles leave phi0 = %.4g and its mirror image %.4g equally "
-             "likely, and the prior is symmetric about %g: the draws hold both modes, "
-             "each with weight 1/2 (every draw folded onto one side, then replaced by "
-             "its image with probability 1/2; R-hat and ESS of phi0 are those within a "
-             "mode)",
-             folded.mean, 2 * ax - folded.mean, ax);
-}
-
 /* r->law_kind from the law blocks of co, told apart by the name of their
  * first parameter. */
 static void law_kinds(const hcmc_coords *co, hcmc_run_result *r)
@@ -312,6 +167,8 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
     if (!base)
         return hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory");
     int rc = hcmc__config_combine_settings(c, in->coords, base, &cs, err);
+    hcmc__mirror mir;
+    bool has_mirror = hcmc__mirror_of(c, r, in->bounds, in->nphys, &mir);
     cs.nphys = in->nphys;
     cs.constrain = in->constrain;
     cs.ctx = in->ctx;
@@ -322,7 +179,8 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
         rc = hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory");
     if (!rc) {
         memcpy(draws, in->draws, K * sizeof *draws);
-        folded = fold_shards(c, in, r, draws);
+        if (has_mirror)
+            folded = hcmc__mirror_shards(&mir, in, r, draws);
         rc = hcmc_combine(draws, K, &cs, &comb, err);
     }
     for (size_t k = 0; folded && k < K; k++)
@@ -355,11 +213,8 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
     }
     if (c->importance_correction && K > 1 && in->correct)
         in->correct(in->user, comb, r);
-    if (in->modes) {
-        int kp;
-        double ax;
-        in->modes(in->user, comb, r, mirror_setup(c, in, r, &kp, &ax));
-    }
+    if (in->modes)
+        in->modes(in->user, comb, r, has_mirror ? &mir : NULL);
     /* combined draws in constrained units, their summary */
     r->n_kept = comb->n_kept;
     r->chains = comb->chains;
@@ -377,7 +232,8 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
     for (size_t k = 0; k < d; k++)
         hcmc_param_summarise(r->theta + k, r->chains, r->draws, d, &r->summary[k]);
     hcmc__modes_summary(r);
-    symmetrize(c, in, r);
+    if (has_mirror)
+        hcmc__mirror_expand(&mir, c, r);
     law_kinds(in->coords, r);
     hcmc__verdict(c, r, in->bounds, in->nphys);
     r->seconds = hcmc_seconds() - in->t0;

@@ -4,9 +4,9 @@
  * Every chain of a run starts in the warm start's mode. Where the draws
  * stay more than MODE_SD sd from another mode that the warm start's search
  * found with at least MODE_MIN_WEIGHT of the first's mass by its Laplace
- * approximation, or from phi0's mirror image under an angle set with a
- * mirror axis (model.h) whose prior is not symmetric about it (a
- * symmetric one is finish.c's, exactly, by folding), that mode is sampled
+ * approximation, or from phi0's mirror image under an angle set with
+ * several mirror axes within phi0's bounds (model.h; with one, mirror.c
+ * makes both modes exactly from the draws of either), that mode is sampled
  * by chains of its own: its posterior mode is found by Newton from the
  * search's fit (or from the first mode's image), and NUTS with the run's
  * settings and as many chains as the run's (at least 2, so that R-hat
@@ -80,11 +80,11 @@ typedef struct {
 
 /* The modes to sample: the search's modes of enough mass that the draws
  * (summaries s) miss, and phi0's mirror image (index kp, axis ax, bounds
- * lo hi; has_axis false where there is none) where it is not left to the
- * folding (sym). */
+ * lo hi; has_axis false where there is none) where it is not mirror.c's
+ * (exact: one mirror axis within the bounds). */
 static size_t candidates(const hcmc_run_result *r, const hcmc_param_summary *s,
                          bool has_axis, int kp, double ax, double lo, double hi,
-                         bool sym, candidate *out)
+                         bool exact, candidate *out)
 {
     size_t n = 0, d = r->dim;
     for (size_t i = 1; i < r->n_found && n < HCMC_PROBLEM_MAX_MODES - 1; i++) {
@@ -99,8 +99,8 @@ static size_t candidates(const hcmc_run_result *r, const hcmc_param_summary *s,
             img[kp] = hcmc_phi0_mirror(m->theta[kp], ax, lo, hi);
             image = !isnan(img[kp]) && !hcmc__mode_missed(s, d, img, NULL);
         }
-        if (image && sym)
-            continue; /* the folding's (finish.c) */
+        if (image && exact)
+            continue; /* mirror.c's */
         candidate *c = &out[n++];
         memcpy(c->theta, m->theta, d * sizeof(double));
         c->found = (int)i;
@@ -109,7 +109,7 @@ static size_t candidates(const hcmc_run_result *r, const hcmc_param_summary *s,
     bool have_mirror = false;
     for (size_t j = 0; j < n; j++)
         have_mirror = have_mirror || out[j].mirror;
-    if (has_axis && !sym && !have_mirror && n < HCMC_PROBLEM_MAX_MODES - 1) {
+    if (has_axis && !exact && !have_mirror && n < HCMC_PROBLEM_MAX_MODES - 1) {
         double mi = hcmc_phi0_mirror(s[kp].mean, ax, lo, hi);
         if (!isnan(mi) && fabs(mi - s[kp].mean) > HCMC__MODE_SD * s[kp].sd) {
             candidate *c = &out[n++];
@@ -314,9 +314,9 @@ static double one_run_seconds(const hcmc_run_result *r, double *wall)
 }
 
 void hcmc__modes(const hcmc_problem *prob, const hcmc_points *pts,
-                 const hcmc_nuts_settings *ns, const hcmc_config *c, bool mirror_sym,
-                 const double (*bounds)[2], size_t nb, hcmc_combine_result *comb,
-                 hcmc_run_result *r)
+                 const hcmc_nuts_settings *ns, const hcmc_config *c,
+                 const hcmc__mirror *mirror, const double (*bounds)[2], size_t nb,
+                 hcmc_combine_result *comb, hcmc_run_result *r)
 {
     size_t d = comb->dim, G = comb->chains * comb->draws, D = comb->draws;
     if (d > 65 || !G)
@@ -345,8 +345,17 @@ void hcmc__modes(const hcmc_problem *prob, const hcmc_points *pts,
         lo = bounds[kp][0];
         hi = bounds[kp][1];
     }
+    /* mirror.c makes the mirror image where the draws' side covers the
+     * other */
+    bool exact = false;
+    if (mirror) {
+        double vote = 0;
+        for (size_t g = 0; g < G; g++)
+            vote += th0[g * d + (size_t)mirror->k] >= mirror->axis ? 1 : -1;
+        exact = hcmc__mirror_covers(mirror, vote >= 0 ? 1 : -1);
+    }
     candidate cand[HCMC_PROBLEM_MAX_MODES];
-    size_t nc = candidates(r, s, has_axis, kp, ax, lo, hi, mirror_sym, cand);
+    size_t nc = candidates(r, s, has_axis, kp, ax, lo, hi, exact, cand);
     sampled got[HCMC_PROBLEM_MAX_MODES] = {{0}};
     size_t M = 1; /* the run's draws are mode 0 */
     hcmc_target *t = NULL;

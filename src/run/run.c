@@ -186,13 +186,13 @@ static void correct_cb(void *user, hcmc_combine_result *comb, hcmc_run_result *r
 /* The modes the draws miss, on the points of every shard (not after a
  * shard was left out: its data must not come back this way). */
 static void modes_cb(void *user, hcmc_combine_result *comb, hcmc_run_result *r,
-                     bool mirror_sym)
+                     const hcmc__mirror *mirror)
 {
     const run_correction *u = user;
     if (comb->n_kept < comb->n_shards)
         return;
     const hcmc_target *full = hcmc_problem_target(u->prob);
-    hcmc__modes(u->prob, hcmc_target_points(full), u->ns, u->c, mirror_sym, u->bounds,
+    hcmc__modes(u->prob, hcmc_target_points(full), u->ns, u->c, mirror, u->bounds,
                 hcmc_target_nphys(full), comb, r);
 }
 
@@ -628,11 +628,15 @@ static void print_modes(FILE *f, const hcmc_run_result *r)
             if (fabs(r->mode_summary[m * d + k].mean - r->mode_summary[k].mean) >
                 r->mode_summary[k].sd)
                 show[k] = true, n++;
-    fprintf(f,
-            "modes: %zu, each sampled by chains of its own, weighed by bridge sampling "
-            "(the table: their mixture, R-hat the largest and ESS the smallest within "
-            "a mode)\n",
-            M);
+    if (r->mirrored)
+        fprintf(f, "modes: phi0's mirror images, both made from the draws of one (the "
+                   "table: both)\n");
+    else
+        fprintf(f,
+                "modes: %zu, each sampled by chains of its own, weighed by bridge "
+                "sampling (the table: their mixture, R-hat the largest and ESS the "
+                "smallest within a mode)\n",
+                M);
     for (size_t m = 0; m < M; m++) {
         const hcmc_run_mode *o = &r->modes[m];
         fprintf(f, "  %zu: weight %.3f +- %.3f (%zu chains):", m + 1, o->weight,

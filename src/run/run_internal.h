@@ -54,6 +54,19 @@ void hcmc__refine(const hcmc_problem *prob, const hcmc_points *pts,
  * the others returned (refine.c). */
 long hcmc__recoordinate(const hcmc_target *from, const hcmc_target *to, double *z,
                         size_t G, size_t d, double *theta, bool *keep);
+/* phi0's mirror modes (mirror.c): an angle set with a mirror axis
+ * (model.h) of which exactly one, axis, lies inside phi0's bounds lo hi,
+ * so that every value has at most one image 2 axis - phi0 within them. */
+typedef struct hcmc__mirror {
+    int k; /* phi0's coordinate */
+    double axis, lo, hi;
+    const hcmc_prior *prior;
+    bool symmetric; /* the bounds and the prior symmetric about axis */
+} hcmc__mirror;
+/* Whether r (its names and angles, phi0's bounds among bounds[nb] and c's
+ * prior) has such a mirror. */
+bool hcmc__mirror_of(const hcmc_config *c, const hcmc_run_result *r,
+                     const double (*bounds)[2], size_t nb, hcmc__mirror *m);
 /* A mode that draws must hold: at least this share of the sampled mode's
  * mass by the search's Laplace approximation. A mode of less mass moves any
  * tail probability of the posterior by less than 1 %, about the Monte
@@ -69,17 +82,18 @@ bool hcmc__mode_missed(const hcmc_param_summary *s, size_t d, const double *thet
                        size_t *far);
 /* The modes the draws comb->z miss (modes.c; run.h hcmc_run_result
  * modes): the search's modes of r->found of enough mass, and phi0's
- * mirror image under the angles r->phi unless the prior is symmetric
- * about their axis (mirror_sym: the folding's), each sampled by chains of
+ * mirror image under the angles r->phi unless mirror.c makes it exactly
+ * (mirror: hcmc__mirror_of, NULL where there is none; exact where the
+ * draws lie on the side that covers the other), each sampled by chains of
  * its own with ns's settings on the posterior of pts in one run's
  * coordinates, weighed by bridge sampling; comb->z becomes their mixture
  * and r->modes, mode_of and mode_summary say what each holds.
  * r->found_sampled marks the search's modes sampled. bounds[nb]: of the
  * physical parameters. A failure is a warning, and leaves comb->z. */
 void hcmc__modes(const hcmc_problem *prob, const hcmc_points *pts,
-                 const hcmc_nuts_settings *ns, const hcmc_config *c, bool mirror_sym,
-                 const double (*bounds)[2], size_t nb, hcmc_combine_result *comb,
-                 hcmc_run_result *r);
+                 const hcmc_nuts_settings *ns, const hcmc_config *c,
+                 const hcmc__mirror *mirror, const double (*bounds)[2], size_t nb,
+                 hcmc_combine_result *comb, hcmc_run_result *r);
 /* With several modes, each parameter's R-hat the largest and its ESS the
  * smallest of the modes', its MCSE of the mean that of the weighted means
  * (the modes' MCSE and their weights' errors). */
@@ -99,7 +113,7 @@ typedef struct {
     void (*correct)(void *user, hcmc_combine_result *comb, hcmc_run_result *r);
     /* the modes the draws miss (hcmc__modes; NULL: none are sampled) */
     void (*modes)(void *user, hcmc_combine_result *comb, hcmc_run_result *r,
-                  bool mirror_sym);
+                  const struct hcmc__mirror *mirror);
     void *user;
     const char *dir; /* where summary.json and posterior.nc go */
     const char *created, *data_file, *checksum; /* posterior.nc's attributes */
@@ -107,6 +121,22 @@ typedef struct {
     double t0;               /* hcmc_seconds() when the run began */
 } hcmc__finish_input;
 
+/* Whether the side (+1: above the axis, -1: below) is at least as wide
+ * within the bounds as the other, so that its draws make both modes
+ * (hcmc__mirror_expand); else modes.c samples the other. */
+bool hcmc__mirror_covers(const hcmc__mirror *m, double side);
+/* Every shard's draws on the side of the mirror axis most draws are on,
+ * into draws[K] (copies returned, free them; NULL: none made): folded
+ * where the prior is symmetric, else restricted; each shard's R-hat then
+ * that within the mode. */
+double **hcmc__mirror_shards(const hcmc__mirror *m, const hcmc__finish_input *in,
+                             hcmc_run_result *r, hcmc_shard_draws *draws);
+/* Both mirror modes from the draws r->theta on one side (mirror.c): the
+ * draws, their summaries and r->modes, mode_of, mode_summary, mirrored.
+ * Nothing where the draws lie within 2 sd of the axis (one mode about it)
+ * or r holds modes sampled one by one. */
+void hcmc__mirror_expand(const hcmc__mirror *m, const hcmc_config *c,
+                         hcmc_run_result *r);
 /* The last stage: combines the shards by c's settings, corrects the draws
  * (in->correct, when c asks for it and K > 1), summarises them in
  * constrained units and writes summary.json and posterior.nc. On entry r

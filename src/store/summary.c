@@ -207,14 +207,6 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
     json_object_set_new(run, "overrides", ov);
     if (r->verdict.known)
         json_object_set_new(run, "verdict", verdict_json(&r->verdict));
-    if (r->mirrored) { /* two mirror modes of phi0 (finish.c) */
-        json_t *modes = json_array();
-        double m[2] = {r->mirror_phi0, 2 * r->mirror_axis - r->mirror_phi0};
-        for (int k = 0; k < 2; k++)
-            json_array_append_new(
-                modes, json_pack("{s:o,s:f}", "phi0", num(m[k]), "weight", 0.5));
-        json_object_set_new(run, "modes", modes);
-    }
     if (r->n_modes > 1 && r->mode_summary) { /* modes sampled one by one (modes.c) */
         json_t *modes = json_array();
         for (size_t m = 0; m < r->n_modes; m++) {
@@ -230,18 +222,22 @@ int hcmc__summary_write(const char *path, const hcmc_run_result *r,
                               "ess_bulk", num(q->ess_bulk), "ess_tail",
                               num(q->ess_tail)));
             }
-            json_array_append_new(
-                modes, json_pack("{s:o,s:o,s:o,s:I,s:I,s:I,s:b,s:o,s:o}", "weight",
-                                 num(o->weight), "weight_se", num(o->weight_se),
-                                 "log_mass", num(o->log_mass), "chains",
-                                 (json_int_t)o->chains, "draws", (json_int_t)o->draws,
-                                 "divergences", (json_int_t)o->divergences, "mirror",
-                                 o->mirror, "search_mode",
-                                 o->found >= 0 ? json_integer(o->found) : json_null(),
-                                 "parameters", ps));
+            json_t *e = json_pack(
+                "{s:o,s:o,s:o,s:I,s:I,s:I,s:b,s:o,s:o}", "weight", num(o->weight),
+                "weight_se", num(o->weight_se), "log_mass", num(o->log_mass), "chains",
+                (json_int_t)o->chains, "draws", (json_int_t)o->draws, "divergences",
+                (json_int_t)o->divergences, "mirror", o->mirror, "search_mode",
+                o->found >= 0 ? json_integer(o->found) : json_null(), "parameters", ps);
+            for (size_t k = 0; r->mirrored && k < r->dim; k++)
+                if (!strcmp(r->names[k], "phi0")) /* where each mirror mode lies */
+                    json_object_set_new(e, "phi0",
+                                        num(r->mode_summary[m * r->dim + k].mean));
+            json_array_append_new(modes, e);
         }
         json_object_set_new(run, "modes", modes);
-        json_object_set_new(run, "modes_weighed_by", json_string("bridge_sampling"));
+        json_object_set_new(
+            run, "modes_weighed_by",
+            json_string(r->mirrored ? "mirror_prior_ratio" : "bridge_sampling"));
         json_object_set_new(run, "modes_seconds", num(r->modes_seconds));
     }
     if (r->n_found) { /* the warm start's search (cmc.h hcmc_problem_modes) */
