@@ -152,4 +152,32 @@ if [ $st -eq 0 ]; then
     ! grep -q 'FAIL' cutc.txt
     weights cutc 10
 fi
+# 6. bounds [-100, 100]: the axes -90, 0 and 90 lie inside, so the mirror
+# image is no longer made from the draws of one mode (mirror.c needs one
+# axis) but sampled by chains of its own and weighed by bridge sampling.
+# Likelihood and prior are symmetric about 0 and the images about +-90
+# leave the bounds, so the weights are 1/2 exactly: allowed 4 times their
+# error (which must be below 0.02). In 4 shards, every shard's draws are
+# taken in the first mode's cell before combining (modes.c).
+half() { # DIR: two modes of weight 1/2 within 4 errors
+    $py - "$1" << 'PY'
+import json, sys
+run = json.load(open(sys.argv[1] + "/summary.json"))["run"]
+m = run["modes"]
+assert len(m) == 2 and run["modes_weighed_by"] == "bridge_sampling", run
+assert m[0]["parameters"]["phi0"]["mean"] * m[1]["parameters"]["phi0"]["mean"] < 0
+for x in m:
+    assert 0 < x["weight_se"] < 0.02 and abs(x["weight"] - 0.5) <= 4 * x["weight_se"], m
+print(f"{sys.argv[1]}: weights {m[0]['weight']:.4f}, {m[1]['weight']:.4f} +- {m[0]['weight_se']:.4f}")
+PY
+}
+bounds m.yaml -100 100 wide.yaml
+finished "$hcmc" run --config wide.yaml -o wide -q --no-plots > wide.txt
+grep -q 'modes: 2, each sampled by chains of its own' wide.txt
+half wide
+bounds c.yaml -100 100 cwide.yaml
+finished "$hcmc" run --config cwide.yaml -o cwide -q --no-plots \
+    --set optimization.cmc.sharding.num_shards=4 > cwide.txt
+grep -q "the shards are combined within the first mode's cell" cwide/run.log
+half cwide
 echo "cli_modes: ok"

@@ -179,8 +179,8 @@ int hcmc__finish(const hcmc_config *c, const hcmc__finish_input *in, hcmc_run_re
         rc = hcmc_error_set(err, HCMC_ENOMEM, "combine: out of memory");
     if (!rc) {
         memcpy(draws, in->draws, K * sizeof *draws);
-        if (has_mirror)
-            folded = hcmc__mirror_shards(&mir, in, r, draws);
+        folded = has_mirror ? hcmc__mirror_shards(&mir, in, r, draws)
+                            : hcmc__search_shards(in, r, draws);
         rc = hcmc_combine(draws, K, &cs, &comb, err);
     }
     for (size_t k = 0; folded && k < K; k++)

@@ -93,19 +93,20 @@ static double ratio(const hcmc__mirror *m, double x)
     return isfinite(v) ? v : 0;
 }
 
-/* Shard j's draws on side A (in_a) into copy: folded, or each chain's
- * own draws there repeated evenly to its length (a chain with none takes
- * the shard's, pool[np]); the number taken from the other side. */
-static size_t side_a(const hcmc__mirror *m, const double *z, size_t C, size_t D,
-                     size_t d, const bool *in_a, const size_t *pool, size_t np,
-                     size_t *at, double *copy)
+/* Shard j's draws in the region (in_a) into copy: folded in by changing
+ * the sign of coordinate fold (>= 0), or each chain's own draws there
+ * repeated evenly to its length (a chain with none takes the shard's,
+ * pool[np]); the number taken from outside. */
+static size_t take_inside(int fold, const double *z, size_t C, size_t D, size_t d,
+                          const bool *in_a, const size_t *pool, size_t np, size_t *at,
+                          double *copy)
 {
-    size_t moved = 0, G = C * D, k = (size_t)m->k;
-    if (m->symmetric) { /* phi0's coordinate changes sign */
+    size_t moved = 0, G = C * D;
+    if (fold >= 0) {
         memcpy(copy, z, G * d * sizeof(double));
         for (size_t g = 0; g < G; g++)
             if (!in_a[g]) {
-                copy[g * d + k] = -copy[g * d + k];
+                copy[g * d + (size_t)fold] = -copy[g * d + (size_t)fold];
                 moved++;
             }
         return moved;
@@ -125,10 +126,10 @@ static size_t side_a(const hcmc__mirror *m, const double *z, size_t C, size_t D,
 }
 
 /* The largest R-hat of copy ([C][D][d]) over the chains with at least
- * half their draws on side A (the others repeat a few draws); 0 with
- * fewer than 2 such chains. */
-static double rhat_within(const hcmc__mirror *m, const double *copy, size_t C, size_t D,
-                          size_t d, const bool *in_a, double *x)
+ * half their draws in the region (the others repeat a few draws; all
+ * where folded); 0 with fewer than 2 such chains. */
+static double rhat_within(bool folded, const double *copy, size_t C, size_t D, size_t d,
+                          const bool *in_a, double *x)
 {
     size_t nc = 0;
     bool *use = calloc(C, sizeof *use);
@@ -138,7 +139,7 @@ static double rhat_within(const hcmc__mirror *m, const double *copy, size_t C, s
         size_t n = 0;
         for (size_t i = 0; i < D; i++)
             n += in_a[c * D + i];
-        use[c] = m->symmetric || 2 * n >= D;
+        use[c] = folded || 2 * n >= D;
         nc += use[c];
     }
     double rh = 0;
@@ -154,13 +155,72 @@ static double rhat_within(const hcmc__mirror *m, const double *copy, size_t C, s
     return rh;
 }
 
+double **hcmc__shards_within(const hcmc__region *reg, const hcmc__finish_input *in,
+                             hcmc_run_result *r, hcmc_shard_draws *draws, size_t *moved,
+                             size_t *total)
+{
+    size_t K = in->K, dd = r->dim;
+    double *th = malloc(dd * sizeof(double));
+    double **copies = K >= 2 && th ? calloc(K, sizeof *copies) : NULL;
+    *moved = *total = 0;
+    if (!copies) {
+        free(th);
+        return NULL;
+    }
+    for (size_t j = 0; j < K; j++) {
+        size_t C = in->draws[j].chains, D = in->draws[j].draws, G = C * D, np = 0;
+        const double *z = in->draws[j].z;
+        size_t *at = malloc(2 * G * sizeof *at), *pool = at ? at + G : NULL;
+        bool *in_a = malloc(G * sizeof *in_a);
+        double *x = malloc(G * sizeof *x);
+        if (z && in->draws[j].dim == dd && at && in_a && x &&
+            (copies[j] = malloc(G * dd * sizeof(double)))) {
+            for (size_t g = 0; g < G; g++) {
+                in->constrain(in->ctx, z + g * dd, th);
+                in_a[g] = reg->inside(reg->ctx, z + g * dd, th);
+                if (in_a[g])
+                    pool[np++] = g;
+            }
+            *total += G;
+            if (np) {
+                *moved +=
+                    take_inside(reg->fold, z, C, D, dd, in_a, pool, np, at, copies[j]);
+                draws[j].z = copies[j];
+                double rh = rhat_within(reg->fold >= 0, copies[j], C, D, dd, in_a, x);
+                if (rh > 0)
+                    r->shards[j].rhat_max = rh;
+            } else
+                hcmc_log(HCMC_LOG_WARN,
+                         "shard %zu: every draw lies in another mode (%s); its draws "
+                         "are combined as they are",
+                         j, reg->what);
+        }
+        free(at);
+        free(in_a);
+        free(x);
+    }
+    free(th);
+    return copies;
+}
+
+typedef struct {
+    size_t k;
+    double axis, side;
+} side_of;
+
+static bool on_side(const void *ctx, const double *z, const double *theta)
+{
+    const side_of *s = ctx;
+    (void)z;
+    return s->side * (theta[s->k] - s->axis) >= 0;
+}
+
 double **hcmc__mirror_shards(const hcmc__mirror *m, const hcmc__finish_input *in,
                              hcmc_run_result *r, hcmc_shard_draws *draws)
 {
-    size_t K = in->K, moved = 0, total = 0, k = (size_t)m->k, dd = r->dim;
+    size_t K = in->K, k = (size_t)m->k, dd = r->dim, moved, total;
     double vote = 0, *th = malloc(dd * sizeof(double));
-    double **copies = K >= 2 && th ? calloc(K, sizeof *copies) : NULL;
-    if (!copies) {
+    if (K < 2 || !th) {
         free(th);
         return NULL;
     }
@@ -172,45 +232,17 @@ double **hcmc__mirror_shards(const hcmc__mirror *m, const hcmc__finish_input *in
             vote += th[k] >= m->axis ? 1 : -1;
         }
     }
-    double side = vote >= 0 ? 1 : -1;
-    for (size_t j = 0; j < K; j++) {
-        size_t C = in->draws[j].chains, D = in->draws[j].draws, G = C * D, np = 0;
-        const double *z = in->draws[j].z;
-        size_t *at = malloc(2 * G * sizeof *at), *pool = at ? at + G : NULL;
-        bool *in_a = malloc(G * sizeof *in_a);
-        double *x = malloc(G * sizeof *x);
-        if (z && in->draws[j].dim == dd && at && in_a && x &&
-            (copies[j] = malloc(G * dd * sizeof(double)))) {
-            for (size_t g = 0; g < G; g++) {
-                in->constrain(in->ctx, z + g * dd, th);
-                in_a[g] = side * (th[k] - m->axis) >= 0;
-                if (in_a[g])
-                    pool[np++] = g;
-            }
-            total += G;
-            if (np) {
-                moved += side_a(m, z, C, D, dd, in_a, pool, np, at, copies[j]);
-                draws[j].z = copies[j];
-                double rh = rhat_within(m, copies[j], C, D, dd, in_a, x);
-                if (rh > 0)
-                    r->shards[j].rhat_max = rh;
-            } else
-                hcmc_log(HCMC_LOG_WARN,
-                         "shard %zu: every draw lies in phi0's other mirror mode; its "
-                         "draws are combined as they are",
-                         j);
-        }
-        free(at);
-        free(in_a);
-        free(x);
-    }
     free(th);
-    hcmc_log(
-        HCMC_LOG_INFO,
-        "phi0: the shards are combined on the %s side of the mirror axis %g (%zu of "
-        "%zu draws %s; the likelihood is symmetric about it)",
-        side > 0 ? "upper" : "lower", m->axis, moved, total,
-        m->symmetric ? "taken as their mirror images" : "on the other side left out");
+    side_of so = {k, m->axis, vote >= 0 ? 1 : -1};
+    hcmc__region reg = {on_side, &so, m->symmetric ? m->k : -1, "phi0's mirror image"};
+    double **copies = hcmc__shards_within(&reg, in, r, draws, &moved, &total);
+    if (copies)
+        hcmc_log(HCMC_LOG_INFO,
+                 "phi0: the shards are combined on the %s side of the mirror axis %g "
+                 "(%zu of %zu draws %s; the likelihood is symmetric about it)",
+                 so.side > 0 ? "upper" : "lower", m->axis, moved, total,
+                 m->symmetric ? "taken as their mirror images"
+                              : "on the other side left out");
     return copies;
 }
 

@@ -22,10 +22,11 @@
  * that the proposal does not reuse the draws it is judged by (Overstall &
  * Forster 2010). The chains do not mix between the modes, so each mode's
  * draws are of the posterior restricted to its basin, and the estimate is
- * that basin's mass. Its error comes from the estimates of single chains,
- * each with its own share of the Gaussian's draws, so that they are
- * independent: their sd over the square root of their number, which holds
- * whatever the draws' autocorrelation.
+ * that basin's mass. Its error comes from the estimates of batches (each
+ * half of a chain's second half, with its own share of the Gaussian's
+ * draws, so that they are independent): their sd over the square root of
+ * their number, which holds where a batch is long against the draws'
+ * autocorrelation.
  * The weights are the masses over their sum; the error of a weight by the
  * delta method.
  *
@@ -40,6 +41,7 @@
 
 #include <lapacke.h>
 
+#include "hcmc/coords.h"
 #include "hcmc/diagnostics.h"
 #include "hcmc/importance.h"
 #include "hcmc/log.h"
@@ -140,8 +142,7 @@ static double log_normal(const double *z, const double *mu, const double *L, siz
 }
 
 /* The log mass of the posterior t restricted to the basin that draws z
- * ([C][D][d], t's coordinates) sample, and its standard error (NaN with
- * one chain). */
+ * ([C][D][d], t's coordinates) sample, and its standard error. */
 static int log_mass(const hcmc_target *t, const double *z, size_t C, size_t D, size_t d,
                     hcmc_rng *rng, double *lm, double *se, hcmc_error *e)
 {
@@ -150,12 +151,12 @@ static int log_mass(const hcmc_target *t, const double *z, size_t C, size_t D, s
         return hcmc_error_set(e, HCMC_EINVAL, "too few draws (%zu) to weigh a mode", D);
     double *mu = calloc(d, sizeof(double)), *L = calloc(d * d, sizeof(double));
     double *z1 = malloc(2 * N * d * sizeof(double)), *z2 = z1 ? z1 + N * d : NULL;
-    double *buf = malloc((4 * N + C + d) * sizeof(double));
+    double *buf = malloc((4 * N + 2 * C + d) * sizeof(double));
     int rc = mu && L && z1 && buf ? 0 : hcmc_error_set(e, HCMC_ENOMEM, "out of memory");
     if (rc)
         goto done;
     double *lp1 = buf, *lq1 = buf + N, *lp2 = buf + 2 * N, *lq2 = buf + 3 * N;
-    double *lc = buf + 4 * N, *y = lc + C;
+    double *lc = buf + 4 * N, *y = lc + 2 * C;
     /* the Gaussian from the first halves */
     double n1 = (double)(C * D1);
     for (size_t c = 0; c < C; c++)
@@ -203,15 +204,18 @@ static int log_mass(const hcmc_target *t, const double *z, size_t C, size_t D, s
             ess = v;
     }
     *lm = hcmc_bridge_log_mass(lp1, lq1, N, ess, lp2, lq2, N);
+    /* the error: estimates from B = 2 C batches, each a half of a chain's
+     * second half with its own share of the Gaussian's draws */
+    size_t B = 2 * C, nb = N / B;
     double m = 0, s2 = 0;
-    for (size_t c = 0; c < C; c++) {
-        lc[c] = hcmc_bridge_log_mass(lp1 + c * D2, lq1 + c * D2, D2, ess / (double)C,
-                                     lp2 + c * D2, lq2 + c * D2, D2);
-        m += lc[c] / (double)C;
+    for (size_t b = 0; b < B; b++) {
+        lc[b] = hcmc_bridge_log_mass(lp1 + b * nb, lq1 + b * nb, nb, ess / (double)B,
+                                     lp2 + b * nb, lq2 + b * nb, nb);
+        m += lc[b] / (double)B;
     }
-    for (size_t c = 0; c < C; c++)
-        s2 += (lc[c] - m) * (lc[c] - m) / (double)(C - 1);
-    *se = C > 1 ? sqrt(s2 / (double)C) : NAN;
+    for (size_t b = 0; b < B; b++)
+        s2 += (lc[b] - m) * (lc[b] - m) / (double)(B - 1);
+    *se = sqrt(s2 / (double)B);
     if (!isfinite(*lm))
         rc = hcmc_error_set(e, HCMC_ENUMERIC, "bridge sampling found no finite mass");
 done:
@@ -299,20 +303,6 @@ static void mixture(const double *const *zs, const size_t *Gm, const double *w,
     }
 }
 
-/* Each shard's seconds summed: about what one run on all points takes
- * (refine.c's estimate), and the wall time of the sampling. */
-static double one_run_seconds(const hcmc_run_result *r, double *wall)
-{
-    double s = 0;
-    *wall = r->sampling_seconds;
-    for (size_t k = 0; k < r->n_shards; k++)
-        if (r->shards[k].status == HCMC_SHARD_KEPT) {
-            s += r->shards[k].seconds;
-            *wall = fmax(*wall, r->shards[k].seconds);
-        }
-    return s;
-}
-
 void hcmc__modes(const hcmc_problem *prob, const hcmc_points *pts,
                  const hcmc_nuts_settings *ns, const hcmc_config *c,
                  const hcmc__mirror *mirror, const double (*bounds)[2], size_t nb,
@@ -366,8 +356,9 @@ void hcmc__modes(const hcmc_problem *prob, const hcmc_points *pts,
     int rc = 0;
     if (!nc)
         goto done;
-    double wall, est = one_run_seconds(r, &wall) * (double)nc;
-    if (r->n_shards > 1 && est > fmax(4 * wall, 900)) {
+    double wall, est = hcmc__one_run_estimate(r, &wall) * (double)nc;
+    if (r->n_shards > 1 &&
+        est > fmax(HCMC__ONE_RUN_BUDGET * wall, HCMC__ONE_RUN_FREE_S)) {
         hcmc_log(HCMC_LOG_WARN,
                  "modes: the draws miss %zu mode%s of the posterior, but sampling them "
                  "on all points would take about %.0f s; not made",
@@ -542,6 +533,92 @@ done:
     free(out);
     free(labels);
     free(ms);
+}
+
+/* The cells of the search's modes (and of phi0's mirror images of the
+ * first): each draw belongs to the mode nearest to it in the sampling
+ * coordinates, distances in units of the sd of every shard's draws
+ * pooled. A fixed partition, the same for every shard. */
+typedef struct {
+    size_t n, d;
+    double z[HCMC_PROBLEM_MAX_MODES][65], w[65]; /* modes, 1 / variances */
+} cells;
+
+static bool in_first(const void *ctx, const double *z, const double *theta)
+{
+    const cells *c = ctx;
+    (void)theta;
+    double best = INFINITY, first = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        double q = 0;
+        for (size_t a = 0; a < c->d; a++)
+            q += (z[a] - c->z[i][a]) * (z[a] - c->z[i][a]) * c->w[a];
+        if (i == 0)
+            first = q;
+        best = fmin(best, q);
+    }
+    return first <= best;
+}
+
+double **hcmc__search_shards(const hcmc__finish_input *in, hcmc_run_result *r,
+                             hcmc_shard_draws *draws)
+{
+    size_t d = r->dim, K = in->K;
+    cells ce = {.d = d};
+    if (K < 2 || d > 65 || !in->coords || r->n_found < 1 ||
+        hcmc_coords_unconstrain(in->coords, r->found[0].theta, ce.z[0]))
+        return NULL;
+    ce.n = 1;
+    for (size_t i = 1; i < r->n_found; i++)
+        if (r->found[i].weight >= HCMC__MODE_MIN_WEIGHT &&
+            !hcmc_coords_unconstrain(in->coords, r->found[i].theta, ce.z[ce.n]))
+            ce.n++;
+    /* phi0's mirror images of the first under the axes within its bounds
+     * (several: mirror.c has none) */
+    int kp = -1;
+    double ax;
+    for (size_t k = 0; k < d && k < in->nphys; k++)
+        if (!strcmp(r->names[k], "phi0"))
+            kp = (int)k;
+    if (kp >= 0 && in->bounds && r->phi &&
+        hcmc_angles_mirror_axis(r->phi, r->n_phi, &ax)) {
+        double lo = in->bounds[kp][0], hi = in->bounds[kp][1], th[65];
+        for (double a = ax + 90.0 * ceil((lo - ax) / 90.0); a < hi; a += 90.0) {
+            memcpy(th, r->found[0].theta, d * sizeof(double));
+            th[kp] = 2 * a - th[kp];
+            if (a > lo && th[kp] > lo && th[kp] < hi && ce.n < HCMC_PROBLEM_MAX_MODES &&
+                !hcmc_coords_unconstrain(in->coords, th, ce.z[ce.n]))
+                ce.n++;
+        }
+    }
+    if (ce.n < 2)
+        return NULL;
+    double n = 0, m[65] = {0}, m2[65] = {0};
+    for (size_t j = 0; j < K; j++) {
+        size_t G = in->draws[j].chains * in->draws[j].draws;
+        for (size_t g = 0; in->draws[j].z && in->draws[j].dim == d && g < G; g++, n++)
+            for (size_t a = 0; a < d; a++) {
+                double v = in->draws[j].z[g * d + a];
+                m[a] += v;
+                m2[a] += v * v;
+            }
+    }
+    for (size_t a = 0; a < d; a++) {
+        double var = n > 1 ? (m2[a] - m[a] * m[a] / n) / (n - 1) : 0;
+        if (!(var > 0))
+            return NULL;
+        ce.w[a] = 1 / var;
+    }
+    hcmc__region reg = {in_first, &ce, -1, "another mode of the warm start's search"};
+    size_t moved, total;
+    double **copies = hcmc__shards_within(&reg, in, r, draws, &moved, &total);
+    if (copies)
+        hcmc_log(HCMC_LOG_INFO,
+                 "modes: the shards are combined within the first mode's cell (%zu of "
+                 "%zu draws nearer another mode of the search or a mirror image left "
+                 "out)",
+                 moved, total);
+    return copies;
 }
 
 void hcmc__modes_summary(hcmc_run_result *r)

@@ -17,10 +17,10 @@
  * its first round (the Gaussian combination's weights had a tail index
  * above HCMC_IMPORTANCE_GOOD_KHAT or an ESS below half the draws), or was
  * not applied, or could not be made. And only where it costs no more than
- * REFINE_BUDGET times the shards' sampling took, or REFINE_FREE_S: one run
- * on all points is what CMC spares a cluster (100 shards sampled at once
- * would take about 100 times as long again); beyond that auto leaves the
- * corrected draws, says so, and combination.refine: always makes it.
+ * HCMC__ONE_RUN_BUDGET times the shards' sampling took, or HCMC__ONE_RUN_FREE_S: one
+ * run on all points is what CMC spares a cluster (100 shards sampled at once would take
+ * about 100 times as long again); beyond that auto leaves the corrected draws, says so,
+ * and combination.refine: always makes it.
  *
  * Where its draws fall short of the verdict's R-hat or ESS, the chains go
  * on to twice their length (hcmc_nuts_extend: the draws a run twice as
@@ -48,10 +48,6 @@
 
 /* The sampler's stream key for the refinement: no shard has it. */
 #define REFINE_STREAM UINT32_MAX
-/* auto refines where the estimate of its time is at most this many times
- * the wall time of the shards' sampling, or at most REFINE_FREE_S */
-#define REFINE_BUDGET 4
-#define REFINE_FREE_S 900
 /* the longest chains, in units of the draws kept */
 #define REFINE_LONGEST 4
 /* The least share of the corrected draws that must have coordinates in
@@ -64,7 +60,7 @@
 /* Its time: about that of the shards combined, one after another (a
  * shard's NUTS costs its points times its gradients, and the posterior of
  * all points needs about as many gradients as a shard's). */
-static double estimate(const hcmc_run_result *r, double *wall)
+double hcmc__one_run_estimate(const hcmc_run_result *r, double *wall)
 {
     double s = 0;
     *wall = r->sampling_seconds; /* 0 in hcmc combine: the longest shard's then */
@@ -105,15 +101,15 @@ static bool affordable(const char *mode, hcmc_run_result *r)
 {
     hcmc_refine_info *ri = &r->refine;
     double wall;
-    ri->estimate = estimate(r, &wall);
-    double budget = fmax(REFINE_BUDGET * wall, REFINE_FREE_S);
+    ri->estimate = hcmc__one_run_estimate(r, &wall);
+    double budget = fmax(HCMC__ONE_RUN_BUDGET * wall, HCMC__ONE_RUN_FREE_S);
     if (strcmp(mode, "auto") || ri->estimate <= budget)
         return true;
     ri->skipped = true;
     hcmc_log(HCMC_LOG_WARN,
              "refinement not made: %s, but it would take about %.0f s, more than %g "
              "times the shards' sampling (combination.refine: always makes it)",
-             ri->why, ri->estimate, (double)REFINE_BUDGET);
+             ri->why, ri->estimate, (double)HCMC__ONE_RUN_BUDGET);
     return false;
 }
 

@@ -98,6 +98,17 @@ void hcmc__modes(const hcmc_problem *prob, const hcmc_points *pts,
  * smallest of the modes', its MCSE of the mean that of the weighted means
  * (the modes' MCSE and their weights' errors). */
 void hcmc__modes_summary(hcmc_run_result *r);
+/* About what one run on all points takes: the kept shards' seconds
+ * summed (a shard's NUTS costs its points times its gradients, and the
+ * posterior of all points needs about as many gradients as a shard's);
+ * *wall the sampling's wall time, or the longest shard's (refine.c). */
+double hcmc__one_run_estimate(const hcmc_run_result *r, double *wall);
+/* What CMC spends on sampling all points after the shards (the
+ * refinement, the modes the draws miss) where the user left it to auto:
+ * at most this many times the wall time of the shards' sampling, or at
+ * most HCMC__ONE_RUN_FREE_S seconds. */
+#define HCMC__ONE_RUN_BUDGET 4
+#define HCMC__ONE_RUN_FREE_S 900
 /* What the last stage needs besides the configuration (finish.c). */
 typedef struct {
     const hcmc_shard_draws *draws;             /* [K]; failure set: failed */
@@ -125,6 +136,32 @@ typedef struct {
  * within the bounds as the other, so that its draws make both modes
  * (hcmc__mirror_expand); else modes.c samples the other. */
 bool hcmc__mirror_covers(const hcmc__mirror *m, double side);
+/* A region of the parameters that every shard's draws are taken in
+ * before combining: the product of the shards' posteriors restricted to
+ * one region is the posterior of all points restricted to it, whatever
+ * modes each shard's chains visited (mirror.c). */
+typedef struct {
+    bool (*inside)(const void *ctx, const double *z, const double *theta);
+    const void *ctx;
+    int fold;         /* >= 0: a draw outside changes the sign of this
+                         coordinate (a region the sign maps onto the rest);
+                         -1: each chain's draws inside, repeated evenly */
+    const char *what; /* the rest, in words */
+} hcmc__region;
+/* Every shard's draws in reg into draws[K] (copies returned, free them;
+ * NULL: none made), each shard's R-hat then that within the region;
+ * *moved of *total draws were outside. */
+double **hcmc__shards_within(const hcmc__region *reg, const hcmc__finish_input *in,
+                             hcmc_run_result *r, hcmc_shard_draws *draws, size_t *moved,
+                             size_t *total);
+/* Where the warm start's search found other modes of at least
+ * HCMC__MODE_MIN_WEIGHT, or phi0 has mirror images of the first under
+ * several axes within its bounds: every shard's draws in the first mode's cell
+ * (each draw's nearest mode, in the sd of all shards' draws), so that a
+ * shard whose chains visit another mode combines as the first (the others
+ * are sampled on all points after; modes.c). NULL where none. */
+double **hcmc__search_shards(const hcmc__finish_input *in, hcmc_run_result *r,
+                             hcmc_shard_draws *draws);
 /* Every shard's draws on the side of the mirror axis most draws are on,
  * into draws[K] (copies returned, free them; NULL: none made): folded
  * where the prior is symmetric, else restricted; each shard's R-hat then
