@@ -77,6 +77,10 @@ grep -q 'warn phi0 has mirror modes the angles 0, 90 cannot tell apart' asym.txt
 grep -q 'modes: 2, each sampled by chains of its own' asym.txt
 ! grep -q 'FAIL' asym.txt
 test -s asym/plots/marginals.png
+grep -q '<h2>Modes</h2>' asym/report.html
+"$hcmc" summary asym > asym_sum.txt || true
+grep -q 'modes: 2, each sampled by chains of its own' asym_sum.txt
+grep -q '^  2: weight 0.4' asym_sum.txt
 weights() { # DIR BOUND: the modes' weights against P+(phi0 < BOUND)
     $py - "$1" "$2" << 'PY'
 import json, math, sys

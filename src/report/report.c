@@ -210,6 +210,33 @@ static void write_body(FILE *f, const char *dir, const hcmc_run_result *r,
               f);
     }
     fputs("</table>\n", f);
+    /* modes (run.modes): each one's weight and the parameters' mean and sd */
+    if (r->n_modes > 1 && r->mode_summary) {
+        fprintf(f,
+                "<h2>Modes</h2>\n<p>%s; the table above describes their mixture "
+                "(README \"Several modes\").</p>\n<table>\n<tr><th>mode</th><th>weight"
+                "</th><th>error</th><th>chains</th>",
+                r->mirrored ? "phi0's mirror images, both made from the draws of one"
+                            : "each sampled by chains of its own, weighed by bridge "
+                              "sampling");
+        for (size_t k = 0; k < r->dim; k++) {
+            fputs("<th>", f);
+            html_text(f, r->names[k]);
+            fputs("</th>", f);
+        }
+        fputs("</tr>\n", f);
+        for (size_t m = 0; m < r->n_modes; m++) {
+            fprintf(f, "<tr><td>%zu</td>", m + 1);
+            num(f, r->modes[m].weight), num(f, r->modes[m].weight_se);
+            fprintf(f, "<td>%zu</td>", r->modes[m].chains);
+            for (size_t k = 0; k < r->dim; k++) {
+                const hcmc_param_summary *q = &r->mode_summary[m * r->dim + k];
+                fprintf(f, "<td>%.5g &plusmn; %.3g</td>", q->mean, q->sd);
+            }
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
     /* diagnostics */
     double rhat = 0, ess = INFINITY;
     double rhat_max = r->verdict.known ? r->verdict.max_rhat : REPORT_RHAT_MAX,

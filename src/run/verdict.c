@@ -340,11 +340,20 @@ static void mirror(hcmc_verdict *v, const hcmc_run_result *r, const double (*bou
                 r->mode_summary[k].mean, r->modes[0].weight,
                 r->mode_summary[r->dim + (size_t)k].mean, r->modes[1].weight,
                 r->modes[1].weight_se, angles);
-        snprintf(it->advice, sizeof it->advice,
-                 "report phi0 = +-%.4g about %g with its sign undetermined; an angle "
-                 "that is not a multiple of 90 deg away from these, or bounds on one "
-                 "side of %g, decide it",
-                 fabs(r->mirror_phi0 - r->mirror_axis), r->mirror_axis, r->mirror_axis);
+        if (r->mirror_symmetric)
+            snprintf(
+                it->advice, sizeof it->advice,
+                "report phi0 = +-%.4g about %g with its sign undetermined; an "
+                "angle that is not a multiple of 90 deg away from these, or bounds "
+                "on one side of %g, decide it",
+                fabs(r->mirror_phi0 - r->mirror_axis), r->mirror_axis, r->mirror_axis);
+        else
+            snprintf(it->advice, sizeof it->advice,
+                     "report both modes with their weights (summary.json run.modes): "
+                     "only the prior tells them apart; an angle that is not a multiple "
+                     "of 90 deg away from these, or bounds on one side of %g, decide "
+                     "the sign",
+                     r->mirror_axis);
         return;
     }
     if (r->n_modes > 1 || k < 0 || (size_t)k >= nb || !bounds || !r->phi ||

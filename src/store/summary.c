@@ -281,6 +281,49 @@ static int read_num(json_t *o, const char *key, double *v)
     return 0;
 }
 
+/* run.modes where it has several sampled or made modes (optional: files
+ * without them, or with phi0's two modes of an older hcmc, have none):
+ * each one's weight, its error and its parameters' table (the names of
+ * r's, which must be read first). Anything amiss leaves none. */
+static void modes_read(json_t *modes, json_t *by, hcmc_run_result *r)
+{
+    size_t M = json_array_size(modes), d = r->dim;
+    if (M < 2 || M > HCMC_PROBLEM_MAX_MODES || !json_is_string(by) || !d ||
+        !(r->mode_summary = calloc(M * d, sizeof *r->mode_summary)))
+        return;
+    bool ok = true;
+    for (size_t m = 0; ok && m < M; m++) {
+        json_t *e = json_array_get(modes, m), *ps = json_object_get(e, "parameters");
+        hcmc_run_mode *o = &r->modes[m];
+        json_t *mi = json_object_get(e, "mirror"), *ch = json_object_get(e, "chains");
+        ok = !read_num(e, "weight", &o->weight) &&
+             !read_num(e, "weight_se", &o->weight_se) && json_is_object(ps) &&
+             json_is_boolean(mi) && json_is_integer(ch);
+        if (!ok)
+            break;
+        o->mirror = json_is_true(mi);
+        o->chains = (size_t)json_integer_value(ch);
+        o->found = -1;
+        for (size_t k = 0; ok && k < d; k++) {
+            json_t *p = json_object_get(ps, r->names[k]);
+            hcmc_param_summary *q = &r->mode_summary[m * d + k];
+            ok = json_is_object(p) && !read_num(p, "mean", &q->mean) &&
+                 !read_num(p, "sd", &q->sd) && !read_num(p, "q05", &q->q05) &&
+                 !read_num(p, "median", &q->median) && !read_num(p, "q95", &q->q95) &&
+                 !read_num(p, "r_hat", &q->rhat) &&
+                 !read_num(p, "ess_bulk", &q->ess_bulk) &&
+                 !read_num(p, "ess_tail", &q->ess_tail);
+        }
+    }
+    if (!ok) {
+        free(r->mode_summary);
+        r->mode_summary = NULL;
+        return;
+    }
+    r->n_modes = M;
+    r->mirrored = !strcmp(json_string_value(by), "mirror_prior_ratio");
+}
+
 static int read_count(json_t *o, const char *key, size_t *v)
 {
     json_t *x = json_object_get(o, key);
@@ -371,6 +414,8 @@ int hcmc_run_summary_read(const char *dir, hcmc_run_result **out, char *failure,
         read_num(p, "mcse_sd", &ps->mcse_sd); /* optional: not in older files */
         k++;
     }
+    modes_read(json_object_get(run, "modes"), json_object_get(run, "modes_weighed_by"),
+               r);
     json_t *fixed = json_object_get(root, "fixed_parameters"); /* optional */
     json_object_foreach(fixed, name, p)
     {
