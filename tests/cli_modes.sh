@@ -73,14 +73,16 @@ PY
 # scatter, and the binomial error of that share at the mode's ESS); and
 # each weight's error must be below 0.02, or the check says nothing.
 finished "$hcmc" run --config asym.yaml -o asym -q > asym.txt
-grep -q 'warn phi0 has mirror modes the angles 0, 90 cannot tell apart' asym.txt
-grep -q 'modes: 2, each sampled by chains of its own' asym.txt
+# (the chains sit on the narrower side, -8: its image is sampled; were
+# they on the wider, mirror.c would make it)
+grep -q 'warn phi0 has .*mirror modes' asym.txt
+grep -q "^modes: 2, each sampled by chains of its own\|^modes: phi0's mirror images" asym.txt
 ! grep -q 'FAIL' asym.txt
 test -s asym/plots/marginals.png
 grep -q '<h2>Modes</h2>' asym/report.html
 "$hcmc" summary asym > asym_sum.txt || true
-grep -q 'modes: 2, each sampled by chains of its own' asym_sum.txt
-grep -q '^  2: weight 0.4' asym_sum.txt
+grep -q "^modes: 2, each sampled by chains of its own\|^modes: phi0's mirror images" asym_sum.txt
+grep -q '^  2: weight 0.[45]' asym_sum.txt
 weights() { # DIR BOUND: the modes' weights against P+(phi0 < BOUND)
     $py - "$1" "$2" << 'PY'
 import json, math, sys

@@ -220,8 +220,11 @@ def test_modes(data, tmp_path):
     assert len(r.modes) == 2 and abs(sum(m["weight"] for m in r.modes) - 1) < 1e-12
     dm = r.draw_modes
     assert dm.dims == ("chain", "draw")
+    exact = r.run_info["modes_weighed_by"] == "bridge_sampling"  # else coin flips
     for i, m in enumerate(r.modes):
-        assert abs(float((dm.values == i).mean()) - m["weight"]) <= 1 / dm.size
+        w = m["weight"]
+        tol = 1 / dm.size if exact else 4 * (w * (1 - w) / dm.size) ** 0.5
+        assert abs(float((dm.values == i).mean()) - w) <= tol
     phi0 = r.posterior["phi0"].values
     assert (phi0[dm.values == 0] * phi0[dm.values == 1][0] < 0).all()
     one = hcmc.run(str(data / "s.yaml"), output_dir=str(tmp_path / "one"),
