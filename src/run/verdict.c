@@ -323,37 +323,34 @@ static void mirror(hcmc_verdict *v, const hcmc_run_result *r, const double (*bou
     if (r->mirrored && k >= 0 && (it = add(v, false, "modes"))) {
         char angles[120];
         angle_list(r->phi, r->n_phi, angles, sizeof angles);
-        if (r->mirror_symmetric)
-            snprintf(
-                it->what, sizeof it->what,
-                "phi0 has two mirror modes of weight 1/2 each, %.4g and %.4g (the "
-                "angles %s cannot tell them apart); the draws hold both, so phi0's "
-                "mean and sd describe the pair, not the flow angle",
-                r->mirror_phi0, 2 * r->mirror_axis - r->mirror_phi0, angles);
-        else
-            snprintf(
-                it->what, sizeof it->what,
-                "phi0 has two mirror modes, %.4g of weight %.3g and %.4g of weight "
-                "%.3g +- %.2g (the angles %s cannot tell them apart; the prior and "
-                "the bounds weigh them); the draws hold both, so phi0's mean and sd "
-                "describe the pair, not the flow angle",
-                r->mode_summary[k].mean, r->modes[0].weight,
-                r->mode_summary[r->dim + (size_t)k].mean, r->modes[1].weight,
-                r->modes[1].weight_se, angles);
-        if (r->mirror_symmetric)
-            snprintf(
-                it->advice, sizeof it->advice,
-                "report phi0 = +-%.4g about %g with its sign undetermined; an "
-                "angle that is not a multiple of 90 deg away from these, or bounds "
-                "on one side of %g, decide it",
-                fabs(r->mirror_phi0 - r->mirror_axis), r->mirror_axis, r->mirror_axis);
-        else
+        if (r->mirror_symmetric) {
+            snprintf(it->what, sizeof it->what,
+                     "phi0 has two mirror modes of weight 1/2 each, %.4g and %.4g (the "
+                     "angles %s cannot tell them apart); the draws hold both, so "
+                     "phi0's mean and sd describe the pair, not the flow angle",
+                     r->mirror_phi0, 2 * r->mirror_axis - r->mirror_phi0, angles);
+            snprintf(it->advice, sizeof it->advice,
+                     "report phi0 = +-%.4g about %g with its sign undetermined; an "
+                     "angle that is not a multiple of 90 deg away from these, or "
+                     "bounds on one side of %g, decide it",
+                     fabs(r->mirror_phi0 - r->mirror_axis), r->mirror_axis,
+                     r->mirror_axis);
+        } else { /* the prior weighs them */
+            snprintf(it->what, sizeof it->what,
+                     "phi0 has two mirror modes, %.4g of weight %.3g and %.4g of "
+                     "weight %.3g +- %.2g (the angles %s cannot tell them apart; the "
+                     "prior and the bounds weigh them); the draws hold both, so "
+                     "phi0's mean and sd describe the pair, not the flow angle",
+                     r->mode_summary[k].mean, r->modes[0].weight,
+                     r->mode_summary[r->dim + (size_t)k].mean, r->modes[1].weight,
+                     r->modes[1].weight_se, angles);
             snprintf(it->advice, sizeof it->advice,
                      "report both modes with their weights (summary.json run.modes): "
-                     "only the prior tells them apart; an angle that is not a multiple "
-                     "of 90 deg away from these, or bounds on one side of %g, decide "
-                     "the sign",
+                     "only the prior tells them apart; an angle that is not a "
+                     "multiple of 90 deg away from these, or bounds on one side of "
+                     "%g, decide the sign",
                      r->mirror_axis);
+        }
         return;
     }
     if (r->n_modes > 1 || k < 0 || (size_t)k >= nb || !bounds || !r->phi ||
