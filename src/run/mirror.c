@@ -41,17 +41,30 @@
 #include "hcmc/rng.h"
 #include "run_internal.h"
 
+bool hcmc__phi0_axis(const hcmc_run_result *r, const double (*bounds)[2], size_t nb,
+                     int *k, double *s)
+{
+    *k = -1;
+    for (size_t j = 0; j < r->dim && j < nb; j++)
+        if (!strcmp(r->names[j], "phi0"))
+            *k = (int)j;
+    return *k >= 0 && bounds && r->phi && hcmc_angles_mirror_axis(r->phi, r->n_phi, s);
+}
+
+double hcmc__mirror_side(const hcmc__mirror *m, const double *theta, size_t G, size_t d)
+{
+    double vote = 0;
+    for (size_t g = 0; g < G; g++)
+        vote += theta[g * d + (size_t)m->k] >= m->axis ? 1 : -1;
+    return vote >= 0 ? 1 : -1;
+}
+
 bool hcmc__mirror_of(const hcmc_config *c, const hcmc_run_result *r,
                      const double (*bounds)[2], size_t nb, hcmc__mirror *m)
 {
     memset(m, 0, sizeof *m);
-    m->k = -1;
-    for (size_t j = 0; j < r->dim && j < nb; j++)
-        if (!strcmp(r->names[j], "phi0"))
-            m->k = (int)j;
     double s;
-    if (m->k < 0 || !bounds || !r->phi ||
-        !hcmc_angles_mirror_axis(r->phi, r->n_phi, &s))
+    if (!hcmc__phi0_axis(r, bounds, nb, &m->k, &s))
         return false;
     double lo = bounds[m->k][0], hi = bounds[m->k][1];
     size_t inside = 0;
@@ -253,7 +266,7 @@ void hcmc__mirror_expand(const hcmc__mirror *m, const hcmc_config *c,
     if (r->n_modes > 1) /* a mixture of modes sampled one by one already */
         return;
     size_t G = r->chains * r->draws, d = r->dim, k = (size_t)m->k;
-    double ax = m->axis, vote = 0;
+    double ax = m->axis;
     double *y = malloc(G * sizeof *y), *w = malloc(G * sizeof *w);
     double *out = malloc(G * d * sizeof *out);
     size_t *idx = malloc(G * sizeof *idx);
@@ -261,9 +274,7 @@ void hcmc__mirror_expand(const hcmc__mirror *m, const hcmc_config *c,
     hcmc_param_summary *ms = calloc(2 * d, sizeof *ms);
     if (!G || !y || !w || !out || !idx || !label || !ms)
         goto done;
-    for (size_t g = 0; g < G; g++)
-        vote += r->theta[g * d + k] >= ax ? 1 : -1;
-    double side = vote >= 0 ? 1 : -1;
+    double side = hcmc__mirror_side(m, r->theta, G, d);
     if (!hcmc__mirror_covers(m, side))
         goto done;                 /* modes.c's */
     for (size_t g = 0; g < G; g++) /* folded: for the diagnostics */

@@ -324,26 +324,17 @@ void hcmc__modes(const hcmc_problem *prob, const hcmc_points *pts,
         hcmc_target_constrain(shard_coords, comb->z + g * d, th0 + g * d);
     for (size_t k = 0; k < d; k++)
         hcmc_param_summarise(th0 + k, comb->chains, D, d, &s[k]);
-    int kp = -1;
-    for (size_t k = 0; k < d && k < nb; k++)
-        if (!strcmp(r->names[k], "phi0"))
-            kp = (int)k;
+    int kp;
     double ax = 0, lo = 0, hi = 0;
-    bool has_axis =
-        kp >= 0 && bounds && r->phi && hcmc_angles_mirror_axis(r->phi, r->n_phi, &ax);
+    bool has_axis = hcmc__phi0_axis(r, bounds, nb, &kp, &ax);
     if (has_axis) {
         lo = bounds[kp][0];
         hi = bounds[kp][1];
     }
     /* mirror.c makes the mirror image where the draws' side covers the
      * other */
-    bool exact = false;
-    if (mirror) {
-        double vote = 0;
-        for (size_t g = 0; g < G; g++)
-            vote += th0[g * d + (size_t)mirror->k] >= mirror->axis ? 1 : -1;
-        exact = hcmc__mirror_covers(mirror, vote >= 0 ? 1 : -1);
-    }
+    bool exact =
+        mirror && hcmc__mirror_covers(mirror, hcmc__mirror_side(mirror, th0, G, d));
     candidate cand[HCMC_PROBLEM_MAX_MODES];
     size_t nc = candidates(r, s, has_axis, kp, ax, lo, hi, exact, cand);
     sampled got[HCMC_PROBLEM_MAX_MODES] = {{0}};
@@ -575,13 +566,9 @@ double **hcmc__search_shards(const hcmc__finish_input *in, hcmc_run_result *r,
             ce.n++;
     /* phi0's mirror images of the first under the axes within its bounds
      * (several: mirror.c has none) */
-    int kp = -1;
+    int kp;
     double ax;
-    for (size_t k = 0; k < d && k < in->nphys; k++)
-        if (!strcmp(r->names[k], "phi0"))
-            kp = (int)k;
-    if (kp >= 0 && in->bounds && r->phi &&
-        hcmc_angles_mirror_axis(r->phi, r->n_phi, &ax)) {
+    if (hcmc__phi0_axis(r, in->bounds, in->nphys, &kp, &ax)) {
         double lo = in->bounds[kp][0], hi = in->bounds[kp][1], th[65];
         for (double a = ax + 90.0 * ceil((lo - ax) / 90.0); a < hi; a += 90.0) {
             memcpy(th, r->found[0].theta, d * sizeof(double));

@@ -63,6 +63,11 @@ typedef struct hcmc__mirror {
     const hcmc_prior *prior;
     bool symmetric; /* the bounds and the prior symmetric about axis */
 } hcmc__mirror;
+/* phi0's coordinate *k among the first nb of r's (the physical ones) and
+ * the mirror axis *s of r's angles (model.h hcmc_angles_mirror_axis):
+ * whether both exist and bounds is given. */
+bool hcmc__phi0_axis(const hcmc_run_result *r, const double (*bounds)[2], size_t nb,
+                     int *k, double *s);
 /* Whether r (its names and angles, phi0's bounds among bounds[nb] and c's
  * prior) has such a mirror. */
 bool hcmc__mirror_of(const hcmc_config *c, const hcmc_run_result *r,
@@ -132,6 +137,10 @@ typedef struct {
     double t0;               /* hcmc_seconds() when the run began */
 } hcmc__finish_input;
 
+/* The side of m's axis most of the draws theta[G][d] are on: +1 above
+ * (ties too), -1 below. */
+double hcmc__mirror_side(const hcmc__mirror *m, const double *theta, size_t G,
+                         size_t d);
 /* Whether the side (+1: above the axis, -1: below) is at least as wide
  * within the bounds as the other, so that its draws make both modes
  * (hcmc__mirror_expand); else modes.c samples the other. */
