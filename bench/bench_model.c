@@ -1,16 +1,27 @@
-/* Model kernel benchmark: one log density + gradient per point, against a
- * floor loop that reads the same per-point arrays and evaluates only the
- * transcendentals the model needs per point (exp; exp, sin and cos), with
- * the same vector functions. Data: 23 angles, a random subset of N points
- * of a full upper triangle (as a random shard is). Kernel and floor are
- * timed alternately and the best of several rounds is kept, so the ratio
- * is measured under the same machine conditions.
+/* Model kernel benchmark: one log density + gradient per point, for every
+ * kernel variant the CPU runs, against two floors measured in the same run:
+ *   - transcendentals: a loop that reads the same per-point arrays and
+ *     evaluates only the transcendentals the model needs per point (exp;
+ *     exp, sin and cos) with the variant's vector functions;
+ *   - bandwidth: a loop that only streams the same per-point arrays (two
+ *     frame indices and the value, 12 bytes a point) and adds them up.
+ * Data: 23 angles, N points drawn at random from the full upper triangle of
+ * the largest N (1 M by default) and kept in the file's order, as a CMC
+ * shard of that data set is. Kernel and floors are timed alternately and
+ * the best of several rounds is kept, so the ratios are measured under the
+ * same machine conditions.
  *
  * usage: bench_model [N ...]   (default 10000 100000 1000000)
- * prints: BENCH model.<mode>.ns_per_point.<N> <x> ns
+ * prints, for the variant chosen at run time:
+ *         BENCH model.<mode>.ns_per_point.<N> <x> ns
  *         BENCH model.<mode>.value_ns_per_point.<N> <x> ns  (no gradient)
  *         BENCH model.<mode>.floor_ns_per_point.<N> <x> ns
- *         BENCH model.<mode>.floor_ratio[.<N>] <x> ratio  (unsuffixed: 1 M) */
+ *         BENCH model.<mode>.floor_ratio[.<N>] <x> ratio  (unsuffixed: 1 M)
+ *         BENCH model.<mode>.stream_ns_per_point.<N> <x> ns
+ *         BENCH model.<mode>.bandwidth_ratio[.<N>] <x> ratio
+ * and for every variant V (generic, avx2, avx512):
+ *         BENCH model.<mode>.V.ns_per_point.<N>, .V.value_ns_per_point.<N>,
+ *         .V.bandwidth_ratio.<N> */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +34,38 @@
 
 static volatile double sink;
 
-static int run(hcmc_mode mode, size_t N)
+/* The bandwidth floor: the per-point arrays read once and summed, four
+ * points at a time (independent sums, so that only the loads limit it). */
+static double stream(size_t n, const uint16_t *i, const uint16_t *j, const double *y)
+{
+    double s[4] = {0, 0, 0, 0};
+    unsigned long t[4] = {0, 0, 0, 0};
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4)
+        for (int l = 0; l < 4; l++) {
+            s[l] += y[k + l];
+            t[l] += (unsigned long)i[k + l] + j[k + l];
+        }
+    for (; k < n; k++)
+        s[0] += y[k] + i[k] + j[k];
+    return (s[0] + s[1]) + (s[2] + s[3]) + (double)(t[0] + t[1] + t[2] + t[3]);
+}
+
+/* The variants to time: every one this CPU runs, chosen as hcmc_target_new
+ * chooses them (HCMC_KERNEL). */
+static const char *const variants[] = {"generic", "avx2", "avx512"};
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int run(hcmc_mode mode, size_t N, size_t N_full)
 {
     const size_t n_phi = 23;
     size_t n_t = 3;
-    while ((n_t - 1) * (n_t - 2) / 2 * n_phi < N)
+    while ((n_t - 1) * (n_t - 2) / 2 * n_phi < N_full)
         n_t++;
     hcmc_target_spec spec;
     hcmc_target_spec_defaults(&spec, mode);
@@ -68,68 +106,101 @@ static int run(hcmc_mode mode, size_t N)
         idx[k] = idx[m];
         idx[m] = tmp;
     }
+    qsort(idx, N, sizeof *idx, cmp_size); /* a shard keeps the file's order */
     if (hcmc_points_subset(&full, idx, N, &pts, &err)) {
         fprintf(stderr, "bench_model: %s\n", err.msg);
         return 1;
     }
     free(idx);
-    hcmc_target *t;
-    if (hcmc_target_new(&spec, &pts, &t, &err)) {
-        fprintf(stderr, "bench_model: %s\n", err.msg);
-        return 1;
-    }
-    size_t d = hcmc_target_dim(t);
-    double th[16], z[16], g[16], lp;
-    memcpy(th, truth, sizeof truth);
-    size_t np = hcmc_mode_nphys(mode);
-    th[np] = 0.3;
-    th[np + 1] = 1.0;
-    th[d - 1] = 0.01;
-    hcmc_target_unconstrain(t, th, z, &err);
-    hcmc_target_ws *ws = hcmc_target_ws_new(t);
-    const hcmc__kernel *k = hcmc__kernel_select();
-    hcmc__floor_fn floor =
-        mode == HCMC_MODE_LAMINAR ? k->floor_laminar : k->floor_static;
-    /* floor arguments span the model's: the decay exponent q^2 D0 lag and
-     * the sinc argument X/2 = q L gdot lag / 2 at lag = (j - i) dt */
-    double fa = spec.model.q * spec.model.q * truth[0] * spec.model.dt;
-    double fb = 0.5 * spec.model.q * spec.model.L * truth[3] * spec.model.dt;
-    double best_k = INFINITY, best_f = INFINITY, best_v = INFINITY;
-    for (int round = 0; round < 7; round++) {
-        int reps = 0;
-        double t0 = hcmc_seconds(), el;
-        do {
-            hcmc_target_eval(t, ws, z, &lp, g, NULL);
-            reps++;
-        } while ((el = hcmc_seconds() - t0) < 0.08);
-        best_k = fmin(best_k, el / reps);
-        reps = 0;
-        t0 = hcmc_seconds();
-        do { /* value only: the importance correction's evaluations */
-            hcmc_target_eval(t, ws, z, &lp, NULL, NULL);
-            reps++;
-        } while ((el = hcmc_seconds() - t0) < 0.08);
-        best_v = fmin(best_v, el / reps);
-        reps = 0;
-        t0 = hcmc_seconds();
-        do {
-            sink = floor(pts.n, pts.i, pts.j, pts.y, fa, fb);
-            reps++;
-        } while ((el = hcmc_seconds() - t0) < 0.08);
-        best_f = fmin(best_f, el / reps);
-    }
     const char *mn = mode == HCMC_MODE_LAMINAR ? "laminar" : "static";
-    double nk = 1e9 * best_k / (double)N, nf = 1e9 * best_f / (double)N;
-    printf("BENCH model.%s.ns_per_point.%zu %.3f ns\n", mn, N, nk);
-    printf("BENCH model.%s.value_ns_per_point.%zu %.3f ns\n", mn, N,
-           1e9 * best_v / (double)N);
-    printf("BENCH model.%s.floor_ns_per_point.%zu %.3f ns\n", mn, N, nf);
-    printf("BENCH model.%s.floor_ratio.%zu %.3f ratio\n", mn, N, nk / nf);
-    if (N == 1000000)
-        printf("BENCH model.%s.floor_ratio %.3f ratio\n", mn, nk / nf);
-    fprintf(stderr, "# %s N=%zu n_t=%zu kernel=%s lp=%.6g\n", mn, N, n_t, k->isa, lp);
-    hcmc_target_ws_free(ws);
-    hcmc_target_free(t);
+    const hcmc__kernel *chosen = hcmc__kernel_select();
+    const char *env = getenv("HCMC_KERNEL");
+    char *saved = env ? strdup(env) : NULL;
+    for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
+        setenv("HCMC_KERNEL", variants[v], 1);
+        const hcmc__kernel *k = hcmc__kernel_select();
+        if (strcmp(k->isa, variants[v]))
+            continue; /* not run by this CPU or not built */
+        hcmc_target *t;
+        if (hcmc_target_new(&spec, &pts, &t, &err)) {
+            fprintf(stderr, "bench_model: %s\n", err.msg);
+            return 1;
+        }
+        size_t d = hcmc_target_dim(t);
+        double th[16], z[16], g[16], lp;
+        memcpy(th, truth, sizeof truth);
+        size_t np = hcmc_mode_nphys(mode);
+        th[np] = 0.3;
+        th[np + 1] = 1.0;
+        th[d - 1] = 0.01;
+        hcmc_target_unconstrain(t, th, z, &err);
+        hcmc_target_ws *ws = hcmc_target_ws_new(t);
+        hcmc__floor_fn floor =
+            mode == HCMC_MODE_LAMINAR ? k->floor_laminar : k->floor_static;
+        /* floor arguments span the model's: the decay exponent q^2 D0 lag and
+         * the sinc argument X/2 = q L gdot lag / 2 at lag = (j - i) dt */
+        double fa = spec.model.q * spec.model.q * truth[0] * spec.model.dt;
+        double fb = 0.5 * spec.model.q * spec.model.L * truth[3] * spec.model.dt;
+        double best_k = INFINITY, best_f = INFINITY, best_v = INFINITY, best_s = INFINITY;
+        for (int round = 0; round < 7; round++) {
+            int reps = 0;
+            double t0 = hcmc_seconds(), el;
+            do {
+                hcmc_target_eval(t, ws, z, &lp, g, NULL);
+                reps++;
+            } while ((el = hcmc_seconds() - t0) < 0.08);
+            best_k = fmin(best_k, el / reps);
+            reps = 0;
+            t0 = hcmc_seconds();
+            do { /* value only: the importance correction's evaluations */
+                hcmc_target_eval(t, ws, z, &lp, NULL, NULL);
+                reps++;
+            } while ((el = hcmc_seconds() - t0) < 0.08);
+            best_v = fmin(best_v, el / reps);
+            reps = 0;
+            t0 = hcmc_seconds();
+            do {
+                sink = floor(pts.n, pts.i, pts.j, pts.y, fa, fb);
+                reps++;
+            } while ((el = hcmc_seconds() - t0) < 0.08);
+            best_f = fmin(best_f, el / reps);
+            reps = 0;
+            t0 = hcmc_seconds();
+            do {
+                sink = stream(pts.n, pts.i, pts.j, pts.y);
+                reps++;
+            } while ((el = hcmc_seconds() - t0) < 0.08);
+            best_s = fmin(best_s, el / reps);
+        }
+        double nk = 1e9 * best_k / (double)N, nf = 1e9 * best_f / (double)N;
+        double nv = 1e9 * best_v / (double)N, ns = 1e9 * best_s / (double)N;
+        printf("BENCH model.%s.%s.ns_per_point.%zu %.3f ns\n", mn, k->isa, N, nk);
+        printf("BENCH model.%s.%s.value_ns_per_point.%zu %.3f ns\n", mn, k->isa, N, nv);
+        printf("BENCH model.%s.%s.bandwidth_ratio.%zu %.2f ratio\n", mn, k->isa, N,
+               nk / ns);
+        if (k == chosen) {
+            printf("BENCH model.%s.ns_per_point.%zu %.3f ns\n", mn, N, nk);
+            printf("BENCH model.%s.value_ns_per_point.%zu %.3f ns\n", mn, N, nv);
+            printf("BENCH model.%s.floor_ns_per_point.%zu %.3f ns\n", mn, N, nf);
+            printf("BENCH model.%s.floor_ratio.%zu %.3f ratio\n", mn, N, nk / nf);
+            printf("BENCH model.%s.stream_ns_per_point.%zu %.3f ns\n", mn, N, ns);
+            printf("BENCH model.%s.bandwidth_ratio.%zu %.2f ratio\n", mn, N, nk / ns);
+            if (N == 1000000) {
+                printf("BENCH model.%s.floor_ratio %.3f ratio\n", mn, nk / nf);
+                printf("BENCH model.%s.bandwidth_ratio %.2f ratio\n", mn, nk / ns);
+            }
+        }
+        fprintf(stderr, "# %s N=%zu n_t=%zu kernel=%s lp=%.6g\n", mn, N, n_t, k->isa, lp);
+        fflush(stdout);
+        hcmc_target_ws_free(ws);
+        hcmc_target_free(t);
+    }
+    if (saved) {
+        setenv("HCMC_KERNEL", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("HCMC_KERNEL");
+    }
     hcmc_points_release(&pts);
     hcmc_points_release(&full);
     hcmc_dataset_release(&ds);
@@ -145,9 +216,12 @@ int main(int argc, char **argv)
         for (int a = 1; a < argc && ns < 16; a++)
             sizes[ns++] = (size_t)strtoull(argv[a], NULL, 10);
     }
+    size_t full = 0; /* every size is a shard of the largest data set */
+    for (int s = 0; s < ns; s++)
+        full = sizes[s] > full ? sizes[s] : full;
     int rc = 0;
     for (int m = 0; m < 2; m++)
         for (int s = 0; s < ns; s++)
-            rc |= run(m ? HCMC_MODE_LAMINAR : HCMC_MODE_STATIC, sizes[s]);
+            rc |= run(m ? HCMC_MODE_LAMINAR : HCMC_MODE_STATIC, sizes[s], full);
     return rc;
 }
