@@ -5,10 +5,13 @@
  * frame indices and y, and from the per-evaluation row tables the 4-vectors
  * rowJ[k] = (CJ_k, dCJ_k/dD0, dCJ_k/dalpha, dCJ_k/dD_offset), likewise rowG
  * for the shear rate. The difference of two rows gives a point's integral
- * and its parameter derivatives together, so the gradient needs no scatter
- * and no per-point branch. Where it pays, exp, sin and cos are evaluated
- * per frame rather than per point (see ef and trig below). It returns sums from which
- * target.c forms the log likelihood and its gradient. Kernels never allocate. */
+ * and its parameter derivatives together. Where it pays, exp, sin and cos
+ * are evaluated per frame rather than per point (see ef and use_trig
+ * below). static reads the rows per point; laminar_flow reads per point a
+ * record of each of its two frames, and collects its gradient's weights
+ * by frame, multiplying them into the rows once per angle. It returns sums
+ * from which target.c forms the log likelihood and its gradient. Kernels
+ * never allocate. */
 #ifndef HCMC_KERNEL_H
 #define HCMC_KERNEL_H
 
@@ -17,6 +20,10 @@
 
 /* The most lanes a variant fills at a time (AVX-512: 8 doubles). */
 #define HCMC__KERNEL_WMAX 8
+/* Doubles in a frame's record, and the gradient's accumulation tables
+ * (laminar_flow, kernel_impl.h). */
+#define HCMC__KERNEL_REC 4
+#define HCMC__KERNEL_ACC_TABLES 2
 
 typedef struct hcmc__seg {
     size_t n;
@@ -29,17 +36,19 @@ typedef struct hcmc__seg {
     double kappa;       /* sinc argument v = kappa * X */
     int homodyne;       /* g_S = s(v)^4 instead of s(v)^2 */
     double contrast, offset;
-    /* Per-frame tables that replace per-point transcendentals:
-     * ef[2k] = exp(-q^2 CJ_k), ef[2k+1] = exp(+q^2 CJ_k), so that
-     * exp(-q^2 (CJ_j - CJ_i)) = ef[2j] * ef[2i+1]; NULL: exp per point
-     * (used when q^2 CJ would overflow the second factor).
-     * trig: caller-sized workspace of 2 (n_t + HCMC__KERNEL_WMAX) doubles
-     * (the table is filled a vector of lanes at a time); not NULL asks
-     * the laminar kernel to fill it with sin/cos of kappa A CG_k for this
-     * angle and use angle addition per point; NULL: sincos per point
-     * (better when the angle has fewer points than frames). */
+    /* exp(-q^2 (CJ_j - CJ_i)) = ef[2j] * ef[2i+1] with the per-frame table
+     * ef[2k] = exp(-q^2 CJ_k), ef[2k+1] = exp(+q^2 CJ_k); NULL: exp per
+     * point (used when q^2 CJ would overflow the second factor). */
     const double *ef;
-    double *trig;
+    /* laminar_flow: sin and cos of v by angle addition from sin/cos of
+     * kappa A CG_k per frame (n_t sincos per angle); 0: sincos per point
+     * (better when the angle has fewer points than frames) */
+    int use_trig;
+    /* laminar_flow: caller-sized workspaces the kernel fills, 32-byte
+     * aligned: rec, HCMC__KERNEL_REC n_t doubles, the frame records; acc,
+     * 2 HCMC__KERNEL_ACC_TABLES n_t doubles, the gradient's weights by
+     * frame */
+    double *rec, *acc;
     size_t n_t;
 } hcmc__seg;
 

@@ -11,7 +11,7 @@
 #define KERNEL_WIDTH 4
 #endif
 #define W KERNEL_WIDTH
-_Static_assert(W <= HCMC__KERNEL_WMAX, "the trig workspace is sized for HCMC__KERNEL_WMAX lanes");
+_Static_assert(W <= HCMC__KERNEL_WMAX, "HCMC__KERNEL_WMAX is the widest variant");
 typedef double vd __attribute__((vector_size(8 * W)));
 typedef long long vl __attribute__((vector_size(8 * W)));
 typedef double row4 __attribute__((vector_size(32))); /* a frame's row */
@@ -48,12 +48,11 @@ static inline vd vabs(vd v)
     return (vd)((vl)v & m);
 }
 
-/* sinc(v) = sin(v)/v from sin v; below |v| = 0.1 (lanes in small) its
- * series to v^8 (truncation below 1e-14 relative) avoids the cancellation
- * of the quotient. */
-static inline __attribute__((always_inline)) vd sinc_of(vd v, vd sn, vl small)
+/* sinc(v) = sin(v)/v from sin v and inv = 1/v (any value in small lanes);
+ * below |v| = 0.1 (lanes in small) its series to v^8 (truncation below
+ * 1e-14 relative) avoids the cancellation of the quotient. */
+static inline __attribute__((always_inline)) vd sinc_of(vd v, vd sn, vl small, vd inv)
 {
-    vd inv = vsplat(1.0) / vsel(small, vsplat(1.0), v);
     vd v2 = v * v;
     vd ss = 1.0 + v2 * (-1.0 / 6 +
                         v2 * (1.0 / 120 + v2 * (-1.0 / 5040 + v2 * (1.0 / 362880))));
@@ -62,14 +61,13 @@ static inline __attribute__((always_inline)) vd sinc_of(vd v, vd sn, vl small)
 
 /* sinc(v) and its derivative (v cos v - sin v)/v^2 from sin and cos of v,
  * the derivative below |v| = 0.1 by its series to v^7. */
-static inline __attribute__((always_inline)) void sinc_pair(vd v, vd sn, vd cs,
-                                                            vl small, vd *sc, vd *dsc)
+static inline __attribute__((always_inline)) void
+sinc_pair(vd v, vd sn, vd cs, vl small, vd inv, vd *sc, vd *dsc)
 {
-    vd inv = vsplat(1.0) / vsel(small, vsplat(1.0), v);
     vd dq = (cs - sn * inv) * inv;
     vd v2 = v * v;
     vd ds = v * (-1.0 / 3 + v2 * (1.0 / 30 + v2 * (-1.0 / 840 + v2 * (1.0 / 45360))));
-    *sc = sinc_of(v, sn, small);
+    *sc = sinc_of(v, sn, small, inv);
     *dsc = vsel(small, ds, dq);
 }
 
@@ -80,20 +78,6 @@ static inline __attribute__((always_inline)) vd shear_factor(const hcmc__seg *s,
     vd s2 = sc * sc;
     return s->homodyne ? s2 * s2 : s2;
 }
-
-/* Runs LOOP(ef, trig) with the per-frame tables in use as compile-time
- * constants (kernel.h: ef and trig). */
-#define BY_TABLES(LOOP)                                                                \
-    do {                                                                               \
-        if (s->ef && s->trig)                                                          \
-            LOOP(1, 1);                                                                \
-        else if (s->ef)                                                                \
-            LOOP(1, 0);                                                                \
-        else if (s->trig)                                                              \
-            LOOP(0, 1);                                                                \
-        else                                                                           \
-            LOOP(0, 0);                                                                \
-    } while (0)
 
 /* Static: W points at positions pos[], lanes scaled by mask (0 for
  * padding). use_ef is a compile-time constant at every call. */
@@ -202,138 +186,218 @@ static void KERNEL_NAME(run_static_value)(const hcmc__seg *s, hcmc__seg_sums *o)
     o->r = vsum(r1);
 }
 
-/* sin and cos of kappa A CG_k for every frame of the grid, interleaved. */
-static void trig_table(const hcmc__seg *s)
+/* laminar_flow: each frame's record, HCMC__KERNEL_REC = 4 doubles:
+ *   rec[k] = (E_k, sin_k, cos_k, CG_k)
+ * with E_k = exp(-q^2 CJ_k) (CJ_k without ef) and sin/cos of the phase
+ * kappa A CG_k (0 without use_trig). A point reads the records of its two
+ * frames, one aligned 32-byte load each, transposed into lanes; 1/E_i
+ * comes from the division that gives 1/v. */
+static void fill_records(const hcmc__seg *s)
 {
     const double f = s->kappa * s->A;
     for (size_t k = 0; k < s->n_t; k += W) {
-        vd ph, sn, cs;
-        for (int l = 0; l < W; l++) {
-            size_t kk = k + (size_t)l < s->n_t ? k + (size_t)l : s->n_t - 1;
-            ph[l] = f * s->rowG[4 * kk];
+        vd ph, sn = {0}, cs = {0};
+        if (s->use_trig) {
+            for (int l = 0; l < W; l++) {
+                size_t kk = k + (size_t)l < s->n_t ? k + (size_t)l : s->n_t - 1;
+                ph[l] = f * s->rowG[4 * kk];
+            }
+            VSINCOS(ph, sn, cs);
         }
-        VSINCOS(ph, sn, cs);
-        for (int l = 0; l < W; l++) {
-            s->trig[2 * (k + (size_t)l)] = sn[l];
-            s->trig[2 * (k + (size_t)l) + 1] = cs[l];
+        for (int l = 0; l < W && k + (size_t)l < s->n_t; l++) {
+            size_t kk = k + (size_t)l;
+            double *r = s->rec + HCMC__KERNEL_REC * kk;
+            r[0] = s->ef ? s->ef[2 * kk] : s->rowJ[4 * kk];
+            r[1] = sn[l];
+            r[2] = cs[l];
+            r[3] = s->rowG[4 * kk];
         }
     }
 }
 
+typedef long long rowl4 __attribute__((vector_size(32)));
+
+/* The records of frames f[0 .. W-1], transposed: lane l of v0 is entry 0
+ * of frame f[l]'s record, and so on. */
 static inline __attribute__((always_inline)) void
-block_laminar(const hcmc__seg *s, const row4 *RJ, const row4 *RG, const size_t *pos,
-              vd mask, const int use_ef, const int use_trig, vd *rr, vd *rh, vd *r1,
-              row4 *gj, row4 *gg, vd *gx)
+transpose_records(const double *rec, const unsigned *f, vd *v0, vd *v1, vd *v2, vd *v3)
 {
-    row4 dj[W], dg[W];
-    vd ij, ig, y, gd, sn, cs;
-    for (int l = 0; l < W; l++) {
-        size_t p = pos[l];
-        unsigned a = s->i[p], b = s->j[p];
-        dj[l] = RJ[b] - RJ[a];
-        dg[l] = RG[b] - RG[a];
-        ij[l] = dj[l][0];
-        ig[l] = dg[l][0];
-        y[l] = s->y[p];
-        if (use_ef)
-            gd[l] = s->ef[2 * b] * s->ef[2 * a + 1];
-        if (use_trig) { /* angle addition: v = phase_j - phase_i */
-            const double *tb = s->trig + 2 * b, *ta = s->trig + 2 * a;
-            sn[l] = tb[0] * ta[1] - tb[1] * ta[0];
-            cs[l] = tb[1] * ta[1] + tb[0] * ta[0];
+    const row4 *R = (const row4 *)rec;
+    for (int h = 0; h < W; h += 4) {
+        row4 r0 = R[f[h]], r1 = R[f[h + 1]], r2 = R[f[h + 2]], r3 = R[f[h + 3]];
+        row4 t0 = __builtin_shuffle(r0, r1, (rowl4){0, 4, 2, 6});
+        row4 t1 = __builtin_shuffle(r0, r1, (rowl4){1, 5, 3, 7});
+        row4 t2 = __builtin_shuffle(r2, r3, (rowl4){0, 4, 2, 6});
+        row4 t3 = __builtin_shuffle(r2, r3, (rowl4){1, 5, 3, 7});
+#if KERNEL_WIDTH == 4
+        *v0 = __builtin_shuffle(t0, t2, (rowl4){0, 1, 4, 5});
+        *v1 = __builtin_shuffle(t1, t3, (rowl4){0, 1, 4, 5});
+        *v2 = __builtin_shuffle(t0, t2, (rowl4){2, 3, 6, 7});
+        *v3 = __builtin_shuffle(t1, t3, (rowl4){2, 3, 6, 7});
+#else
+        row4 a = __builtin_shuffle(t0, t2, (rowl4){0, 1, 4, 5});
+        row4 b = __builtin_shuffle(t1, t3, (rowl4){0, 1, 4, 5});
+        row4 c = __builtin_shuffle(t0, t2, (rowl4){2, 3, 6, 7});
+        row4 d = __builtin_shuffle(t1, t3, (rowl4){2, 3, 6, 7});
+        for (int q = 0; q < 4; q++) {
+            (*v0)[h + q] = a[q];
+            (*v1)[h + q] = b[q];
+            (*v2)[h + q] = c[q];
+            (*v3)[h + q] = d[q];
         }
+#endif
     }
-    if (!use_ef)
-        gd = VEXP(vsplat(-s->q2) * ij);
-    vd v = vsplat(s->kappa * s->A) * ig;
+}
+
+/* The gradient's sums by frame. A point adds its weights (of the integrals
+ * J and G) to its later frame's entry and subtracts them from its earlier
+ * frame's, so that sum_p w_p (R[j_p] - R[i_p]) = sum_k R[k] acc[k], which
+ * acc_rows forms once per angle. The rows themselves are not read per
+ * point: the records and the tables stay within the first-level cache.
+ * Lanes alternate between HCMC__KERNEL_ACC_TABLES tables, so that the
+ * updates of a block's points, which mostly share their earlier frame, do
+ * not all wait on each other. */
+typedef double pair2 __attribute__((vector_size(16)));
+#define ACC_TABLES HCMC__KERNEL_ACC_TABLES
+
+static void acc_rows(const hcmc__seg *s, row4 *gj, row4 *gg)
+{
+    const row4 *RJ = (const row4 *)s->rowJ, *RG = (const row4 *)s->rowG;
+    const pair2 *acc = (const pair2 *)s->acc;
+    row4 aj = {0}, ag = {0};
+    for (size_t k = 0; k < s->n_t; k++) {
+        pair2 wu = acc[k];
+        for (int q = 1; q < ACC_TABLES; q++)
+            wu += acc[(size_t)q * s->n_t + k];
+        aj += rsplat(wu[0]) * RJ[k];
+        ag += rsplat(wu[1]) * RG[k];
+    }
+    *gj = aj;
+    *gg = ag;
+}
+
+/* W points at positions pos[] with values y, lanes scaled by mask (0 for
+ * padding). use_ef, use_trig and grad are compile-time constants at every
+ * call; without grad only rr, rh and r are summed, by the same
+ * operations. */
+static inline __attribute__((always_inline)) void
+block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int use_ef,
+              const int use_trig, const int grad, vd *rr, vd *rh, vd *r1, vd *gx)
+{
+    unsigned ia[W], jb[W];
+    for (int l = 0; l < W; l++) {
+        ia[l] = s->i[pos[l]];
+        jb[l] = s->j[pos[l]];
+    }
+    vd Eb, Sb, Cb, Gb, Ea, Sa, Ca, Ga, sn, cs;
+    transpose_records(s->rec, jb, &Eb, &Sb, &Cb, &Gb);
+    transpose_records(s->rec, ia, &Ea, &Sa, &Ca, &Ga);
+    vd ig = Gb - Ga, v = vsplat(s->kappa * s->A) * ig;
     vl small = vabs(v) < vsplat(0.1);
-    if (!use_trig)
-        VSINCOS(vsel(small, vsplat(1.0), v), sn, cs);
+    vd vv = vsel(small, vsplat(1.0), v), inv, gd;
+    if (use_ef) { /* 1/v and 1/E_i from one division */
+        vd q = vsplat(1.0) / (vv * Ea);
+        inv = q * Ea;
+        gd = Eb * (q * vv);
+    } else {
+        inv = vsplat(1.0) / vv;
+        gd = VEXP(vsplat(-s->q2) * (Eb - Ea));
+    }
+    if (use_trig) { /* angle addition: v = phase_j - phase_i */
+        sn = Sb * Ca - Cb * Sa;
+        cs = Cb * Ca + Sb * Sa;
+    } else {
+        VSINCOS(vv, sn, cs);
+    }
     vd sc, dsc;
-    sinc_pair(v, sn, cs, small, &sc, &dsc);
-    vd gs = shear_factor(s, sc); /* g_S, and dg_S/dX: */
-    vd dgs = s->homodyne ? vsplat(4.0 * s->kappa) * (sc * sc) * sc * dsc
-                         : vsplat(2.0 * s->kappa) * sc * dsc;
-    vd h = gd * gs;
+    if (grad)
+        sinc_pair(v, sn, cs, small, inv, &sc, &dsc);
+    else
+        sc = sinc_of(v, sn, small, inv);
+    vd h = gd * shear_factor(s, sc);
     vd r = (y - (vsplat(s->offset) + vsplat(s->contrast) * h)) * mask;
     *rr += r * r;
     *rh += r * h;
     *r1 += r;
-    vd w = r * h, u = r * gd * dgs;
-    *gx += u * ig;
-    for (int l = 0; l < W; l++) {
-        *gj += rsplat(w[l]) * dj[l];
-        *gg += rsplat(u[l]) * dg[l];
+    if (grad) { /* dg_S/dX, then the weights by frame */
+        vd dgs = s->homodyne ? vsplat(4.0 * s->kappa) * (sc * sc) * sc * dsc
+                             : vsplat(2.0 * s->kappa) * sc * dsc;
+        vd w = r * h, u = r * gd * dgs;
+        *gx += u * ig;
+        pair2 *acc = (pair2 *)s->acc;
+        for (int l = 0; l < W; l++) {
+            pair2 wu = {w[l], u[l]}, *t = acc + (size_t)(l % ACC_TABLES) * s->n_t;
+            t[jb[l]] += wu;
+            t[ia[l]] -= wu;
+        }
     }
 }
 
-#define LAMINAR_LOOP(EF, TRIG)                                                         \
-    FOR_BLOCKS(s->n, block_laminar(s, RJ, RG, pos, mask, EF, TRIG, &rr, &rh, &r1, &gj, \
-                                   &gg, &gx))
+/* Runs block_laminar over full blocks (their values one vector load), then
+ * once over the padded tail. */
+#define LAMINAR_LOOP(EF, TRIG, GRAD)                                                   \
+    do {                                                                               \
+        size_t p_ = 0;                                                                 \
+        for (; p_ + W <= s->n; p_ += W) {                                              \
+            size_t pos[W];                                                             \
+            vd y;                                                                      \
+            for (int l_ = 0; l_ < W; l_++)                                             \
+                pos[l_] = p_ + (size_t)l_;                                             \
+            memcpy(&y, s->y + p_, sizeof y);                                           \
+            block_laminar(s, pos, y, vsplat(1.0), EF, TRIG, GRAD, &rr, &rh, &r1, &gx); \
+        }                                                                              \
+        if (p_ < s->n) {                                                               \
+            size_t pos[W];                                                             \
+            vd y, mask;                                                                \
+            for (int l_ = 0; l_ < W; l_++) {                                           \
+                int in_ = p_ + (size_t)l_ < s->n;                                      \
+                pos[l_] = in_ ? p_ + (size_t)l_ : p_;                                  \
+                y[l_] = s->y[pos[l_]];                                                 \
+                mask[l_] = in_ ? 1.0 : 0.0;                                            \
+            }                                                                          \
+            block_laminar(s, pos, y, mask, EF, TRIG, GRAD, &rr, &rh, &r1, &gx);        \
+        }                                                                              \
+    } while (0)
+
+#define LAMINAR_BY_TABLES(GRAD)                                                        \
+    do {                                                                               \
+        if (s->ef && s->use_trig)                                                      \
+            LAMINAR_LOOP(1, 1, GRAD);                                                  \
+        else if (s->ef)                                                                \
+            LAMINAR_LOOP(1, 0, GRAD);                                                  \
+        else if (s->use_trig)                                                          \
+            LAMINAR_LOOP(0, 1, GRAD);                                                  \
+        else                                                                           \
+            LAMINAR_LOOP(0, 0, GRAD);                                                  \
+    } while (0)
 
 static void KERNEL_NAME(run_laminar)(const hcmc__seg *s, hcmc__seg_sums *o)
 {
-    const row4 *RJ = (const row4 *)s->rowJ, *RG = (const row4 *)s->rowG;
     vd rr = {0}, rh = {0}, r1 = {0}, gx = {0};
-    row4 gj = {0}, gg = {0};
-    if (s->trig)
-        trig_table(s);
-    BY_TABLES(LAMINAR_LOOP);
+    row4 gj, gg;
+    fill_records(s);
+    memset(s->acc, 0, ACC_TABLES * s->n_t * sizeof(pair2));
+    LAMINAR_BY_TABLES(1);
+    acc_rows(s, &gj, &gg);
     memset(o, 0, sizeof *o);
-    o->rr = vsum(rr);
-    o->rh = vsum(rh);
-    o->r = vsum(r1);
-    o->gX = vsum(gx);
     for (int k = 0; k < 4; k++) {
         o->gJ[k] = gj[k];
         o->gG[k] = gg[k];
     }
+    o->rr = vsum(rr);
+    o->rh = vsum(rh);
+    o->r = vsum(r1);
+    o->gX = vsum(gx);
 }
 
-/* Value only: block_laminar's rr, rh and r by the same operations, without
+/* Value only: run_laminar's rr, rh and r by the same operations, without
  * the sinc's derivative and the gradient sums. */
-static inline __attribute__((always_inline)) void
-block_laminar_value(const hcmc__seg *s, const size_t *pos, vd mask, const int use_ef,
-                    const int use_trig, vd *rr, vd *rh, vd *r1)
-{
-    vd ij, ig, y, gd, sn, cs;
-    for (int l = 0; l < W; l++) {
-        size_t p = pos[l];
-        unsigned a = s->i[p], b = s->j[p];
-        ij[l] = s->rowJ[4 * b] - s->rowJ[4 * a];
-        ig[l] = s->rowG[4 * b] - s->rowG[4 * a];
-        y[l] = s->y[p];
-        if (use_ef)
-            gd[l] = s->ef[2 * b] * s->ef[2 * a + 1];
-        if (use_trig) {
-            const double *tb = s->trig + 2 * b, *ta = s->trig + 2 * a;
-            sn[l] = tb[0] * ta[1] - tb[1] * ta[0];
-            cs[l] = tb[1] * ta[1] + tb[0] * ta[0];
-        }
-    }
-    if (!use_ef)
-        gd = VEXP(vsplat(-s->q2) * ij);
-    vd v = vsplat(s->kappa * s->A) * ig;
-    vl small = vabs(v) < vsplat(0.1);
-    if (!use_trig)
-        VSINCOS(vsel(small, vsplat(1.0), v), sn, cs);
-    (void)cs;
-    vd h = gd * shear_factor(s, sinc_of(v, sn, small));
-    vd r = (y - (vsplat(s->offset) + vsplat(s->contrast) * h)) * mask;
-    *rr += r * r;
-    *rh += r * h;
-    *r1 += r;
-}
-
-#define LAMINAR_VALUE_LOOP(EF, TRIG)                                                   \
-    FOR_BLOCKS(s->n, block_laminar_value(s, pos, mask, EF, TRIG, &rr, &rh, &r1))
-
 static void KERNEL_NAME(run_laminar_value)(const hcmc__seg *s, hcmc__seg_sums *o)
 {
-    vd rr = {0}, rh = {0}, r1 = {0};
-    if (s->trig)
-        trig_table(s);
-    BY_TABLES(LAMINAR_VALUE_LOOP);
+    vd rr = {0}, rh = {0}, r1 = {0}, gx = {0};
+    fill_records(s);
+    LAMINAR_BY_TABLES(0);
+    (void)gx;
     memset(o, 0, sizeof *o);
     o->rr = vsum(rr);
     o->rh = vsum(rh);

@@ -38,7 +38,8 @@ struct hcmc_target {
 struct hcmc_target_ws {
     double *rowJ, *rowG;             /* [n_t][4], 32-byte aligned */
     double *ef;                      /* [n_t][2]: exp(-q^2 CJ_k), exp(+q^2 CJ_k) */
-    double *trig; /* [n_t + HCMC__KERNEL_WMAX][2]: per-angle sin/cos table */
+    double *rec; /* [n_t][HCMC__KERNEL_REC]: laminar_flow's frame records */
+    double *acc; /* [HCMC__KERNEL_ACC_TABLES][n_t][2]: its gradient weights */
     double *theta, *dtheta, *gtheta; /* [dim] */
     double *dlogjac;                 /* [dim] */
     double M[2][9];                  /* law blocks of dtheta/dz */
@@ -397,8 +398,11 @@ hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t)
     ws->rowG = aligned_alloc(32, rows);
     ws->theta = malloc(4 * t->dim * sizeof(double));
     ws->ef = malloc(2 * t->model.n_t * sizeof(double));
-    ws->trig = malloc(2 * (t->model.n_t + HCMC__KERNEL_WMAX) * sizeof(double));
-    if (!ws->rowJ || !ws->rowG || !ws->theta || !ws->ef || !ws->trig) {
+    size_t rec = HCMC__KERNEL_REC * t->model.n_t * sizeof(double),
+           acc = 2 * HCMC__KERNEL_ACC_TABLES * t->model.n_t * sizeof(double);
+    ws->rec = aligned_alloc(32, (rec + 31) / 32 * 32);
+    ws->acc = aligned_alloc(32, (acc + 31) / 32 * 32);
+    if (!ws->rowJ || !ws->rowG || !ws->theta || !ws->ef || !ws->rec || !ws->acc) {
         hcmc_target_ws_free(ws);
         return NULL;
     }
@@ -417,7 +421,8 @@ void hcmc_target_ws_free(hcmc_target_ws *ws)
     free(ws->rowG);
     free(ws->theta);
     free(ws->ef);
-    free(ws->trig);
+    free(ws->rec);
+    free(ws->acc);
     free(ws);
 }
 
@@ -530,6 +535,8 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
     hcmc__seg seg = {0};
     seg.rowJ = ws->rowJ;
     seg.rowG = ws->rowG;
+    seg.rec = ws->rec;
+    seg.acc = ws->acc;
     seg.q2 = m->q * m->q;
     seg.n_t = m->n_t;
     /* exp per frame instead of per point, while exp(+q^2 CJ) stays far
@@ -571,7 +578,7 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
         hcmc__seg_sums s;
         double B = 0;
         /* a sin/cos table costs n_t evaluations, sincos per point n */
-        seg.trig = n >= m->n_t ? ws->trig : NULL;
+        seg.use_trig = n >= m->n_t;
         if (laminar) {
             double ang = (ph[HCMC_P_PHI0] - pts->phi[a]) * (M_PI / 180.0);
             seg.A = m->q * m->L * cos(ang);
