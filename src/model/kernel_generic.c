@@ -10,6 +10,7 @@ static inline vd_ lane_exp(vd_ v)
 }
 
 #define KERNEL_NAME(x) generic_##x
+#define KERNEL_GATHER_BY_LANE /* portable: SSE2 has no 4-wide shuffles */
 #define VEXP(v) lane_exp(v)
 #define VSINCOS(v, s, c)                                                               \
     do {                                                                               \

@@ -222,6 +222,15 @@ typedef long long rowl4 __attribute__((vector_size(32)));
 static inline __attribute__((always_inline)) void
 transpose_records(const double *rec, const unsigned *f, vd *v0, vd *v1, vd *v2, vd *v3)
 {
+#ifdef KERNEL_GATHER_BY_LANE /* no vector shuffles: entry by entry */
+    for (int l = 0; l < W; l++) {
+        const double *r = rec + HCMC__KERNEL_REC * f[l];
+        (*v0)[l] = r[0];
+        (*v1)[l] = r[1];
+        (*v2)[l] = r[2];
+        (*v3)[l] = r[3];
+    }
+#else
     const row4 *R = (const row4 *)rec;
     for (int h = 0; h < W; h += 4) {
         row4 r0 = R[f[h]], r1 = R[f[h + 1]], r2 = R[f[h + 2]], r3 = R[f[h + 3]];
@@ -247,6 +256,7 @@ transpose_records(const double *rec, const unsigned *f, vd *v0, vd *v1, vd *v2, 
         }
 #endif
     }
+#endif
 }
 
 /* The gradient's sums by frame. A point adds its weights (of the integrals
