@@ -215,7 +215,14 @@ static void fill_records(const hcmc__seg *s)
     }
 }
 
+/* Entries i0..i3 of the 8 of a then b (gcc 12 and clang have
+ * __builtin_shufflevector; older gcc only __builtin_shuffle). */
+#if defined(__clang__) || __GNUC__ >= 12
+#define SHUFFLE4(a, b, i0, i1, i2, i3) __builtin_shufflevector(a, b, i0, i1, i2, i3)
+#else
 typedef long long rowl4 __attribute__((vector_size(32)));
+#define SHUFFLE4(a, b, i0, i1, i2, i3) __builtin_shuffle(a, b, (rowl4){i0, i1, i2, i3})
+#endif
 
 /* The records of frames f[0 .. W-1], transposed: lane l of v0 is entry 0
  * of frame f[l]'s record, and so on. */
@@ -234,20 +241,20 @@ transpose_records(const double *rec, const unsigned *f, vd *v0, vd *v1, vd *v2, 
     const row4 *R = (const row4 *)rec;
     for (int h = 0; h < W; h += 4) {
         row4 r0 = R[f[h]], r1 = R[f[h + 1]], r2 = R[f[h + 2]], r3 = R[f[h + 3]];
-        row4 t0 = __builtin_shuffle(r0, r1, (rowl4){0, 4, 2, 6});
-        row4 t1 = __builtin_shuffle(r0, r1, (rowl4){1, 5, 3, 7});
-        row4 t2 = __builtin_shuffle(r2, r3, (rowl4){0, 4, 2, 6});
-        row4 t3 = __builtin_shuffle(r2, r3, (rowl4){1, 5, 3, 7});
+        row4 t0 = SHUFFLE4(r0, r1, 0, 4, 2, 6);
+        row4 t1 = SHUFFLE4(r0, r1, 1, 5, 3, 7);
+        row4 t2 = SHUFFLE4(r2, r3, 0, 4, 2, 6);
+        row4 t3 = SHUFFLE4(r2, r3, 1, 5, 3, 7);
 #if KERNEL_WIDTH == 4
-        *v0 = __builtin_shuffle(t0, t2, (rowl4){0, 1, 4, 5});
-        *v1 = __builtin_shuffle(t1, t3, (rowl4){0, 1, 4, 5});
-        *v2 = __builtin_shuffle(t0, t2, (rowl4){2, 3, 6, 7});
-        *v3 = __builtin_shuffle(t1, t3, (rowl4){2, 3, 6, 7});
+        *v0 = SHUFFLE4(t0, t2, 0, 1, 4, 5);
+        *v1 = SHUFFLE4(t1, t3, 0, 1, 4, 5);
+        *v2 = SHUFFLE4(t0, t2, 2, 3, 6, 7);
+        *v3 = SHUFFLE4(t1, t3, 2, 3, 6, 7);
 #else
-        row4 a = __builtin_shuffle(t0, t2, (rowl4){0, 1, 4, 5});
-        row4 b = __builtin_shuffle(t1, t3, (rowl4){0, 1, 4, 5});
-        row4 c = __builtin_shuffle(t0, t2, (rowl4){2, 3, 6, 7});
-        row4 d = __builtin_shuffle(t1, t3, (rowl4){2, 3, 6, 7});
+        row4 a = SHUFFLE4(t0, t2, 0, 1, 4, 5);
+        row4 b = SHUFFLE4(t1, t3, 0, 1, 4, 5);
+        row4 c = SHUFFLE4(t0, t2, 2, 3, 6, 7);
+        row4 d = SHUFFLE4(t1, t3, 2, 3, 6, 7);
         for (int q = 0; q < 4; q++) {
             (*v0)[h + q] = a[q];
             (*v1)[h + q] = b[q];
