@@ -51,6 +51,51 @@ static double stream(size_t n, const uint16_t *i, const uint16_t *j, const doubl
     return (s[0] + s[1]) + (s[2] + s[3]) + (double)(t[0] + t[1] + t[2] + t[3]);
 }
 
+/* One of the timed calls: 0 density and gradient, 1 density only (the
+ * importance correction's evaluations), 2 the transcendental floor, 3 the
+ * stream floor. */
+typedef struct {
+    hcmc_target *t;
+    hcmc_target_ws *ws;
+    const double *z;
+    double *g;
+    hcmc__floor_fn floor;
+    const hcmc_points *pts;
+    double fa, fb;
+    int what;
+    double lp;
+} timed_job;
+
+static void call(timed_job *j)
+{
+    const hcmc_points *p = j->pts;
+    switch (j->what) {
+    case 0:
+        hcmc_target_eval(j->t, j->ws, j->z, &j->lp, j->g, NULL);
+        break;
+    case 1:
+        hcmc_target_eval(j->t, j->ws, j->z, &j->lp, NULL, NULL);
+        break;
+    case 2:
+        sink = j->floor(p->n, p->i, p->j, p->y, j->fa, j->fb);
+        break;
+    default:
+        sink = stream(p->n, p->i, p->j, p->y);
+    }
+}
+
+/* Seconds per call, over as many calls as fill 0.08 s. */
+static double seconds_per_call(timed_job *j)
+{
+    int reps = 0;
+    double t0 = hcmc_seconds(), el;
+    do {
+        call(j);
+        reps++;
+    } while ((el = hcmc_seconds() - t0) < 0.08);
+    return el / reps;
+}
+
 /* The variants to time: every one this CPU runs, chosen as hcmc_target_new
  * chooses them (HCMC_KERNEL). */
 static const char *const variants[] = {"generic", "avx2", "avx512"};
@@ -141,37 +186,15 @@ static int run(hcmc_mode mode, size_t N, size_t N_full)
          * the sinc argument X/2 = q L gdot lag / 2 at lag = (j - i) dt */
         double fa = spec.model.q * spec.model.q * truth[0] * spec.model.dt;
         double fb = 0.5 * spec.model.q * spec.model.L * truth[3] * spec.model.dt;
-        double best_k = INFINITY, best_f = INFINITY, best_v = INFINITY, best_s = INFINITY;
-        for (int round = 0; round < 7; round++) {
-            int reps = 0;
-            double t0 = hcmc_seconds(), el;
-            do {
-                hcmc_target_eval(t, ws, z, &lp, g, NULL);
-                reps++;
-            } while ((el = hcmc_seconds() - t0) < 0.08);
-            best_k = fmin(best_k, el / reps);
-            reps = 0;
-            t0 = hcmc_seconds();
-            do { /* value only: the importance correction's evaluations */
-                hcmc_target_eval(t, ws, z, &lp, NULL, NULL);
-                reps++;
-            } while ((el = hcmc_seconds() - t0) < 0.08);
-            best_v = fmin(best_v, el / reps);
-            reps = 0;
-            t0 = hcmc_seconds();
-            do {
-                sink = floor(pts.n, pts.i, pts.j, pts.y, fa, fb);
-                reps++;
-            } while ((el = hcmc_seconds() - t0) < 0.08);
-            best_f = fmin(best_f, el / reps);
-            reps = 0;
-            t0 = hcmc_seconds();
-            do {
-                sink = stream(pts.n, pts.i, pts.j, pts.y);
-                reps++;
-            } while ((el = hcmc_seconds() - t0) < 0.08);
-            best_s = fmin(best_s, el / reps);
-        }
+        timed_job job = {t, ws, z, g, floor, &pts, fa, fb, 0, 0.0};
+        double best[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
+        for (int round = 0; round < 7; round++)
+            for (int w = 0; w < 4; w++) { /* in turn, so that all share the state */
+                job.what = w;
+                best[w] = fmin(best[w], seconds_per_call(&job));
+            }
+        double best_k = best[0], best_v = best[1], best_f = best[2], best_s = best[3];
+        lp = job.lp;
         double nk = 1e9 * best_k / (double)N, nf = 1e9 * best_f / (double)N;
         double nv = 1e9 * best_v / (double)N, ns = 1e9 * best_s / (double)N;
         printf("BENCH model.%s.%s.ns_per_point.%zu %.3f ns\n", mn, k->isa, N, nk);
