@@ -1,9 +1,10 @@
 /* The choice of the likelihood kernel variant at run time: AVX2 with FMA
  * where the CPU has them and the build made that variant, else the generic
  * one. HCMC_KERNEL=avx512 forces the AVX-512 variant where the CPU runs it
- * (it is slower than AVX2 on this machine, README "Model kernel", so not
- * the default), HCMC_KERNEL=generic the portable one; the tests run the
- * suite with the generic one too, so that no variant decides a result. */
+ * (it is slower than AVX2 on this machine, README "Performance", so not
+ * the default), HCMC_KERNEL=generic the portable one, HCMC_KERNEL=avx2 the
+ * default; the tests run the suite with the generic one too, so that no
+ * variant decides a result. */
 #include "kernel.h"
 
 #include <stdbool.h>
