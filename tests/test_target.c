@@ -393,16 +393,17 @@ static void test_kernel_variants_agree(void **state)
 {
     (void)state;
     static const char *const variants[] = {"avx512", "avx2"};
-    for (int mode = 0; mode < 4; mode++) {
+    for (int c = 0; c < 8; c++) { /* mode, convention, variant */
         problem p;
-        problem_make(&p, (hcmc_mode)(mode % 2), HCMC_CONVENTION_PHYSICAL, 3, 9);
-        setenv("HCMC_KERNEL", variants[mode / 2], 1);
+        problem_make(&p, (hcmc_mode)(c % 2), (hcmc_convention)(c / 2 % 2), 3, 9);
+        setenv("HCMC_KERNEL", variants[c / 4], 1);
         hcmc_target *fast = target_make(&p);
         setenv("HCMC_KERNEL", "generic", 1);
         hcmc_target *slow = target_make(&p);
         unsetenv("HCMC_KERNEL");
         assert_string_equal(hcmc_target_kernel_name(slow), "generic");
-        print_message("%s kernel against the generic one\n", hcmc_target_kernel_name(fast));
+        print_message("%s kernel against the generic one, mode %d, convention %d\n",
+                      hcmc_target_kernel_name(fast), c % 2, c / 2 % 2);
         hcmc_target_ws *w1 = hcmc_target_ws_new(fast), *w2 = hcmc_target_ws_new(slow);
         hcmc_rng r;
         hcmc_rng_init(&r, 4, HCMC_RNG_TEST, 0, 0);

@@ -351,7 +351,11 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int us
 }
 
 /* Runs block_laminar over full blocks (their values one vector load), then
- * once over the padded tail. */
+ * once over the padded tail. This loop is FOR_BLOCKS but for that load.
+ * FOR_BLOCKS itself, with the values read lane by lane, gives a wrong
+ * value-only likelihood in the homodyne convention from gcc 12 at -O3 in
+ * the 8-lane variant (right at -O2, with -fno-tree-slp-vectorize, and from
+ * clang 14); test_kernel_variants_agree catches it. */
 #define LAMINAR_LOOP(EF, TRIG, GRAD)                                                   \
     do {                                                                               \
         size_t p_ = 0;                                                                 \
