@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -152,6 +153,48 @@ static void test_subset_groups_by_angle(void **state)
     hcmc_dataset_release(&ds);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The selection gives the quantile of the sorted values exactly, on sizes
+ * 1..200 with many ties (values from 0..9 or 0..n), sorted, reversed and
+ * constant inputs, at q = 0, 1 and in between. */
+static void test_quantile_is_that_of_the_sorted_values(void **state)
+{
+    (void)state;
+    static double v[200], w[200], s[200];
+    unsigned long x = 12345;
+    const double qs[] = {0, 0.005, 0.1, 0.2, 0.5, 0.8, 0.9, 0.995, 1};
+    for (size_t n = 1; n <= 200; n++)
+        for (int kind = 0; kind < 5; kind++) {
+            for (size_t k = 0; k < n; k++) {
+                x = x * 6364136223846793005UL + 1442695040888963407UL;
+                unsigned r = (unsigned)(x >> 33);
+                v[k] = kind == 0   ? (double)(r % 10)
+                       : kind == 1 ? (double)(r % (n + 1)) + 0.25 * (r % 3)
+                       : kind == 2 ? (double)k
+                       : kind == 3 ? (double)(n - k)
+                                   : 1.5;
+            }
+            memcpy(s, v, n * sizeof *s);
+            qsort(s, n, sizeof *s, cmp_double);
+            for (size_t m = 0; m < sizeof qs / sizeof *qs; m++) {
+                double pos = qs[m] * (double)(n - 1);
+                size_t k = (size_t)floor(pos);
+                double want = k + 1 >= n ? s[n - 1]
+                                         : s[k] + (pos - (double)k) * (s[k + 1] - s[k]);
+                memcpy(w, v, n * sizeof *w);
+                if (hcmc_quantile_inplace(w, n, qs[m]) != want)
+                    fail_msg("n %zu kind %d q %g", n, kind, qs[m]);
+            }
+        }
+    double nan_in[4] = {2, NAN, 1, 3}; /* ends; the value is unspecified */
+    (void)hcmc_quantile_inplace(nan_in, 4, 0.5);
+}
+
 static void test_noise_scale_and_quantile(void **state)
 {
     (void)state;
@@ -187,6 +230,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts_small_matrix),
+        cmocka_unit_test(test_quantile_is_that_of_the_sorted_values),
         cmocka_unit_test(test_nan_handling),
         cmocka_unit_test(test_frame_slicing),
         cmocka_unit_test(test_subset_groups_by_angle),

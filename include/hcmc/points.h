@@ -49,8 +49,8 @@ HCMC_API int hcmc_points_subset(const hcmc_points *src, const size_t *idx, size_
 HCMC_API int hcmc_points_noise_scale(const hcmc_points *p, double *s_y,
                                      hcmc_error *err);
 
-/* Linear-interpolation quantile (numpy's default) of v[0..n), q in [0, 1].
- * Sorts v in place. */
+/* Linear-interpolation quantile (numpy's default) of v[0..n), q in [0, 1],
+ * n >= 1. Reorders v (a selection, not a sort: expected O(n)). */
 HCMC_API double hcmc_quantile_inplace(double *v, size_t n, double q);
 
 #ifdef __cplusplus

@@ -4,6 +4,7 @@
 #include "hcmc/points.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,21 +129,61 @@ int hcmc_points_subset(const hcmc_points *src, const size_t *idx, size_t m,
     return HCMC_OK;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* The k-th smallest of v[0..n) moved to v[k], smaller ones before it and
+ * larger ones after (Hoare partitions about a median of three; expected
+ * O(n)). NaNs stop both scans, so it ends whatever the data, as a sort
+ * with an inconsistent comparison would. */
+static void select_kth(double *v, size_t n, size_t k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
+    while (lo < hi) {
+        ptrdiff_t mid = lo + (hi - lo) / 2;
+        double t;
+#define SWAP_(a, b) (t = v[a], v[a] = v[b], v[b] = t)
+        if (v[mid] < v[lo])
+            SWAP_(mid, lo);
+        if (v[hi] < v[lo])
+            SWAP_(hi, lo);
+        if (v[hi] < v[mid])
+            SWAP_(hi, mid);
+        double pivot = v[mid];
+        ptrdiff_t i = lo, j = hi;
+        while (i <= j) {
+            while (i <= hi && v[i] < pivot)
+                i++;
+            while (j >= lo && pivot < v[j])
+                j--;
+            if (i <= j) {
+                SWAP_(i, j);
+                i++;
+                j--;
+            }
+        }
+#undef SWAP_
+        if (kk <= j)
+            hi = j;
+        else if (kk >= i)
+            lo = i;
+        else
+            return; /* j < k < i: v[k] equals the pivot */
+    }
 }
 
 double hcmc_quantile_inplace(double *v, size_t n, double q)
 {
-    qsort(v, n, sizeof *v, cmp_double);
     double pos = q * (double)(n - 1);
     size_t k = (size_t)floor(pos);
+    if (k >= n - 1)
+        k = n - 1;
+    select_kth(v, n, k);
     if (k + 1 >= n)
-        return v[n - 1];
+        return v[k];
+    double next = v[k + 1]; /* the smallest of those after k */
+    for (size_t m = k + 2; m < n; m++)
+        if (v[m] < next)
+            next = v[m];
     double f = pos - (double)k;
-    return v[k] + f * (v[k + 1] - v[k]);
+    return v[k] + f * (next - v[k]);
 }
 
 int hcmc_points_noise_scale(const hcmc_points *p, double *s_y, hcmc_error *err)
