@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "hcmc/cmc.h"
+#include "hcmc/cores.h"
 #include "hcmc/export.h"
 #include "hcmc/status.h"
 
@@ -147,9 +148,6 @@ HCMC_API int hcmc_pool_run(hcmc_pool *pool, const hcmc_problem *p,
                            const hcmc_shard_plan *plan, const size_t *todo,
                            size_t n_todo, const hcmc_nuts_settings *s,
                            const hcmc_backend_options *o, hcmc_error *err);
-
-/* Cores this process may run on (its CPU affinity), at least 1. */
-HCMC_API size_t hcmc_usable_cores(void);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
 /* What the in-process and the process backends share: the default
- * options, the cores this process may use, one watched attempt at a shard
+ * options, one watched attempt at a shard
  * (per-shard timeout, stop requests), whether chains go on threads, and
  * how many workers each kind of backend keeps busy. */
 #define _GNU_SOURCE
@@ -15,14 +15,6 @@ void hcmc_backend_options_defaults(hcmc_backend_options *o)
 {
     *o = (hcmc_backend_options){
         .max_retries = 2, .per_shard_timeout = 3600, .heartbeat_timeout = 600};
-}
-
-size_t hcmc_usable_cores(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return (size_t)CPU_COUNT(&set);
-    return 1;
 }
 
 int hcmc__watch_progress(void *user, size_t chain, size_t iteration)

@@ -6,10 +6,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <lapacke.h>
 
+#include "hcmc/cores.h"
 #include "hcmc/log.h"
 #include "hcmc/rng.h"
 #include "../base/blas.h"
@@ -69,8 +69,7 @@ static void *evaluate(void *arg)
 static int evaluate_all(const hcmc_target *full, const double *prop, size_t G, size_t d,
                         double *lp, hcmc_error *err)
 {
-    long nc = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t T = nc > 1 ? (size_t)nc : 1;
+    size_t T = hcmc_usable_cores();
     if (T > 64)
         T = 64;
     job jobs[64];

@@ -20,13 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <pthread.h>
 
 #include <cminpack.h>
 #include <lapacke.h>
 
+#include "hcmc/cores.h"
 #include "hcmc/log.h"
 #include "hcmc/model.h"
 #include "hcmc/rng.h"
@@ -193,8 +193,7 @@ static void *lm_batch_main(void *arg)
 #define WS_THREADS 8
 static int lm_batch_run(lm_batch *B)
 {
-    long nc = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t T = nc > 1 ? (size_t)nc : 1;
+    size_t T = hcmc_usable_cores();
     T = T > WS_THREADS ? WS_THREADS : T;
     T = T > B->n ? B->n : T;
     pthread_t th[WS_THREADS];
