@@ -45,7 +45,8 @@ typedef struct hcmc__seg {
      * (better when the angle has fewer points than frames) */
     int use_trig;
     /* laminar_flow: caller-sized workspaces the kernel fills, 32-byte
-     * aligned: rec, HCMC__KERNEL_REC n_t doubles, the frame records; acc,
+     * aligned: rec, 2 HCMC__KERNEL_REC n_t doubles, the frame records (and
+     * for the value-only kernel their entries by frame); acc,
      * 2 HCMC__KERNEL_ACC_TABLES n_t doubles, the gradient's weights by
      * frame */
     double *rec, *acc;

@@ -191,9 +191,12 @@ static void KERNEL_NAME(run_static_value)(const hcmc__seg *s, hcmc__seg_sums *o)
  * with E_k = exp(-q^2 CJ_k) (CJ_k without ef) and sin/cos of the phase
  * kappa A CG_k (0 without use_trig). A point reads the records of its two
  * frames, one aligned 32-byte load each, transposed into lanes; 1/E_i
- * comes from the division that gives 1/v. */
-static void fill_records(const hcmc__seg *s)
+ * comes from the division that gives 1/v. With soa (value only), the same
+ * entries by frame follow, for the dense runs (dense_block):
+ *   rec[4 n_t + e n_t + k] = entry e of rec[k] */
+static void fill_records(const hcmc__seg *s, const int soa)
 {
+    double *S = s->rec + HCMC__KERNEL_REC * s->n_t;
     const double f = s->kappa * s->A;
     for (size_t k = 0; k < s->n_t; k += W) {
         vd ph, sn = {0}, cs = {0};
@@ -211,6 +214,9 @@ static void fill_records(const hcmc__seg *s)
             r[1] = sn[l];
             r[2] = cs[l];
             r[3] = s->rowG[4 * kk];
+            if (soa)
+                for (int e = 0; e < HCMC__KERNEL_REC; e++)
+                    S[(size_t)e * s->n_t + kk] = r[e];
         }
     }
 }
@@ -293,13 +299,32 @@ static void acc_rows(const hcmc__seg *s, row4 *gj, row4 *gg)
     *gg = ag;
 }
 
+/* Whether the W points from position p are (a, b), (a, b + 1), ...,
+ * (a, b + W - 1): a dense run, as the full data's points are (every later
+ * frame of an earlier one, in order), and so every evaluation of the
+ * importance correction. Two 64-bit compares per 4 points. */
+static inline __attribute__((always_inline)) int
+dense_block(const hcmc__seg *s, size_t p, unsigned a, unsigned b)
+{
+    uint64_t iw[W / 4], jw[W / 4];
+    memcpy(iw, s->i + p, sizeof iw);
+    memcpy(jw, s->j + p, sizeof jw);
+    const uint64_t ones = 0x0001000100010001ULL, steps = 0x0003000200010000ULL;
+    int dense = b + (unsigned)W <= s->n_t; /* and no carry between lanes below */
+    for (int h = 0; h < W / 4; h++)
+        dense &= (iw[h] == a * ones) & (jw[h] == (b + 4 * (unsigned)h) * ones + steps);
+    return dense;
+}
+
 /* W points at positions pos[] with values y, lanes scaled by mask (0 for
- * padding). use_ef, use_trig and grad are compile-time constants at every
- * call; without grad only rr, rh and r are summed, by the same
- * operations. */
+ * padding); full: pos[] = p, p + 1, ... use_ef, use_trig and grad are
+ * compile-time constants at every call; without grad only rr, rh and r
+ * are summed, by the same operations, and dense runs read the records
+ * without transposes (the same values, so the same sums). */
 static inline __attribute__((always_inline)) void
-block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int use_ef,
-              const int use_trig, const int grad, vd *rr, vd *rh, vd *r1, vd *gx)
+block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int full,
+              const int use_ef, const int use_trig, const int grad, vd *rr, vd *rh,
+              vd *r1, vd *gx)
 {
     unsigned ia[W], jb[W];
     for (int l = 0; l < W; l++) {
@@ -307,8 +332,23 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int us
         jb[l] = s->j[pos[l]];
     }
     vd Eb, Sb, Cb, Gb, Ea, Sa, Ca, Ga, sn, cs;
-    transpose_records(s->rec, jb, &Eb, &Sb, &Cb, &Gb);
-    transpose_records(s->rec, ia, &Ea, &Sa, &Ca, &Ga);
+    if (!grad && full && dense_block(s, pos[0], ia[0], jb[0])) {
+        /* one earlier frame, W consecutive later ones: its record in
+         * every lane, theirs by plain loads of the entries by frame */
+        const double *S = s->rec + HCMC__KERNEL_REC * s->n_t + jb[0];
+        const double *ra = s->rec + HCMC__KERNEL_REC * ia[0];
+        memcpy(&Eb, S, sizeof Eb);
+        memcpy(&Sb, S + s->n_t, sizeof Sb);
+        memcpy(&Cb, S + 2 * s->n_t, sizeof Cb);
+        memcpy(&Gb, S + 3 * s->n_t, sizeof Gb);
+        Ea = vsplat(ra[0]);
+        Sa = vsplat(ra[1]);
+        Ca = vsplat(ra[2]);
+        Ga = vsplat(ra[3]);
+    } else {
+        transpose_records(s->rec, jb, &Eb, &Sb, &Cb, &Gb);
+        transpose_records(s->rec, ia, &Ea, &Sa, &Ca, &Ga);
+    }
     vd ig = Gb - Ga, v = vsplat(s->kappa * s->A) * ig;
     vl small = vabs(v) < vsplat(0.1);
     vd vv = vsel(small, vsplat(1.0), v), inv, gd;
@@ -365,7 +405,8 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int us
             for (int l_ = 0; l_ < W; l_++)                                             \
                 pos[l_] = p_ + (size_t)l_;                                             \
             memcpy(&y, s->y + p_, sizeof y);                                           \
-            block_laminar(s, pos, y, vsplat(1.0), EF, TRIG, GRAD, &rr, &rh, &r1, &gx); \
+            block_laminar(s, pos, y, vsplat(1.0), 1, EF, TRIG, GRAD, &rr, &rh, &r1,    \
+                          &gx);                                                        \
         }                                                                              \
         if (p_ < s->n) {                                                               \
             size_t pos[W];                                                             \
@@ -376,7 +417,7 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int us
                 y[l_] = s->y[pos[l_]];                                                 \
                 mask[l_] = in_ ? 1.0 : 0.0;                                            \
             }                                                                          \
-            block_laminar(s, pos, y, mask, EF, TRIG, GRAD, &rr, &rh, &r1, &gx);        \
+            block_laminar(s, pos, y, mask, 0, EF, TRIG, GRAD, &rr, &rh, &r1, &gx);     \
         }                                                                              \
     } while (0)
 
@@ -396,7 +437,7 @@ static void KERNEL_NAME(run_laminar)(const hcmc__seg *s, hcmc__seg_sums *o)
 {
     vd rr = {0}, rh = {0}, r1 = {0}, gx = {0};
     row4 gj, gg;
-    fill_records(s);
+    fill_records(s, 0);
     memset(s->acc, 0, ACC_TABLES * s->n_t * sizeof(pair2));
     LAMINAR_BY_TABLES(1);
     acc_rows(s, &gj, &gg);
@@ -416,7 +457,7 @@ static void KERNEL_NAME(run_laminar)(const hcmc__seg *s, hcmc__seg_sums *o)
 static void KERNEL_NAME(run_laminar_value)(const hcmc__seg *s, hcmc__seg_sums *o)
 {
     vd rr = {0}, rh = {0}, r1 = {0}, gx = {0};
-    fill_records(s);
+    fill_records(s, 1);
     LAMINAR_BY_TABLES(0);
     (void)gx;
     memset(o, 0, sizeof *o);

@@ -38,7 +38,7 @@ struct hcmc_target {
 struct hcmc_target_ws {
     double *rowJ, *rowG;             /* [n_t][4], 32-byte aligned */
     double *ef;                      /* [n_t][2]: exp(-q^2 CJ_k), exp(+q^2 CJ_k) */
-    double *rec; /* [n_t][HCMC__KERNEL_REC]: laminar_flow's frame records */
+    double *rec; /* [2 n_t][HCMC__KERNEL_REC]: laminar_flow's frame records */
     double *acc; /* [HCMC__KERNEL_ACC_TABLES][n_t][2]: its gradient weights */
     double *theta, *dtheta, *gtheta; /* [dim] */
     double *dlogjac;                 /* [dim] */
@@ -398,7 +398,7 @@ hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t)
     ws->rowG = aligned_alloc(32, rows);
     ws->theta = malloc(4 * t->dim * sizeof(double));
     ws->ef = malloc(2 * t->model.n_t * sizeof(double));
-    size_t rec = HCMC__KERNEL_REC * t->model.n_t * sizeof(double),
+    size_t rec = 2 * HCMC__KERNEL_REC * t->model.n_t * sizeof(double),
            acc = 2 * HCMC__KERNEL_ACC_TABLES * t->model.n_t * sizeof(double);
     ws->rec = aligned_alloc(32, (rec + 31) / 32 * 32);
     ws->acc = aligned_alloc(32, (acc + 31) / 32 * 32);
