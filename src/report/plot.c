@@ -712,26 +712,62 @@ static int plot_forest(const run_draws *R, const char *path, hcmc_error *err)
     return 0;
 }
 
+/* The pairs (vx, vy) in [xlo, xhi) x [ylo, yhi) as a PAIR_BINS^2 image,
+ * white (none) to the series colour (the fullest cell) by the square root
+ * of the count, so that the tails stay visible; cnt is PAIR_BINS^2
+ * workspace. An image rather than a symbol per draw: a scatter of
+ * thousands of translucent symbols per panel cost about a second a page. */
+#define PAIR_BINS 40
+static void pair_density(const double *vx, const double *vy, size_t n, double xlo,
+                         double xhi, double ylo, double yhi, PLFLT *cnt)
+{
+    PLFLT *col[PAIR_BINS], top = 0;
+    memset(cnt, 0, PAIR_BINS * PAIR_BINS * sizeof *cnt);
+    for (size_t i = 0; i < n; i++) {
+        double fx = (vx[i] - xlo) / (xhi - xlo), fy = (vy[i] - ylo) / (yhi - ylo);
+        if (!(fx >= 0 && fx < 1 && fy >= 0 && fy < 1)) /* NaN too */
+            continue;
+        cnt[(size_t)(fx * PAIR_BINS) * PAIR_BINS + (size_t)(fy * PAIR_BINS)] += 1;
+    }
+    for (size_t b = 0; b < PAIR_BINS * PAIR_BINS; b++) {
+        cnt[b] = sqrt(cnt[b]);
+        top = cnt[b] > top ? cnt[b] : top;
+    }
+    for (size_t b = 0; b < PAIR_BINS; b++)
+        col[b] = cnt + b * PAIR_BINS;
+    top = top > 0 ? top : 1;
+    plimagefr((const PLFLT *const *)col, PAIR_BINS, PAIR_BINS, xlo, xhi, ylo, yhi, 0,
+              top, 0, top, NULL, NULL);
+}
+
+/* colour map 1 from white to the series colour */
+static void cmap_pairs(void)
+{
+    PLINT r, g, b;
+    PLFLT a;
+    plgcol0a(COL_SERIES, &r, &g, &b, &a);
+    PLFLT pos[2] = {0, 1}, cr[2] = {1, r / 255.0}, cg[2] = {1, g / 255.0},
+          cb[2] = {1, b / 255.0};
+    plscmap1n(256);
+    plscmap1l(1, 2, pos, cr, cg, cb, NULL);
+}
+
 static int plot_corner(const run_draws *R, const char *path, hcmc_error *err)
 {
-    size_t np = R->np,
-           nb = R->G / 25 < 15   ? 15
-                : R->G / 25 > 40 ? 40
-                                 : R->G / 25,
-           step = R->G > 3000 ? R->G / 3000 : 1;
-    size_t m = (R->G + step - 1) / step;
+    size_t np = R->np, nb = R->G / 25 < 15 ? 15 : R->G / 25 > 40 ? 40 : R->G / 25;
     double *work = malloc(R->G * sizeof *work), lo[HCMC_NPHYS_MAX], hi[HCMC_NPHYS_MAX];
-    PLFLT *x = malloc(m * sizeof *x), *y = malloc(m * sizeof *y);
-    if (!work || !x || !y) {
-        free(work), free(x), free(y);
+    PLFLT *cnt = malloc(PAIR_BINS * PAIR_BINS * sizeof *cnt);
+    if (!work || !cnt) {
+        free(work), free(cnt);
         return hcmc_error_set(err, HCMC_ENOMEM, "%s: out of memory", path);
     }
     int side = np <= 3 ? 330 : 260, size = side * (int)np + 220;
     int rc = page_begin(path, size, size, err);
     if (rc) {
-        free(work), free(x), free(y);
+        free(work), free(cnt);
         return rc;
     }
+    cmap_pairs();
     /* PLplot's text scales with the page: keep it at the other plots' size */
     plschr(0, 0.62 * 1450.0 / size);
     for (size_t p = 0; p < np; p++) {
@@ -762,18 +798,11 @@ static int plot_corner(const run_draws *R, const char *path, hcmc_error *err)
                 steps(h, nb, lo[c], hi[c]);
                 plwidth(1.0);
             } else {
-                size_t n = 0;
-                for (size_t i = 0; i < R->G; i += step)
-                    if (isfinite(vx[i]) && isfinite(vy[i]))
-                        x[n] = vx[i], y[n] = vy[i], n++;
                 plwind(lo[c], hi[c], lo[r], hi[r]);
+                pair_density(vx, vy, R->G, lo[c], hi[c], lo[r], hi[r], cnt);
                 plcol0(COL_FG);
                 plbox(r + 1 == np ? "bcnsto" : "bcst", tick_step(lo[c], hi[c], 1.6), 0,
                       c == 0 ? "bcnstvo" : "bcst", tick_step(lo[r], hi[r], 1.6), 0);
-                colour(COL_SERIES, 0.35);
-                plssym(0, 0.5);
-                plpoin((PLINT)n, x, y, 17);
-                plssym(0, 1.0);
             }
             plcol0(COL_FG);
             if (r + 1 == np) {
@@ -791,7 +820,7 @@ static int plot_corner(const run_draws *R, const char *path, hcmc_error *err)
     plcol0(COL_FG);
     plmtex("t", -2.0, 0.97, 1.0, "Pairs of the combined draws");
     page_end();
-    free(work), free(x), free(y);
+    free(work), free(cnt);
     return 0;
 }
 
