@@ -5,7 +5,11 @@
 # that the ratios share the machine's state.
 #   BENCH cmc.serial.wall_s                   hcmc run, serial
 #   BENCH cmc.multiprocessing.<W>.wall_s      hcmc run, W workers
-#   BENCH cmc.parallel_efficiency.<W>         serial wall / (W x parallel wall), end to end
+#   BENCH cmc.parallel_efficiency.<W>         serial wall / (W x parallel wall), end to end:
+#                                             the serial run on one core, the parallel one
+#                                             on W (their CPU affinity), so that the
+#                                             phases on threads (warm start, importance
+#                                             correction) count as the sampling does
 #   BENCH cmc.sampling_efficiency.<W>         the same for the sampling phase alone
 #   BENCH cmc.chain_cpu_ratio.<W>             CPU seconds of the chains, parallel / serial
 #   BENCH cmc.peak_pss_mb.<w>                 peak of the summed PSS of the driver and its
@@ -14,9 +18,11 @@
 #   BENCH cmc.peak_rss_sum_mb.<w>             peak of the summed RSS, for comparison
 #   BENCH cmc.data_mb                         the points table (12 bytes a point)
 #   BENCH backend.worker_ready_ms             fork to a worker's first message
-# The serial reference runs its chains one after another (one core); the
-# workers do too once there are as many as cores. The draws of the serial
-# and parallel runs are checked to be identical.
+# The serial reference runs on one core (its affinity: chains one after
+# another, every threaded phase on one thread); the parallel run on the
+# first W cores the script may use. The workers run their chains one after
+# another too once there are as many as cores. The draws of the serial and
+# parallel runs are checked to be identical.
 # usage: bench_backends.sh HCMC [POINTS [WORKERS [WARMUP SAMPLES]]]
 #   BENCH_MEMORY_ONLY=1 in the environment: the memory figures alone (short
 #   runs, minutes at 1 M points)
@@ -73,12 +79,19 @@ def mem(pids):
             pass
     return pss / 1024, rss / 1024
 
-def run(name, backend, workers, warm=warmup, samp=samples, config="c.yaml", gates=True):
+cpus = sorted(os.sched_getaffinity(0))
+if len(cpus) < W:
+    sys.exit(f"{W} workers need {W} cores; this process may use {len(cpus)}")
+
+def run(name, backend, workers, warm=warmup, samp=samples, config="c.yaml", gates=True,
+        cores=None):
     args = [hcmc, "run", "--config", f"{d}/{config}", "-o", f"{d}/{name}", "--backend",
             backend, "--workers", str(workers), "--num-warmup", str(warm),
             "--num-samples", str(samp), "--fresh"]
     t0 = time.monotonic()
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    pin = (lambda: os.sched_setaffinity(0, cpus[:cores])) if cores else None
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=pin)
     peak_pss = peak_rss = 0
     while p.poll() is None:
         pss, rss = mem(tree(p.pid))
@@ -104,8 +117,8 @@ if os.environ.get("BENCH_MEMORY_ONLY") == "1":  # the memory figures alone
     par = None
     print(f"{serial['points']} points, {serial['shards']} shards; memory only")
 else:
-    serial = run("serial", "serial", 1, config="c1.yaml")
-    par = run("par", "multiprocessing", W)
+    serial = run("serial", "serial", 1, config="c1.yaml", cores=1)
+    par = run("par", "multiprocessing", W, cores=W)
     subprocess.run(["/usr/bin/python3", check, f"{d}/serial/posterior.nc",
                     f"{d}/par/posterior.nc"], check=True, stdout=subprocess.DEVNULL)
     print(f"{serial['points']} points, {serial['shards']} shards, {warmup} + {samples} "
