@@ -12,6 +12,8 @@
 #                                             correction) count as the sampling does
 #   BENCH cmc.sampling_efficiency.<W>         the same for the sampling phase alone
 #   BENCH cmc.chain_cpu_ratio.<W>             CPU seconds of the chains, parallel / serial
+#   BENCH cmc.busy_share.<W>                  parallel run's CPU seconds / (W x its wall)
+#   BENCH cmc.serial.cpu_s, .multiprocessing.<W>.cpu_s  CPU seconds of each run
 #   BENCH cmc.peak_pss_mb.<w>                 peak of the summed PSS of the driver and its
 #                                             workers, for w = 1, 2, 4 (shared pages
 #                                             counted once; RSS sums count them per process)
@@ -47,7 +49,7 @@ printf 'optimization:\n  cmc:\n    enable: true\n' >> "$dir/c.yaml"
 cp "$dir/c.yaml" "$dir/c1.yaml"
 printf '    per_shard_mcmc:\n      chain_method: sequential\n' >> "$dir/c1.yaml"
 /usr/bin/python3 - "$hcmc" "$dir" "$workers" "$warmup" "$samples" "$here/../tests/check_posterior.py" <<'PY'
-import json, os, re, subprocess, sys, time
+import json, os, re, resource, subprocess, sys, time
 hcmc, d, W, warmup, samples, check = sys.argv[1:7]
 W = int(W)
 
@@ -90,6 +92,7 @@ def run(name, backend, workers, warm=warmup, samp=samples, config="c.yaml", gate
             "--num-samples", str(samp), "--fresh"]
     t0 = time.monotonic()
     pin = (lambda: os.sched_setaffinity(0, cpus[:cores])) if cores else None
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                          preexec_fn=pin)
     peak_pss = peak_rss = 0
@@ -98,6 +101,8 @@ def run(name, backend, workers, warm=warmup, samp=samples, config="c.yaml", gate
         peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
         time.sleep(0.1)
     wall = time.monotonic() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # hcmc waits for its workers
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     err = p.stderr.read()
     # exit status 3: the run finished and its verdict failed (these short
     # chains can leave a shard's R-hat above 1.01): what is timed ran. The
@@ -107,7 +112,7 @@ def run(name, backend, workers, warm=warmup, samp=samples, config="c.yaml", gate
     s = json.load(open(f"{d}/{name}/summary.json"))["run"]
     ready = re.search(r"ready ([0-9.]+) ms after fork", err)
     shard_s = sum(x["seconds"] for x in json.load(open(f"{d}/{name}/summary.json"))["shards"])
-    return dict(wall=wall, sampling=s["sampling_seconds"], pss=peak_pss, rss=peak_rss,
+    return dict(wall=wall, cpu=cpu, sampling=s["sampling_seconds"], pss=peak_pss, rss=peak_rss,
                 shard_s=shard_s,
                 shards=s["num_shards"], points=s["points"],
                 ready=float(ready.group(1)) if ready else None)
@@ -132,6 +137,11 @@ else:
     # at once costs each (shared caches, memory, the host), which no schedule
     # can win back
     print(f"BENCH cmc.chain_cpu_ratio.{W} {par['shard_s'] / serial['shard_s']:.3f} ratio")
+    # the parallel run's CPU seconds over W x its wall: the share of the W
+    # cores kept busy, whatever the chains' speed on a shared host
+    print(f"BENCH cmc.busy_share.{W} {par['cpu'] / (W * par['wall']):.3f} ratio")
+    print(f"BENCH cmc.serial.cpu_s {serial['cpu']:.1f} s")
+    print(f"BENCH cmc.multiprocessing.{W}.cpu_s {par['cpu']:.1f} s")
 print(f"BENCH cmc.data_mb {12 * serial['points'] / 2**20:.1f} MB")
 print(f"BENCH cmc.peak_pss_mb.serial {serial['pss']:.0f} MB")
 for w in (1, 2, 4):
