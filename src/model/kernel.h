@@ -74,6 +74,9 @@ typedef struct hcmc__kernel {
      * same operations), the gradient sums 0; for evaluations that need no
      * gradient (the importance correction) */
     hcmc__kernel_fn run_static_value, run_laminar_value;
+    /* sin and cos of x[0..n) as the laminar_flow kernel evaluates them
+     * (kernel_impl.h: phase_sincos), for the tests */
+    void (*phase_sincos)(size_t n, const double *x, double *s, double *c);
 } hcmc__kernel;
 
 /* AVX2 where the CPU runs it, else generic; HCMC_KERNEL=avx512 or generic

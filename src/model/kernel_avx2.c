@@ -1,5 +1,6 @@
-/* AVX2 + FMA variant: SLEEF's vector exp and sincos (1.0 ulp). Compiled
- * with -mavx2 -mfma; chosen at run time only on CPUs that have both. */
+/* AVX2 + FMA variant: SLEEF's vector exp and sincos (1.0 ulp), and the
+ * template's own sincos of the frames' phases (VFMA). Compiled with -mavx2
+ * -mfma; chosen at run time only on CPUs that have both. */
 #include <immintrin.h>
 #include <sleef.h>
 
@@ -12,6 +13,8 @@
         (c) = (vd)sc_.y;                                                               \
     } while (0)
 
+#define VFMA(a, b, c) ((vd)_mm256_fmadd_pd((__m256d)(a), (__m256d)(b), (__m256d)(c)))
+
 #include "kernel_impl.h"
 
 const hcmc__kernel hcmc__kernel_avx2 = {"avx2",
@@ -20,4 +23,5 @@ const hcmc__kernel hcmc__kernel_avx2 = {"avx2",
                                         avx2_floor_static,
                                         avx2_floor_laminar,
                                         avx2_run_static_value,
-                                        avx2_run_laminar_value};
+                                        avx2_run_laminar_value,
+                                        avx2_phase_sincos_n};

@@ -1,6 +1,7 @@
 /* AVX-512 variant: the template 8 lanes wide, SLEEF's 8-wide vector exp and
- * sincos (1.0 ulp). Compiled with -mavx512f -mfma; chosen at run time only
- * on CPUs that have AVX-512F (kernel.c). */
+ * sincos (1.0 ulp), and the template's own sincos of the frames' phases
+ * (VFMA). Compiled with -mavx512f -mfma; chosen at run time only on CPUs
+ * that have AVX-512F (kernel.c). */
 #include <immintrin.h>
 #include <sleef.h>
 
@@ -14,6 +15,8 @@
         (c) = (vd)sc_.y;                                                               \
     } while (0)
 
+#define VFMA(a, b, c) ((vd)_mm512_fmadd_pd((__m512d)(a), (__m512d)(b), (__m512d)(c)))
+
 #include "kernel_impl.h"
 
 const hcmc__kernel hcmc__kernel_avx512 = {"avx512",
@@ -22,4 +25,5 @@ const hcmc__kernel hcmc__kernel_avx512 = {"avx512",
                                           avx512_floor_static,
                                           avx512_floor_laminar,
                                           avx512_run_static_value,
-                                          avx512_run_laminar_value};
+                                          avx512_run_laminar_value,
+                                          avx512_phase_sincos_n};

@@ -29,4 +29,5 @@ const hcmc__kernel hcmc__kernel_generic = {"generic",
                                            generic_floor_static,
                                            generic_floor_laminar,
                                            generic_run_static_value,
-                                           generic_run_laminar_value};
+                                           generic_run_laminar_value,
+                                           generic_phase_sincos_n};
