@@ -14,6 +14,8 @@
 #   BENCH cmc.chain_cpu_ratio.<W>             CPU seconds of the chains, parallel / serial
 #   BENCH cmc.busy_share.<W>                  parallel run's CPU seconds / (W x its wall)
 #   BENCH cmc.serial.cpu_s, .multiprocessing.<W>.cpu_s  CPU seconds of each run
+#   BENCH cmc.serial.steal_s, ...                      CPU time the hypervisor gave
+#                                                      others meanwhile (/proc/stat)
 #   BENCH cmc.peak_pss_mb.<w>                 peak of the summed PSS of the driver and its
 #                                             workers, for w = 1, 2, 4 (shared pages
 #                                             counted once; RSS sums count them per process)
@@ -81,6 +83,14 @@ def mem(pids):
             pass
     return pss / 1024, rss / 1024
 
+def steal():
+    """seconds the hypervisor ran others on this machine's CPUs (/proc/stat)"""
+    try:
+        with open("/proc/stat") as f:
+            return int(f.readline().split()[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
 cpus = sorted(os.sched_getaffinity(0))
 if len(cpus) < W:
     sys.exit(f"{W} workers need {W} cores; this process may use {len(cpus)}")
@@ -92,7 +102,7 @@ def run(name, backend, workers, warm=warmup, samp=samples, config="c.yaml", gate
             "--num-samples", str(samp), "--fresh"]
     t0 = time.monotonic()
     pin = (lambda: os.sched_setaffinity(0, cpus[:cores])) if cores else None
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ru0, st0 = resource.getrusage(resource.RUSAGE_CHILDREN), steal()
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                          preexec_fn=pin)
     peak_pss = peak_rss = 0
@@ -103,6 +113,7 @@ def run(name, backend, workers, warm=warmup, samp=samples, config="c.yaml", gate
     wall = time.monotonic() - t0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # hcmc waits for its workers
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    stolen = steal() - st0
     err = p.stderr.read()
     # exit status 3: the run finished and its verdict failed (these short
     # chains can leave a shard's R-hat above 1.01): what is timed ran. The
@@ -112,7 +123,7 @@ def run(name, backend, workers, warm=warmup, samp=samples, config="c.yaml", gate
     s = json.load(open(f"{d}/{name}/summary.json"))["run"]
     ready = re.search(r"ready ([0-9.]+) ms after fork", err)
     shard_s = sum(x["seconds"] for x in json.load(open(f"{d}/{name}/summary.json"))["shards"])
-    return dict(wall=wall, cpu=cpu, sampling=s["sampling_seconds"], pss=peak_pss, rss=peak_rss,
+    return dict(wall=wall, cpu=cpu, steal=stolen, sampling=s["sampling_seconds"], pss=peak_pss, rss=peak_rss,
                 shard_s=shard_s,
                 shards=s["num_shards"], points=s["points"],
                 ready=float(ready.group(1)) if ready else None)
@@ -142,6 +153,9 @@ else:
     print(f"BENCH cmc.busy_share.{W} {par['cpu'] / (W * par['wall']):.3f} ratio")
     print(f"BENCH cmc.serial.cpu_s {serial['cpu']:.1f} s")
     print(f"BENCH cmc.multiprocessing.{W}.cpu_s {par['cpu']:.1f} s")
+    # time the hypervisor gave other guests, all CPUs of the machine
+    print(f"BENCH cmc.serial.steal_s {serial['steal']:.1f} s")
+    print(f"BENCH cmc.multiprocessing.{W}.steal_s {par['steal']:.1f} s")
 print(f"BENCH cmc.data_mb {12 * serial['points'] / 2**20:.1f} MB")
 print(f"BENCH cmc.peak_pss_mb.serial {serial['pss']:.0f} MB")
 for w in (1, 2, 4):
