@@ -129,14 +129,26 @@ int hcmc_points_subset(const hcmc_points *src, const size_t *idx, size_t m,
     return HCMC_OK;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* The k-th smallest of v[0..n) moved to v[k], smaller ones before it and
  * larger ones after (Hoare partitions about a median of three; expected
- * O(n)). NaNs stop both scans, so it ends whatever the data, as a sort
- * with an inconsistent comparison would. */
+ * O(n)). After 64 partitions that have not found it (pivots chosen badly
+ * again and again) the rest is sorted, so that no input costs more than
+ * O(n log n). NaNs stop both scans, so it ends whatever the data, as a
+ * sort with an inconsistent comparison would. */
 static void select_kth(double *v, size_t n, size_t k)
 {
     ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
-    while (lo < hi) {
+    for (int rounds = 0; lo < hi; rounds++) {
+        if (rounds == 64) {
+            qsort(v + lo, (size_t)(hi - lo + 1), sizeof *v, cmp_double);
+            return;
+        }
         ptrdiff_t mid = lo + (hi - lo) / 2;
         double t;
 #define SWAP_(a, b) (t = v[a], v[a] = v[b], v[b] = t)
