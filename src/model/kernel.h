@@ -20,8 +20,9 @@
 
 /* The most lanes a variant fills at a time (AVX-512: 8 doubles). */
 #define HCMC__KERNEL_WMAX 8
-/* Doubles in a frame's record, and the gradient's accumulation tables
- * (laminar_flow, kernel_impl.h). */
+/* Doubles in a frame's record, and the pairs of the gradient's weights
+ * beside it (laminar_flow, kernel_impl.h): REC + 2 ACC_TABLES = 8 doubles
+ * a frame, as the workspace's 2 REC doubles a frame. */
 #define HCMC__KERNEL_REC 4
 #define HCMC__KERNEL_ACC_TABLES 2
 
@@ -44,12 +45,11 @@ typedef struct hcmc__seg {
      * kappa A CG_k per frame (n_t sincos per angle); 0: sincos per point
      * (better when the angle has fewer points than frames) */
     int use_trig;
-    /* laminar_flow: caller-sized workspaces the kernel fills, 32-byte
-     * aligned: rec, 2 HCMC__KERNEL_REC n_t doubles, the frame records (and
-     * for the value-only kernel their entries by frame); acc,
-     * 2 HCMC__KERNEL_ACC_TABLES n_t doubles, the gradient's weights by
-     * frame */
-    double *rec, *acc;
+    /* laminar_flow: a caller-sized workspace the kernel fills, 32-byte
+     * aligned, 2 HCMC__KERNEL_REC n_t doubles: the frame records, with the
+     * gradient's weights by frame beside them (gradient) or their entries
+     * by frame after them (value only; kernel_impl.h, fill_records) */
+    double *rec;
     size_t n_t;
 } hcmc__seg;
 

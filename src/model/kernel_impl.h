@@ -123,10 +123,10 @@ sinc_pair(vd v, vd sn, vd cs, vl small, vd inv, vd *sc, vd *dsc)
 
 /* The shear factor g_S from sinc: its square, or (homodyne) its fourth
  * power. */
-static inline __attribute__((always_inline)) vd shear_factor(const hcmc__seg *s, vd sc)
+static inline __attribute__((always_inline)) vd shear_factor(const int homodyne, vd sc)
 {
     vd s2 = sc * sc;
-    return s->homodyne ? s2 * s2 : s2;
+    return homodyne ? s2 * s2 : s2;
 }
 
 /* Static: W points at positions pos[], lanes scaled by mask (0 for
@@ -237,15 +237,28 @@ static void KERNEL_NAME(run_static_value)(const hcmc__seg *s, hcmc__seg_sums *o)
 }
 
 /* laminar_flow: each frame's record, HCMC__KERNEL_REC = 4 doubles:
- *   rec[k] = (E_k, sin_k, cos_k, CG_k)
+ *   (E_k, sin_k, cos_k, CG_k)
  * with E_k = exp(-q^2 CJ_k) (CJ_k without ef) and sin/cos of the phase
  * kappa A CG_k (0 without use_trig). A point reads the records of its two
  * frames, one aligned 32-byte load each, transposed into lanes; 1/E_i
- * comes from the division that gives 1/v. With soa (value only), the same
- * entries by frame follow, for the dense runs (dense_block):
- *   rec[4 n_t + e n_t + k] = entry e of rec[k] */
-static void fill_records(const hcmc__seg *s, const int soa)
+ * comes from the division that gives 1/v.
+ *
+ * With the gradient (layout ENTRIES), a frame's record is the first half
+ * of its 64-byte entry, whose second half holds the gradient's weights by
+ * frame (acc_rows): one address per frame serves both, and a frame's
+ * entry is one cache line:
+ *   rec[8 k .. 8 k + 7] = (E_k, sin_k, cos_k, CG_k, w_k^0, u_k^0, w_k^1, u_k^1)
+ * the weights cleared here. Value only (layout RECORDS_SOA), records of 4
+ * doubles, and the same entries by frame after them, for the dense runs
+ * (dense_block):
+ *   rec[4 k .. 4 k + 3] = the record, rec[4 n_t + e n_t + k] = its entry e */
+enum { ENTRIES = 0, RECORDS_SOA = 1 };
+#define ENTRY (HCMC__KERNEL_REC + 2 * HCMC__KERNEL_ACC_TABLES)
+_Static_assert(ENTRY == 8, "a frame's entry is one 64-byte line");
+
+static void fill_records(const hcmc__seg *s, const int layout)
 {
+    const size_t stride = layout == ENTRIES ? ENTRY : HCMC__KERNEL_REC;
     double *S = s->rec + HCMC__KERNEL_REC * s->n_t;
     const double f = s->kappa * s->A;
     for (size_t k = 0; k < s->n_t; k += W) {
@@ -259,12 +272,15 @@ static void fill_records(const hcmc__seg *s, const int soa)
         }
         for (int l = 0; l < W && k + (size_t)l < s->n_t; l++) {
             size_t kk = k + (size_t)l;
-            double *r = s->rec + HCMC__KERNEL_REC * kk;
+            double *r = s->rec + stride * kk;
             r[0] = s->ef ? s->ef[2 * kk] : s->rowJ[4 * kk];
             r[1] = sn[l];
             r[2] = cs[l];
             r[3] = s->rowG[4 * kk];
-            if (soa)
+            if (layout == ENTRIES)
+                for (int e = HCMC__KERNEL_REC; e < ENTRY; e++)
+                    r[e] = 0.0;
+            else
                 for (int e = 0; e < HCMC__KERNEL_REC; e++)
                     S[(size_t)e * s->n_t + kk] = r[e];
         }
@@ -280,23 +296,23 @@ typedef long long rowl4 __attribute__((vector_size(32)));
 #define SHUFFLE4(a, b, i0, i1, i2, i3) __builtin_shuffle(a, b, (rowl4){i0, i1, i2, i3})
 #endif
 
-/* The records of frames f[0 .. W-1], transposed: lane l of v0 is entry 0
- * of frame f[l]'s record, and so on. */
+/* The records at r[0 .. W-1] (32-byte aligned), transposed: lane l of v0
+ * is entry 0 of record r[l], and so on. */
 static inline __attribute__((always_inline)) void
-transpose_records(const double *rec, const unsigned *f, vd *v0, vd *v1, vd *v2, vd *v3)
+transpose_records(double *const *rp, vd *v0, vd *v1, vd *v2, vd *v3)
 {
 #ifdef KERNEL_GATHER_BY_LANE /* no vector shuffles: entry by entry */
     for (int l = 0; l < W; l++) {
-        const double *r = rec + HCMC__KERNEL_REC * f[l];
+        const double *r = rp[l];
         (*v0)[l] = r[0];
         (*v1)[l] = r[1];
         (*v2)[l] = r[2];
         (*v3)[l] = r[3];
     }
 #else
-    const row4 *R = (const row4 *)rec;
     for (int h = 0; h < W; h += 4) {
-        row4 r0 = R[f[h]], r1 = R[f[h + 1]], r2 = R[f[h + 2]], r3 = R[f[h + 3]];
+        row4 r0 = *(const row4 *)rp[h], r1 = *(const row4 *)rp[h + 1];
+        row4 r2 = *(const row4 *)rp[h + 2], r3 = *(const row4 *)rp[h + 3];
         row4 t0 = SHUFFLE4(r0, r1, 0, 4, 2, 6);
         row4 t1 = SHUFFLE4(r0, r1, 1, 5, 3, 7);
         row4 t2 = SHUFFLE4(r2, r3, 0, 4, 2, 6);
@@ -326,22 +342,22 @@ transpose_records(const double *rec, const unsigned *f, vd *v0, vd *v1, vd *v2, 
  * J and G) to its later frame's entry and subtracts them from its earlier
  * frame's, so that sum_p w_p (R[j_p] - R[i_p]) = sum_k R[k] acc[k], which
  * acc_rows forms once per angle. The rows themselves are not read per
- * point: the records and the tables stay within the first-level cache.
- * Lanes alternate between HCMC__KERNEL_ACC_TABLES tables, so that the
- * updates of a block's points, which mostly share their earlier frame, do
- * not all wait on each other. */
+ * point: the entries stay within the first-level cache. Lanes alternate
+ * between the HCMC__KERNEL_ACC_TABLES pairs of weights of an entry, so
+ * that the updates of a block's points, which mostly share their earlier
+ * frame, do not all wait on each other. */
 typedef double pair2 __attribute__((vector_size(16)));
 #define ACC_TABLES HCMC__KERNEL_ACC_TABLES
 
 static void acc_rows(const hcmc__seg *s, row4 *gj, row4 *gg)
 {
     const row4 *RJ = (const row4 *)s->rowJ, *RG = (const row4 *)s->rowG;
-    const pair2 *acc = (const pair2 *)s->acc;
     row4 aj = {0}, ag = {0};
     for (size_t k = 0; k < s->n_t; k++) {
-        pair2 wu = acc[k];
+        const pair2 *acc = (const pair2 *)(s->rec + ENTRY * k + HCMC__KERNEL_REC);
+        pair2 wu = acc[0];
         for (int q = 1; q < ACC_TABLES; q++)
-            wu += acc[(size_t)q * s->n_t + k];
+            wu += acc[q];
         aj += rsplat(wu[0]) * RJ[k];
         ag += rsplat(wu[1]) * RG[k];
     }
@@ -376,14 +392,17 @@ dense_block(const hcmc__seg *s, size_t p, unsigned a, unsigned b)
  * without transposes (the same values, so the same sums). */
 static inline __attribute__((always_inline)) void
 block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int full,
-              const int use_ef, const int use_trig, const int grad, vd *rr, vd *rh,
-              vd *r1, vd *gx)
+              const int homodyne, const int use_ef, const int use_trig, const int grad,
+              vd *rr, vd *rh, vd *r1, vd *gx)
 {
     unsigned ia[W], jb[W];
     for (int l = 0; l < W; l++) {
         ia[l] = s->i[pos[l]];
         jb[l] = s->j[pos[l]];
     }
+    /* the records' layout (fill_records): entries with grad */
+    const size_t stride = grad ? ENTRY : HCMC__KERNEL_REC;
+    double *pa[W], *pb[W];
     vd Eb, Sb, Cb, Gb, Ea, Sa, Ca, Ga, sn, cs;
     if (!grad && full && dense_block(s, pos[0], ia[0], jb[0])) {
         /* one earlier frame, W consecutive later ones: its record in
@@ -399,8 +418,12 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int fu
         Ca = vsplat(ra[2]);
         Ga = vsplat(ra[3]);
     } else {
-        transpose_records(s->rec, jb, &Eb, &Sb, &Cb, &Gb);
-        transpose_records(s->rec, ia, &Ea, &Sa, &Ca, &Ga);
+        for (int l = 0; l < W; l++) {
+            pa[l] = s->rec + stride * ia[l];
+            pb[l] = s->rec + stride * jb[l];
+        }
+        transpose_records(pb, &Eb, &Sb, &Cb, &Gb);
+        transpose_records(pa, &Ea, &Sa, &Ca, &Ga);
     }
     vd ig = Gb - Ga, v = vsplat(s->kappa * s->A) * ig;
     vl small = vabs(v) < vsplat(0.1);
@@ -424,21 +447,21 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int fu
         sinc_pair(v, sn, cs, small, inv, &sc, &dsc);
     else
         sc = sinc_of(v, sn, small, inv);
-    vd h = gd * shear_factor(s, sc);
+    vd h = gd * shear_factor(homodyne, sc);
     vd r = (y - (vsplat(s->offset) + vsplat(s->contrast) * h)) * mask;
     *rr += r * r;
     *rh += r * h;
     *r1 += r;
     if (grad) { /* dg_S/dX, then the weights by frame */
-        vd dgs = s->homodyne ? vsplat(4.0 * s->kappa) * (sc * sc) * sc * dsc
-                             : vsplat(2.0 * s->kappa) * sc * dsc;
+        vd dgs = homodyne ? vsplat(4.0 * s->kappa) * (sc * sc) * sc * dsc
+                          : vsplat(2.0 * s->kappa) * sc * dsc;
         vd w = r * h, u = r * gd * dgs;
         *gx += u * ig;
-        pair2 *acc = (pair2 *)s->acc;
         for (int l = 0; l < W; l++) {
-            pair2 wu = {w[l], u[l]}, *t = acc + (size_t)(l % ACC_TABLES) * s->n_t;
-            t[jb[l]] += wu;
-            t[ia[l]] -= wu;
+            pair2 wu = {w[l], u[l]};
+            const size_t at = HCMC__KERNEL_REC + 2 * (size_t)(l % ACC_TABLES);
+            *(pair2 *)(pb[l] + at) += wu;
+            *(pair2 *)(pa[l] + at) -= wu;
         }
     }
 }
@@ -449,7 +472,7 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int fu
  * value-only likelihood in the homodyne convention from gcc 12 at -O3 in
  * the 8-lane variant (right at -O2, with -fno-tree-slp-vectorize, and from
  * clang 14); test_kernel_variants_agree catches it. */
-#define LAMINAR_LOOP(EF, TRIG, GRAD)                                                   \
+#define LAMINAR_LOOP(HOM, EF, TRIG, GRAD)                                              \
     do {                                                                               \
         size_t p_ = 0;                                                                 \
         for (; p_ + W <= s->n; p_ += W) {                                              \
@@ -458,8 +481,8 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int fu
             for (int l_ = 0; l_ < W; l_++)                                             \
                 pos[l_] = p_ + (size_t)l_;                                             \
             memcpy(&y, s->y + p_, sizeof y);                                           \
-            block_laminar(s, pos, y, vsplat(1.0), 1, EF, TRIG, GRAD, &rr, &rh, &r1,    \
-                          &gx);                                                        \
+            block_laminar(s, pos, y, vsplat(1.0), 1, HOM, EF, TRIG, GRAD, &rr, &rh,    \
+                          &r1, &gx);                                                   \
         }                                                                              \
         if (p_ < s->n) {                                                               \
             size_t pos[W];                                                             \
@@ -470,28 +493,39 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int fu
                 y[l_] = s->y[pos[l_]];                                                 \
                 mask[l_] = in_ ? 1.0 : 0.0;                                            \
             }                                                                          \
-            block_laminar(s, pos, y, mask, 0, EF, TRIG, GRAD, &rr, &rh, &r1, &gx);     \
+            block_laminar(s, pos, y, mask, 0, HOM, EF, TRIG, GRAD, &rr, &rh, &r1,      \
+                          &gx);                                                        \
         }                                                                              \
+    } while (0)
+
+#define LAMINAR_BY_TABLES_HOM(HOM, GRAD)                                               \
+    do {                                                                               \
+        if (s->ef && s->use_trig)                                                      \
+            LAMINAR_LOOP(HOM, 1, 1, GRAD);                                             \
+        else if (s->ef)                                                                \
+            LAMINAR_LOOP(HOM, 1, 0, GRAD);                                             \
+        else if (s->use_trig)                                                          \
+            LAMINAR_LOOP(HOM, 0, 1, GRAD);                                             \
+        else                                                                           \
+            LAMINAR_LOOP(HOM, 0, 0, GRAD);                                             \
     } while (0)
 
 #define LAMINAR_BY_TABLES(GRAD)                                                        \
     do {                                                                               \
-        if (s->ef && s->use_trig)                                                      \
-            LAMINAR_LOOP(1, 1, GRAD);                                                  \
-        else if (s->ef)                                                                \
-            LAMINAR_LOOP(1, 0, GRAD);                                                  \
-        else if (s->use_trig)                                                          \
-            LAMINAR_LOOP(0, 1, GRAD);                                                  \
+        if (s->homodyne)                                                               \
+            LAMINAR_BY_TABLES_HOM(1, GRAD);                                            \
         else                                                                           \
-            LAMINAR_LOOP(0, 0, GRAD);                                                  \
+            LAMINAR_BY_TABLES_HOM(0, GRAD);                                            \
     } while (0)
 
-static void KERNEL_NAME(run_laminar)(const hcmc__seg *s, hcmc__seg_sums *o)
+/* The segment is read through a local copy, which the stores into the
+ * tables cannot alias: its scalars and pointers stay in registers. */
+static void KERNEL_NAME(run_laminar)(const hcmc__seg *seg, hcmc__seg_sums *o)
 {
+    const hcmc__seg copy = *seg, *s = &copy;
     vd rr = {0}, rh = {0}, r1 = {0}, gx = {0};
     row4 gj, gg;
-    fill_records(s, 0);
-    memset(s->acc, 0, ACC_TABLES * s->n_t * sizeof(pair2));
+    fill_records(s, ENTRIES);
     LAMINAR_BY_TABLES(1);
     acc_rows(s, &gj, &gg);
     memset(o, 0, sizeof *o);
@@ -510,7 +544,7 @@ static void KERNEL_NAME(run_laminar)(const hcmc__seg *s, hcmc__seg_sums *o)
 static void KERNEL_NAME(run_laminar_value)(const hcmc__seg *s, hcmc__seg_sums *o)
 {
     vd rr = {0}, rh = {0}, r1 = {0}, gx = {0};
-    fill_records(s, 1);
+    fill_records(s, RECORDS_SOA);
     LAMINAR_BY_TABLES(0);
     (void)gx;
     memset(o, 0, sizeof *o);

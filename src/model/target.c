@@ -39,7 +39,6 @@ struct hcmc_target_ws {
     double *rowJ, *rowG;             /* [n_t][4], 32-byte aligned */
     double *ef;                      /* [n_t][2]: exp(-q^2 CJ_k), exp(+q^2 CJ_k) */
     double *rec; /* [2 n_t][HCMC__KERNEL_REC]: laminar_flow's frame records */
-    double *acc; /* [HCMC__KERNEL_ACC_TABLES][n_t][2]: its gradient weights */
     double *logt;                    /* [n_t]: log of each frame's time (build_rows) */
     double *theta, *dtheta, *gtheta; /* [dim] */
     double *dlogjac;                 /* [dim] */
@@ -399,13 +398,10 @@ hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t)
     ws->rowG = aligned_alloc(32, rows);
     ws->theta = malloc(4 * t->dim * sizeof(double));
     ws->ef = malloc(2 * t->model.n_t * sizeof(double));
-    size_t rec = 2 * HCMC__KERNEL_REC * t->model.n_t * sizeof(double),
-           acc = 2 * HCMC__KERNEL_ACC_TABLES * t->model.n_t * sizeof(double);
+    size_t rec = 2 * HCMC__KERNEL_REC * t->model.n_t * sizeof(double);
     ws->rec = aligned_alloc(32, (rec + 31) / 32 * 32);
-    ws->acc = aligned_alloc(32, (acc + 31) / 32 * 32);
     ws->logt = malloc(t->model.n_t * sizeof(double));
-    if (!ws->rowJ || !ws->rowG || !ws->theta || !ws->ef || !ws->rec || !ws->acc ||
-        !ws->logt) {
+    if (!ws->rowJ || !ws->rowG || !ws->theta || !ws->ef || !ws->rec || !ws->logt) {
         hcmc_target_ws_free(ws);
         return NULL;
     }
@@ -427,7 +423,6 @@ void hcmc_target_ws_free(hcmc_target_ws *ws)
     free(ws->theta);
     free(ws->ef);
     free(ws->rec);
-    free(ws->acc);
     free(ws->logt);
     free(ws);
 }
@@ -543,7 +538,6 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
     seg.rowJ = ws->rowJ;
     seg.rowG = ws->rowG;
     seg.rec = ws->rec;
-    seg.acc = ws->acc;
     seg.q2 = m->q * m->q;
     seg.n_t = m->n_t;
     /* exp per frame instead of per point, while exp(+q^2 CJ) stays far
