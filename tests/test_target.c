@@ -27,8 +27,8 @@ typedef struct {
 /* A small data set (n_phi angles, 24 frames) whose decay and shear both
  * show within the window, with test bounds around the truth so that random
  * points inside them stay in the model's informative range. */
-static void problem_make(problem *p, hcmc_mode mode, hcmc_convention conv, size_t n_phi,
-                         uint64_t seed)
+static void problem_make_at(problem *p, hcmc_mode mode, hcmc_convention conv,
+                            size_t n_phi, uint64_t seed, const double *angles)
 {
     memset(p, 0, sizeof *p);
     hcmc_target_spec_defaults(&p->spec, mode);
@@ -53,7 +53,7 @@ static void problem_make(problem *p, hcmc_mode mode, hcmc_convention conv, size_
     memcpy(p->phys, truth, sizeof truth);
     double phi[8], con[8], off[8];
     for (size_t a = 0; a < n_phi; a++) {
-        phi[a] = -40.0 + 37.0 * (double)a;
+        phi[a] = angles ? angles[a] : -40.0 + 37.0 * (double)a;
         con[a] = 0.25 + 0.02 * (double)a;
         off[a] = 1.0 + 0.01 * (double)a;
     }
@@ -69,6 +69,12 @@ static void problem_make(problem *p, hcmc_mode mode, hcmc_convention conv, size_
     if (hcmc_synth_dataset(&ss, &p->ds, &e) ||
         hcmc_dataset_to_points(&p->ds, 1, -1, &p->pts, NULL, &e))
         fail_msg("%s", e.msg);
+}
+
+static void problem_make(problem *p, hcmc_mode mode, hcmc_convention conv, size_t n_phi,
+                         uint64_t seed)
+{
+    problem_make_at(p, mode, conv, n_phi, seed, NULL);
 }
 
 static void problem_free(problem *p)
@@ -379,6 +385,69 @@ static void test_kernel_fallback_paths(void **state)
         double ref = reference_loglik(t, &p, &p.pts, z);
         assert_true(fabs(parts.loglik - ref) <= 1e-11 * fabs(ref));
         check_gradient(t, z, "strong decay");
+        hcmc_target_ws_free(ws);
+        hcmc_target_free(t);
+        problem_free(&p);
+    }
+}
+
+/* Points whose sinc argument v lies below 0.1, where the kernel takes the
+ * sinc and its derivative from their series: at the truth (phi0 = 3,
+ * gamma_dot lag-one increments 1.8e-4 to 3.5e-4), the angle 93 is
+ * perpendicular to the flow (every v about 0), and -84 and -85.5 have v
+ * below 0.1 for the shortest lags only in either convention, so blocks of
+ * 4 points mix both branches. Every variant against the scalar reference (1e-11) and
+ * finite differences. */
+static void test_kernel_small_phase(void **state)
+{
+    (void)state;
+    static const char *const variants[] = {"generic", "avx2", "avx512"};
+    const double angles[3] = {-84.0, -85.5, 93.0};
+    for (int c = 0; c < 6; c++) { /* convention, variant */
+        problem p;
+        problem_make_at(&p, HCMC_MODE_LAMINAR, (hcmc_convention)(c % 2), 3, 31, angles);
+        p.spec.scaling = HCMC_SCALING_INDIVIDUAL;
+        setenv("HCMC_KERNEL", variants[c / 2], 1);
+        hcmc_target *t = target_make(&p);
+        unsetenv("HCMC_KERNEL");
+        size_t d = hcmc_target_dim(t);
+        double th[32], z[32];
+        memcpy(th, p.phys, sizeof p.phys);
+        for (size_t k = 7; k + 1 < d; k++)
+            th[k] = k < 10 ? 0.3 : 1.0;
+        th[d - 1] = 0.02;
+        assert_int_equal(hcmc_target_unconstrain(t, th, z, NULL), 0);
+        /* the branches are really taken: blocks of 4 with v below 0.1 in
+         * some lanes at -84 and -85.5, in every lane at 93 */
+        double CJ[24], CG[24];
+        hcmc_model_integrals(&p.spec.model, th, CJ, CG);
+        const double kappa = c % 2 ? 0.5 / M_PI : 0.5;
+        for (size_t a = 0; a < 3; a++) {
+            const double A = p.spec.model.q * p.spec.model.L *
+                             cos((th[HCMC_P_PHI0] - p.pts.phi[a]) * (M_PI / 180.0));
+            size_t mixed = 0, all = 0, a0 = p.pts.angle_start[a];
+            for (size_t b = a0; b + 4 <= p.pts.angle_start[a + 1]; b += 4) {
+                int small = 0;
+                for (size_t q = b; q < b + 4; q++)
+                    small += fabs(kappa * A * (CG[p.pts.j[q]] - CG[p.pts.i[q]])) < 0.1;
+                mixed += small > 0 && small < 4;
+                all += small == 4;
+            }
+            if (a < 2)
+                assert_true(mixed > 0);
+            else
+                assert_true(all == (p.pts.angle_start[a + 1] - a0) / 4);
+        }
+        hcmc_target_ws *ws = hcmc_target_ws_new(t);
+        hcmc_target_parts parts;
+        double lp;
+        hcmc_target_eval(t, ws, z, &lp, NULL, &parts);
+        double ref = reference_loglik(t, &p, &p.pts, z);
+        assert_true(fabs(parts.loglik - ref) <= 1e-11 * fabs(ref));
+        char what[64];
+        snprintf(what, sizeof what, "small phases, %s kernel, convention %d",
+                 hcmc_target_kernel_name(t), c % 2);
+        check_gradient(t, z, what);
         hcmc_target_ws_free(ws);
         hcmc_target_free(t);
         problem_free(&p);
@@ -789,6 +858,7 @@ int main(void)
         cmocka_unit_test(test_residuals_and_jacobian),
         cmocka_unit_test(test_kernel_fallback_paths),
         cmocka_unit_test(test_kernel_variants_agree),
+        cmocka_unit_test(test_kernel_small_phase),
         cmocka_unit_test(test_phase_sincos),
         cmocka_unit_test(test_tempering),
         cmocka_unit_test(test_scaling_layout),

@@ -98,15 +98,28 @@ static inline __attribute__((always_inline)) void phase_sincos(vd x, vd *sn, vd 
     VSINCOS(x, *sn, *cs);
 }
 
+/* Whether any lane of m is set. */
+static inline __attribute__((always_inline)) int vany(vl m)
+{
+    long long any = 0;
+    for (int l = 0; l < W; l++)
+        any |= m[l];
+    return any != 0;
+}
+
 /* sinc(v) = sin(v)/v from sin v and inv = 1/v (any value in small lanes);
  * below |v| = 0.1 (lanes in small) its series to v^8 (truncation below
- * 1e-14 relative) avoids the cancellation of the quotient. */
+ * 1e-14 relative) avoids the cancellation of the quotient. The series is
+ * evaluated only for a block that has such a lane. */
 static inline __attribute__((always_inline)) vd sinc_of(vd v, vd sn, vl small, vd inv)
 {
+    vd q = sn * inv;
+    if (!vany(small))
+        return q;
     vd v2 = v * v;
     vd ss = 1.0 + v2 * (-1.0 / 6 +
                         v2 * (1.0 / 120 + v2 * (-1.0 / 5040 + v2 * (1.0 / 362880))));
-    return vsel(small, ss, sn * inv);
+    return vsel(small, ss, q);
 }
 
 /* sinc(v) and its derivative (v cos v - sin v)/v^2 from sin and cos of v,
@@ -114,10 +127,17 @@ static inline __attribute__((always_inline)) vd sinc_of(vd v, vd sn, vl small, v
 static inline __attribute__((always_inline)) void
 sinc_pair(vd v, vd sn, vd cs, vl small, vd inv, vd *sc, vd *dsc)
 {
-    vd dq = (cs - sn * inv) * inv;
+    vd q = sn * inv, dq = (cs - q) * inv;
+    if (!vany(small)) {
+        *sc = q;
+        *dsc = dq;
+        return;
+    }
     vd v2 = v * v;
+    vd ss = 1.0 + v2 * (-1.0 / 6 +
+                        v2 * (1.0 / 120 + v2 * (-1.0 / 5040 + v2 * (1.0 / 362880))));
     vd ds = v * (-1.0 / 3 + v2 * (1.0 / 30 + v2 * (-1.0 / 840 + v2 * (1.0 / 45360))));
-    *sc = sinc_of(v, sn, small, inv);
+    *sc = vsel(small, ss, q);
     *dsc = vsel(small, ds, dq);
 }
 
