@@ -311,6 +311,7 @@ static void fill_records(const hcmc__seg *s, const int layout)
  * __builtin_shufflevector; older gcc only __builtin_shuffle). */
 #if defined(__clang__) || __GNUC__ >= 12
 #define SHUFFLE4(a, b, i0, i1, i2, i3) __builtin_shufflevector(a, b, i0, i1, i2, i3)
+#define HAVE_SHUFFLEVECTOR 1
 #else
 typedef long long rowl4 __attribute__((vector_size(32)));
 #define SHUFFLE4(a, b, i0, i1, i2, i3) __builtin_shuffle(a, b, (rowl4){i0, i1, i2, i3})
@@ -477,12 +478,26 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int fu
                           : vsplat(2.0 * s->kappa) * sc * dsc;
         vd w = r * h, u = r * gd * dgs;
         *gx += u * ig;
+#if KERNEL_WIDTH == 4 && !defined(KERNEL_GATHER_BY_LANE) && defined(HAVE_SHUFFLEVECTOR)
+        /* the pairs (w_l, u_l): two unpacks and their halves */
+        row4 lo = SHUFFLE4(w, u, 0, 4, 2, 6), hi = SHUFFLE4(w, u, 1, 5, 3, 7);
+        pair2 wu[4] = {__builtin_shufflevector(lo, lo, 0, 1),
+                       __builtin_shufflevector(hi, hi, 0, 1),
+                       __builtin_shufflevector(lo, lo, 2, 3),
+                       __builtin_shufflevector(hi, hi, 2, 3)};
+        for (int l = 0; l < W; l++) {
+            const size_t at = HCMC__KERNEL_REC + 2 * (size_t)(l % ACC_TABLES);
+            *(pair2 *)(pb[l] + at) += wu[l];
+            *(pair2 *)(pa[l] + at) -= wu[l];
+        }
+#else
         for (int l = 0; l < W; l++) {
             pair2 wu = {w[l], u[l]};
             const size_t at = HCMC__KERNEL_REC + 2 * (size_t)(l % ACC_TABLES);
             *(pair2 *)(pb[l] + at) += wu;
             *(pair2 *)(pa[l] + at) -= wu;
         }
+#endif
     }
 }
 
