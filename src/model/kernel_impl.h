@@ -48,6 +48,18 @@ static inline vd vabs(vd v)
     return (vd)((vl)v & m);
 }
 
+/* Whether any lane of m is set (AVX: one vmovmskpd). */
+static inline __attribute__((always_inline)) int vany(vl m)
+{
+#if defined(__AVX__) && KERNEL_WIDTH == 4
+    return __builtin_ia32_movmskpd256((vd)m) != 0;
+#endif
+    long long any = 0;
+    for (int l = 0; l < W; l++)
+        any |= m[l];
+    return any != 0;
+}
+
 /* sin and cos of x, W lanes: where the variant has FMA (VFMA), by a
  * reduction to r = x - n pi/2, |r| <= pi/4 (two FMAs with pi/2 split in
  * two doubles: absolute error about 1e-16 for |x| up to 1e12), Taylor
@@ -59,11 +71,7 @@ static inline vd vabs(vd v)
 static inline __attribute__((always_inline)) void phase_sincos(vd x, vd *sn, vd *cs)
 {
 #ifdef VFMA
-    vl out = ~(vabs(x) <= vsplat(1e12));
-    long long any = 0;
-    for (int l = 0; l < W; l++)
-        any |= out[l];
-    if (!any) {
+    if (!vany(~(vabs(x) <= vsplat(1e12)))) {
         const double magic = 6755399441055744.0;                   /* 1.5 * 2^52 */
         vd t = x * vsplat(0.63661977236758134308) + vsplat(magic); /* 2/pi */
         vd n = t - vsplat(magic); /* nearest integer to 2x/pi */
@@ -96,15 +104,6 @@ static inline __attribute__((always_inline)) void phase_sincos(vd x, vd *sn, vd 
     }
 #endif
     VSINCOS(x, *sn, *cs);
-}
-
-/* Whether any lane of m is set. */
-static inline __attribute__((always_inline)) int vany(vl m)
-{
-    long long any = 0;
-    for (int l = 0; l < W; l++)
-        any |= m[l];
-    return any != 0;
 }
 
 /* sinc(v) = sin(v)/v from sin v and inv = 1/v (any value in small lanes);
