@@ -120,7 +120,7 @@ bench: build
 	./$(BUILD)/bench/bench_nuts
 
 # End-to-end CMC run on a simulated laminar_flow data set (POINTS points,
-# serial backend: about 45 min for the default 1 M on 2 cores).
+# serial backend: about 2 min for the default 1 M on 2 cores).
 POINTS ?= 1000000
 bench-cmc: build
 	sh bench/bench_cmc.sh ./$(BUILD)/hcmc $(POINTS)
