@@ -256,9 +256,9 @@ static void KERNEL_NAME(run_static_value)(const hcmc__seg *s, hcmc__seg_sums *o)
 }
 
 /* laminar_flow: each frame's record, HCMC__KERNEL_REC = 4 doubles:
- *   (E_k, sin_k, cos_k, CG_k)
- * with E_k = exp(-q^2 CJ_k) (CJ_k without ef) and sin/cos of the phase
- * kappa A CG_k (0 without use_trig). A point reads the records of its two
+ *   (E_k, sin_k, cos_k, P_k)
+ * with E_k = exp(-q^2 CJ_k) (CJ_k without ef), the phase P_k = kappa A CG_k
+ * and its sin/cos (0 without use_trig). A point reads the records of its two
  * frames, one aligned 32-byte load each, transposed into lanes; 1/E_i
  * comes from the division that gives 1/v.
  *
@@ -266,7 +266,7 @@ static void KERNEL_NAME(run_static_value)(const hcmc__seg *s, hcmc__seg_sums *o)
  * of its 64-byte entry, whose second half holds the gradient's weights by
  * frame (acc_rows): one address per frame serves both, and a frame's
  * entry is one cache line:
- *   rec[8 k .. 8 k + 7] = (E_k, sin_k, cos_k, CG_k, w_k^0, u_k^0, w_k^1, u_k^1)
+ *   rec[8 k .. 8 k + 7] = (E_k, sin_k, cos_k, P_k, w_k^0, u_k^0, w_k^1, u_k^1)
  * the weights cleared here. Value only (layout RECORDS_SOA), records of 4
  * doubles, and the same entries by frame after them, for the dense runs
  * (dense_block):
@@ -295,7 +295,7 @@ static void fill_records(const hcmc__seg *s, const int layout)
             r[0] = s->ef ? s->ef[2 * kk] : s->rowJ[4 * kk];
             r[1] = sn[l];
             r[2] = cs[l];
-            r[3] = s->rowG[4 * kk];
+            r[3] = f * s->rowG[4 * kk];
             if (layout == ENTRIES)
                 for (int e = HCMC__KERNEL_REC; e < ENTRY; e++)
                     r[e] = 0.0;
@@ -423,7 +423,7 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int fu
     /* the records' layout (fill_records): entries with grad */
     const size_t stride = grad ? ENTRY : HCMC__KERNEL_REC;
     double *pa[W], *pb[W];
-    vd Eb, Sb, Cb, Gb, Ea, Sa, Ca, Ga, sn, cs;
+    vd Eb, Sb, Cb, Phb, Ea, Sa, Ca, Pha, sn, cs;
     if (!grad && full && dense_block(s, pos[0], ia[0], jb[0])) {
         /* one earlier frame, W consecutive later ones: its record in
          * every lane, theirs by plain loads of the entries by frame */
@@ -432,20 +432,20 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int fu
         memcpy(&Eb, S, sizeof Eb);
         memcpy(&Sb, S + s->n_t, sizeof Sb);
         memcpy(&Cb, S + 2 * s->n_t, sizeof Cb);
-        memcpy(&Gb, S + 3 * s->n_t, sizeof Gb);
+        memcpy(&Phb, S + 3 * s->n_t, sizeof Phb);
         Ea = vsplat(ra[0]);
         Sa = vsplat(ra[1]);
         Ca = vsplat(ra[2]);
-        Ga = vsplat(ra[3]);
+        Pha = vsplat(ra[3]);
     } else {
         for (int l = 0; l < W; l++) {
             pa[l] = s->rec + stride * ia[l];
             pb[l] = s->rec + stride * jb[l];
         }
-        transpose_records(pb, &Eb, &Sb, &Cb, &Gb);
-        transpose_records(pa, &Ea, &Sa, &Ca, &Ga);
+        transpose_records(pb, &Eb, &Sb, &Cb, &Phb);
+        transpose_records(pa, &Ea, &Sa, &Ca, &Pha);
     }
-    vd ig = Gb - Ga, v = vsplat(s->kappa * s->A) * ig;
+    vd v = Phb - Pha; /* the phases' difference kappa A (CG_j - CG_i) */
     vl small = vabs(v) < vsplat(0.1);
     vd vv = vsel(small, vsplat(1.0), v), inv, gd;
     if (use_ef) { /* 1/v and 1/E_i from one division */
@@ -476,7 +476,7 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int fu
         vd dgs = homodyne ? vsplat(4.0 * s->kappa) * (sc * sc) * sc * dsc
                           : vsplat(2.0 * s->kappa) * sc * dsc;
         vd w = r * h, u = r * gd * dgs;
-        *gx += u * ig;
+        *gx += u * v;
 #if KERNEL_WIDTH == 4 && !defined(KERNEL_GATHER_BY_LANE) && defined(HAVE_SHUFFLEVECTOR)
         /* the pairs (w_l, u_l): two unpacks and their halves */
         row4 lo = SHUFFLE4(w, u, 0, 4, 2, 6), hi = SHUFFLE4(w, u, 1, 5, 3, 7);
@@ -570,7 +570,10 @@ static void KERNEL_NAME(run_laminar)(const hcmc__seg *seg, hcmc__seg_sums *o)
     o->rr = vsum(rr);
     o->rh = vsum(rh);
     o->r = vsum(r1);
-    o->gX = vsum(gx);
+    /* sum of u (CG_j - CG_i) from that of u v; with A = 0 every v and u
+     * is 0 */
+    const double f = s->kappa * s->A;
+    o->gX = f != 0.0 ? vsum(gx) / f : 0.0;
 }
 
 /* Value only: run_laminar's rr, rh and r by the same operations, without
