@@ -493,8 +493,8 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int fu
         for (int l = 0; l < W; l++) {
             pair2 wu = {w[l], u[l]};
             const size_t at = HCMC__KERNEL_REC + 2 * (size_t)(l % ACC_TABLES);
-            *(pair2 *)(pb[l] + at) += wu;
-            *(pair2 *)(pa[l] + at) -= wu;
+            *(pair2 *)(s->rec + stride * jb[l] + at) += wu;
+            *(pair2 *)(s->rec + stride * ia[l] + at) -= wu;
         }
 #endif
     }
