@@ -53,11 +53,12 @@ static inline __attribute__((always_inline)) int vany(vl m)
 {
 #if defined(__AVX__) && KERNEL_WIDTH == 4
     return __builtin_ia32_movmskpd256((vd)m) != 0;
-#endif
+#else
     long long any = 0;
     for (int l = 0; l < W; l++)
         any |= m[l];
     return any != 0;
+#endif
 }
 
 /* sin and cos of x, W lanes: where the variant has FMA (VFMA), by a
@@ -106,19 +107,24 @@ static inline __attribute__((always_inline)) void phase_sincos(vd x, vd *sn, vd 
     VSINCOS(x, *sn, *cs);
 }
 
+/* sinc's series to v^8 in v2 = v^2 (truncation below 1e-14 relative for
+ * |v| < 0.1). */
+static inline __attribute__((always_inline)) vd sinc_series(vd v2)
+{
+    return 1.0 + v2 * (-1.0 / 6 +
+                       v2 * (1.0 / 120 + v2 * (-1.0 / 5040 + v2 * (1.0 / 362880))));
+}
+
 /* sinc(v) = sin(v)/v from sin v and inv = 1/v (any value in small lanes);
- * below |v| = 0.1 (lanes in small) its series to v^8 (truncation below
- * 1e-14 relative) avoids the cancellation of the quotient. The series is
- * evaluated only for a block that has such a lane. */
+ * below |v| = 0.1 (lanes in small) its series avoids the cancellation of
+ * the quotient. The series is evaluated only for a block that has such a
+ * lane. */
 static inline __attribute__((always_inline)) vd sinc_of(vd v, vd sn, vl small, vd inv)
 {
     vd q = sn * inv;
     if (!vany(small))
         return q;
-    vd v2 = v * v;
-    vd ss = 1.0 + v2 * (-1.0 / 6 +
-                        v2 * (1.0 / 120 + v2 * (-1.0 / 5040 + v2 * (1.0 / 362880))));
-    return vsel(small, ss, q);
+    return vsel(small, sinc_series(v * v), q);
 }
 
 /* sinc(v) and its derivative (v cos v - sin v)/v^2 from sin and cos of v,
@@ -133,10 +139,8 @@ sinc_pair(vd v, vd sn, vd cs, vl small, vd inv, vd *sc, vd *dsc)
         return;
     }
     vd v2 = v * v;
-    vd ss = 1.0 + v2 * (-1.0 / 6 +
-                        v2 * (1.0 / 120 + v2 * (-1.0 / 5040 + v2 * (1.0 / 362880))));
     vd ds = v * (-1.0 / 3 + v2 * (1.0 / 30 + v2 * (-1.0 / 840 + v2 * (1.0 / 45360))));
-    *sc = vsel(small, ss, q);
+    *sc = vsel(small, sinc_series(v2), q);
     *dsc = vsel(small, ds, dq);
 }
 
@@ -489,7 +493,7 @@ block_laminar(const hcmc__seg *s, const size_t *pos, vd y, vd mask, const int fu
             *(pair2 *)(pb[l] + at) += wu[l];
             *(pair2 *)(pa[l] + at) -= wu[l];
         }
-#else
+#else /* addresses from the frame numbers: 2 W pointers kept would spill */
         for (int l = 0; l < W; l++) {
             pair2 wu = {w[l], u[l]};
             const size_t at = HCMC__KERNEL_REC + 2 * (size_t)(l % ACC_TABLES);

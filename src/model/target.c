@@ -38,7 +38,7 @@ struct hcmc_target {
 struct hcmc_target_ws {
     double *rowJ, *rowG;             /* [n_t][4], 32-byte aligned */
     double *ef;                      /* [n_t][2]: exp(-q^2 CJ_k), exp(+q^2 CJ_k) */
-    double *rec; /* [2 n_t][HCMC__KERNEL_REC]: laminar_flow's frame records */
+    double *rec; /* [2 n_t][HCMC__KERNEL_REC]: laminar_flow's records (kernel.h) */
     double *logt;                    /* [n_t]: log of each frame's time (build_rows) */
     double *theta, *dtheta, *gtheta; /* [dim] */
     double *dlogjac;                 /* [dim] */
