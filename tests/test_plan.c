@@ -121,6 +121,66 @@ static void test_random_balanced_and_seeded(void **state)
     hcmc_points_release(&pts);
 }
 
+/* A pair grid (every angle the same pairs in the same order, as a full
+ * data set): the random plan deals whole pairs, so every shard is a pair
+ * grid itself (hcmc_points_pairs of its subset is its share of the pairs)
+ * with all angles equally, the pairs' shares within one of each other;
+ * reproducible from the seed. One pair fewer at the last angle: not a
+ * grid, so points are dealt one by one and the shards are not grids. */
+static void test_random_pairs(void **state)
+{
+    (void)state;
+    const size_t A = 5, P = 437, K = 6;
+    hcmc_points pts;
+    hcmc_error e;
+    assert_int_equal(hcmc_points_init(&pts, A * P, A, 100, &e), 0);
+    hcmc_rng r;
+    hcmc_rng_init(&r, 2, HCMC_RNG_TEST, 0, 0);
+    for (size_t a = 0; a < A; a++) {
+        pts.phi[a] = 20.0 * (double)a;
+        pts.angle_start[a] = a * P;
+        for (size_t k = 0; k < P; k++) {
+            pts.i[a * P + k] = (uint16_t)(1 + k / 90);
+            pts.j[a * P + k] = (uint16_t)(7 + k % 90);
+            pts.y[a * P + k] = 1.0 + 0.01 * hcmc_rng_normal(&r);
+        }
+    }
+    pts.angle_start[A] = A * P;
+    assert_int_equal(hcmc_points_pairs(&pts), P);
+    for (int grid = 1; grid >= 0; grid--) {
+        hcmc_shard_plan *p, *q;
+        assert_int_equal(hcmc_shard_plan_make(&pts, HCMC_STRATEGY_RANDOM, K, 0, 1,
+                                              HCMC_MODE_LAMINAR, 5, &p, &e),
+                         0);
+        assert_int_equal(hcmc_shard_plan_make(&pts, HCMC_STRATEGY_RANDOM, K, 0, 1,
+                                              HCMC_MODE_LAMINAR, 5, &q, &e),
+                         0);
+        check_partition(p, pts.n);
+        assert_memory_equal(p->idx, q->idx, pts.n * sizeof(size_t));
+        for (size_t k = 0; k < K; k++) {
+            size_t m = p->start[k + 1] - p->start[k];
+            hcmc_points sub;
+            assert_int_equal(
+                hcmc_points_subset(&pts, p->idx + p->start[k], m, &sub, &e), 0);
+            if (grid) {
+                assert_int_equal(m % A, 0);
+                assert_true(m / A + 1 >= P / K && m / A <= P / K + 1);
+                assert_int_equal(hcmc_points_pairs(&sub), m / A);
+            } else {
+                assert_int_equal(hcmc_points_pairs(&sub), 0);
+            }
+            hcmc_points_release(&sub);
+        }
+        hcmc_shard_plan_free(p);
+        hcmc_shard_plan_free(q);
+        /* the last angle without its last pair: no grid */
+        pts.n--;
+        pts.angle_start[A]--;
+        assert_int_equal(hcmc_points_pairs(&pts), 0);
+    }
+    hcmc_points_release(&pts);
+}
+
 static void test_stratified_and_auto(void **state)
 {
     (void)state;
@@ -160,6 +220,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_partitions),
         cmocka_unit_test(test_random_balanced_and_seeded),
+        cmocka_unit_test(test_random_pairs),
         cmocka_unit_test(test_stratified_and_auto),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

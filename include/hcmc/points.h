@@ -44,6 +44,12 @@ HCMC_API int hcmc_points_check(const hcmc_points *p, hcmc_error *err);
 HCMC_API int hcmc_points_subset(const hcmc_points *src, const size_t *idx, size_t m,
                                 hcmc_points *dst, hcmc_error *err);
 
+/* The pairs of each angle where every angle has the same pairs (i, j) in
+ * the same order, as a full data set has them and every shard the plan
+ * deals by pairs: then the point of pair k at angle a is angle_start[a] +
+ * k. 0 where the angles differ (or the table is empty). */
+HCMC_API size_t hcmc_points_pairs(const hcmc_points *p);
+
 /* Robust noise scale s_y = max(1.4826 * MAD(y), 1e-3) over all points; the
  * scale of sigma's HalfNormal prior is 1.5 s_y. */
 HCMC_API int hcmc_points_noise_scale(const hcmc_points *p, double *s_y,

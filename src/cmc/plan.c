@@ -55,7 +55,7 @@ int hcmc_shard_plan_make(const hcmc_points *pts, hcmc_shard_strategy strategy,
                          hcmc_error *err)
 {
     *out = NULL;
-    size_t N = pts->n, A = pts->n_phi;
+    size_t N = pts->n, A = pts->n_phi, pairs = hcmc_points_pairs(pts);
     if (N == 0)
         return hcmc_error_set(err, HCMC_ENODATA, "shard plan: no points");
     size_t K;
@@ -105,6 +105,24 @@ int hcmc_shard_plan_make(const hcmc_points *pts, hcmc_shard_strategy strategy,
                 shard_of[a0 + i] = k + i * pieces / n;
             k += pieces;
         }
+    } else if (pairs >= K) {
+        /* random by pairs, where every angle has the same pairs: shuffle
+         * the pairs and deal them round robin, each with all its angles, so
+         * that every shard is a pair grid too (kernel.h) and holds every
+         * angle equally */
+        hcmc_rng rng;
+        hcmc_rng_init(&rng, seed, HCMC_RNG_SHARD, 0, 0);
+        for (size_t i = 0; i < pairs; i++)
+            perm[i] = i;
+        for (size_t i = pairs; i > 1; i--) {
+            size_t j = (size_t)hcmc_rng_below(&rng, i);
+            size_t t = perm[i - 1];
+            perm[i - 1] = perm[j];
+            perm[j] = t;
+        }
+        for (size_t i = 0; i < pairs; i++)
+            for (size_t a = 0; a < A; a++)
+                shard_of[a * pairs + perm[i]] = i % K;
     } else {
         /* random, angle-balanced: shuffle each angle's points and deal them
          * round robin, continuing the deal across angles */

@@ -129,6 +129,23 @@ int hcmc_points_subset(const hcmc_points *src, const size_t *idx, size_t m,
     return HCMC_OK;
 }
 
+size_t hcmc_points_pairs(const hcmc_points *p)
+{
+    if (p->n_phi == 0 || p->n == 0)
+        return 0;
+    size_t n = p->angle_start[1] - p->angle_start[0];
+    if (p->angle_start[0] != 0 || p->n != n * p->n_phi)
+        return 0;
+    for (size_t a = 1; a < p->n_phi; a++) {
+        size_t a0 = p->angle_start[a];
+        if (p->angle_start[a + 1] - a0 != n ||
+            memcmp(p->i, p->i + a0, n * sizeof *p->i) ||
+            memcmp(p->j, p->j + a0, n * sizeof *p->j))
+            return 0;
+    }
+    return n;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
