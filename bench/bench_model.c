@@ -140,18 +140,25 @@ static int run(hcmc_mode mode, size_t N, size_t N_full)
         fprintf(stderr, "bench_model: %s\n", err.msg);
         return 1;
     }
+    /* N / n_phi pairs at random, every angle of each, as the shard plan
+     * deals the points of a full data set */
+    size_t n_pairs = full.n / n_phi, m_pairs = (N + n_phi - 1) / n_phi;
     size_t *idx = malloc(full.n * sizeof *idx);
-    for (size_t k = 0; k < full.n; k++)
+    for (size_t k = 0; k < n_pairs; k++)
         idx[k] = k;
     hcmc_rng r;
     hcmc_rng_init(&r, 7, HCMC_RNG_SHARD, 0, 0);
-    for (size_t k = 0; k < N; k++) { /* partial Fisher-Yates */
-        size_t m = k + (size_t)hcmc_rng_below(&r, full.n - k);
+    for (size_t k = 0; k < m_pairs; k++) { /* partial Fisher-Yates */
+        size_t m = k + (size_t)hcmc_rng_below(&r, n_pairs - k);
         size_t tmp = idx[k];
         idx[k] = idx[m];
         idx[m] = tmp;
     }
-    qsort(idx, N, sizeof *idx, cmp_size); /* a shard keeps the file's order */
+    qsort(idx, m_pairs, sizeof *idx, cmp_size); /* a shard keeps the file's order */
+    for (size_t a = n_phi; a-- > 0;)
+        for (size_t k = 0; k < m_pairs; k++)
+            idx[a * m_pairs + k] = a * n_pairs + idx[k];
+    N = m_pairs * n_phi;
     if (hcmc_points_subset(&full, idx, N, &pts, &err)) {
         fprintf(stderr, "bench_model: %s\n", err.msg);
         return 1;

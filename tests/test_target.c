@@ -229,11 +229,17 @@ static void test_loglik_matches_reference(void **state)
 {
     (void)state;
     for (int mode = 0; mode < 2; mode++)
-        for (int conv = 0; conv < 2; conv++) {
+        for (int conv = 0; conv < 4; conv++) { /* convention, layout */
             problem p;
-            problem_make(&p, (hcmc_mode)mode, (hcmc_convention)conv, 3, 7);
+            problem_make(&p, (hcmc_mode)mode, (hcmc_convention)(conv % 2), 3, 7);
             p.spec.scaling = HCMC_SCALING_INDIVIDUAL;
+            if (conv >= 2)
+                setenv("HCMC_LAYOUT", "angles", 1);
             hcmc_target *t = target_make(&p);
+            unsetenv("HCMC_LAYOUT");
+            /* laminar_flow's full data are a pair grid, which its kernel
+             * takes unless told to go by angle */
+            assert_int_equal(hcmc_target_grid_pairs(t) > 0, mode == 1 && conv < 2);
             hcmc_target_ws *ws = hcmc_target_ws_new(t);
             hcmc_rng r;
             hcmc_rng_init(&r, 3, HCMC_RNG_TEST, 0, 0);
@@ -403,13 +409,17 @@ static void test_kernel_small_phase(void **state)
     (void)state;
     static const char *const variants[] = {"generic", "avx2", "avx512"};
     const double angles[3] = {-84.0, -85.5, 93.0};
-    for (int c = 0; c < 6; c++) { /* convention, variant */
+    for (int c = 0; c < 12; c++) { /* convention, variant, layout */
         problem p;
         problem_make_at(&p, HCMC_MODE_LAMINAR, (hcmc_convention)(c % 2), 3, 31, angles);
         p.spec.scaling = HCMC_SCALING_INDIVIDUAL;
-        setenv("HCMC_KERNEL", variants[c / 2], 1);
+        setenv("HCMC_KERNEL", variants[c / 2 % 3], 1);
+        if (c >= 6)
+            setenv("HCMC_LAYOUT", "angles", 1);
         hcmc_target *t = target_make(&p);
         unsetenv("HCMC_KERNEL");
+        unsetenv("HCMC_LAYOUT");
+        assert_int_equal(hcmc_target_grid_pairs(t) > 0, c < 6);
         size_t d = hcmc_target_dim(t);
         double th[32], z[32];
         memcpy(th, p.phys, sizeof p.phys);
@@ -445,8 +455,8 @@ static void test_kernel_small_phase(void **state)
         double ref = reference_loglik(t, &p, &p.pts, z);
         assert_true(fabs(parts.loglik - ref) <= 1e-11 * fabs(ref));
         char what[64];
-        snprintf(what, sizeof what, "small phases, %s kernel, convention %d",
-                 hcmc_target_kernel_name(t), c % 2);
+        snprintf(what, sizeof what, "small phases, %s kernel by %s, convention %d",
+                 hcmc_target_kernel_name(t), c < 6 ? "pairs" : "angle", c % 2);
         check_gradient(t, z, what);
         hcmc_target_ws_free(ws);
         hcmc_target_free(t);
@@ -501,6 +511,75 @@ static void test_kernel_variants_agree(void **state)
         hcmc_target_ws_free(w2);
         hcmc_target_free(fast);
         hcmc_target_free(slow);
+        problem_free(&p);
+    }
+}
+
+/* The pair grid kernel (all angles at once, kernel.h) against the kernel
+ * by angle on the same points, every variant this CPU runs, both
+ * conventions, per-angle scaling (each lane its own contrast and offset):
+ * 5 angles (blocks of 4: one full and one with three padding lanes; of 8:
+ * three padding lanes) and 8 (full blocks either way), among them one
+ * perpendicular to the flow (A = 0). The two differ only in rounding (the
+ * order of the sums, and the sinc argument as kappa A (CG_j - CG_i) rather
+ * than a difference of phases): density to 1e-12 relative, gradient to
+ * 1e-10 of its largest component; the value-only density to 1e-14 of the
+ * one with the gradient. */
+static void test_grid_matches_angles(void **state)
+{
+    (void)state;
+    static const char *const variants[] = {"generic", "avx2", "avx512"};
+    const double angles[8] = {-84.0, -40.0, 3.0, 93.0, 120.0, -150.0, 10.0, 61.0};
+    for (int c = 0; c < 12; c++) { /* convention, angles, variant */
+        size_t n_phi = c / 2 % 2 ? 8 : 5;
+        problem p;
+        problem_make_at(&p, HCMC_MODE_LAMINAR, (hcmc_convention)(c % 2), n_phi, 41,
+                        angles);
+        p.spec.scaling = HCMC_SCALING_INDIVIDUAL;
+        setenv("HCMC_KERNEL", variants[c / 4], 1);
+        hcmc_target *grid = target_make(&p);
+        setenv("HCMC_LAYOUT", "angles", 1);
+        hcmc_target *by_angle = target_make(&p);
+        unsetenv("HCMC_KERNEL");
+        unsetenv("HCMC_LAYOUT");
+        assert_int_equal(hcmc_target_grid_pairs(grid), p.pts.n / n_phi);
+        assert_int_equal(hcmc_target_grid_pairs(by_angle), 0);
+        hcmc_target_ws *w1 = hcmc_target_ws_new(grid),
+                       *w2 = hcmc_target_ws_new(by_angle);
+        hcmc_rng r;
+        hcmc_rng_init(&r, 5, HCMC_RNG_TEST, 0, 0);
+        size_t d = hcmc_target_dim(grid);
+        for (int rep = 0; rep < 4; rep++) {
+            double z[32], g1[32], g2[32], l1, l2, v1, gmax = 0;
+            random_z(grid, &r, z);
+            if (rep == 0) { /* phi0 = 3: angle 93 perpendicular to the flow */
+                double th[32];
+                hcmc_target_constrain(grid, z, th);
+                th[HCMC_P_PHI0] = 3.0;
+                assert_int_equal(hcmc_target_unconstrain(grid, th, z, NULL), 0);
+            }
+            assert_int_equal(hcmc_target_eval(grid, w1, z, &l1, g1, NULL), 0);
+            assert_int_equal(hcmc_target_eval(by_angle, w2, z, &l2, g2, NULL), 0);
+            assert_int_equal(hcmc_target_eval(grid, w1, z, &v1, NULL, NULL), 0);
+            if (!(fabs(l1 - l2) <= 1e-12 * fabs(l2)))
+                fail_msg("%s, %zu angles, convention %d: lp %.15g by pairs, %.15g by "
+                         "angle",
+                         hcmc_target_kernel_name(grid), n_phi, c % 2, l1, l2);
+            assert_true(fabs(v1 - l1) <= 1e-14 * fabs(l1));
+            for (size_t k = 0; k < d; k++)
+                gmax = fmax(gmax, fabs(g2[k]));
+            for (size_t k = 0; k < d; k++)
+                if (!(fabs(g1[k] - g2[k]) <= 1e-10 * gmax))
+                    fail_msg(
+                        "%s, %zu angles, convention %d: d lp / d %s %.15g by pairs, "
+                        "%.15g by angle",
+                        hcmc_target_kernel_name(grid), n_phi, c % 2,
+                        hcmc_target_param_name(grid, k), g1[k], g2[k]);
+        }
+        hcmc_target_ws_free(w1);
+        hcmc_target_ws_free(w2);
+        hcmc_target_free(grid);
+        hcmc_target_free(by_angle);
         problem_free(&p);
     }
 }
@@ -859,6 +938,7 @@ int main(void)
         cmocka_unit_test(test_kernel_fallback_paths),
         cmocka_unit_test(test_kernel_variants_agree),
         cmocka_unit_test(test_kernel_small_phase),
+        cmocka_unit_test(test_grid_matches_angles),
         cmocka_unit_test(test_phase_sincos),
         cmocka_unit_test(test_tempering),
         cmocka_unit_test(test_scaling_layout),

@@ -124,6 +124,11 @@ HCMC_API hcmc_mode hcmc_target_mode(const hcmc_target *t);
 HCMC_API hcmc_scaling_mode hcmc_target_scaling(const hcmc_target *t);
 /* Name of the kernel variant in use ("avx2", "generic"). */
 HCMC_API const char *hcmc_target_kernel_name(const hcmc_target *t);
+/* laminar_flow: the pairs of each angle where the points form a pair grid
+ * (hcmc_points_pairs) and its kernel serves them, all angles at once; 0
+ * where the kernel goes angle by angle. HCMC_LAYOUT=angles makes it go by
+ * angle (for comparisons). */
+HCMC_API size_t hcmc_target_grid_pairs(const hcmc_target *t);
 /* Bounds of parameter k in constrained units (sigma: 0, +inf). */
 HCMC_API void hcmc_target_bounds(const hcmc_target *t, size_t k, double *lo,
                                  double *hi);

@@ -61,6 +61,32 @@ typedef struct hcmc__seg_sums {
 } hcmc__seg_sums;
 
 typedef void (*hcmc__kernel_fn)(const hcmc__seg *s, hcmc__seg_sums *out);
+
+/* laminar_flow on a pair grid: a points table in which every angle has the
+ * same pairs (i_p, j_p) in the same order (a full data set, and every shard
+ * the plan deals by pairs). Lanes are angles, W at a time (the variant's
+ * width): a point's two frames are one pair for all its lanes, so that the
+ * records of a frame are W angles' sin and cos side by side, read by plain
+ * vector loads, and the gradient's weights by frame are vectors of W angles
+ * too. The kernel runs the pairs once per block of W angles and returns the
+ * sums of each angle, as run_laminar gives them for that angle alone. */
+typedef struct hcmc__grid {
+    size_t n_pairs, n_phi, n_t;
+    size_t n_blk;              /* blocks of W angles: ceil(n_phi / W) */
+    const uint16_t *i, *j;     /* [n_pairs] */
+    const double *y;           /* [n_blk][n_pairs][W], 32-byte aligned */
+    const double *rowJ, *rowG; /* as in hcmc__seg */
+    const double *ef;          /* as in hcmc__seg; required */
+    /* [n_blk W] per angle lane: kappa A, contrast, offset, 1 (0 for the
+     * padding lanes of the last block, whose kappa A is 0 too) */
+    const double *kA, *contrast, *offset, *mask;
+    double kappa;
+    int homodyne;
+    /* workspace, 32-byte aligned, n_blk n_t 4 W doubles: per block and
+     * frame (sin, cos) of kappa A CG_k by lane, then the weights (w, u) */
+    double *rec;
+} hcmc__grid;
+typedef void (*hcmc__grid_fn)(const hcmc__grid *g, hcmc__seg_sums *out /* [n_phi] */);
 /* Floor: the transcendentals the model needs per point and nothing else:
  * exp(-a*y*(j-i)) (static) plus sin and cos of b*y*(j-i) (laminar). */
 typedef double (*hcmc__floor_fn)(size_t n, const uint16_t *i, const uint16_t *j,
@@ -77,6 +103,10 @@ typedef struct hcmc__kernel {
     /* sin and cos of x[0..n) as the laminar_flow kernel evaluates them
      * (kernel_impl.h: phase_sincos), for the tests */
     void (*phase_sincos)(size_t n, const double *x, double *s, double *c);
+    /* laminar_flow on a pair grid (hcmc__grid), with and without the
+     * gradient sums, and the lanes of a block */
+    hcmc__grid_fn run_grid, run_grid_value;
+    size_t width;
 } hcmc__kernel;
 
 /* AVX2 where the CPU runs it, else generic; HCMC_KERNEL=avx512 or generic

@@ -24,4 +24,7 @@ const hcmc__kernel hcmc__kernel_avx2 = {"avx2",
                                         avx2_floor_laminar,
                                         avx2_run_static_value,
                                         avx2_run_laminar_value,
-                                        avx2_phase_sincos_n};
+                                        avx2_phase_sincos_n,
+                                        avx2_run_grid,
+                                        avx2_run_grid_value,
+                                        KERNEL_WIDTH};

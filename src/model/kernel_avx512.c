@@ -26,4 +26,7 @@ const hcmc__kernel hcmc__kernel_avx512 = {"avx512",
                                           avx512_floor_laminar,
                                           avx512_run_static_value,
                                           avx512_run_laminar_value,
-                                          avx512_phase_sincos_n};
+                                          avx512_phase_sincos_n,
+                                          avx512_run_grid,
+                                          avx512_run_grid_value,
+                                          KERNEL_WIDTH};

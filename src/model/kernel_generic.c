@@ -30,4 +30,7 @@ const hcmc__kernel hcmc__kernel_generic = {"generic",
                                            generic_floor_laminar,
                                            generic_run_static_value,
                                            generic_run_laminar_value,
-                                           generic_phase_sincos_n};
+                                           generic_phase_sincos_n,
+                                           generic_run_grid,
+                                           generic_run_grid_value,
+                                           KERNEL_WIDTH};

@@ -594,6 +594,160 @@ static void KERNEL_NAME(run_laminar_value)(const hcmc__seg *s, hcmc__seg_sums *o
     o->r = vsum(r1);
 }
 
+/* ---- laminar_flow on a pair grid (kernel.h: hcmc__grid) ------------ */
+
+/* A block's entry of frame k: (sin, cos) of its lanes' phases kappa A CG_k,
+ * then with the gradient the weights (w, u) by lane, cleared here. */
+static void grid_fill(const hcmc__grid *g, const int grad)
+{
+    const size_t st = grad ? 4 * W : 2 * W;
+    for (size_t b = 0; b < g->n_blk; b++) {
+        vd kA;
+        memcpy(&kA, g->kA + W * b, sizeof kA);
+        double *e = g->rec + b * g->n_t * st;
+        for (size_t k = 0; k < g->n_t; k++, e += st) {
+            vd sn, cs;
+            phase_sincos(kA * vsplat(g->rowG[4 * k]), &sn, &cs);
+            memcpy(e, &sn, sizeof sn);
+            memcpy(e + W, &cs, sizeof cs);
+            if (grad)
+                memset(e + 2 * W, 0, 2 * W * sizeof(double));
+        }
+    }
+}
+
+/* Adds w and u to the weights of the entry e. */
+static inline __attribute__((always_inline)) void grid_add(double *e, vd w, vd u)
+{
+    vd t;
+    memcpy(&t, e + 2 * W, sizeof t);
+    t += w;
+    memcpy(e + 2 * W, &t, sizeof t);
+    memcpy(&t, e + 3 * W, sizeof t);
+    t += u;
+    memcpy(e + 3 * W, &t, sizeof t);
+}
+
+/* The pairs over block b's W angles: block_laminar's operations with lanes
+ * for angles, the pair's decay g_D and frame difference of CG shared by
+ * the lanes. The sums of each lane go to out[W b + lane]; acc_rows' sums
+ * over frames are formed here lane by lane. */
+static inline __attribute__((always_inline)) void
+grid_block(const hcmc__grid *g, size_t b, const int homodyne, const int grad,
+           hcmc__seg_sums *out)
+{
+    const size_t st = grad ? 4 * W : 2 * W;
+    double *E = g->rec + b * g->n_t * st;
+    const double *yb = g->y + b * g->n_pairs * W;
+    const double *ef = g->ef, *G = g->rowG;
+    vd kA, con, off, msk;
+    memcpy(&kA, g->kA + W * b, sizeof kA);
+    memcpy(&con, g->contrast + W * b, sizeof con);
+    memcpy(&off, g->offset + W * b, sizeof off);
+    memcpy(&msk, g->mask + W * b, sizeof msk);
+    vd rr = {0}, rh = {0}, r1 = {0}, gx = {0};
+    /* the earlier frame's weights are summed in registers over its run of
+     * pairs (the pairs come by earlier frame) and added at its end */
+    vd wa = {0}, ua = {0};
+    unsigned run = g->n_pairs ? g->i[0] : 0;
+    for (size_t p = 0; p < g->n_pairs; p++) {
+        unsigned ia = g->i[p], jb = g->j[p];
+        double *ea = E + st * ia, *eb = E + st * jb;
+        if (grad && ia != run) {
+            grid_add(E + st * run, wa, ua);
+            wa = ua = vsplat(0.0);
+            run = ia;
+        }
+        vd y, Sa, Ca, Sb, Cb, sc, dsc;
+        memcpy(&y, yb + W * p, sizeof y);
+        memcpy(&Sa, ea, sizeof Sa);
+        memcpy(&Ca, ea + W, sizeof Ca);
+        memcpy(&Sb, eb, sizeof Sb);
+        memcpy(&Cb, eb + W, sizeof Cb);
+        vd gd = vsplat(ef[2 * jb] * ef[2 * ia + 1]);
+        vd v = kA * vsplat(G[4 * jb] - G[4 * ia]);
+        vl small = vabs(v) < vsplat(0.1);
+        vd inv = vsplat(1.0) / vsel(small, vsplat(1.0), v);
+        vd sn = Sb * Ca - Cb * Sa;
+        if (grad) {
+            vd cs = Cb * Ca + Sb * Sa;
+            sinc_pair(v, sn, cs, small, inv, &sc, &dsc);
+        } else {
+            sc = sinc_of(v, sn, small, inv);
+        }
+        vd h = gd * shear_factor(homodyne, sc);
+        vd r = (y - (off + con * h)) * msk;
+        rr += r * r;
+        rh += r * h;
+        r1 += r;
+        if (grad) {
+            vd dgs = homodyne ? vsplat(4.0 * g->kappa) * (sc * sc) * sc * dsc
+                              : vsplat(2.0 * g->kappa) * sc * dsc;
+            vd w = r * h, u = r * gd * dgs;
+            gx += u * v;
+            grid_add(eb, w, u);
+            wa -= w;
+            ua -= u;
+        }
+    }
+    if (grad && g->n_pairs)
+        grid_add(E + st * run, wa, ua);
+    /* acc_rows by lane: aj[c] lane l = sum_k w_k,l RJ[k][c] */
+    vd aj[4] = {{0}}, ag[4] = {{0}};
+    if (grad)
+        for (size_t k = 0; k < g->n_t; k++) {
+            const double *e = E + st * k, *RJ = g->rowJ + 4 * k, *RG = G + 4 * k;
+            vd w, u;
+            memcpy(&w, e + 2 * W, sizeof w);
+            memcpy(&u, e + 3 * W, sizeof u);
+            for (int c = 1; c < 4; c++) {
+                aj[c] += vsplat(RJ[c]) * w;
+                ag[c] += vsplat(RG[c]) * u;
+            }
+        }
+    for (int l = 0; l < W && W * b + (size_t)l < g->n_phi; l++) {
+        hcmc__seg_sums *o = out + W * b + (size_t)l;
+        memset(o, 0, sizeof *o);
+        o->rr = rr[l];
+        o->rh = rh[l];
+        o->r = r1[l];
+        if (!grad)
+            continue;
+        for (int c = 1; c < 4; c++) {
+            o->gJ[c] = aj[c][l];
+            o->gG[c] = ag[c][l];
+        }
+        const double f = g->kA[W * b + (size_t)l];
+        o->gX = f != 0.0 ? gx[l] / f : 0.0;
+    }
+}
+
+#define GRID_BLOCKS(HOM, GRAD)                                                         \
+    do {                                                                               \
+        for (size_t b_ = 0; b_ < g->n_blk; b_++)                                       \
+            grid_block(g, b_, HOM, GRAD, out);                                         \
+    } while (0)
+
+static void KERNEL_NAME(run_grid)(const hcmc__grid *grid, hcmc__seg_sums *out)
+{
+    const hcmc__grid copy = *grid, *g = &copy;
+    grid_fill(g, 1);
+    if (g->homodyne)
+        GRID_BLOCKS(1, 1);
+    else
+        GRID_BLOCKS(0, 1);
+}
+
+static void KERNEL_NAME(run_grid_value)(const hcmc__grid *grid, hcmc__seg_sums *out)
+{
+    const hcmc__grid copy = *grid, *g = &copy;
+    grid_fill(g, 0);
+    if (g->homodyne)
+        GRID_BLOCKS(1, 0);
+    else
+        GRID_BLOCKS(0, 0);
+}
+
 static void KERNEL_NAME(phase_sincos_n)(size_t n, const double *x, double *s, double *c)
 {
     for (size_t k = 0; k < n; k += W) {

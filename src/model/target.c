@@ -33,6 +33,10 @@ struct hcmc_target {
     char (*names)[NAME_MAX_];
     hcmc_coords coords; /* z <-> theta */
     const hcmc__kernel *kern;
+    /* laminar_flow on a pair grid (kernel.h), where the table is one:
+     * n_pairs 0 where not; i and j are the first angle's, y by blocks */
+    size_t n_pairs, n_blk;
+    double *grid_y;
 };
 
 struct hcmc_target_ws {
@@ -43,6 +47,8 @@ struct hcmc_target_ws {
     double *theta, *dtheta, *gtheta; /* [dim] */
     double *dlogjac;                 /* [dim] */
     double M[2][9];                  /* law blocks of dtheta/dz */
+    double *lanes;        /* pair grid: [4][n_blk W] kappa A, contrast, offset, mask */
+    hcmc__seg_sums *sums; /* pair grid: [n_phi] */
 };
 
 static const double default_bounds[HCMC_NPHYS_MAX][2] = {
@@ -82,8 +88,40 @@ void hcmc_target_free(hcmc_target *t)
     free(t->fixed_contrast);
     free(t->fixed_offset);
     free(t->names);
+    free(t->grid_y);
     hcmc_coords_release(&t->coords);
     free(t);
+}
+
+/* Whether every angle has the same pairs in the same order (and enough of
+ * them that per-frame tables of every angle pay), so that the pair grid
+ * kernel serves: then t's grid copy of the values, by blocks of the
+ * kernel's W angles. HCMC_LAYOUT=angles keeps the kernel by angle (for
+ * comparisons and the tests). */
+static int make_grid(hcmc_target *t, hcmc_error *err)
+{
+    const hcmc_points *p = t->pts;
+    const char *force = getenv("HCMC_LAYOUT");
+    if (t->model.mode != HCMC_MODE_LAMINAR || (force && !strcmp(force, "angles")))
+        return HCMC_OK;
+    size_t n = hcmc_points_pairs(p), W = t->kern->width;
+    if (n < p->n_t)
+        return HCMC_OK;
+    size_t n_blk = (p->n_phi + W - 1) / W, bytes = n_blk * n * W * sizeof(double);
+    t->grid_y = aligned_alloc(32, (bytes + 31) / 32 * 32);
+    if (!t->grid_y)
+        return hcmc_error_set(err, HCMC_ENOMEM,
+                              "out of memory for a pair grid of %zu points", p->n);
+    for (size_t b = 0; b < n_blk; b++)
+        for (size_t k = 0; k < n; k++)
+            for (size_t l = 0; l < W; l++) {
+                size_t a = W * b + l;
+                t->grid_y[(b * n + k) * W + l] =
+                    a < p->n_phi ? p->y[p->angle_start[a] + k] : 0.0;
+            }
+    t->n_pairs = n;
+    t->n_blk = n_blk;
+    return HCMC_OK;
 }
 
 static int check_prior(const hcmc_prior *p, const char *name, hcmc_error *err)
@@ -278,7 +316,7 @@ int hcmc_target_new(const hcmc_target_spec *spec, const hcmc_points *pts,
     t->tau = spec->prior_tempering ? 1.0 / (double)spec->num_shards : 1.0;
     t->weight = spec->model.convention == HCMC_CONVENTION_HOMODYNE ? 2.0 : 1.0;
     t->kern = hcmc__kernel_select();
-    if ((rc = make_coords(t, spec, err)))
+    if ((rc = make_grid(t, err)) || (rc = make_coords(t, spec, err)))
         goto fail;
     *out = t;
     return HCMC_OK;
@@ -334,6 +372,11 @@ hcmc_scaling_mode hcmc_target_scaling(const hcmc_target *t)
 const char *hcmc_target_kernel_name(const hcmc_target *t)
 {
     return t->kern->isa;
+}
+
+size_t hcmc_target_grid_pairs(const hcmc_target *t)
+{
+    return t->n_pairs;
 }
 
 void hcmc_target_bounds(const hcmc_target *t, size_t k, double *lo, double *hi)
@@ -399,9 +442,19 @@ hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t)
     ws->theta = malloc(4 * t->dim * sizeof(double));
     ws->ef = malloc(2 * t->model.n_t * sizeof(double));
     size_t rec = 2 * HCMC__KERNEL_REC * t->model.n_t * sizeof(double);
+    size_t lanes = t->n_blk * t->kern->width;
+    if (t->n_pairs) /* the grid's entries: n_blk n_t 4 W doubles */
+        rec = rec > 4 * lanes * t->model.n_t * sizeof(double)
+                  ? rec
+                  : 4 * lanes * t->model.n_t * sizeof(double);
     ws->rec = aligned_alloc(32, (rec + 31) / 32 * 32);
     ws->logt = malloc(t->model.n_t * sizeof(double));
-    if (!ws->rowJ || !ws->rowG || !ws->theta || !ws->ef || !ws->rec || !ws->logt) {
+    if (t->n_pairs) {
+        ws->lanes = calloc(4 * lanes, sizeof(double));
+        ws->sums = malloc(t->pts->n_phi * sizeof *ws->sums);
+    }
+    if (!ws->rowJ || !ws->rowG || !ws->theta || !ws->ef || !ws->rec || !ws->logt ||
+        (t->n_pairs && (!ws->lanes || !ws->sums))) {
         hcmc_target_ws_free(ws);
         return NULL;
     }
@@ -424,6 +477,8 @@ void hcmc_target_ws_free(hcmc_target_ws *ws)
     free(ws->ef);
     free(ws->rec);
     free(ws->logt);
+    free(ws->lanes);
+    free(ws->sums);
     free(ws);
 }
 
@@ -511,6 +566,33 @@ static void pull_back(const hcmc_target *t, hcmc_target_ws *ws, const double *z)
                          (hcmc_coords_has_base(&t->coords, k) ? (1 - t->tau) * z[k] : 0);
 }
 
+/* Contrast and offset of angle a at theta. */
+static void angle_scaling(const hcmc_target *t, const double *th, size_t a, double *c,
+                          double *o)
+{
+    const size_t np = t->nphys, half = t->nscale / 2;
+    if (t->scaling == HCMC_SCALING_INDIVIDUAL) {
+        *c = th[np + a];
+        *o = th[np + half + a];
+    } else if (t->scaling == HCMC_SCALING_SHARED) {
+        *c = th[np];
+        *o = th[np + 1];
+    } else {
+        *c = t->fixed_contrast[a];
+        *o = t->fixed_offset[a];
+    }
+}
+
+/* The shear's projection A = q L cos(phi0 - phi) onto the angle phi
+ * (degrees), and *B = dA/dphi0. */
+static double shear_projection(const hcmc_model *m, const double *ph, double phi,
+                               double *B)
+{
+    double ang = (ph[HCMC_P_PHI0] - phi) * (M_PI / 180.0);
+    *B = -m->q * m->L * sin(ang) * (M_PI / 180.0);
+    return m->q * m->L * cos(ang);
+}
+
 int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
                      double *lp, double *grad, hcmc_target_parts *parts)
 {
@@ -555,21 +637,42 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
     double rr = 0, gphys[HCMC_NPHYS_MAX] = {0};
     const size_t half = t->nscale / 2;
     double *gc = g + np, *go = g + np + half; /* scaling gradients */
+    /* the pair grid's kernel gives every angle's sums at once */
+    const int grid = t->n_pairs && seg.ef;
+    if (grid) {
+        size_t L = t->n_blk * t->kern->width;
+        double *kA = ws->lanes, *lc = kA + L, *lo = lc + L, *lm = lo + L;
+        for (size_t a = 0; a < pts->n_phi; a++) {
+            double B;
+            angle_scaling(t, th, a, &lc[a], &lo[a]);
+            kA[a] = seg.kappa * shear_projection(m, ph, pts->phi[a], &B);
+            lm[a] = 1.0;
+        }
+        hcmc__grid gr = {.n_pairs = t->n_pairs,
+                         .n_phi = pts->n_phi,
+                         .n_t = m->n_t,
+                         .n_blk = t->n_blk,
+                         .i = pts->i,
+                         .j = pts->j,
+                         .y = t->grid_y,
+                         .rowJ = ws->rowJ,
+                         .rowG = ws->rowG,
+                         .ef = seg.ef,
+                         .kA = kA,
+                         .contrast = lc,
+                         .offset = lo,
+                         .mask = lm,
+                         .kappa = seg.kappa,
+                         .homodyne = seg.homodyne,
+                         .rec = ws->rec};
+        (grad ? t->kern->run_grid : t->kern->run_grid_value)(&gr, ws->sums);
+    }
     for (size_t a = 0; a < pts->n_phi; a++) {
         size_t a0 = pts->angle_start[a], n = pts->angle_start[a + 1] - a0;
         if (n == 0)
             continue;
         double c, o;
-        if (t->scaling == HCMC_SCALING_INDIVIDUAL) {
-            c = th[np + a];
-            o = th[np + half + a];
-        } else if (t->scaling == HCMC_SCALING_SHARED) {
-            c = th[np];
-            o = th[np + 1];
-        } else {
-            c = t->fixed_contrast[a];
-            o = t->fixed_offset[a];
-        }
+        angle_scaling(t, th, a, &c, &o);
         seg.n = n;
         seg.i = pts->i + a0;
         seg.j = pts->j + a0;
@@ -581,10 +684,11 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
         /* a sin/cos table costs n_t evaluations, sincos per point n */
         seg.use_trig = n >= m->n_t;
         if (laminar) {
-            double ang = (ph[HCMC_P_PHI0] - pts->phi[a]) * (M_PI / 180.0);
-            seg.A = m->q * m->L * cos(ang);
-            B = -m->q * m->L * sin(ang) * (M_PI / 180.0);
-            (grad ? t->kern->run_laminar : t->kern->run_laminar_value)(&seg, &s);
+            seg.A = shear_projection(m, ph, pts->phi[a], &B);
+            if (grid)
+                s = ws->sums[a];
+            else
+                (grad ? t->kern->run_laminar : t->kern->run_laminar_value)(&seg, &s);
         } else {
             (grad ? t->kern->run_static : t->kern->run_static_value)(&seg, &s);
         }
