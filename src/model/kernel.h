@@ -77,14 +77,16 @@ typedef struct hcmc__grid {
     const double *y;           /* [n_blk][n_pairs][W], 32-byte aligned */
     const double *rowJ, *rowG; /* as in hcmc__seg */
     const double *ef;          /* as in hcmc__seg; required */
-    /* [n_blk W] per angle lane: kappa A, contrast, offset, 1 (0 for the
-     * padding lanes of the last block, whose kappa A is 0 too) */
-    const double *kA, *contrast, *offset, *mask;
+    /* [n_blk W] per angle lane: kappa A, contrast and offset, 0 in the
+     * padding lanes of the last block (whose values y are 0 too) */
+    const double *kA, *contrast, *offset;
     double kappa;
     int homodyne;
     /* workspace, 32-byte aligned, n_blk n_t 4 W doubles: per block and
      * frame (sin, cos) of kappa A CG_k by lane, then the weights (w, u) */
     double *rec;
+    /* workspace, n_pairs 2 doubles: each pair's g_D and CG_j - CG_i */
+    double *pairs;
 } hcmc__grid;
 typedef void (*hcmc__grid_fn)(const hcmc__grid *g, hcmc__seg_sums *out /* [n_phi] */);
 /* Floor: the transcendentals the model needs per point and nothing else:

@@ -601,6 +601,11 @@ static void KERNEL_NAME(run_laminar_value)(const hcmc__seg *s, hcmc__seg_sums *o
 static void grid_fill(const hcmc__grid *g, const int grad)
 {
     const size_t st = grad ? 4 * W : 2 * W;
+    for (size_t p = 0; p < g->n_pairs; p++) {
+        unsigned ia = g->i[p], jb = g->j[p];
+        g->pairs[2 * p] = g->ef[2 * jb] * g->ef[2 * ia + 1];
+        g->pairs[2 * p + 1] = g->rowG[4 * jb] - g->rowG[4 * ia];
+    }
     for (size_t b = 0; b < g->n_blk; b++) {
         vd kA;
         memcpy(&kA, g->kA + W * b, sizeof kA);
@@ -639,12 +644,11 @@ grid_block(const hcmc__grid *g, size_t b, const int homodyne, const int grad,
     const size_t st = grad ? 4 * W : 2 * W;
     double *E = g->rec + b * g->n_t * st;
     const double *yb = g->y + b * g->n_pairs * W;
-    const double *ef = g->ef, *G = g->rowG;
-    vd kA, con, off, msk;
+    const double *G = g->rowG, *PR = g->pairs;
+    vd kA, con, off;
     memcpy(&kA, g->kA + W * b, sizeof kA);
     memcpy(&con, g->contrast + W * b, sizeof con);
     memcpy(&off, g->offset + W * b, sizeof off);
-    memcpy(&msk, g->mask + W * b, sizeof msk);
     vd rr = {0}, rh = {0}, r1 = {0}, gx = {0};
     /* the earlier frame's weights are summed in registers over its run of
      * pairs (the pairs come by earlier frame) and added at its end */
@@ -664,8 +668,8 @@ grid_block(const hcmc__grid *g, size_t b, const int homodyne, const int grad,
         memcpy(&Ca, ea + W, sizeof Ca);
         memcpy(&Sb, eb, sizeof Sb);
         memcpy(&Cb, eb + W, sizeof Cb);
-        vd gd = vsplat(ef[2 * jb] * ef[2 * ia + 1]);
-        vd v = kA * vsplat(G[4 * jb] - G[4 * ia]);
+        vd gd = vsplat(PR[2 * p]);
+        vd v = kA * vsplat(PR[2 * p + 1]);
         vl small = vabs(v) < vsplat(0.1);
         vd inv = vsplat(1.0) / vsel(small, vsplat(1.0), v);
         vd sn = Sb * Ca - Cb * Sa;
@@ -675,15 +679,17 @@ grid_block(const hcmc__grid *g, size_t b, const int homodyne, const int grad,
         } else {
             sc = sinc_of(v, sn, small, inv);
         }
-        vd h = gd * shear_factor(homodyne, sc);
-        vd r = (y - (off + con * h)) * msk;
+        vd s2 = sc * sc, h = gd * (homodyne ? s2 * s2 : s2);
+        /* padding lanes: y, contrast and offset 0, so r = 0 */
+        vd r = y - (off + con * h);
         rr += r * r;
-        rh += r * h;
         r1 += r;
-        if (grad) {
-            vd dgs = homodyne ? vsplat(4.0 * g->kappa) * (sc * sc) * sc * dsc
-                              : vsplat(2.0 * g->kappa) * sc * dsc;
-            vd w = r * h, u = r * gd * dgs;
+        if (!grad) {
+            rh += r * h;
+        } else { /* u without dg_S/dX's factor 2 kappa (4 kappa), applied
+                  * to its sums below */
+            vd w = r * h, u = r * gd * (homodyne ? s2 * sc : sc) * dsc;
+            rh += w;
             gx += u * v;
             grid_add(eb, w, u);
             wa -= w;
@@ -705,6 +711,7 @@ grid_block(const hcmc__grid *g, size_t b, const int homodyne, const int grad,
                 ag[c] += vsplat(RG[c]) * u;
             }
         }
+    const double du = (homodyne ? 4.0 : 2.0) * g->kappa; /* dg_S/dX's factor */
     for (int l = 0; l < W && W * b + (size_t)l < g->n_phi; l++) {
         hcmc__seg_sums *o = out + W * b + (size_t)l;
         memset(o, 0, sizeof *o);
@@ -715,10 +722,10 @@ grid_block(const hcmc__grid *g, size_t b, const int homodyne, const int grad,
             continue;
         for (int c = 1; c < 4; c++) {
             o->gJ[c] = aj[c][l];
-            o->gG[c] = ag[c][l];
+            o->gG[c] = du * ag[c][l];
         }
         const double f = g->kA[W * b + (size_t)l];
-        o->gX = f != 0.0 ? gx[l] / f : 0.0;
+        o->gX = f != 0.0 ? du * gx[l] / f : 0.0;
     }
 }
 

@@ -47,8 +47,9 @@ struct hcmc_target_ws {
     double *theta, *dtheta, *gtheta; /* [dim] */
     double *dlogjac;                 /* [dim] */
     double M[2][9];                  /* law blocks of dtheta/dz */
-    double *lanes;        /* pair grid: [4][n_blk W] kappa A, contrast, offset, mask */
+    double *lanes;        /* pair grid: [3][n_blk W] kappa A, contrast, offset */
     hcmc__seg_sums *sums; /* pair grid: [n_phi] */
+    double *pairs;        /* pair grid: [n_pairs][2] */
 };
 
 static const double default_bounds[HCMC_NPHYS_MAX][2] = {
@@ -450,11 +451,12 @@ hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t)
     ws->rec = aligned_alloc(32, (rec + 31) / 32 * 32);
     ws->logt = malloc(t->model.n_t * sizeof(double));
     if (t->n_pairs) {
-        ws->lanes = calloc(4 * lanes, sizeof(double));
+        ws->lanes = calloc(3 * lanes, sizeof(double));
         ws->sums = malloc(t->pts->n_phi * sizeof *ws->sums);
+        ws->pairs = malloc(2 * t->n_pairs * sizeof(double));
     }
     if (!ws->rowJ || !ws->rowG || !ws->theta || !ws->ef || !ws->rec || !ws->logt ||
-        (t->n_pairs && (!ws->lanes || !ws->sums))) {
+        (t->n_pairs && (!ws->lanes || !ws->sums || !ws->pairs))) {
         hcmc_target_ws_free(ws);
         return NULL;
     }
@@ -479,6 +481,7 @@ void hcmc_target_ws_free(hcmc_target_ws *ws)
     free(ws->logt);
     free(ws->lanes);
     free(ws->sums);
+    free(ws->pairs);
     free(ws);
 }
 
@@ -641,12 +644,11 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
     const int grid = t->n_pairs && seg.ef;
     if (grid) {
         size_t L = t->n_blk * t->kern->width;
-        double *kA = ws->lanes, *lc = kA + L, *lo = lc + L, *lm = lo + L;
+        double *kA = ws->lanes, *lc = kA + L, *lo = lc + L;
         for (size_t a = 0; a < pts->n_phi; a++) {
             double B;
             angle_scaling(t, th, a, &lc[a], &lo[a]);
             kA[a] = seg.kappa * shear_projection(m, ph, pts->phi[a], &B);
-            lm[a] = 1.0;
         }
         hcmc__grid gr = {.n_pairs = t->n_pairs,
                          .n_phi = pts->n_phi,
@@ -661,10 +663,10 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
                          .kA = kA,
                          .contrast = lc,
                          .offset = lo,
-                         .mask = lm,
                          .kappa = seg.kappa,
                          .homodyne = seg.homodyne,
-                         .rec = ws->rec};
+                         .rec = ws->rec,
+                         .pairs = ws->pairs};
         (grad ? t->kern->run_grid : t->kern->run_grid_value)(&gr, ws->sums);
     }
     for (size_t a = 0; a < pts->n_phi; a++) {
