@@ -10,8 +10,10 @@
  * below). static reads the rows per point; laminar_flow reads per point a
  * record of each of its two frames, and collects its gradient's weights
  * by frame, multiplying them into the rows once per angle. It returns sums
- * from which target.c forms the log likelihood and its gradient. Kernels
- * never allocate. */
+ * from which target.c forms the log likelihood and its gradient. Where
+ * every angle has the same pairs, laminar_flow's grid kernel (hcmc__grid)
+ * does the same for all angles at once, lanes for angles. Kernels never
+ * allocate. */
 #ifndef HCMC_KERNEL_H
 #define HCMC_KERNEL_H
 
@@ -109,6 +111,8 @@ typedef struct hcmc__kernel {
      * gradient sums, and the lanes of a block */
     hcmc__grid_fn run_grid, run_grid_value;
     size_t width;
+    /* y[k] = exp(x[k]) for k < n with the variant's exp (y may be x) */
+    void (*exp_n)(size_t n, const double *x, double *y);
 } hcmc__kernel;
 
 /* AVX2 where the CPU runs it, else generic; HCMC_KERNEL=avx512 or generic

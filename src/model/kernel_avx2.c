@@ -27,4 +27,5 @@ const hcmc__kernel hcmc__kernel_avx2 = {"avx2",
                                         avx2_phase_sincos_n,
                                         avx2_run_grid,
                                         avx2_run_grid_value,
-                                        KERNEL_WIDTH};
+                                        KERNEL_WIDTH,
+                                        avx2_exp_n};

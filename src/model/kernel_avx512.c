@@ -29,4 +29,5 @@ const hcmc__kernel hcmc__kernel_avx512 = {"avx512",
                                           avx512_phase_sincos_n,
                                           avx512_run_grid,
                                           avx512_run_grid_value,
-                                          KERNEL_WIDTH};
+                                          KERNEL_WIDTH,
+                                          avx512_exp_n};

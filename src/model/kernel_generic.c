@@ -33,4 +33,5 @@ const hcmc__kernel hcmc__kernel_generic = {"generic",
                                            generic_phase_sincos_n,
                                            generic_run_grid,
                                            generic_run_grid_value,
-                                           KERNEL_WIDTH};
+                                           KERNEL_WIDTH,
+                                           generic_exp_n};

@@ -596,7 +596,8 @@ static void KERNEL_NAME(run_laminar_value)(const hcmc__seg *s, hcmc__seg_sums *o
 
 /* ---- laminar_flow on a pair grid (kernel.h: hcmc__grid) ------------ */
 
-/* A block's entry of frame k: (sin, cos) of its lanes' phases kappa A CG_k,
+/* Each pair's g_D = E_j / E_i and CG_j - CG_i, for all its lanes; a
+ * block's entry of frame k: (sin, cos) of its lanes' phases kappa A CG_k,
  * then with the gradient the weights (w, u) by lane, cleared here. */
 static void grid_fill(const hcmc__grid *g, const int grad)
 {
@@ -636,7 +637,7 @@ static inline __attribute__((always_inline)) void grid_add(double *e, vd w, vd u
 /* The pairs over block b's W angles: block_laminar's operations with lanes
  * for angles, the pair's decay g_D and frame difference of CG shared by
  * the lanes. The sums of each lane go to out[W b + lane]; acc_rows' sums
- * over frames are formed here lane by lane. */
+ * over frames are formed here for all lanes at once. */
 static inline __attribute__((always_inline)) void
 grid_block(const hcmc__grid *g, size_t b, const int homodyne, const int grad,
            hcmc__seg_sums *out)
@@ -766,6 +767,18 @@ static void KERNEL_NAME(phase_sincos_n)(size_t n, const double *x, double *s, do
             s[k + (size_t)l] = sn[l];
             c[k + (size_t)l] = cs[l];
         }
+    }
+}
+
+/* y[k] = exp(x[k]), k < n, W at a time (y may be x). */
+static void KERNEL_NAME(exp_n)(size_t n, const double *x, double *y)
+{
+    for (size_t k = 0; k < n; k += W) {
+        vd v = {0};
+        size_t m = n - k < W ? n - k : W;
+        memcpy(&v, x + k, m * sizeof(double));
+        v = VEXP(v);
+        memcpy(y + k, &v, m * sizeof(double));
     }
 }
 

@@ -44,6 +44,7 @@ struct hcmc_target_ws {
     double *ef;                      /* [n_t][2]: exp(-q^2 CJ_k), exp(+q^2 CJ_k) */
     double *rec; /* [2 n_t][HCMC__KERNEL_REC]: laminar_flow's records (kernel.h) */
     double *logt;                    /* [n_t]: log of each frame's time (build_rows) */
+    double *scratch;                 /* [n_t] */
     double *theta, *dtheta, *gtheta; /* [dim] */
     double *dlogjac;                 /* [dim] */
     double M[2][9];                  /* law blocks of dtheta/dz */
@@ -450,13 +451,14 @@ hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t)
                   : 4 * lanes * t->model.n_t * sizeof(double);
     ws->rec = aligned_alloc(32, (rec + 31) / 32 * 32);
     ws->logt = malloc(t->model.n_t * sizeof(double));
+    ws->scratch = malloc(t->model.n_t * sizeof(double));
     if (t->n_pairs) {
         ws->lanes = calloc(3 * lanes, sizeof(double));
         ws->sums = malloc(t->pts->n_phi * sizeof *ws->sums);
         ws->pairs = malloc(2 * t->n_pairs * sizeof(double));
     }
     if (!ws->rowJ || !ws->rowG || !ws->theta || !ws->ef || !ws->rec || !ws->logt ||
-        (t->n_pairs && (!ws->lanes || !ws->sums || !ws->pairs))) {
+        !ws->scratch || (t->n_pairs && (!ws->lanes || !ws->sums || !ws->pairs))) {
         hcmc_target_ws_free(ws);
         return NULL;
     }
@@ -479,6 +481,7 @@ void hcmc_target_ws_free(hcmc_target_ws *ws)
     free(ws->ef);
     free(ws->rec);
     free(ws->logt);
+    free(ws->scratch);
     free(ws->lanes);
     free(ws->sums);
     free(ws->pairs);
@@ -488,13 +491,17 @@ void hcmc_target_ws_free(hcmc_target_ws *ws)
 /* Rows (C_k, dC_k/da, dC_k/de, dC_k/doff) of the cumulative trapezoid of
  * the rate f = max(a t^e + off, floor) at the times t_k = exp(logt[k])
  * (0.5 dt, dt, 2 dt, ...); derivatives vanish where clamped. t^e as
- * exp(e log t): one exp a frame instead of a pow and a log. */
-static void build_rows(double dt, size_t n_t, const double *logt, double a, double e,
-                       double off, double *row)
+ * exp(e log t): one exp a frame instead of a pow and a log, the frames'
+ * exps by the kernel's vector exp. te_k: scratch, n_t doubles. */
+static void build_rows(const hcmc__kernel *K, double dt, size_t n_t, const double *logt,
+                       double a, double e, double off, double *row, double *te_k)
 {
     double prev[4] = {0, 0, 0, 0};
+    for (size_t k = 0; k < n_t; k++)
+        te_k[k] = e * logt[k];
+    K->exp_n(n_t, te_k, te_k);
     for (size_t k = 0; k < n_t; k++) {
-        double te = exp(e * logt[k]), raw = a * te + off, f[4];
+        double te = te_k[k], raw = a * te + off, f[4];
         if (raw > HCMC_RATE_FLOOR) {
             f[0] = raw;
             f[1] = te;
@@ -612,12 +619,13 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
     /* row tables of the integrals and their derivatives */
     double ph[HCMC_NPHYS_MAX];
     hcmc_target_phys_values(t, th, ph);
-    build_rows(m->dt, m->n_t, ws->logt, ph[HCMC_P_D0], ph[HCMC_P_ALPHA],
-               ph[HCMC_P_D_OFFSET], ws->rowJ);
+    build_rows(t->kern, m->dt, m->n_t, ws->logt, ph[HCMC_P_D0], ph[HCMC_P_ALPHA],
+               ph[HCMC_P_D_OFFSET], ws->rowJ, ws->scratch);
     const int laminar = m->mode == HCMC_MODE_LAMINAR;
     if (laminar)
-        build_rows(m->dt, m->n_t, ws->logt, ph[HCMC_P_GAMMA_DOT_T0], ph[HCMC_P_BETA],
-                   ph[HCMC_P_GAMMA_DOT_T_OFFSET], ws->rowG);
+        build_rows(t->kern, m->dt, m->n_t, ws->logt, ph[HCMC_P_GAMMA_DOT_T0],
+                   ph[HCMC_P_BETA], ph[HCMC_P_GAMMA_DOT_T_OFFSET], ws->rowG,
+                   ws->scratch);
 
     hcmc__seg seg = {0};
     seg.rowJ = ws->rowJ;
@@ -628,11 +636,17 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
     /* exp per frame instead of per point, while exp(+q^2 CJ) stays far
      * from overflow (CJ grows with k, so its last entry is the largest) */
     if (seg.q2 * ws->rowJ[4 * (m->n_t - 1)] <= EF_MAX_EXPONENT) {
+        double *x = ws->scratch;
+        for (size_t k = 0; k < m->n_t; k++)
+            x[k] = -seg.q2 * ws->rowJ[4 * k];
+        t->kern->exp_n(m->n_t, x, x);
         for (size_t k = 0; k < m->n_t; k++) {
-            double x = seg.q2 * ws->rowJ[4 * k];
-            ws->ef[2 * k] = exp(-x);
-            ws->ef[2 * k + 1] = exp(x);
+            ws->ef[2 * k] = x[k];
+            x[k] = seg.q2 * ws->rowJ[4 * k];
         }
+        t->kern->exp_n(m->n_t, x, x);
+        for (size_t k = 0; k < m->n_t; k++)
+            ws->ef[2 * k + 1] = x[k];
         seg.ef = ws->ef;
     }
     seg.homodyne = m->convention == HCMC_CONVENTION_HOMODYNE;
@@ -805,13 +819,14 @@ int hcmc_target_residuals_theta(const hcmc_target *t, hcmc_target_ws *ws,
         return HCMC_EINVAL;
     double ph[HCMC_NPHYS_MAX];
     hcmc_target_phys_values(t, th, ph);
-    build_rows(m->dt, m->n_t, ws->logt, ph[HCMC_P_D0], ph[HCMC_P_ALPHA],
-               ph[HCMC_P_D_OFFSET], ws->rowJ);
+    build_rows(t->kern, m->dt, m->n_t, ws->logt, ph[HCMC_P_D0], ph[HCMC_P_ALPHA],
+               ph[HCMC_P_D_OFFSET], ws->rowJ, ws->scratch);
     const int laminar = m->mode == HCMC_MODE_LAMINAR;
     const int homodyne = m->convention == HCMC_CONVENTION_HOMODYNE;
     if (laminar)
-        build_rows(m->dt, m->n_t, ws->logt, ph[HCMC_P_GAMMA_DOT_T0], ph[HCMC_P_BETA],
-                   ph[HCMC_P_GAMMA_DOT_T_OFFSET], ws->rowG);
+        build_rows(t->kern, m->dt, m->n_t, ws->logt, ph[HCMC_P_GAMMA_DOT_T0],
+                   ph[HCMC_P_BETA], ph[HCMC_P_GAMMA_DOT_T_OFFSET], ws->rowG,
+                   ws->scratch);
     const int *sl = t->slot;
     const double q2 = m->q * m->q, kappa = homodyne ? 0.5 / M_PI : 0.5;
     for (size_t a = 0; a < pts->n_phi; a++) {
