@@ -49,6 +49,20 @@ static size_t auto_shards(size_t N, size_t max_points, size_t workers, hcmc_mode
     return K ? K : 1;
 }
 
+/* perm[0..n) = a random permutation of first .. first + n - 1 (Fisher-
+ * Yates from the top). */
+static void shuffled_range(hcmc_rng *rng, size_t *perm, size_t first, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        perm[i] = first + i;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)hcmc_rng_below(rng, i);
+        size_t t = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = t;
+    }
+}
+
 int hcmc_shard_plan_make(const hcmc_points *pts, hcmc_shard_strategy strategy,
                          size_t num_shards, size_t max_points, size_t workers,
                          hcmc_mode mode, uint64_t seed, hcmc_shard_plan **out,
@@ -112,14 +126,7 @@ int hcmc_shard_plan_make(const hcmc_points *pts, hcmc_shard_strategy strategy,
          * angle equally */
         hcmc_rng rng;
         hcmc_rng_init(&rng, seed, HCMC_RNG_SHARD, 0, 0);
-        for (size_t i = 0; i < pairs; i++)
-            perm[i] = i;
-        for (size_t i = pairs; i > 1; i--) {
-            size_t j = (size_t)hcmc_rng_below(&rng, i);
-            size_t t = perm[i - 1];
-            perm[i - 1] = perm[j];
-            perm[j] = t;
-        }
+        shuffled_range(&rng, perm, 0, pairs);
         for (size_t i = 0; i < pairs; i++)
             for (size_t a = 0; a < A; a++)
                 shard_of[a * pairs + perm[i]] = i % K;
@@ -131,14 +138,7 @@ int hcmc_shard_plan_make(const hcmc_points *pts, hcmc_shard_strategy strategy,
         size_t deal = 0;
         for (size_t a = 0; a < A; a++) {
             size_t a0 = pts->angle_start[a], n = pts->angle_start[a + 1] - a0;
-            for (size_t i = 0; i < n; i++)
-                perm[i] = a0 + i;
-            for (size_t i = n; i > 1; i--) {
-                size_t j = (size_t)hcmc_rng_below(&rng, i);
-                size_t t = perm[i - 1];
-                perm[i - 1] = perm[j];
-                perm[j] = t;
-            }
+            shuffled_range(&rng, perm, a0, n);
             for (size_t i = 0; i < n; i++)
                 shard_of[perm[i]] = deal++ % K;
         }

@@ -730,30 +730,28 @@ grid_block(const hcmc__grid *g, size_t b, const int homodyne, const int grad,
     }
 }
 
-#define GRID_BLOCKS(HOM, GRAD)                                                         \
-    do {                                                                               \
-        for (size_t b_ = 0; b_ < g->n_blk; b_++)                                       \
-            grid_block(g, b_, HOM, GRAD, out);                                         \
-    } while (0)
+/* The grid's tables, then every block (grad a compile-time constant). */
+static inline __attribute__((always_inline)) void
+grid_run(const hcmc__grid *grid, hcmc__seg_sums *out, const int grad)
+{
+    const hcmc__grid copy = *grid, *g = &copy;
+    grid_fill(g, grad);
+    if (g->homodyne)
+        for (size_t b = 0; b < g->n_blk; b++)
+            grid_block(g, b, 1, grad, out);
+    else
+        for (size_t b = 0; b < g->n_blk; b++)
+            grid_block(g, b, 0, grad, out);
+}
 
 static void KERNEL_NAME(run_grid)(const hcmc__grid *grid, hcmc__seg_sums *out)
 {
-    const hcmc__grid copy = *grid, *g = &copy;
-    grid_fill(g, 1);
-    if (g->homodyne)
-        GRID_BLOCKS(1, 1);
-    else
-        GRID_BLOCKS(0, 1);
+    grid_run(grid, out, 1);
 }
 
 static void KERNEL_NAME(run_grid_value)(const hcmc__grid *grid, hcmc__seg_sums *out)
 {
-    const hcmc__grid copy = *grid, *g = &copy;
-    grid_fill(g, 0);
-    if (g->homodyne)
-        GRID_BLOCKS(1, 0);
-    else
-        GRID_BLOCKS(0, 0);
+    grid_run(grid, out, 0);
 }
 
 static void KERNEL_NAME(phase_sincos_n)(size_t n, const double *x, double *s, double *c)
