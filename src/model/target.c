@@ -51,6 +51,7 @@ struct hcmc_target_ws {
     double *lanes;        /* pair grid: [3][n_blk W] kappa A, contrast, offset */
     hcmc__seg_sums *sums; /* pair grid: [n_phi] */
     double *pairs;        /* pair grid: [n_pairs][2] */
+    double *proj;         /* laminar_flow: [2][n_phi] each angle's A and dA/dphi0 */
 };
 
 static const double default_bounds[HCMC_NPHYS_MAX][2] = {
@@ -454,13 +455,14 @@ hcmc_target_ws *hcmc_target_ws_new(const hcmc_target *t)
     ws->rec = aligned_alloc(32, (rec + 31) / 32 * 32);
     ws->logt = malloc(t->model.n_t * sizeof(double));
     ws->scratch = malloc(t->model.n_t * sizeof(double));
+    ws->proj = malloc(2 * t->pts->n_phi * sizeof(double));
     if (t->n_pairs) {
         ws->lanes = calloc(3 * lanes, sizeof(double));
         ws->sums = malloc(t->pts->n_phi * sizeof *ws->sums);
         ws->pairs = malloc(2 * t->n_pairs * sizeof(double));
     }
     if (!ws->rowJ || !ws->rowG || !ws->theta || !ws->ef || !ws->rec || !ws->logt ||
-        !ws->scratch || (t->n_pairs && (!ws->lanes || !ws->sums || !ws->pairs))) {
+        !ws->scratch || !ws->proj || (t->n_pairs && (!ws->lanes || !ws->sums || !ws->pairs))) {
         hcmc_target_ws_free(ws);
         return NULL;
     }
@@ -487,6 +489,7 @@ void hcmc_target_ws_free(hcmc_target_ws *ws)
     free(ws->lanes);
     free(ws->sums);
     free(ws->pairs);
+    free(ws->proj);
     free(ws);
 }
 
@@ -656,15 +659,18 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
     double rr = 0, gphys[HCMC_NPHYS_MAX] = {0};
     const size_t half = t->nscale / 2;
     double *gc = g + np, *go = g + np + half; /* scaling gradients */
+    double *A = ws->proj, *B = ws->proj + pts->n_phi;
+    if (laminar)
+        for (size_t a = 0; a < pts->n_phi; a++)
+            A[a] = shear_projection(m, ph, pts->phi[a], &B[a]);
     /* the pair grid's kernel gives every angle's sums at once */
     const int grid = t->n_pairs && seg.ef;
     if (grid) {
         size_t L = t->n_blk * t->kern->width;
         double *kA = ws->lanes, *lc = kA + L, *lo = lc + L;
         for (size_t a = 0; a < pts->n_phi; a++) {
-            double B;
             angle_scaling(t, th, a, &lc[a], &lo[a]);
-            kA[a] = seg.kappa * shear_projection(m, ph, pts->phi[a], &B);
+            kA[a] = seg.kappa * A[a];
         }
         hcmc__grid gr = {.n_pairs = t->n_pairs,
                          .n_phi = pts->n_phi,
@@ -698,11 +704,10 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
         seg.contrast = c;
         seg.offset = o;
         hcmc__seg_sums s;
-        double B = 0;
         /* a sin/cos table costs n_t evaluations, sincos per point n */
         seg.use_trig = n >= m->n_t;
         if (laminar) {
-            seg.A = shear_projection(m, ph, pts->phi[a], &B);
+            seg.A = A[a];
             if (grid)
                 s = ws->sums[a];
             else
@@ -717,7 +722,7 @@ int hcmc_target_eval(const hcmc_target *t, hcmc_target_ws *ws, const double *z,
         if (laminar) {
             for (int k = 0; k < 3; k++)
                 gphys[3 + k] += c * seg.A * s.gG[k + 1];
-            gphys[HCMC_P_PHI0] += c * B * s.gX;
+            gphys[HCMC_P_PHI0] += c * B[a] * s.gX;
         }
         if (half) { /* sampled scaling: slot a, or slot 0 when shared */
             size_t k = t->scaling == HCMC_SCALING_INDIVIDUAL ? a : 0;
@@ -844,11 +849,8 @@ int hcmc_target_residuals_theta(const hcmc_target *t, hcmc_target_ws *ws,
         c = kc != SIZE_MAX ? th[kc] : t->fixed_contrast[a];
         o = ko != SIZE_MAX ? th[ko] : t->fixed_offset[a];
         double A = 0, B = 0;
-        if (laminar) {
-            double ang = (ph[HCMC_P_PHI0] - pts->phi[a]) * (M_PI / 180.0);
-            A = m->q * m->L * cos(ang);
-            B = -m->q * m->L * sin(ang) * (M_PI / 180.0);
-        }
+        if (laminar)
+            A = shear_projection(m, ph, pts->phi[a], &B);
         for (size_t p = pts->angle_start[a]; p < pts->angle_start[a + 1]; p++) {
             size_t lo = pts->i[p] < pts->j[p] ? pts->i[p] : pts->j[p];
             size_t hi = pts->i[p] < pts->j[p] ? pts->j[p] : pts->i[p];
